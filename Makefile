@@ -1,0 +1,40 @@
+# The two commands: `make run` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV := .venv
+MLFLOW_VENV := .venv-mlflow
+BIN := $(VENV)/bin
+MLFLOW_VERSION := 3.17.2
+
+.PHONY: install run test lint unit bench clean
+
+install: $(VENV)/.installed $(MLFLOW_VENV)/.installed
+
+# The bot's environment: mlflow-tracing only, exactly as deployed (plus dev tools).
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+# The local tracking server is a service with an environment of its own (full mlflow).
+$(MLFLOW_VENV)/.installed:
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/pip install --quiet --upgrade pip
+	$(MLFLOW_VENV)/bin/pip install --quiet 'mlflow==$(MLFLOW_VERSION)'
+	@touch $@
+
+run: install
+	$(BIN)/python -m bot
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check bot handlers config tests
+	$(BIN)/ruff format --check bot handlers config tests
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint unit
+
+clean:
+	rm -rf $(VENV) $(MLFLOW_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The Slack GenAI feedback bot: domain code and entry point (`python -m bot`)."""

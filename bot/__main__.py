@@ -1,0 +1,54 @@
+"""`python -m bot` serves the bot; subcommands are operator tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+from bot.tracing import TrackingUnavailable
+from config import ConfigError, Settings, load_settings
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as error:
+        for line in str(error).splitlines():
+            print(f"configuration error: {line}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from bot.service import serve
+
+    settings = _settings_or_exit()
+    try:
+        asyncio.run(serve(settings, host=args.host))
+    except TrackingUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command")
+    serve = commands.add_parser("serve", help="serve Slack (the default)")
+    for p in (parser, serve):
+        p.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"), help="bind address")
+    args = parser.parse_args(argv)
+    if args.command in (None, "serve"):
+        return _serve(args)
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Block Kit for the bot's messages, built with `slack_sdk.models` (which validates)."""
+
+from __future__ import annotations
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextActionsBlock,
+    FeedbackButtonObject,
+    FeedbackButtonsElement,
+    MarkdownBlock,
+)
+from slack_sdk.models.metadata import Metadata
+
+ANSWER_EVENT_TYPE = "genai_response"
+FEEDBACK_BLOCK_ID = "answer_feedback"
+FEEDBACK_ACTION_ID = "answer_feedback"
+RATE_BLOCK_ID = "answer_rating"
+RATE_ACTION_ID = "rate_in_detail"
+POSITIVE_PREFIX = "positive:"
+NEGATIVE_PREFIX = "negative:"
+
+# Slack's limit on the markdown of one message (all markdown blocks together).
+MARKDOWN_LIMIT = 12_000
+# Plain `text` of chat.postMessage is the notification fallback; keep it short.
+FALLBACK_TEXT_LIMIT = 3_000
+
+
+def answer_metadata(trace_id: str) -> Metadata:
+    """The message metadata that ties an answer to its MLflow trace."""
+    return Metadata(event_type=ANSWER_EVENT_TYPE, event_payload={"trace_id": trace_id})
+
+
+def feedback_blocks(trace_id: str) -> list[Block]:
+    """👍/👎 and "Rate in detail", each carrying the trace ID in its value."""
+    return [
+        ContextActionsBlock(
+            block_id=FEEDBACK_BLOCK_ID,
+            elements=[
+                FeedbackButtonsElement(
+                    action_id=FEEDBACK_ACTION_ID,
+                    positive_button=FeedbackButtonObject(
+                        text="👍",
+                        accessibility_label="This answer was helpful",
+                        value=POSITIVE_PREFIX + trace_id,
+                    ),
+                    negative_button=FeedbackButtonObject(
+                        text="👎",
+                        accessibility_label="This answer was not helpful",
+                        value=NEGATIVE_PREFIX + trace_id,
+                    ),
+                )
+            ],
+        ),
+        ActionsBlock(
+            block_id=RATE_BLOCK_ID,
+            elements=[
+                ButtonElement(text="Rate in detail", action_id=RATE_ACTION_ID, value=trace_id)
+            ],
+        ),
+    ]
+
+
+def answer_blocks(markdown: str, trace_id: str) -> list[Block]:
+    """A posted (not streamed) answer: its markdown, then the feedback controls."""
+    blocks: list[Block] = [MarkdownBlock(text=markdown)] if markdown.strip() else []
+    return blocks + feedback_blocks(trace_id)
+
+
+def markdown_blocks(markdown: str) -> list[Block]:
+    return [MarkdownBlock(text=markdown)]
+
+
+def split_markdown(text: str, limit: int = MARKDOWN_LIMIT) -> list[str]:
+    """Split text into parts of at most `limit` characters, preferring paragraph and line ends."""
+    parts: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = max(rest.rfind("\n\n", 0, limit), rest.rfind("\n", 0, limit))
+        if cut < limit // 2:
+            cut = rest.rfind(" ", 0, limit)
+        if cut < limit // 2:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip("\n ")
+    parts.append(rest)
+    return [part for part in parts if part] or [""]
+
+
+def fallback_text(markdown: str) -> str:
+    """The notification text of a message (what Slack shows where blocks are not rendered)."""
+    if len(markdown) <= FALLBACK_TEXT_LIMIT:
+        return markdown
+    return markdown[: FALLBACK_TEXT_LIMIT - 1] + "…"

@@ -1,0 +1,56 @@
+"""A SQLite database used from async code: every statement runs on one dedicated thread."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class SerialDatabase:
+    """One connection, one thread: safe, ordered, and off the event loop.
+
+    WAL with `synchronous=FULL`: a committed write survives a crash or power loss.
+    """
+
+    def __init__(self, path: Path, schema: str) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sqlite-{path.stem}")
+        self._conn: sqlite3.Connection | None = None
+        self._executor.submit(self._open, schema).result()
+
+    def _open(self, schema: str) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.executescript(schema)
+        self._conn = conn
+
+    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `work(connection)` on the database thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._call, work)
+
+    def run_sync(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """The same, from synchronous code (CLI, shutdown)."""
+        return self._executor.submit(self._call, work).result()
+
+    def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        assert self._conn is not None, "database is closed"
+        return work(self._conn)
+
+    def close(self) -> None:
+        def _close() -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        self._executor.submit(_close).result()
+        self._executor.shutdown(wait=True)

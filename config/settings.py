@@ -1,0 +1,153 @@
+"""The bot's settings, read from the environment and `.env`.
+
+Secrets are `SecretStr`: they never appear in `repr`, logs or error messages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a helpful assistant for the employees of this company, answering in Slack. "
+    "Be concise and accurate; say so when you do not know."
+)
+
+
+class ConfigError(Exception):
+    """A missing or malformed setting; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        hide_input_in_errors=True,
+    )
+
+    # Slack
+    slack_bot_token: SecretStr = Field(description="the bot token, xoxb-…")
+    slack_signing_secret: SecretStr = Field(description="the app's signing secret")
+    slack_app_token: SecretStr | None = Field(
+        default=None, description="an app-level token, xapp-…; set it for Socket Mode"
+    )
+    slack_api_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://slack.com/api/"),
+        description="the base URL of the Slack Web API",
+    )
+    slack_streaming: bool = Field(
+        default=True, description="stream answers with chat.startStream (true/false)"
+    )
+    port: int = Field(default=3000, ge=1, le=65535, description="a TCP port, 1-65535")
+
+    # MLflow
+    mlflow_tracking_uri: str = Field(description="the tracking server's http(s) URL")
+    mlflow_experiment_name: str = Field(
+        default="slack-genai-bot", min_length=1, description="an experiment name"
+    )
+    mlflow_ui_url: str | None = Field(
+        default=None, description="the MLflow UI's URL (defaults to the tracking URI)"
+    )
+    trace_queue_size: int = Field(
+        default=20000, ge=100, description="the trace export queue's size (an integer ≥ 100)"
+    )
+    mlflow_request_timeout_s: int = Field(
+        default=5, ge=1, le=120, description="seconds per tracking-server request (1-120)"
+    )
+    mlflow_request_retries: int = Field(
+        default=1, ge=0, le=10, description="retries per tracking-server request (0-10)"
+    )
+
+    # LLM
+    openai_base_url: AnyHttpUrl | None = Field(
+        default=None, description="an OpenAI-compatible base URL including /v1"
+    )
+    openai_api_key: SecretStr | None = Field(default=None, description="the LLM API key")
+    llm_model: str = Field(default="gpt-4o-mini", min_length=1, description="a model name")
+    llm_system_prompt: str = Field(default=DEFAULT_SYSTEM_PROMPT, description="a system prompt")
+    llm_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=280,
+        description="seconds (0 < s ≤ 280; Slack streams end after ~5 min) to wait for the LLM",
+    )
+    llm_context_chars: int = Field(
+        default=24000, ge=1000, description="the character budget of a prompt (≥ 1000)"
+    )
+
+    # Feedback and report
+    feedback_report_admins: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(), description="comma-separated Slack user IDs, e.g. U012,U034"
+    )
+    bot_data_dir: Path = Field(
+        default=Path("data"), description="a writable directory for durable local state"
+    )
+
+    @field_validator("mlflow_tracking_uri")
+    @classmethod
+    def _http_tracking_uri(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "mlflow-tracing needs an HTTP tracking server (http://… or https://…); "
+                "a local path, file: or sqlite: URI records nothing"
+            )
+        return value.rstrip("/")
+
+    @field_validator("feedback_report_admins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            ids = [part.strip() for part in value.split(",") if part.strip()]
+            for user_id in ids:
+                if not user_id.isalnum() or not user_id[0].isupper():
+                    raise ValueError(f"{user_id!r} is not a Slack user ID (like U0123ABCD)")
+            return frozenset(ids)
+        return value
+
+    @field_validator("slack_app_token", "openai_api_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @property
+    def mlflow_ui_base(self) -> str:
+        return (self.mlflow_ui_url or self.mlflow_tracking_uri).rstrip("/")
+
+    @property
+    def slack_api_base(self) -> str:
+        url = str(self.slack_api_url)
+        return url if url.endswith("/") else url + "/"
+
+
+def _describe(error: dict) -> str:
+    name = str(error["loc"][0]).upper() if error.get("loc") else "configuration"
+    field = Settings.model_fields.get(str(error["loc"][0]).lower()) if error.get("loc") else None
+    wants = field.description if field and field.description else ""
+    if error.get("type") == "missing":
+        return f"{name} is not set: it should hold {wants}"
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    return f"{name} is invalid ({message}): it should hold {wants}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings or raise `ConfigError` with one line per bad variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_describe(dict(e)) for e in exc.errors())) from None

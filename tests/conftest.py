@@ -1,0 +1,121 @@
+"""Real parts for every test: an MLflow server, the Slack and LLM emulators, the bot process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import mlflow
+import pytest
+
+from tests.emulators.llm_api import LlmEmulator
+from tests.emulators.slack_api import SlackEmulator
+from tests.support.bot_process import BotProcess
+from tests.support.mlflow_server import MlflowServer
+from tests.support.slack_requests import SlackSender
+from tests.support.traces import Tracking
+
+BOT_TOKEN = "xoxb-test-" + secrets.token_hex(12)
+SIGNING_SECRET = "signing-" + secrets.token_hex(16)
+LLM_KEY = "sk-test-" + secrets.token_hex(16)
+TEAM_ID = "T0TEAM"
+ROOT_DIR = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("suite")
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_root: Path) -> Iterator[MlflowServer]:
+    server = MlflowServer(tmp_root / "mlflow")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+async def slack() -> AsyncIterator[SlackEmulator]:
+    emulator = SlackEmulator(bot_token=BOT_TOKEN, team_id=TEAM_ID)
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+@pytest.fixture(scope="session")
+async def llm() -> AsyncIterator[LlmEmulator]:
+    emulator = LlmEmulator(api_key=LLM_KEY)
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_emulators(request: pytest.FixtureRequest) -> None:
+    """Faults and modes set by one test never leak into the next."""
+    if "llm" in request.fixturenames:
+        request.getfixturevalue("llm").reset()
+    if "slack" in request.fixturenames:
+        request.getfixturevalue("slack").streaming_enabled = True
+
+
+@pytest.fixture(scope="session")
+def experiment_name() -> str:
+    name = f"tests-{uuid.uuid4().hex[:8]}"
+    os.environ["TEST_EXPERIMENT"] = name
+    return name
+
+
+@pytest.fixture(scope="session")
+def bot_env(
+    tmp_root: Path,
+    mlflow_server: MlflowServer,
+    slack: SlackEmulator,
+    llm: LlmEmulator,
+    experiment_name: str,
+) -> dict[str, str]:
+    return {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.api_url,
+        "MLFLOW_TRACKING_URI": mlflow_server.url,
+        "MLFLOW_EXPERIMENT_NAME": experiment_name,
+        "OPENAI_BASE_URL": llm.base_url,
+        "OPENAI_API_KEY": LLM_KEY,
+        "LLM_MODEL": "emulated-model",
+        "LLM_TIMEOUT_S": "3",
+        "FEEDBACK_REPORT_ADMINS": "UADMIN1",
+        "BOT_DATA_DIR": str(tmp_root / "bot-data"),
+        "LOG_LEVEL": "INFO",
+    }
+
+
+@pytest.fixture(scope="session")
+async def bot(bot_env: dict[str, str], tmp_root: Path) -> AsyncIterator[BotProcess]:
+    process = BotProcess(bot_env, tmp_root / "bot.log")
+    await asyncio.to_thread(process.start)
+    yield process
+    await asyncio.to_thread(process.stop)
+
+
+@pytest.fixture(scope="session")
+def tracking(bot: BotProcess, mlflow_server: MlflowServer, experiment_name: str) -> Tracking:
+    """Read access to what the bot wrote (the bot created the experiment at start-up)."""
+    mlflow.set_tracking_uri(mlflow_server.url)
+    return Tracking(mlflow_server.url, experiment_name)
+
+
+@pytest.fixture(scope="session")
+async def sender(bot: BotProcess) -> AsyncIterator[SlackSender]:
+    client = SlackSender(bot.url, SIGNING_SECRET, TEAM_ID, "ABOT")
+    yield client
+    await client.close()
+
+
+def new_id(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex[:10].upper()

@@ -1,0 +1,1 @@
+"""Strict local stand-ins for the Slack Web API and an OpenAI-compatible LLM (aiohttp servers)."""

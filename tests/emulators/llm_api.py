@@ -1,0 +1,147 @@
+"""An OpenAI-compatible chat-completions emulator (plain and SSE streaming, with usage).
+
+`mode` switches its behaviour: "ok", "error" (HTTP 500), "hang" (never answers),
+"garbage" (200 with a body that is not a completion), "rate_limit" (429).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class LlmEmulator:
+    api_key: str
+    model: str = "emulated-model"
+    mode: str = "ok"
+    delay_s: float = 0.0
+    answer_prefix: str = "Echo: "
+    fixed_answer: str | None = None
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    base_url: str = ""
+    _runner: web.AppRunner | None = None
+
+    def web_app(self) -> web.Application:
+        app = web.Application(client_max_size=20 * 1024 * 1024)
+        app.router.add_post("/v1/chat/completions", self._completions)
+        app.router.add_get("/v1/models", self._models)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._runner = web.AppRunner(self.web_app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base_url = f"http://{host}:{port}/v1"
+        return self.base_url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def reset(self) -> None:
+        self.mode, self.delay_s, self.fixed_answer = "ok", 0.0, None
+        self.requests.clear()
+
+    def answer_for(self, messages: list[dict[str, Any]]) -> str:
+        if self.fixed_answer is not None:
+            return self.fixed_answer
+        question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
+        return f"{self.answer_prefix}{question}"
+
+    async def _models(self, request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return _error(401, "invalid_api_key", "Incorrect API key provided.")
+        return web.json_response(
+            {"object": "list", "data": [{"id": self.model, "object": "model"}]}
+        )
+
+    async def _completions(self, request: web.Request) -> web.StreamResponse:
+        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+            return _error(401, "invalid_api_key", "Incorrect API key provided.")
+        try:
+            body = await request.json()
+            messages = body["messages"]
+            assert isinstance(messages, list) and messages
+            assert all(m["role"] in ("system", "user", "assistant") for m in messages)
+            assert all(isinstance(m["content"], str) for m in messages)
+        except (ValueError, KeyError, TypeError, AssertionError):
+            return _error(400, "invalid_request_error", "messages must be a non-empty list")
+        self.requests.append(body)
+        if self.mode == "hang":
+            await asyncio.sleep(3600)
+        if self.mode == "error":
+            return _error(500, "server_error", "The server had an error.")
+        if self.mode == "rate_limit":
+            return _error(429, "rate_limit_exceeded", "Rate limit reached.")
+        if self.mode == "garbage":
+            return web.Response(
+                status=200, text="<html>definitely not JSON", content_type="text/html"
+            )
+        if self.delay_s:
+            await asyncio.sleep(self.delay_s)
+        answer = self.answer_for(messages)
+        usage = {
+            "prompt_tokens": sum(len(m["content"].split()) for m in messages),
+            "completion_tokens": len(answer.split()),
+        }
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        created = int(time.time())
+        if not body.get("stream"):
+            return web.json_response(
+                {
+                    "id": "chatcmpl-emulated",
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": self.model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": answer},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": usage,
+                }
+            )
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+
+        async def send(chunk: dict[str, Any]) -> None:
+            await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
+
+        base = {"id": "chatcmpl-emulated", "object": "chat.completion.chunk", "created": created}
+        pieces = [answer[i : i + 40] for i in range(0, len(answer), 40)] or [""]
+        for piece in pieces:
+            await send(
+                {
+                    **base,
+                    "model": self.model,
+                    "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+                }
+            )
+        await send(
+            {
+                **base,
+                "model": self.model,
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            }
+        )
+        if (body.get("stream_options") or {}).get("include_usage"):
+            await send({**base, "model": self.model, "choices": [], "usage": usage})
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response(
+        {"error": {"message": message, "type": code, "code": code}}, status=status
+    )

@@ -1,0 +1,525 @@
+"""A Slack Web API emulator: strict like Slack for every method the bot calls.
+
+- Checks the bearer token (`not_authed` without one, `invalid_auth` for a wrong one).
+- Keeps messages per channel with real-looking `ts`, metadata, threads and streams.
+- Rejects blocks `slack_sdk` cannot parse or that break Block Kit limits (`invalid_blocks`).
+- Answers unknown methods with `unknown_method`, and records every call.
+- Faults on demand: 429 with `Retry-After`, 5xx, or a method that refuses (`fail`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aiohttp import web
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+from slack_sdk.models.views import View
+
+MESSAGE_BLOCKS_LIMIT = 50
+MODAL_BLOCKS_LIMIT = 100
+MARKDOWN_TOTAL_LIMIT = 12_000
+TEXT_LIMIT = 40_000
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Fault:
+    status: int = 200
+    error: str | None = None
+    retry_after: int | None = None
+    remaining: int = 1
+
+
+class SlackApiError(Exception):
+    def __init__(self, error: str, status: int = 200) -> None:
+        self.error, self.status = error, status
+
+
+class SlackEmulator:
+    def __init__(
+        self,
+        *,
+        bot_token: str,
+        team_id: str = "T0TEAM",
+        bot_user_id: str = "UBOT",
+        bot_id: str = "BBOT",
+        app_id: str = "ABOT",
+    ) -> None:
+        self.bot_token = bot_token
+        self.team_id = team_id
+        self.bot_user_id = bot_user_id
+        self.bot_id = bot_id
+        self.app_id = app_id
+        self.calls: list[Call] = []
+        self.messages: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.ephemeral: list[dict[str, Any]] = []
+        self.response_url_posts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.views: dict[str, dict[str, Any]] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        self.streaming_enabled = True
+        self._faults: dict[str, list[Fault]] = defaultdict(list)
+        self._triggers: dict[str, float] = {}
+        self._ts_counter = itertools.count(1)
+        self._last_ts = 0.0
+        self._view_counter = itertools.count(1)
+        self._streams: dict[str, dict[str, Any]] = {}
+        self.changed = asyncio.Event()
+        self.base_url = ""
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def web_app(self) -> web.Application:
+        app = web.Application(client_max_size=10 * 1024 * 1024)
+        app.router.add_route("*", "/api/{method}", self._handle)
+        app.router.add_post("/response/{key}", self._response_url)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._runner = web.AppRunner(self.web_app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        sockets = site._server.sockets  # type: ignore[union-attr]
+        self.base_url = f"http://{host}:{sockets[0].getsockname()[1]}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url + "/api/"
+
+    # -- test helpers ----------------------------------------------------------------------
+
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int = 200,
+        error: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
+        """Make the next `times` calls of `method` fail (429 → `ratelimited`)."""
+        if status == 429 and error is None:
+            error = "ratelimited"
+        self._faults[method].append(Fault(status, error, retry_after, times))
+
+    def new_ts(self) -> str:
+        """A real-looking, strictly increasing message timestamp ("1712345678.123456")."""
+        self._last_ts = max(time.time(), self._last_ts + 0.000001)
+        return f"{self._last_ts:.6f}"
+
+    def new_trigger(self) -> str:
+        trigger = f"{int(time.time())}.{next(self._ts_counter)}.trigger"
+        self._triggers[trigger] = time.monotonic()
+        return trigger
+
+    def add_user_message(
+        self, channel: str, user: str, text: str, thread_ts: str | None = None
+    ) -> dict[str, Any]:
+        message = {"type": "message", "user": user, "text": text, "ts": self.new_ts()}
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        self._store(channel, message)
+        return message
+
+    def add_foreign_bot_message(
+        self, channel: str, text: str, thread_ts: str | None = None
+    ) -> dict:
+        message = {
+            "type": "message",
+            "subtype": "bot_message",
+            "bot_id": "BOTHER",
+            "app_id": "AOTHER",
+            "text": text,
+            "ts": self.new_ts(),
+        }
+        if thread_ts:
+            message["thread_ts"] = thread_ts
+        self._store(channel, message)
+        return message
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    def bot_messages(self, channel: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages[channel] if m.get("bot_id") == self.bot_id]
+
+    def find_message(self, channel: str, ts: str) -> dict[str, Any] | None:
+        return next((m for m in self.messages[channel] if m["ts"] == ts), None)
+
+    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> Any:  # noqa: ASYNC109
+        """Wait until `predicate()` returns something truthy, and return it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            result = predicate()
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise TimeoutError("the Slack emulator did not see what the test waited for")
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), 0.05)
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        args = await self._read_args(request)
+        token = _bearer(request) or args.pop("token", None)
+        self.calls.append(Call(method, {k: v for k, v in args.items() if k != "token"}))
+        self._notify()
+        fault = self._take_fault(method)
+        if fault is not None:
+            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+            body = {"ok": False, "error": fault.error or "internal_error"}
+            return web.json_response(body, status=fault.status, headers=headers)
+        if not token:
+            return web.json_response({"ok": False, "error": "not_authed"})
+        if token != self.bot_token:
+            return web.json_response({"ok": False, "error": "invalid_auth"})
+        handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        try:
+            result = handler(args)
+        except SlackApiError as error:
+            return web.json_response({"ok": False, "error": error.error}, status=error.status)
+        self._notify()
+        return web.json_response({"ok": True, **result})
+
+    async def _response_url(self, request: web.Request) -> web.Response:
+        payload = await request.json()
+        blocks = payload.get("blocks")
+        if blocks is not None:
+            try:
+                _validate_blocks(blocks, MESSAGE_BLOCKS_LIMIT)
+            except SlackApiError as error:
+                return web.json_response({"ok": False, "error": error.error}, status=400)
+        self.response_url_posts[request.match_info["key"]].append(payload)
+        self._notify()
+        return web.json_response({"ok": True})
+
+    @staticmethod
+    async def _read_args(request: web.Request) -> dict[str, Any]:
+        raw = await request.read()
+        args: dict[str, Any] = dict(request.query)
+        if request.content_type == "application/json" and raw:
+            args.update(json.loads(raw))
+        elif raw:
+            args.update(parse_qsl(raw.decode(), keep_blank_values=True))
+        for key in ("blocks", "metadata", "view", "chunks", "attachments"):
+            if isinstance(args.get(key), str):
+                try:
+                    args[key] = json.loads(args[key])
+                except ValueError:
+                    raise web.HTTPBadRequest(text=f"{key} is not JSON") from None
+        return args
+
+    def _take_fault(self, method: str) -> Fault | None:
+        queue = self._faults.get(method)
+        if not queue:
+            return None
+        fault = queue[0]
+        fault.remaining -= 1
+        if fault.remaining <= 0:
+            queue.pop(0)
+        return fault
+
+    def _notify(self) -> None:
+        self.changed.set()
+
+    def _store(self, channel: str, message: dict[str, Any]) -> None:
+        message.setdefault("channel", channel)
+        self.messages[channel].append(message)
+        self._notify()
+
+    def _bot_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = _required(args, "channel")
+        text = args.get("text") or args.get("markdown_text") or ""
+        blocks = args.get("blocks")
+        if not text and not blocks:
+            raise SlackApiError("no_text")
+        if len(text) > TEXT_LIMIT:
+            raise SlackApiError("msg_too_long")
+        if blocks is not None:
+            _validate_blocks(blocks, MESSAGE_BLOCKS_LIMIT)
+        message: dict[str, Any] = {
+            "type": "message",
+            "subtype": "bot_message",
+            "user": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "app_id": self.app_id,
+            "text": text,
+            "ts": self.new_ts(),
+            "channel": channel,
+        }
+        if blocks is not None:
+            message["blocks"] = blocks
+        if args.get("metadata") is not None:
+            message["metadata"] = _validate_metadata(args["metadata"])
+        if args.get("thread_ts"):
+            message["thread_ts"] = str(args["thread_ts"])
+        return message
+
+    # -- methods ---------------------------------------------------------------------------
+
+    def _m_auth_test(self, args: dict) -> dict:
+        return {
+            "url": "https://emulated.slack.test/",
+            "team": "Emulated",
+            "user": "bot",
+            "team_id": self.team_id,
+            "user_id": self.bot_user_id,
+            "bot_id": self.bot_id,
+            "app_id": self.app_id,
+            "is_enterprise_install": False,
+        }
+
+    def _m_api_test(self, args: dict) -> dict:
+        return {"args": args}
+
+    def _m_chat_postMessage(self, args: dict) -> dict:
+        message = self._bot_message(args)
+        self._store(message["channel"], message)
+        return {"channel": message["channel"], "ts": message["ts"], "message": message}
+
+    def _m_chat_postEphemeral(self, args: dict) -> dict:
+        channel, user = _required(args, "channel"), _required(args, "user")
+        if args.get("blocks") is not None:
+            _validate_blocks(args["blocks"], MESSAGE_BLOCKS_LIMIT)
+        if not args.get("text") and not args.get("blocks"):
+            raise SlackApiError("no_text")
+        self.ephemeral.append({**args, "channel": channel, "user": user})
+        return {"message_ts": self.new_ts()}
+
+    def _m_chat_update(self, args: dict) -> dict:
+        channel, ts = _required(args, "channel"), _required(args, "ts")
+        message = self.find_message(channel, ts)
+        if message is None:
+            raise SlackApiError("message_not_found")
+        if message.get("bot_id") != self.bot_id:
+            raise SlackApiError("cant_update_message")
+        if args.get("blocks") is not None:
+            _validate_blocks(args["blocks"], MESSAGE_BLOCKS_LIMIT)
+            message["blocks"] = args["blocks"]
+        if "text" in args:
+            message["text"] = args["text"]
+        if args.get("metadata") is not None:
+            message["metadata"] = _validate_metadata(args["metadata"])
+        return {"channel": channel, "ts": ts}
+
+    def _m_chat_getPermalink(self, args: dict) -> dict:
+        channel, ts = _required(args, "channel"), _required(args, "message_ts")
+        if self.find_message(channel, ts) is None:
+            raise SlackApiError("message_not_found")
+        return {
+            "permalink": f"https://emulated.slack.test/archives/{channel}/p{ts.replace('.', '')}"
+        }
+
+    def _m_chat_startStream(self, args: dict) -> dict:
+        channel, thread_ts = _required(args, "channel"), _required(args, "thread_ts")
+        if not self.streaming_enabled:
+            raise SlackApiError("streaming_disabled")
+        if not channel.startswith("D") and not (
+            args.get("recipient_user_id") and args.get("recipient_team_id")
+        ):
+            raise SlackApiError("missing_recipient_user_id")
+        text = args.get("markdown_text") or ""
+        _check_markdown(text)
+        message = self._bot_message(
+            {"channel": channel, "thread_ts": thread_ts, "text": text or " "}
+        )
+        message["text"] = text
+        message["streaming"] = True
+        self._store(channel, message)
+        self._streams[message["ts"]] = message
+        return {"channel": channel, "ts": message["ts"]}
+
+    def _stream(self, args: dict) -> dict[str, Any]:
+        _required(args, "channel")
+        ts = _required(args, "ts")
+        message = self._streams.get(ts)
+        if message is None or not message.get("streaming"):
+            raise SlackApiError("message_not_in_streaming_state")
+        return message
+
+    def _m_chat_appendStream(self, args: dict) -> dict:
+        message = self._stream(args)
+        text = _required(args, "markdown_text")
+        _check_markdown(message["text"] + text)
+        message["text"] += text
+        return {"channel": message["channel"], "ts": message["ts"]}
+
+    def _m_chat_stopStream(self, args: dict) -> dict:
+        message = self._stream(args)
+        text = args.get("markdown_text") or ""
+        _check_markdown(message["text"] + text)
+        if args.get("blocks") is not None:
+            _validate_blocks(args["blocks"], MESSAGE_BLOCKS_LIMIT)
+            message["blocks"] = args["blocks"]
+        if args.get("metadata") is not None:
+            message["metadata"] = _validate_metadata(args["metadata"])
+        message["text"] += text
+        message["streaming"] = False
+        return {"channel": message["channel"], "ts": message["ts"], "message": message}
+
+    def _m_assistant_threads_setStatus(self, args: dict) -> dict:
+        _required(args, "channel_id")
+        _required(args, "thread_ts")
+        if not str(args["channel_id"]).startswith("D"):
+            raise SlackApiError("not_allowed_token_type")
+        return {}
+
+    def _history(self, args: dict, root_ts: str | None) -> dict:
+        channel = _required(args, "channel")
+        if channel not in self.messages:
+            raise SlackApiError("channel_not_found")
+        include_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = []
+        for message in self.messages[channel]:
+            if root_ts is not None and not (
+                message["ts"] == root_ts or message.get("thread_ts") == root_ts
+            ):
+                continue
+            if root_ts is None and message.get("thread_ts") not in (None, message["ts"]):
+                continue
+            copy = {k: v for k, v in message.items() if k not in ("channel", "streaming")}
+            if not include_metadata:
+                copy.pop("metadata", None)
+            found.append(copy)
+        limit = int(args.get("limit") or 100)
+        if root_ts is None:
+            found.reverse()  # history is newest first
+        return {"messages": found[:limit], "has_more": len(found) > limit}
+
+    def _m_conversations_replies(self, args: dict) -> dict:
+        return self._history(args, _required(args, "ts"))
+
+    def _m_conversations_history(self, args: dict) -> dict:
+        result = self._history(args, None)
+        latest = args.get("latest")
+        if latest:
+            inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
+            result["messages"] = [
+                m
+                for m in result["messages"]
+                if float(m["ts"]) < float(latest) or (inclusive and m["ts"] == latest)
+            ]
+        return result
+
+    def _m_conversations_info(self, args: dict) -> dict:
+        channel = _required(args, "channel")
+        return {
+            "channel": {"id": channel, "name": channel.lower(), "is_im": channel.startswith("D")}
+        }
+
+    def _m_users_info(self, args: dict) -> dict:
+        user = _required(args, "user")
+        if user not in self.users:
+            raise SlackApiError("user_not_found")
+        return {"user": self.users[user]}
+
+    def _m_views_open(self, args: dict) -> dict:
+        trigger = _required(args, "trigger_id")
+        issued = self._triggers.pop(trigger, None)
+        if issued is None or time.monotonic() - issued > 3.0:
+            raise SlackApiError("expired_trigger_id")
+        view = _validate_view(_required(args, "view"))
+        view_id = f"V{next(self._view_counter):08d}"
+        stored = {**view, "id": view_id, "state": {"values": {}}}
+        self.views[view_id] = stored
+        return {"view": stored}
+
+    def _m_views_update(self, args: dict) -> dict:
+        view_id = _required(args, "view_id")
+        if view_id not in self.views:
+            raise SlackApiError("not_found")
+        view = _validate_view(_required(args, "view"))
+        self.views[view_id] = {**view, "id": view_id, "state": {"values": {}}}
+        return {"view": self.views[view_id]}
+
+    def _m_reactions_add(self, args: dict) -> dict:
+        _required(args, "channel")
+        _required(args, "name")
+        _required(args, "timestamp")
+        return {}
+
+
+def _bearer(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    return header[7:] if header.startswith("Bearer ") else None
+
+
+def _required(args: dict, key: str) -> Any:
+    value = args.get(key)
+    if value in (None, ""):
+        raise SlackApiError("invalid_arguments")
+    return value
+
+
+def _check_markdown(text: str) -> None:
+    if len(text) > MARKDOWN_TOTAL_LIMIT:
+        raise SlackApiError("msg_too_long")
+
+
+def _validate_blocks(blocks: Any, limit: int) -> None:
+    if not isinstance(blocks, list) or len(blocks) > limit:
+        raise SlackApiError("invalid_blocks")
+    markdown_total = 0
+    for raw in blocks:
+        if not isinstance(raw, dict):
+            raise SlackApiError("invalid_blocks")
+        try:
+            block = Block.parse(raw)
+            if block is None or type(block) is Block:
+                raise SlackApiError("invalid_blocks")
+            block.to_dict()  # runs slack_sdk's Block Kit validators
+        except (SlackObjectFormationError, KeyError, TypeError, ValueError):
+            raise SlackApiError("invalid_blocks") from None
+        if raw.get("type") == "markdown":
+            markdown_total += len(raw.get("text") or "")
+    if markdown_total > MARKDOWN_TOTAL_LIMIT:
+        raise SlackApiError("invalid_blocks")
+
+
+def _validate_view(raw: Any) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise SlackApiError("invalid_arguments")
+    try:
+        View(**raw).to_dict()
+    except (SlackObjectFormationError, KeyError, TypeError, ValueError):
+        raise SlackApiError("invalid_arguments") from None
+    _validate_blocks(raw.get("blocks") or [], MODAL_BLOCKS_LIMIT)
+    if len(str(raw.get("private_metadata") or "")) > 3000:
+        raise SlackApiError("invalid_arguments")
+    return raw
+
+
+def _validate_metadata(raw: Any) -> dict[str, Any]:
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("event_type"), str)
+        or not isinstance(raw.get("event_payload"), dict)
+    ):
+        raise SlackApiError("invalid_metadata_format")
+    return raw

@@ -1,0 +1,81 @@
+"""A real MLflow tracking server (full mlflow, its own environment) on a free loopback port."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+from tests.support.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+MLFLOW_BIN = Path(os.environ.get("MLFLOW_SERVER_BIN", ROOT / ".venv-mlflow" / "bin" / "mlflow"))
+
+
+class MlflowServer:
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout_s: float = 90.0) -> None:
+        if not MLFLOW_BIN.exists():
+            raise RuntimeError(f"{MLFLOW_BIN} is missing: run `make install` first")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "DO_NOT_TRACK": "true",
+        }
+        log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - the server owns it
+        self.process = subprocess.Popen(
+            [
+                str(MLFLOW_BIN),
+                "server",
+                "--backend-store-uri",
+                f"sqlite:///{self.data_dir / 'mlflow.db'}",
+                "--default-artifact-root",
+                str(self.data_dir / "artifacts"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--workers",
+                "1",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"mlflow server exited; see {self.data_dir / 'server.log'}")
+            if self.healthy():
+                return
+            time.sleep(0.25)
+        self.stop()
+        raise RuntimeError(f"mlflow server did not start within {timeout_s} s")
+
+    def healthy(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url + "/health", timeout=1) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)

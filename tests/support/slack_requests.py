@@ -1,0 +1,78 @@
+"""Slack-signed HTTP requests to the bot, shaped like Slack's (see shared/slack-payloads.md)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from slack_sdk.signature import SignatureVerifier
+
+_ids = itertools.count(1)
+
+
+class SlackSender:
+    def __init__(self, bot_url: str, signing_secret: str, team_id: str, app_id: str) -> None:
+        self.url = bot_url + "/slack/events"
+        self.verifier = SignatureVerifier(signing_secret)
+        self.team_id = team_id
+        self.app_id = app_id
+        self._session: aiohttp.ClientSession | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        return self._session
+
+    async def post(
+        self,
+        body: bytes,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        signature: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, str]:
+        ts = str(timestamp if timestamp is not None else int(time.time()))
+        sig = signature or self.verifier.generate_signature(timestamp=ts, body=body)
+        all_headers = {
+            "Content-Type": content_type,
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": sig,
+            **(headers or {}),
+        }
+        async with self._http().post(self.url, data=body, headers=all_headers) as response:
+            return response.status, await response.text()
+
+    async def event(
+        self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
+    ) -> tuple[int, str]:
+        envelope = {
+            "token": "legacy-unused",
+            "team_id": self.team_id,
+            "api_app_id": self.app_id,
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{next(_ids):010d}",
+            "event_time": int(time.time()),
+            "event": event,
+            "authorizations": [{"team_id": self.team_id, "user_id": "UBOT", "is_bot": True}],
+        }
+        headers = {}
+        if retry_num is not None:
+            headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+        return await self.post(json.dumps(envelope).encode(), "application/json", headers=headers)
+
+    async def interaction(self, payload: dict[str, Any]) -> tuple[int, str]:
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        return await self.post(body, "application/x-www-form-urlencoded")
+
+    async def command(self, fields: dict[str, str]) -> tuple[int, str]:
+        body = urlencode(fields).encode()
+        return await self.post(body, "application/x-www-form-urlencoded")

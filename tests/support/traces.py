@@ -1,0 +1,58 @@
+"""Reading traces and assessments back from the real tracking server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import mlflow
+from mlflow.entities import Assessment, Trace
+from mlflow.tracing.client import TracingClient
+
+
+class Tracking:
+    def __init__(self, url: str, experiment_name: str) -> None:
+        mlflow.set_tracking_uri(url)
+        self.client = TracingClient(url)
+        self.experiment_id = str(mlflow.set_experiment(experiment_name).experiment_id)
+
+    def search(self, filter_string: str | None = None) -> list[Trace]:
+        traces: list[Trace] = []
+        token = None
+        while True:
+            page = self.client.search_traces(
+                locations=[self.experiment_id],
+                filter_string=filter_string,
+                max_results=500,
+                include_spans=False,
+                page_token=token,
+            )
+            traces.extend(page)
+            token = page.token
+            if not token:
+                return traces
+
+    async def asearch(self, filter_string: str | None = None) -> list[Trace]:
+        return await asyncio.to_thread(self.search, filter_string)
+
+    async def wait_for_trace(self, trace_id: str, timeout_s: float = 30.0) -> Trace:
+        """The trace once the bot's asynchronous export has put it on the server."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                return await asyncio.to_thread(self.client.get_trace, trace_id)
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(0.2)
+
+    async def assessments(self, trace_id: str) -> list[Assessment]:
+        trace = await asyncio.to_thread(self.client.get_trace, trace_id)
+        return list(trace.info.assessments)
+
+    async def valid_assessments(self, trace_id: str, name: str | None = None) -> list[Assessment]:
+        return [
+            a
+            for a in await self.assessments(trace_id)
+            if a.valid is not False and (name is None or a.name == name)
+        ]
