@@ -15,6 +15,7 @@ import mlflow
 from mlflow.entities import SpanEvent, SpanStatusCode, SpanType
 from mlflow.tracing.constant import SpanAttributeKey
 
+from bot.assessment_names import TAG_ANSWER_TS, TAG_CHANNEL, TAG_CHANNEL_TYPE, TAG_TEAM
 from bot.llm import ChatMessage, ChatModel, Completion, LLMError
 from bot.prompt import build_prompt
 
@@ -82,9 +83,9 @@ class Answerer:
                 client_request_id=question.request_id,
                 request_preview=question.text[:PREVIEW_CHARS],
                 tags={
-                    "slack.team": question.team_id or "",
-                    "slack.channel": question.channel_id,
-                    "slack.channel_type": question.channel_type,
+                    TAG_TEAM: question.team_id or "",
+                    TAG_CHANNEL: question.channel_id,
+                    TAG_CHANNEL_TYPE: question.channel_type,
                 },
             )
             prompt = build_prompt(
@@ -110,6 +111,9 @@ class Answerer:
             root.set_outputs({"answer": completion.text})
             mlflow.update_current_trace(response_preview=completion.text[:PREVIEW_CHARS])
             posted = await reply.finish(completion.text, trace_id)
+            answer_ts = getattr(posted, "ts", None)
+            if answer_ts:
+                mlflow.update_current_trace(tags={TAG_ANSWER_TS: answer_ts})
             return AnswerResult(trace_id, ok=True, posted=posted)
 
     async def _call_model(self, messages: list[ChatMessage], reply: Reply) -> Completion:

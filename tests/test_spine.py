@@ -104,6 +104,7 @@ async def test_dm_is_answered_in_thread_with_trace_metadata_and_feedback_blocks(
     assert trace.info.client_request_id == f"{channel}:{event['ts']}"
     assert trace.info.tags["slack.channel"] == channel
     assert trace.info.tags["slack.channel_type"] == "im"
+    assert trace.info.tags["slack.answer_ts"] == answer["ts"]
     assert trace.info.state.value == "OK"
     spans = {span.span_type: span for span in trace.data.spans}
     root, chat = spans["AGENT"], spans["CHAT_MODEL"]

@@ -1,0 +1,34 @@
+"""The data model of feedback in MLflow: assessment names, values, and trace tags.
+
+Every vote and rating is a Feedback assessment with a HUMAN source whose `source_id` is the
+Slack user ID:
+- `user_feedback`: True (👍) or False (👎).
+- `user_accuracy`, `user_helpfulness`, `user_relevance`: the 1–5 score / 5.0; the comment is
+  the rationale.
+Only valid assessments count: an overridden one stays on the trace with `valid=False`.
+"""
+
+from __future__ import annotations
+
+VOTE = "user_feedback"
+RATING_DIMENSIONS = ("accuracy", "helpfulness", "relevance")
+RATINGS = tuple(f"user_{dimension}" for dimension in RATING_DIMENSIONS)
+ALL_NAMES = (VOTE, *RATINGS)
+RATING_SCALE = 5
+
+# Trace tags set by the bot (besides metadata mlflow.trace.user / mlflow.trace.session and
+# client_request_id = "<channel>:<question ts>").
+TAG_TEAM = "slack.team"
+TAG_CHANNEL = "slack.channel"
+TAG_CHANNEL_TYPE = "slack.channel_type"
+TAG_ANSWER_TS = "slack.answer_ts"
+
+
+def rating_value(score: int) -> float:
+    """A 1–5 score as stored (0.2–1.0)."""
+    return score / RATING_SCALE
+
+
+def rating_score(value: float) -> float:
+    """A stored rating back on the 1–5 scale."""
+    return value * RATING_SCALE
