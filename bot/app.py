@@ -16,10 +16,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.answer_store import AnswerStore
 from bot.answering import Answerer
 from bot.conversation import Conversation
+from bot.feedback import FeedbackRecorder
+from bot.feedback_delivery import FeedbackDeliverer, MlflowFeedbackWriter, RetryPolicy
 from bot.llm import ChatModel, OpenAICompatibleClient
 from bot.offline_model import OfflineModel
+from bot.outbox import Outbox
+from bot.rating_modal import MetadataSigner
 from config import Settings
-from handlers import messages
+from handlers import feedback, messages
 
 log = logging.getLogger(__name__)
 
@@ -34,12 +38,16 @@ class Bot:
     model: ChatModel
     answers: AnswerStore
     conversation: Conversation
+    outbox: Outbox
+    deliverer: FeedbackDeliverer
 
     async def aclose(self) -> None:
+        await self.deliverer.stop()
         close = getattr(self.model, "aclose", None)
         if close is not None:
             await close()
         self.answers.close()
+        self.outbox.close()
 
 
 def make_web_client(settings: Settings) -> AsyncWebClient:
@@ -82,9 +90,16 @@ def build_bot(
         answers,
         streaming=settings.slack_streaming,
     )
+    outbox = Outbox(settings.bot_data_dir / "outbox.sqlite3")
+    deliverer = FeedbackDeliverer(
+        outbox,
+        MlflowFeedbackWriter(settings.mlflow_tracking_uri),
+        RetryPolicy(trace_wait_s=settings.feedback_trace_wait_s),
+    )
+    signing_secret = settings.slack_signing_secret.get_secret_value()
     app = AsyncApp(
         client=client,
-        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        signing_secret=signing_secret,
         process_before_response=False,
         raise_error_for_unhandled_request=False,
     )
@@ -94,4 +109,5 @@ def build_bot(
         log.error("listener failed for a %s payload: %r", (body or {}).get("type", "?"), error)
 
     messages.register(app, conversation)
-    return Bot(settings, app, client, model, answers, conversation)
+    feedback.register(app, FeedbackRecorder(outbox, deliverer), MetadataSigner(signing_secret))
+    return Bot(settings, app, client, model, answers, conversation, outbox, deliverer)

@@ -16,7 +16,8 @@ from config import Settings
 
 log = logging.getLogger(__name__)
 
-IN_FLIGHT_GRACE_S = 25.0
+IN_FLIGHT_GRACE_S = 20.0
+OUTBOX_DRAIN_S = 10.0
 
 
 async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
@@ -26,6 +27,7 @@ async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
     log.info("tracing to experiment %r (%s)", settings.mlflow_experiment_name, experiment_id)
 
     bot = build_bot(settings)
+    bot.deliverer.start()
     http = SlackHttpServer(bot)
     runner = web.AppRunner(http.web_app(), access_log=None, shutdown_timeout=5)
     await runner.setup()
@@ -60,6 +62,9 @@ async def shutdown(
     if not await bot.conversation.wait_idle(IN_FLIGHT_GRACE_S):
         log.warning("%d answer(s) still running at shutdown", bot.conversation.in_flight)
     await asyncio.to_thread(flush_traces)
+    if not await bot.deliverer.drain(OUTBOX_DRAIN_S):
+        stats = await bot.outbox.stats()
+        log.warning("%d feedback entries stay in the outbox for the next start", stats.pending)
     await runner.cleanup()
     await bot.aclose()
     log.info("stopped cleanly")

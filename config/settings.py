@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     feedback_report_admins: Annotated[frozenset[str], NoDecode] = Field(
         default=frozenset(), description="comma-separated Slack user IDs, e.g. U012,U034"
     )
+    feedback_trace_wait_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="seconds to keep retrying feedback on a trace not yet on the server (> 0)",
+    )
     bot_data_dir: Path = Field(
         default=Path("data"), description="a writable directory for durable local state"
     )

@@ -12,48 +12,9 @@ import time
 from tests.conftest import ROOT_DIR, new_id
 from tests.emulators.llm_api import LlmEmulator
 from tests.emulators.slack_api import SlackEmulator
+from tests.support.conversation import dm, final_answer, mention, trace_id_of
 from tests.support.slack_requests import SlackSender
 from tests.support.traces import Tracking
-
-
-def dm(user: str, channel: str, text: str, **extra: str) -> dict:
-    return {
-        "type": "message",
-        "channel_type": "im",
-        "channel": channel,
-        "user": user,
-        "text": text,
-        "ts": f"{time.time():.6f}",
-        "event_ts": f"{time.time():.6f}",
-        **extra,
-    }
-
-
-def mention(user: str, channel: str, text: str, **extra: str) -> dict:
-    return {
-        "type": "app_mention",
-        "channel": channel,
-        "user": user,
-        "text": f"<@UBOT> {text}",
-        "ts": f"{time.time():.6f}",
-        "team": "T0TEAM",
-        **extra,
-    }
-
-
-async def final_answer(slack: SlackEmulator, channel: str, count: int = 1) -> dict:
-    """The bot's `count`-th answer in `channel`, once its metadata (set at the end) is there."""
-
-    def done() -> dict | None:
-        answers = [m for m in slack.bot_messages(channel) if m.get("metadata")]
-        return answers[count - 1] if len(answers) >= count else None
-
-    return await slack.wait_for(done, timeout=15)
-
-
-def trace_id_of(message: dict) -> str:
-    assert message["metadata"]["event_type"] == "genai_response"
-    return str(message["metadata"]["event_payload"]["trace_id"])
 
 
 async def test_url_verification_answers_the_challenge(sender: SlackSender) -> None:

@@ -47,7 +47,8 @@ class Tracking:
             await asyncio.sleep(0.2)
 
     async def assessments(self, trace_id: str) -> list[Assessment]:
-        trace = await asyncio.to_thread(self.client.get_trace, trace_id)
+        """Every assessment on the trace, valid or not (waiting for the trace to be exported)."""
+        trace = await self.wait_for_trace(trace_id)
         return list(trace.info.assessments)
 
     async def valid_assessments(self, trace_id: str, name: str | None = None) -> list[Assessment]:

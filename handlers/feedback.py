@@ -1,0 +1,193 @@
+"""👍/👎 clicks, "Rate in detail" and the rating modal's submission → `FeedbackRecorder`."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import (
+    ANSWER_EVENT_TYPE,
+    FEEDBACK_ACTION_ID,
+    NEGATIVE_PREFIX,
+    POSITIVE_PREFIX,
+    RATE_ACTION_ID,
+)
+from bot.feedback import FeedbackRecorder, InvalidFeedback
+from bot.feedback_intent import is_trace_id
+from bot.rating_modal import (
+    CALLBACK_ID,
+    MetadataSigner,
+    RatingForm,
+    RatingTarget,
+    TamperedMetadata,
+    rating_view,
+    read_submission,
+)
+
+log = logging.getLogger(__name__)
+
+NOT_OUR_ANSWER = "I can only record feedback on my own answers."
+NO_TRACE = "Sorry, I can't tell which answer this was, so I couldn't record your feedback."
+FORM_EXPIRED = "This rating form can't be used any more. Please use “Rate in detail” again."
+
+
+@dataclass(frozen=True)
+class Click:
+    user_id: str
+    channel: str | None
+    message_ts: str | None
+    thread_ts: str | None
+    trace_id: str | None
+    problem: str | None = None
+
+
+def read_click(body: dict[str, Any], context: AsyncBoltContext) -> Click:
+    """Who clicked, on which answer; `problem` says why it can't be recorded."""
+    user = body.get("user") or {}
+    user_id = _str(user.get("id")) or ""
+    message = body.get("message") or {}
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
+    message_ts = message.get("ts") or container.get("message_ts")
+    thread_ts = message.get("thread_ts")
+    click = Click(user_id, _str(channel), _str(message_ts), _str(thread_ts), None)
+    if not message:
+        return _problem(click, NO_TRACE)
+    ours = (context.bot_id and message.get("bot_id") == context.bot_id) or (
+        body.get("api_app_id") and message.get("app_id") == body.get("api_app_id")
+    )
+    if not ours:
+        return _problem(click, NOT_OUR_ANSWER)
+    trace_id = _trace_id_from_metadata(message) or _trace_id_from_action(body)
+    if not is_trace_id(trace_id):
+        return _problem(click, NO_TRACE)
+    return Click(user_id, click.channel, click.message_ts, click.thread_ts, trace_id)
+
+
+def _problem(click: Click, problem: str) -> Click:
+    return Click(click.user_id, click.channel, click.message_ts, click.thread_ts, None, problem)
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _trace_id_from_metadata(message: dict[str, Any]) -> str | None:
+    metadata = message.get("metadata")
+    if not isinstance(metadata, dict) or metadata.get("event_type") != ANSWER_EVENT_TYPE:
+        return None
+    payload = metadata.get("event_payload")
+    return payload.get("trace_id") if isinstance(payload, dict) else None
+
+
+def _trace_id_from_action(body: dict[str, Any]) -> str | None:
+    action = (body.get("actions") or [{}])[0]
+    value = str(action.get("value") or "")
+    return value.removeprefix(POSITIVE_PREFIX).removeprefix(NEGATIVE_PREFIX) or None
+
+
+def _vote_of(body: dict[str, Any]) -> bool | None:
+    value = str(((body.get("actions") or [{}])[0]).get("value") or "")
+    if value.startswith(POSITIVE_PREFIX):
+        return True
+    if value.startswith(NEGATIVE_PREFIX):
+        return False
+    return None
+
+
+async def _tell(
+    client: AsyncWebClient, click: Click | RatingTarget, user_id: str, text: str
+) -> None:
+    channel = click.channel
+    if not channel or not user_id:
+        return
+    try:
+        await client.chat_postEphemeral(
+            channel=channel, user=user_id, text=text, thread_ts=click.thread_ts
+        )
+    except SlackApiError as error:
+        log.warning("could not tell %s: %s", user_id, error.response.get("error"))
+
+
+def register(app: AsyncApp, recorder: FeedbackRecorder, signer: MetadataSigner) -> None:
+    @app.action(FEEDBACK_ACTION_ID)
+    async def on_vote(
+        ack: AsyncAck, body: dict, context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        click = read_click(body, context)
+        positive = _vote_of(body)
+        if not click.user_id or click.trace_id is None or positive is None:
+            await ack()
+            log.warning(
+                "vote not recorded (%s): user=%r", click.problem or "bad value", click.user_id
+            )
+            await _tell(client, click, click.user_id, click.problem or NO_TRACE)
+            return
+        try:
+            result = await recorder.vote(
+                click.trace_id, click.user_id, positive, channel=click.channel
+            )
+        except InvalidFeedback as error:
+            await ack()
+            log.warning("vote refused: %s", error)
+            await _tell(client, click, click.user_id, NO_TRACE)
+            return
+        await ack()
+        emoji = "👍" if positive else "👎"
+        text = (
+            f"Thanks — your {emoji} is recorded."
+            if result.changed
+            else f"Your {emoji} was already recorded."
+        )
+        await _tell(client, click, click.user_id, text)
+
+    @app.action(RATE_ACTION_ID)
+    async def on_rate_in_detail(
+        ack: AsyncAck, body: dict, context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        await ack()
+        click = read_click(body, context)
+        trigger_id = body.get("trigger_id")
+        if click.trace_id is None or not click.user_id or not isinstance(trigger_id, str):
+            log.warning("rating not opened (%s)", click.problem or "no trigger or user")
+            await _tell(client, click, click.user_id, click.problem or NO_TRACE)
+            return
+        target = RatingTarget(
+            click.trace_id, click.channel or "", click.message_ts or "", click.thread_ts
+        )
+        current = await recorder.current_ratings(click.trace_id, click.user_id)
+        try:
+            await client.views_open(
+                trigger_id=trigger_id, view=rating_view(target, current, signer)
+            )
+        except SlackApiError as error:
+            log.warning("could not open the rating modal: %s", error.response.get("error"))
+
+    @app.view(CALLBACK_ID)
+    async def on_rating_submitted(ack: AsyncAck, body: dict, client: AsyncWebClient) -> None:
+        user_id = (body.get("user") or {}).get("id")
+        view = body.get("view") or {}
+        form = read_submission((view.get("state") or {}).get("values"))
+        if not isinstance(form, RatingForm):
+            await ack(response_action="errors", errors=form)
+            return
+        try:
+            target = signer.load(view.get("private_metadata"))
+        except TamperedMetadata as error:
+            log.warning("rating refused, private_metadata rejected (%s) from %r", error, user_id)
+            await ack(response_action="errors", errors={"accuracy": FORM_EXPIRED})
+            return
+        if not isinstance(user_id, str) or not user_id:
+            log.warning("rating refused: no user in the submission")
+            await ack(response_action="errors", errors={"accuracy": FORM_EXPIRED})
+            return
+        await recorder.rate(
+            target.trace_id, user_id, form.scores, form.comment, channel=target.channel
+        )
+        await ack()
+        await _tell(client, target, user_id, "Thanks — your rating is recorded.")

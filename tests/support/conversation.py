@@ -1,0 +1,47 @@
+"""Users talking to the bot: events shaped like Slack's, and waiting for the answer."""
+
+from __future__ import annotations
+
+import time
+
+from tests.emulators.slack_api import SlackEmulator
+
+
+def dm(user: str, channel: str, text: str, **extra: str) -> dict:
+    return {
+        "type": "message",
+        "channel_type": "im",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": f"{time.time():.6f}",
+        "event_ts": f"{time.time():.6f}",
+        **extra,
+    }
+
+
+def mention(user: str, channel: str, text: str, **extra: str) -> dict:
+    return {
+        "type": "app_mention",
+        "channel": channel,
+        "user": user,
+        "text": f"<@UBOT> {text}",
+        "ts": f"{time.time():.6f}",
+        "team": "T0TEAM",
+        **extra,
+    }
+
+
+async def final_answer(slack: SlackEmulator, channel: str, count: int = 1) -> dict:
+    """The bot's `count`-th answer in `channel`, once its metadata (set at the end) is there."""
+
+    def done() -> dict | None:
+        answers = [m for m in slack.bot_messages(channel) if m.get("metadata")]
+        return answers[count - 1] if len(answers) >= count else None
+
+    return await slack.wait_for(done, timeout=15)
+
+
+def trace_id_of(message: dict) -> str:
+    assert message["metadata"]["event_type"] == "genai_response"
+    return str(message["metadata"]["event_payload"]["trace_id"])

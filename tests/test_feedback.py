@@ -1,0 +1,314 @@
+"""Feedback capture: clicks and ratings become HUMAN assessments on the answer's trace."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from mlflow.entities import Assessment
+
+from tests.conftest import new_id
+from tests.emulators.slack_api import SlackEmulator
+from tests.support.conversation import dm, final_answer, mention, trace_id_of
+from tests.support.slack_payloads import rate_click, view_submission, vote_click
+from tests.support.slack_requests import SlackSender
+from tests.support.traces import Tracking
+
+
+async def ask(sender: SlackSender, slack: SlackEmulator, text: str = "a question") -> dict:
+    user, channel = new_id("U"), new_id("C")
+    await sender.event(mention(user, channel, text))
+    return await final_answer(slack, channel)
+
+
+async def eventually(
+    check: Callable[[], Awaitable[Any]], timeout_s: float = 30.0, interval_s: float = 0.25
+) -> Any:
+    """Poll `check` until it returns something truthy (assertions inside may fail meanwhile)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            result = await check()
+            if result:
+                return result
+        except Exception:  # not there yet: an assertion, or the trace not exported yet
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(interval_s)
+
+
+def by(user: str, assessments: list[Assessment]) -> list[Assessment]:
+    return [a for a in assessments if a.source.source_id == user]
+
+
+async def test_a_vote_then_a_changed_vote_leaves_one_valid_assessment(
+    sender: SlackSender, slack: SlackEmulator, tracking: Tracking
+) -> None:
+    answer = await ask(sender, slack)
+    trace_id, voter = trace_id_of(answer), new_id("U")
+
+    status, _ = await sender.interaction(vote_click(slack, answer, voter, positive=True))
+    assert status == 200
+    await eventually(lambda: tracking.valid_assessments(trace_id, "user_feedback"))
+    await sender.interaction(vote_click(slack, answer, voter, positive=False))
+
+    async def overridden() -> list[Assessment]:
+        valid = await tracking.valid_assessments(trace_id, "user_feedback")
+        assert [a.value for a in valid] == [False]
+        return valid
+
+    valid = await eventually(overridden)
+    assert valid[0].source.source_type == "HUMAN"
+    assert valid[0].source.source_id == voter
+    assert valid[0].metadata["slack.channel"] == answer["channel"]
+    everything = by(voter, await tracking.assessments(trace_id))
+    assert sorted((a.value, a.valid) for a in everything) == [(False, True), (True, False)]
+    replies = [e for e in slack.ephemeral if e["user"] == voter]
+    assert "👍" in replies[0]["text"] and "👎" in replies[1]["text"]
+
+
+async def test_each_user_has_their_own_vote_and_a_repeat_adds_nothing(
+    sender: SlackSender, slack: SlackEmulator, tracking: Tracking
+) -> None:
+    answer = await ask(sender, slack)
+    trace_id, alice, bob = trace_id_of(answer), new_id("U"), new_id("U")
+    await sender.interaction(vote_click(slack, answer, alice, positive=True))
+    await sender.interaction(vote_click(slack, answer, bob, positive=False))
+    await sender.interaction(vote_click(slack, answer, alice, positive=True))
+
+    async def both() -> bool:
+        valid = await tracking.valid_assessments(trace_id, "user_feedback")
+        assert sorted((a.source.source_id, a.value) for a in valid) == sorted(
+            [(alice, True), (bob, False)]
+        )
+        return True
+
+    await eventually(both)
+    await asyncio.sleep(1.0)  # the repeated click had every chance to land
+    assert len(by(alice, await tracking.assessments(trace_id))) == 1
+    assert "already" in [e for e in slack.ephemeral if e["user"] == alice][-1]["text"]
+
+
+async def test_the_rating_modal_opens_and_a_submission_logs_three_ratings(
+    sender: SlackSender, slack: SlackEmulator, tracking: Tracking
+) -> None:
+    answer = await ask(sender, slack)
+    trace_id, rater = trace_id_of(answer), new_id("U")
+
+    status, _ = await sender.interaction(rate_click(slack, answer, rater))
+    assert status == 200
+    opened = await slack.wait_for(lambda: slack.calls_to("views.open"))
+    view = opened[-1].args["view"]
+    inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
+    assert set(inputs) == {"accuracy", "helpfulness", "relevance", "comment"}
+    for dimension in ("accuracy", "helpfulness", "relevance"):
+        assert not inputs[dimension].get("optional", False)
+        options = inputs[dimension]["element"]["options"]
+        assert [o["value"] for o in options] == ["1", "2", "3", "4", "5"]
+        assert "initial_option" not in inputs[dimension]["element"]
+    assert inputs["comment"]["optional"] is True
+    assert inputs["comment"]["element"]["type"] == "plain_text_input"
+    assert len(view["private_metadata"]) <= 3000
+
+    submission = view_submission(
+        view, rater, {"accuracy": "4", "helpfulness": "5", "relevance": "3"}, "Clear, thanks"
+    )
+    status, body = await sender.interaction(submission)
+    assert status == 200 and "errors" not in body
+
+    async def rated() -> dict[str, Assessment]:
+        valid = await tracking.valid_assessments(trace_id)
+        ratings = {a.name: a for a in valid if a.source.source_id == rater}
+        assert set(ratings) == {"user_accuracy", "user_helpfulness", "user_relevance"}
+        return ratings
+
+    ratings = await eventually(rated)
+    assert ratings["user_accuracy"].value == pytest.approx(0.8)
+    assert ratings["user_helpfulness"].value == pytest.approx(1.0)
+    assert ratings["user_relevance"].value == pytest.approx(0.6)
+    assert all(a.rationale == "Clear, thanks" for a in ratings.values())
+    assert all(a.source.source_type == "HUMAN" for a in ratings.values())
+
+    # Opening it again shows the current ratings; a second submission replaces them.
+    await sender.interaction(rate_click(slack, answer, rater))
+    reopened = await slack.wait_for(
+        lambda: len(slack.calls_to("views.open")) > len(opened) and slack.calls_to("views.open")
+    )
+    view = reopened[-1].args["view"]
+    prefilled = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    assert prefilled["accuracy"]["initial_option"]["value"] == "4"
+    assert prefilled["helpfulness"]["initial_option"]["value"] == "5"
+    assert prefilled["relevance"]["initial_option"]["value"] == "3"
+    assert prefilled["comment"]["initial_value"] == "Clear, thanks"
+
+    await sender.interaction(
+        view_submission(view, rater, {"accuracy": "2", "helpfulness": "5", "relevance": "3"}, "Hmm")
+    )
+
+    async def rerated() -> bool:
+        valid = by(rater, await tracking.valid_assessments(trace_id))
+        assert sorted((a.name, round(a.value, 2), a.rationale) for a in valid) == [
+            ("user_accuracy", 0.4, "Hmm"),
+            ("user_helpfulness", 1.0, "Hmm"),
+            ("user_relevance", 0.6, "Hmm"),
+        ]
+        return True
+
+    await eventually(rerated)
+
+
+async def test_an_invalid_submission_returns_errors_and_logs_nothing(
+    sender: SlackSender, slack: SlackEmulator, tracking: Tracking
+) -> None:
+    answer = await ask(sender, slack)
+    trace_id, rater = trace_id_of(answer), new_id("U")
+    await sender.interaction(rate_click(slack, answer, rater))
+    view = (await slack.wait_for(lambda: slack.calls_to("views.open")))[-1].args["view"]
+
+    missing = view_submission(view, rater, {"accuracy": "4", "helpfulness": None, "relevance": "3"})
+    status, body = await sender.interaction(missing)
+    assert status == 200
+    assert '"response_action": "errors"' in body.replace('":"', '": "')
+    assert "helpfulness" in body and "accuracy" not in body
+
+    out_of_range = view_submission(
+        view, rater, {"accuracy": "9", "helpfulness": "1", "relevance": "0"}
+    )
+    status, body = await sender.interaction(out_of_range)
+    assert "accuracy" in body and "relevance" in body and "helpfulness" not in body
+
+    tampered = view_submission(
+        {**view, "private_metadata": view["private_metadata"].replace(trace_id[3:9], "ffffff")},
+        rater,
+        {"accuracy": "4", "helpfulness": "4", "relevance": "4"},
+    )
+    status, body = await sender.interaction(tampered)
+    assert "errors" in body
+
+    await asyncio.sleep(1.5)
+    assert by(rater, await tracking.assessments(trace_id)) == []
+
+
+async def test_forged_foreign_and_missing_trace_ids_log_nothing(
+    sender: SlackSender, slack: SlackEmulator, tracking: Tracking
+) -> None:
+    answer = await ask(sender, slack)
+    trace_id, voter = trace_id_of(answer), new_id("U")
+
+    foreign = vote_click(slack, answer, voter)
+    foreign["message"] = {**foreign["message"], "bot_id": "BOTHER", "app_id": "AOTHER"}
+    no_trace = vote_click(slack, answer, voter)
+    no_trace["message"] = {k: v for k, v in no_trace["message"].items() if k != "metadata"}
+    no_trace["actions"][0]["value"] = "positive:"
+    garbage = vote_click(slack, answer, voter)
+    garbage["message"]["metadata"] = {
+        "event_type": "genai_response",
+        "event_payload": {"trace_id": "../x"},
+    }
+    garbage["actions"][0]["value"] = "positive:../x"
+    no_user = vote_click(slack, answer, voter)
+    del no_user["user"]
+
+    for payload in (foreign, no_trace, garbage, no_user):
+        status, _ = await sender.interaction(payload)
+        assert status in (200, 400)
+
+    await asyncio.sleep(1.5)
+    assert await tracking.assessments(trace_id) == []
+    told = [e["text"] for e in slack.ephemeral if e["user"] == voter]
+    assert any("my own answers" in text for text in told)
+    assert any("can't tell which answer" in text for text in told)
+
+    # The bot keeps answering, and a genuine vote still lands.
+    user, channel = new_id("U"), new_id("D")
+    await sender.event(dm(user, channel, "still fine?"))
+    assert (await final_answer(slack, channel))["text"] == "Echo: still fine?"
+    await sender.interaction(vote_click(slack, answer, voter, positive=True))
+    await eventually(lambda: tracking.valid_assessments(trace_id, "user_feedback"))
+
+
+async def test_the_trace_id_falls_back_to_the_button_value(
+    sender: SlackSender, slack: SlackEmulator, tracking: Tracking
+) -> None:
+    """Slack does not document whether `message.metadata` is in the payload."""
+    answer = await ask(sender, slack)
+    trace_id, voter = trace_id_of(answer), new_id("U")
+    click = vote_click(slack, answer, voter, positive=False)
+    del click["message"]["metadata"]
+    await sender.interaction(click)
+    valid = await eventually(lambda: tracking.valid_assessments(trace_id, "user_feedback"))
+    assert [(a.source.source_id, a.value) for a in valid] == [(voter, False)]
+
+
+def analyze_user_feedback(traces: list) -> dict[str, float]:
+    """The seed's analysis (shared/seed), verbatim in spirit: all assessments, valid or not."""
+    total_traces = len(traces)
+    traces_with_feedback = positive_count = negative_count = 0
+    for trace in traces:
+        if trace.info.assessments:
+            traces_with_feedback += 1
+            for assessment in trace.info.assessments:
+                if assessment.name == "user_feedback":
+                    if assessment.value:
+                        positive_count += 1
+                    else:
+                        negative_count += 1
+    if traces_with_feedback > 0:
+        feedback_rate = traces_with_feedback / total_traces * 100
+        positive_rate = positive_count / traces_with_feedback * 100
+    else:
+        feedback_rate = positive_rate = 0
+    return {
+        "total_traces": total_traces,
+        "traces_with_feedback": traces_with_feedback,
+        "feedback_rate": feedback_rate,
+        "positive_rate": positive_rate,
+        "positive_count": positive_count,
+        "negative_count": negative_count,
+    }
+
+
+def analyze_ratings(traces: list) -> dict[str, float]:
+    ratings_by_dimension: dict[str, list[float]] = {}
+    for trace in traces:
+        for assessment in trace.info.assessments or []:
+            if assessment.name.startswith("user_") and assessment.name != "user_feedback":
+                dimension = assessment.name.replace("user_", "")
+                ratings_by_dimension.setdefault(dimension, []).append(assessment.value)
+    return {d: sum(s) / len(s) for d, s in ratings_by_dimension.items() if s}
+
+
+async def test_the_seed_analysis_reads_the_logged_feedback(
+    sender: SlackSender, slack: SlackEmulator, tracking: Tracking
+) -> None:
+    answers = [await ask(sender, slack, f"question {i}") for i in range(4)]
+    trace_ids = [trace_id_of(a) for a in answers]
+    votes = [True, True, False]  # the fourth answer gets no feedback
+    for answer, positive in zip(answers, votes, strict=False):
+        await sender.interaction(vote_click(slack, answer, new_id("U"), positive=positive))
+    rater = new_id("U")
+    await sender.interaction(rate_click(slack, answers[0], rater))
+    view = (await slack.wait_for(lambda: slack.calls_to("views.open")))[-1].args["view"]
+    await sender.interaction(
+        view_submission(view, rater, {"accuracy": "5", "helpfulness": "4", "relevance": "3"})
+    )
+
+    async def all_landed() -> list:
+        traces = [await tracking.wait_for_trace(t) for t in trace_ids]
+        assert sum(len(t.info.assessments) for t in traces) == 6
+        return traces
+
+    traces = await eventually(all_landed)
+    feedback = analyze_user_feedback(traces)
+    assert feedback["total_traces"] == 4
+    assert feedback["traces_with_feedback"] == 3
+    assert feedback["feedback_rate"] == pytest.approx(75.0)
+    assert feedback["positive_count"] == 2 and feedback["negative_count"] == 1
+    assert feedback["positive_rate"] == pytest.approx(200 / 3)
+    ratings = analyze_ratings(traces)
+    assert ratings == pytest.approx({"accuracy": 1.0, "helpfulness": 0.8, "relevance": 0.6})
