@@ -33,6 +33,30 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _outbox(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from bot.outbox import Outbox
+
+    path = Path(args.data_dir) / "outbox.sqlite3"
+    if not path.exists():
+        print(f"no outbox at {path}: nothing pending")
+        return 0
+    outbox = Outbox(path)
+    try:
+        if args.retry_dead:
+            print(f"{outbox.retry_dead_now()} dead entries will be retried by the running bot")
+        stats = outbox.stats_now()
+    finally:
+        outbox.close()
+    age = "-" if stats.oldest_pending_age_s is None else f"{stats.oldest_pending_age_s:.0f} s"
+    print(f"pending: {stats.pending} (oldest {age})")
+    print(f"dead:    {stats.dead}")
+    for reason, count in sorted(stats.dead_reasons.items()):
+        print(f"  {count:>6}  {reason}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO").upper(),
@@ -43,9 +67,14 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="serve Slack (the default)")
     for p in (parser, serve):
         p.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"), help="bind address")
+    outbox = commands.add_parser("outbox", help="show the feedback outbox; retry dead entries")
+    outbox.add_argument("--data-dir", default=os.environ.get("BOT_DATA_DIR", "data"))
+    outbox.add_argument("--retry-dead", action="store_true", help="give dead entries a new try")
     args = parser.parse_args(argv)
     if args.command in (None, "serve"):
         return _serve(args)
+    if args.command == "outbox":
+        return _outbox(args)
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -10,7 +10,9 @@ from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app import Bot, build_bot
+from bot.readiness import Readiness
 from bot.server import SlackHttpServer
+from bot.trace_export import watch_trace_export
 from bot.tracing import bound_mlflow_client, connect_experiment, flush_traces
 from config import Settings
 
@@ -23,12 +25,13 @@ OUTBOX_DRAIN_S = 10.0
 async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
     """Serve until SIGTERM or SIGINT, then stop taking work, finish, flush, and return."""
     bound_mlflow_client(settings)
+    export_stats = watch_trace_export()
     experiment_id = await connect_experiment(settings)
     log.info("tracing to experiment %r (%s)", settings.mlflow_experiment_name, experiment_id)
 
     bot = build_bot(settings)
     bot.deliverer.start()
-    http = SlackHttpServer(bot)
+    http = SlackHttpServer(bot, Readiness(bot, export_stats))
     runner = web.AppRunner(http.web_app(), access_log=None, shutdown_timeout=5)
     await runner.setup()
     await web.TCPSite(runner, host, settings.port).start()
@@ -48,6 +51,7 @@ async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
     await stop.wait()
     log.info("stopping: no new work; finishing %d answer(s) in flight", bot.conversation.in_flight)
     await shutdown(bot, http, runner, socket_mode)
+    log.info("trace export: %s", export_stats.as_dict())
 
 
 async def shutdown(

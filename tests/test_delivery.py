@@ -1,0 +1,175 @@
+"""The outbox and its deliverer against a real tracking server, without Slack in the way."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import mlflow
+import pytest
+from mlflow.entities import TraceInfo, TraceLocation, TraceState
+from mlflow.tracing.client import TracingClient
+
+from bot.feedback import FeedbackRecorder, InvalidFeedback
+from bot.feedback_delivery import FeedbackDeliverer, MlflowFeedbackWriter, RetryPolicy
+from bot.feedback_intent import FeedbackIntent
+from bot.outbox import Outbox
+from tests.support.mlflow_server import MlflowServer
+from tests.test_feedback import eventually
+
+FAST = RetryPolicy(trace_wait_s=30, base_delay_s=0.05, max_delay_s=0.3)
+
+
+@pytest.fixture(scope="module")
+def experiment_id(mlflow_server: MlflowServer) -> str:
+    mlflow.set_tracking_uri(mlflow_server.url)
+    return str(mlflow.set_experiment(f"delivery-{uuid.uuid4().hex[:8]}").experiment_id)
+
+
+def create_trace(server: MlflowServer, experiment_id: str, trace_id: str | None = None) -> str:
+    """A trace on the server, with an ID of our choosing (as if its export had been slow)."""
+    trace_id = trace_id or new_trace_id()
+    info = TraceInfo(
+        trace_id=trace_id,
+        trace_location=TraceLocation.from_experiment_id(experiment_id),
+        request_time=int(time.time() * 1000),
+        state=TraceState.OK,
+    )
+    TracingClient(server.url).start_trace(info)
+    return trace_id
+
+
+def new_trace_id() -> str:
+    return "tr-" + uuid.uuid4().hex
+
+
+def valid_of(server: MlflowServer, trace_id: str) -> list:
+    info = TracingClient(server.url).get_trace_info(trace_id)
+    return [a for a in info.assessments if a.valid is not False]
+
+
+@pytest.fixture
+async def delivery(
+    tmp_path: Path, mlflow_server: MlflowServer, experiment_id: str
+) -> AsyncIterator[tuple[FeedbackRecorder, Outbox, FeedbackDeliverer]]:
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    deliverer = FeedbackDeliverer(outbox, MlflowFeedbackWriter(mlflow_server.url), FAST)
+    deliverer.start()
+    yield FeedbackRecorder(outbox, deliverer), outbox, deliverer
+    await deliverer.stop()
+    outbox.close()
+
+
+async def test_feedback_given_before_its_trace_exists_lands_once_it_does(
+    delivery: tuple[FeedbackRecorder, Outbox, FeedbackDeliverer],
+    mlflow_server: MlflowServer,
+    experiment_id: str,
+) -> None:
+    recorder, outbox, _ = delivery
+    trace_id = new_trace_id()
+    await recorder.vote(trace_id, "UEARLY", False)
+    await asyncio.sleep(1.0)
+    stats = await outbox.stats()
+    assert stats.pending == 1 and stats.dead == 0
+
+    await asyncio.to_thread(create_trace, mlflow_server, experiment_id, trace_id)
+
+    async def landed() -> list:
+        found = await asyncio.to_thread(valid_of, mlflow_server, trace_id)
+        assert [(a.name, a.value, a.source.source_id) for a in found] == [
+            ("user_feedback", False, "UEARLY")
+        ]
+        return found
+
+    await eventually(landed, timeout_s=10)
+    assert (await outbox.stats()).pending == 0
+
+
+async def test_a_trace_that_never_appears_goes_dead_and_holds_back_nothing(
+    tmp_path: Path, mlflow_server: MlflowServer, experiment_id: str
+) -> None:
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    policy = RetryPolicy(trace_wait_s=1.5, base_delay_s=0.05, max_delay_s=0.3)
+    deliverer = FeedbackDeliverer(outbox, MlflowFeedbackWriter(mlflow_server.url), policy)
+    deliverer.start()
+    recorder = FeedbackRecorder(outbox, deliverer)
+    try:
+        ghost = new_trace_id()
+        real = await asyncio.to_thread(create_trace, mlflow_server, experiment_id)
+        await recorder.vote(ghost, "UGHOST", True)
+        await recorder.vote(real, "UREAL", True)
+        await eventually(lambda: asyncio.to_thread(valid_of, mlflow_server, real), timeout_s=5)
+
+        async def dead() -> bool:
+            stats = await outbox.stats()
+            assert stats.dead == 1 and stats.pending == 0
+            assert stats.dead_reasons == {"trace not found": 1}
+            return True
+
+        await eventually(dead, timeout_s=10)
+        assert outbox.retry_dead_now() == 1
+        assert (await outbox.stats()).pending == 1
+    finally:
+        await deliverer.stop()
+        outbox.close()
+
+
+async def test_a_redelivered_intent_creates_no_duplicate(
+    mlflow_server: MlflowServer, experiment_id: str
+) -> None:
+    """A crash between "sent" and "marked done" means the same intent is sent again."""
+    trace_id = await asyncio.to_thread(create_trace, mlflow_server, experiment_id)
+    writer = MlflowFeedbackWriter(mlflow_server.url)
+    intent = FeedbackIntent(trace_id, "UCRASH", "user_feedback", True)
+    assert await asyncio.to_thread(writer.apply, intent) == "logged"
+    assert await asyncio.to_thread(writer.apply, intent) == "already delivered"
+    same_vote_again = FeedbackIntent(trace_id, "UCRASH", "user_feedback", True)
+    assert await asyncio.to_thread(writer.apply, same_vote_again) == "unchanged"
+    changed = FeedbackIntent(trace_id, "UCRASH", "user_feedback", False)
+    assert await asyncio.to_thread(writer.apply, changed) == "overridden"
+    assert await asyncio.to_thread(writer.apply, changed) == "already delivered"
+    info = await asyncio.to_thread(TracingClient(mlflow_server.url).get_trace_info, trace_id)
+    assert sorted((a.value, a.valid) for a in info.assessments) == [(False, True), (True, False)]
+    overriding = next(a for a in info.assessments if a.valid)
+    assert overriding.source.source_type == "HUMAN" and overriding.source.source_id == "UCRASH"
+
+
+async def test_a_newer_intent_is_not_lost_while_an_older_one_is_in_flight(
+    tmp_path: Path,
+) -> None:
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    try:
+        trace_id = new_trace_id()
+        await outbox.submit([FeedbackIntent(trace_id, "U1", "user_feedback", True)])
+        (in_flight,) = await outbox.due(10)
+        await outbox.submit([FeedbackIntent(trace_id, "U1", "user_feedback", False)])
+        assert not await outbox.delivered(in_flight)  # the newer value stays pending
+        (newer,) = await outbox.due(10)
+        assert newer.intent.value is False and newer.id == in_flight.id
+        assert await outbox.delivered(newer)
+        assert (await outbox.stats()).pending == 0
+        assert (await outbox.latest(trace_id, "U1"))["user_feedback"].value is False
+    finally:
+        outbox.close()
+
+
+async def test_the_recorder_refuses_what_it_cannot_record(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    recorder = FeedbackRecorder(outbox, None)
+    try:
+        with pytest.raises(InvalidFeedback):
+            await recorder.vote("../etc", "U1", True)
+        with pytest.raises(InvalidFeedback):
+            await recorder.vote(new_trace_id(), "", True)
+        with pytest.raises(InvalidFeedback):
+            await recorder.rate(
+                new_trace_id(), "U1", {"accuracy": 6, "helpfulness": 1, "relevance": 1}, None
+            )
+        with pytest.raises(InvalidFeedback):
+            await recorder.rate(new_trace_id(), "U1", {"accuracy": 3}, None)
+        assert (await outbox.stats()).pending == 0
+    finally:
+        outbox.close()
