@@ -28,6 +28,7 @@ from bot.rating_modal import (
     rating_view,
     read_submission,
 )
+from handlers.safety import logged_not_raised
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,7 @@ async def _tell(
 
 def register(app: AsyncApp, recorder: FeedbackRecorder, signer: MetadataSigner) -> None:
     @app.action(FEEDBACK_ACTION_ID)
+    @logged_not_raised
     async def on_vote(
         ack: AsyncAck, body: dict, context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
@@ -147,6 +149,7 @@ def register(app: AsyncApp, recorder: FeedbackRecorder, signer: MetadataSigner) 
         await _tell(client, click, click.user_id, text)
 
     @app.action(RATE_ACTION_ID)
+    @logged_not_raised
     async def on_rate_in_detail(
         ack: AsyncAck, body: dict, context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
@@ -169,6 +172,7 @@ def register(app: AsyncApp, recorder: FeedbackRecorder, signer: MetadataSigner) 
             log.warning("could not open the rating modal: %s", error.response.get("error"))
 
     @app.view(CALLBACK_ID)
+    @logged_not_raised
     async def on_rating_submitted(ack: AsyncAck, body: dict, client: AsyncWebClient) -> None:
         user_id = (body.get("user") or {}).get("id")
         view = body.get("view") or {}

@@ -8,6 +8,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.conversation import Conversation, IncomingMessage
+from handlers.safety import logged_not_raised
 
 # Subtypes that still carry a person's new words; everything else (edits, deletions,
 # joins, bot messages, …) is ignored.
@@ -45,6 +46,7 @@ def parse_message(
 
 def register(app: AsyncApp, conversation: Conversation) -> None:
     @app.event("message")
+    @logged_not_raised
     async def on_message(
         event: dict, body: dict, context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
@@ -53,6 +55,7 @@ def register(app: AsyncApp, conversation: Conversation) -> None:
             await conversation.handle(message, client)
 
     @app.event("app_mention")
+    @logged_not_raised
     async def on_mention(
         event: dict, body: dict, context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:

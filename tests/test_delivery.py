@@ -173,3 +173,33 @@ async def test_the_recorder_refuses_what_it_cannot_record(tmp_path: Path) -> Non
         assert (await outbox.stats()).pending == 0
     finally:
         outbox.close()
+
+
+def test_the_outbox_command_shows_and_revives_dead_entries(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT_DIR
+
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    trace_id = new_trace_id()
+    asyncio.run(outbox.submit([FeedbackIntent(trace_id, "U1", "user_feedback", True)]))
+    (entry,) = asyncio.run(outbox.due(1))
+    asyncio.run(outbox.mark_dead(entry, "trace not found"))
+    outbox.close()
+
+    def run(*extra: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "outbox", "--data-dir", str(tmp_path), *extra],
+            cwd=ROOT_DIR,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return result.stdout
+
+    shown = run()
+    assert "pending: 0" in shown and "dead:    1" in shown and "trace not found" in shown
+    revived = run("--retry-dead")
+    assert "1 dead entries will be retried" in revived and "pending: 1" in revived

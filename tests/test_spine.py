@@ -319,3 +319,17 @@ def test_a_file_tracking_uri_is_refused_clearly() -> None:
     assert result.returncode == 2
     assert "MLFLOW_TRACKING_URI is invalid" in result.stderr
     assert "HTTP tracking server" in result.stderr
+
+
+async def test_readyz_reports_the_tracking_server_and_the_outbox(sender: SlackSender) -> None:
+    import aiohttp
+
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(sender.url.replace("/slack/events", "/readyz")) as response,
+    ):
+        assert response.status == 200
+        ready = await response.json()
+    assert ready["tracking_server"] == "reachable"
+    assert ready["outbox"]["dead"] == 0
+    assert ready["traces_dropped"] == 0
