@@ -22,8 +22,9 @@ from bot.llm import ChatModel, OpenAICompatibleClient
 from bot.offline_model import OfflineModel
 from bot.outbox import Outbox
 from bot.rating_modal import MetadataSigner
+from bot.reactions import ReactionVotes
 from config import Settings
-from handlers import feedback, messages
+from handlers import feedback, messages, reactions
 
 log = logging.getLogger(__name__)
 
@@ -109,5 +110,7 @@ def build_bot(
         log.error("listener failed for a %s payload: %r", (body or {}).get("type", "?"), error)
 
     messages.register(app, conversation)
-    feedback.register(app, FeedbackRecorder(outbox, deliverer), MetadataSigner(signing_secret))
+    recorder = FeedbackRecorder(outbox, deliverer)
+    feedback.register(app, recorder, MetadataSigner(signing_secret))
+    reactions.register(app, ReactionVotes(recorder, answers))
     return Bot(settings, app, client, model, answers, conversation, outbox, deliverer)

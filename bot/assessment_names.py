@@ -11,6 +11,8 @@ Only valid assessments count: an overridden one stays on the trace with `valid=F
 from __future__ import annotations
 
 VOTE = "user_feedback"
+# A vote withdrawn by removing its reaction is renamed to this: no longer a vote, still visible.
+WITHDRAWN_VOTE = "user_feedback_withdrawn"
 RATING_DIMENSIONS = ("accuracy", "helpfulness", "relevance")
 RATINGS = tuple(f"user_{dimension}" for dimension in RATING_DIMENSIONS)
 ALL_NAMES = (VOTE, *RATINGS)

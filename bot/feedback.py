@@ -56,6 +56,18 @@ class FeedbackRecorder:
         await self._submit([_intent(trace_id, user_id, VOTE, positive, None, channel, origin)])
         return VoteResult(changed=True)
 
+    async def withdraw_reaction(
+        self, trace_id: str, user_id: str, positive: bool, *, channel: str | None = None
+    ) -> bool:
+        """A removed 👍/👎 reaction: withdraw the vote it made, unless something later (a
+        button click, the other reaction) replaced it. True if a vote was withdrawn."""
+        _check(trace_id, user_id)
+        latest = (await self._outbox.latest(trace_id, user_id)).get(VOTE)
+        if latest is None or latest.origin != "reaction" or latest.value != positive:
+            return False
+        await self._submit([_intent(trace_id, user_id, VOTE, None, None, channel, "reaction")])
+        return True
+
     async def rate(
         self,
         trace_id: str,

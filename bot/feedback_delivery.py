@@ -5,7 +5,9 @@ Rules for one (trace, user, assessment name):
 - a valid one with the same value and rationale → nothing (a repeated click changes nothing);
 - a valid one with another value → `override_feedback` (the old one stays, `valid=False`),
   passing the HUMAN source again (without it the new one would be CODE);
-- a withdrawal (value None) → the user's valid assessments are invalidated.
+- a withdrawal (value None) → the user's valid vote is renamed `user_feedback_withdrawn`: no
+  valid vote of theirs remains (MLflow offers no way to mark one invalid other than overriding
+  it with another valid one), and the withdrawn vote stays on the trace for audit.
 A retried delivery recognises its own earlier write by the intent ID in the assessment's
 metadata, so a crash between "sent" and "marked done" creates no duplicate.
 """
@@ -25,6 +27,7 @@ from mlflow.entities import Assessment, AssessmentSource, AssessmentSourceType, 
 from mlflow.exceptions import MlflowException
 from mlflow.tracing.client import TracingClient
 
+from bot.assessment_names import WITHDRAWN_VOTE
 from bot.feedback_intent import FeedbackIntent
 from bot.outbox import Outbox, OutboxEntry
 
@@ -70,7 +73,7 @@ class MlflowFeedbackWriter:
         metadata = {**intent.metadata, INTENT_KEY: intent.intent_id}
         if intent.value is None:
             for assessment in mine:
-                self._invalidate(intent.trace_id, assessment)
+                self._withdraw(intent.trace_id, assessment, metadata)
             return "withdrawn" if mine else "nothing to withdraw"
         current = mine[-1] if mine else None
         if current is None:
@@ -107,17 +110,16 @@ class MlflowFeedbackWriter:
         ]
         return sorted(found, key=lambda a: a.create_time_ms or 0)
 
-    def _invalidate(self, trace_id: str, assessment: Assessment) -> None:
+    def _withdraw(self, trace_id: str, assessment: Assessment, metadata: dict[str, str]) -> None:
         assert isinstance(assessment, Feedback)
-        invalid = Feedback(
-            name=assessment.name,
+        withdrawn = Feedback(
+            name=WITHDRAWN_VOTE,
             value=assessment.value,
             source=assessment.source,
             rationale=assessment.rationale,
-            metadata=assessment.metadata,
+            metadata={**(assessment.metadata or {}), **metadata, "withdrawn_from": assessment.name},
         )
-        invalid.valid = False
-        self._client.update_assessment(trace_id, str(assessment.assessment_id), invalid)
+        self._client.update_assessment(trace_id, str(assessment.assessment_id), withdrawn)
 
 
 def _same(current: Assessment, intent: FeedbackIntent) -> bool:

@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS latest (
     name       TEXT NOT NULL,
     value_json TEXT NOT NULL,
     rationale  TEXT,
+    origin     TEXT,
     updated_at REAL NOT NULL,
     PRIMARY KEY (trace_id, user_id, name)
 );
@@ -80,6 +81,7 @@ class OutboxStats:
 class LatestIntent:
     value: FeedbackValue
     rationale: str | None
+    origin: str | None  # "button", "reaction", "modal"
 
 
 class Outbox:
@@ -100,11 +102,13 @@ class Outbox:
 
         def select(conn: sqlite3.Connection) -> dict[str, LatestIntent]:
             rows = conn.execute(
-                "SELECT name, value_json, rationale FROM latest WHERE trace_id = ? AND user_id = ?",
+                "SELECT name, value_json, rationale, origin FROM latest "
+                "WHERE trace_id = ? AND user_id = ?",
                 (trace_id, user_id),
             ).fetchall()
             return {
-                name: LatestIntent(json.loads(value), rationale) for name, value, rationale in rows
+                name: LatestIntent(json.loads(value), rationale, origin)
+                for name, value, rationale, origin in rows
             }
 
         return await self._db.run(select)
@@ -216,8 +220,16 @@ def _submit(conn: sqlite3.Connection, intents: list[FeedbackIntent], now: float)
                 ),
             )
             conn.execute(
-                "INSERT OR REPLACE INTO latest VALUES (?, ?, ?, ?, ?, ?)",
-                (intent.trace_id, intent.user_id, intent.name, value, intent.rationale, now),
+                "INSERT OR REPLACE INTO latest VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    intent.trace_id,
+                    intent.user_id,
+                    intent.name,
+                    value,
+                    intent.rationale,
+                    intent.metadata.get("origin"),
+                    now,
+                ),
             )
 
 

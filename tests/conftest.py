@@ -17,6 +17,7 @@ from tests.emulators.slack_api import SlackEmulator
 from tests.support.bot_process import BotProcess
 from tests.support.mlflow_server import MlflowServer
 from tests.support.slack_requests import SlackSender
+from tests.support.stack import Stack
 from tests.support.traces import Tracking
 
 BOT_TOKEN = "xoxb-test-" + secrets.token_hex(12)
@@ -117,5 +118,25 @@ async def sender(bot: BotProcess) -> AsyncIterator[SlackSender]:
     await client.close()
 
 
-def new_id(prefix: str) -> str:
-    return prefix + uuid.uuid4().hex[:10].upper()
+@pytest.fixture(scope="session")
+def outage_server(tmp_root: Path) -> Iterator[MlflowServer]:
+    """A tracking server of this module's own, so tests can stop and restart it."""
+    server = MlflowServer(tmp_root / "mlflow-outage")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def stack(
+    bot_env: dict[str, str],
+    outage_server: MlflowServer,
+    tmp_root: Path,
+    slack: SlackEmulator,
+    llm: LlmEmulator,
+) -> AsyncIterator[Stack]:
+    if not outage_server.healthy():
+        await asyncio.to_thread(outage_server.start)
+    created = Stack(bot_env, outage_server, tmp_root)
+    yield created
+    await created.close()

@@ -18,7 +18,7 @@ from bot.feedback_delivery import FeedbackDeliverer, MlflowFeedbackWriter, Retry
 from bot.feedback_intent import FeedbackIntent
 from bot.outbox import Outbox
 from tests.support.mlflow_server import MlflowServer
-from tests.test_feedback import eventually
+from tests.support.waiting import eventually
 
 FAST = RetryPolicy(trace_wait_s=30, base_delay_s=0.05, max_delay_s=0.3)
 

@@ -3,43 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 from mlflow.entities import Assessment
 
-from tests.conftest import new_id
 from tests.emulators.slack_api import SlackEmulator
-from tests.support.conversation import dm, final_answer, mention, trace_id_of
+from tests.support.conversation import ask, dm, final_answer, trace_id_of
+from tests.support.ids import new_id
 from tests.support.slack_payloads import rate_click, view_submission, vote_click
 from tests.support.slack_requests import SlackSender
 from tests.support.traces import Tracking
-
-
-async def ask(sender: SlackSender, slack: SlackEmulator, text: str = "a question") -> dict:
-    user, channel = new_id("U"), new_id("C")
-    await sender.event(mention(user, channel, text))
-    return await final_answer(slack, channel)
-
-
-async def eventually(
-    check: Callable[[], Awaitable[Any]], timeout_s: float = 30.0, interval_s: float = 0.25
-) -> Any:
-    """Poll `check` until it returns something truthy (assertions inside may fail meanwhile)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            result = await check()
-            if result:
-                return result
-        except Exception:  # not there yet: an assertion, or the trace not exported yet
-            if time.monotonic() > deadline:
-                raise
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(interval_s)
+from tests.support.waiting import eventually
 
 
 def by(user: str, assessments: list[Assessment]) -> list[Assessment]:

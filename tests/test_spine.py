@@ -9,10 +9,11 @@ import subprocess
 import sys
 import time
 
-from tests.conftest import ROOT_DIR, new_id
+from tests.conftest import ROOT_DIR
 from tests.emulators.llm_api import LlmEmulator
 from tests.emulators.slack_api import SlackEmulator
 from tests.support.conversation import dm, final_answer, mention, trace_id_of
+from tests.support.ids import new_id
 from tests.support.slack_requests import SlackSender
 from tests.support.traces import Tracking
 

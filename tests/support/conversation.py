@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 from tests.emulators.slack_api import SlackEmulator
+from tests.support.ids import new_id
+from tests.support.slack_requests import SlackSender
 
 
 def dm(user: str, channel: str, text: str, **extra: str) -> dict:
@@ -45,3 +47,9 @@ async def final_answer(slack: SlackEmulator, channel: str, count: int = 1) -> di
 def trace_id_of(message: dict) -> str:
     assert message["metadata"]["event_type"] == "genai_response"
     return str(message["metadata"]["event_payload"]["trace_id"])
+
+
+async def ask(sender: SlackSender, slack: SlackEmulator, text: str = "a question") -> dict:
+    user, channel = new_id("U"), new_id("C")
+    await sender.event(mention(user, channel, text))
+    return await final_answer(slack, channel)

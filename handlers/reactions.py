@@ -1,0 +1,47 @@
+"""reaction_added / reaction_removed → `ReactionVotes.handle`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.reactions import BotIdentity, Reaction, ReactionVotes
+from handlers.safety import logged_not_raised
+
+log = logging.getLogger(__name__)
+
+
+def parse_reaction(event: dict[str, Any]) -> Reaction | None:
+    item = event.get("item")
+    if not isinstance(item, dict) or item.get("type") != "message":
+        return None
+    values = (event.get("user"), event.get("reaction"), item.get("channel"), item.get("ts"))
+    if not all(isinstance(v, str) and v for v in values):
+        return None
+    user, emoji, channel, ts = (str(v) for v in values)
+    return Reaction(user, emoji, channel, ts, added=event.get("type") == "reaction_added")
+
+
+def register(app: AsyncApp, votes: ReactionVotes) -> None:
+    async def on_reaction(
+        event: dict, body: dict, context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        reaction = parse_reaction(event)
+        if reaction is None:
+            return
+        identity = BotIdentity(context.bot_user_id, context.bot_id, body.get("api_app_id"))
+        outcome = await votes.handle(reaction, identity, client)
+        log.info(
+            "reaction :%s: by %s on %s:%s: %s",
+            reaction.emoji,
+            reaction.user_id,
+            reaction.channel,
+            reaction.message_ts,
+            outcome,
+        )
+
+    app.event("reaction_added")(logged_not_raised(on_reaction))
+    app.event("reaction_removed")(logged_not_raised(on_reaction))
