@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.app import Bot
 from handlers.guard import malformed_reason
 
 log = logging.getLogger(__name__)
@@ -26,9 +26,11 @@ ReadinessProbe = Callable[[], Awaitable[dict[str, object]]]
 
 
 class SlackHttpServer:
-    def __init__(self, bot: Bot, readiness: ReadinessProbe | None = None) -> None:
-        self._bot = bot
-        self._verifier = SignatureVerifier(bot.settings.slack_signing_secret.get_secret_value())
+    def __init__(
+        self, app: AsyncApp, signing_secret: str, readiness: ReadinessProbe | None = None
+    ) -> None:
+        self._app = app
+        self._verifier = SignatureVerifier(signing_secret)
         self._readiness = readiness
         self.accepting = True
         self.started_at = time.time()
@@ -61,7 +63,7 @@ class SlackHttpServer:
             query=request.query_string,
             headers={key.lower(): [value] for key, value in headers.items()},
         )
-        bolt_response = await self._bot.app.async_dispatch(bolt_request)
+        bolt_response = await self._app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 
     async def _healthz(self, request: web.Request) -> web.Response:

@@ -31,7 +31,11 @@ async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
 
     bot = build_bot(settings)
     bot.deliverer.start()
-    http = SlackHttpServer(bot, Readiness(bot, export_stats))
+    http = SlackHttpServer(
+        bot.app,
+        settings.slack_signing_secret.get_secret_value(),
+        Readiness(bot, export_stats),
+    )
     runner = web.AppRunner(http.web_app(), access_log=None, shutdown_timeout=5)
     await runner.setup()
     await web.TCPSite(runner, host, settings.port).start()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
@@ -48,9 +49,19 @@ class SlackThreadReply:
     _pending: list[str] = field(default_factory=list, init=False)
     _last_flush: float = field(default=0.0, init=False)
     _stream_broken: bool = field(default=False, init=False)
+    _status: asyncio.Task[None] | None = field(default=None, init=False)
 
     async def begin(self) -> None:
-        """Show "thinking…" where Slack allows it (assistant threads); never fail on it."""
+        """Show "thinking…" where Slack allows it, while the model starts (not before it)."""
+        self._status = asyncio.create_task(self._show_thinking())
+
+    async def _status_shown(self) -> None:
+        """Let the status call finish before anything is posted (or it would outlive the reply)."""
+        if self._status is not None:
+            await self._status
+            self._status = None
+
+    async def _show_thinking(self) -> None:
         try:
             await self.client.assistant_threads_setStatus(
                 channel_id=self.channel, thread_ts=self.thread_ts, status="is thinking…"
@@ -85,6 +96,7 @@ class SlackThreadReply:
         )
 
     async def fail(self, apology: str) -> None:
+        await self._status_shown()
         if self._stream_ts is not None:
             try:
                 await self.client.chat_stopStream(
@@ -98,6 +110,7 @@ class SlackThreadReply:
     # -- streaming -------------------------------------------------------------------------
 
     async def _start_stream(self) -> None:
+        await self._status_shown()
         text = self._take_pending(MARKDOWN_LIMIT)
         try:
             # Outside DMs Slack needs to know whom the stream is for.
@@ -185,6 +198,7 @@ class SlackThreadReply:
     async def _post(
         self, markdown: str, blocks: list, metadata: dict | None = None
     ) -> PostedAnswer:
+        await self._status_shown()
         response = await self.client.chat_postMessage(
             channel=self.channel,
             thread_ts=self.thread_ts,
