@@ -1,6 +1,6 @@
 """Which Slack messages are this bot's answers, and which trace each carries.
 
-Lets the bot follow up in threads it answered and map a message to its trace without
+Lets the bot follow up in threads it takes part in and map a message to its trace without
 asking Slack, across restarts.
 """
 
@@ -21,7 +21,12 @@ CREATE TABLE IF NOT EXISTS answers (
     posted_at  REAL NOT NULL,
     PRIMARY KEY (channel, message_ts)
 );
-CREATE INDEX IF NOT EXISTS answers_by_thread ON answers (channel, thread_ts);
+CREATE TABLE IF NOT EXISTS threads (
+    channel   TEXT NOT NULL,
+    thread_ts TEXT NOT NULL,
+    joined_at REAL NOT NULL,
+    PRIMARY KEY (channel, thread_ts)
+);
 """
 
 
@@ -48,11 +53,21 @@ class AnswerStore:
 
         return await self._db.run(select)
 
-    async def answered_in_thread(self, channel: str, thread_ts: str) -> bool:
+    async def join_thread(self, channel: str, thread_ts: str) -> None:
+        """The bot takes part in this thread from now on (recorded before it answers, so a
+        quick follow-up is not missed)."""
+
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT OR IGNORE INTO threads VALUES (?, ?, ?)", (channel, thread_ts, time.time())
+            )
+
+        await self._db.run(insert)
+
+    async def in_thread(self, channel: str, thread_ts: str) -> bool:
         def select(conn: sqlite3.Connection) -> bool:
             row = conn.execute(
-                "SELECT 1 FROM answers WHERE channel = ? AND thread_ts = ? LIMIT 1",
-                (channel, thread_ts),
+                "SELECT 1 FROM threads WHERE channel = ? AND thread_ts = ?", (channel, thread_ts)
             ).fetchone()
             return row is not None
 

@@ -107,9 +107,11 @@ class Conversation:
             return True
         if message.thread_ts is None:
             return False
-        return await self._answers.answered_in_thread(message.channel_id, message.thread_ts)
+        return await self._answers.in_thread(message.channel_id, message.thread_ts)
 
     async def _respond(self, message: IncomingMessage, client: AsyncWebClient) -> None:
+        if not message.is_dm:
+            await self._answers.join_thread(message.channel_id, message.reply_thread_ts)
         history = await _thread_history(client, message) if message.thread_ts is not None else []
         question = Question(
             text=clean_text(message.text, message.bot_user_id),
