@@ -27,14 +27,18 @@ run: install
 	$(BIN)/python -m bot
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check bot handlers config tests
-	$(BIN)/ruff format --check bot handlers config tests
+	$(BIN)/ruff check bot handlers config tests bench
+	$(BIN)/ruff format --check bot handlers config tests bench
 	$(BIN)/mypy
 
 unit: install
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint unit
+
+# Not part of `make test`: runs for ~10 minutes and prints its figures (BENCHMARKS.md).
+bench: install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(MLFLOW_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answer_store import AnswerStore
 from bot.answering import Answerer
+from bot.background import BackgroundTasks
 from bot.conversation import Conversation
 from bot.feedback import FeedbackRecorder
 from bot.feedback_delivery import FeedbackDeliverer, MlflowFeedbackWriter, RetryPolicy
@@ -41,6 +42,7 @@ class Bot:
     conversation: Conversation
     outbox: Outbox
     deliverer: FeedbackDeliverer
+    background: BackgroundTasks
 
     async def aclose(self) -> None:
         await self.deliverer.stop()
@@ -101,7 +103,9 @@ def build_bot(
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret,
-        process_before_response=False,
+        # Listeners return as soon as Slack can be answered and hand slow work to
+        # `background`; Bolt then replies at once instead of polling for ack() every 10 ms.
+        process_before_response=True,
         raise_error_for_unhandled_request=False,
     )
 
@@ -109,8 +113,9 @@ def build_bot(
     async def on_error(error: Exception, body: dict) -> None:
         log.error("listener failed for a %s payload: %r", (body or {}).get("type", "?"), error)
 
-    messages.register(app, conversation)
+    background = BackgroundTasks()
+    messages.register(app, conversation, background)
     recorder = FeedbackRecorder(outbox, deliverer)
-    feedback.register(app, recorder, MetadataSigner(signing_secret))
-    reactions.register(app, ReactionVotes(recorder, answers))
-    return Bot(settings, app, client, model, answers, conversation, outbox, deliverer)
+    feedback.register(app, recorder, MetadataSigner(signing_secret), background)
+    reactions.register(app, ReactionVotes(recorder, answers), background)
+    return Bot(settings, app, client, model, answers, conversation, outbox, deliverer, background)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from dataclasses import dataclass
@@ -70,9 +69,6 @@ class Conversation:
         self._answers = answers
         self._streaming = streaming
         self._seen = RecentKeys()
-        self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     async def handle(self, message: IncomingMessage, client: AsyncWebClient) -> None:
         """Answer `message` if it is addressed to the bot, once, however often Slack sends it."""
@@ -81,26 +77,7 @@ class Conversation:
         if not self._seen.first_time(f"{message.channel_id}:{message.ts}"):
             log.debug("already answering %s:%s", message.channel_id, message.ts)
             return
-        self._in_flight += 1
-        self._idle.clear()
-        try:
-            await self._respond(message, client)
-        finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
-
-    async def wait_idle(self, timeout_s: float) -> bool:
-        """Wait for answers in flight to finish; False if some were still running."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout_s)
-            return True
-        except TimeoutError:
-            return False
-
-    @property
-    def in_flight(self) -> int:
-        return self._in_flight
+        await self._respond(message, client)
 
     async def _addressed_to_bot(self, message: IncomingMessage) -> bool:
         if message.is_dm or message.mentions_bot:

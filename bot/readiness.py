@@ -26,7 +26,7 @@ class Readiness:
         return {
             "tracking_server": "reachable" if await self._tracking_reachable() else "unreachable",
             "outbox": stats.as_dict(),
-            "answers_in_flight": self.bot.conversation.in_flight,
+            "tasks_in_flight": len(self.bot.background),
             **self.export.as_dict(),
         }
 

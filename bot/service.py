@@ -53,7 +53,7 @@ async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
-    log.info("stopping: no new work; finishing %d answer(s) in flight", bot.conversation.in_flight)
+    log.info("stopping: no new work; finishing %d task(s) in flight", len(bot.background))
     await shutdown(bot, http, runner, socket_mode)
     log.info("trace export: %s", export_stats.as_dict())
 
@@ -67,8 +67,8 @@ async def shutdown(
     http.accepting = False
     if socket_mode is not None:
         await socket_mode.disconnect_async()
-    if not await bot.conversation.wait_idle(IN_FLIGHT_GRACE_S):
-        log.warning("%d answer(s) still running at shutdown", bot.conversation.in_flight)
+    if not await bot.background.wait(IN_FLIGHT_GRACE_S):
+        log.warning("%d task(s) still running at shutdown", len(bot.background))
     await asyncio.to_thread(flush_traces)
     if not await bot.deliverer.drain(OUTBOX_DRAIN_S):
         stats = await bot.outbox.stats()

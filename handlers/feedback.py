@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.background import BackgroundTasks
 from bot.blocks import (
     ANSWER_EVENT_TYPE,
     FEEDBACK_ACTION_ID,
@@ -115,7 +116,15 @@ async def _tell(
         log.warning("could not tell %s: %s", user_id, error.response.get("error"))
 
 
-def register(app: AsyncApp, recorder: FeedbackRecorder, signer: MetadataSigner) -> None:
+def register(
+    app: AsyncApp,
+    recorder: FeedbackRecorder,
+    signer: MetadataSigner,
+    background: BackgroundTasks,
+) -> None:
+    """Each listener returns as soon as Slack can be answered (the intent committed first);
+    messages to the user and the modal go out in the background."""
+
     @app.action(FEEDBACK_ACTION_ID)
     @logged_not_raised
     async def on_vote(
@@ -128,7 +137,9 @@ def register(app: AsyncApp, recorder: FeedbackRecorder, signer: MetadataSigner) 
             log.warning(
                 "vote not recorded (%s): user=%r", click.problem or "bad value", click.user_id
             )
-            await _tell(client, click, click.user_id, click.problem or NO_TRACE)
+            background.spawn(
+                _tell(client, click, click.user_id, click.problem or NO_TRACE), "tell the user"
+            )
             return
         try:
             result = await recorder.vote(
@@ -137,7 +148,7 @@ def register(app: AsyncApp, recorder: FeedbackRecorder, signer: MetadataSigner) 
         except InvalidFeedback as error:
             await ack()
             log.warning("vote refused: %s", error)
-            await _tell(client, click, click.user_id, NO_TRACE)
+            background.spawn(_tell(client, click, click.user_id, NO_TRACE), "tell the user")
             return
         await ack()
         emoji = "👍" if positive else "👎"
@@ -146,7 +157,20 @@ def register(app: AsyncApp, recorder: FeedbackRecorder, signer: MetadataSigner) 
             if result.changed
             else f"Your {emoji} was already recorded."
         )
-        await _tell(client, click, click.user_id, text)
+        background.spawn(_tell(client, click, click.user_id, text), "tell the user")
+
+    async def open_rating(click: Click, trigger_id: str, client: AsyncWebClient) -> None:
+        assert click.trace_id is not None
+        target = RatingTarget(
+            click.trace_id, click.channel or "", click.message_ts or "", click.thread_ts
+        )
+        current = await recorder.current_ratings(click.trace_id, click.user_id)
+        try:
+            await client.views_open(
+                trigger_id=trigger_id, view=rating_view(target, current, signer)
+            )
+        except SlackApiError as error:
+            log.warning("could not open the rating modal: %s", error.response.get("error"))
 
     @app.action(RATE_ACTION_ID)
     @logged_not_raised
@@ -158,18 +182,11 @@ def register(app: AsyncApp, recorder: FeedbackRecorder, signer: MetadataSigner) 
         trigger_id = body.get("trigger_id")
         if click.trace_id is None or not click.user_id or not isinstance(trigger_id, str):
             log.warning("rating not opened (%s)", click.problem or "no trigger or user")
-            await _tell(client, click, click.user_id, click.problem or NO_TRACE)
-            return
-        target = RatingTarget(
-            click.trace_id, click.channel or "", click.message_ts or "", click.thread_ts
-        )
-        current = await recorder.current_ratings(click.trace_id, click.user_id)
-        try:
-            await client.views_open(
-                trigger_id=trigger_id, view=rating_view(target, current, signer)
+            background.spawn(
+                _tell(client, click, click.user_id, click.problem or NO_TRACE), "tell the user"
             )
-        except SlackApiError as error:
-            log.warning("could not open the rating modal: %s", error.response.get("error"))
+            return
+        background.spawn(open_rating(click, trigger_id, client), "open the rating modal")
 
     @app.view(CALLBACK_ID)
     @logged_not_raised
@@ -194,4 +211,6 @@ def register(app: AsyncApp, recorder: FeedbackRecorder, signer: MetadataSigner) 
             target.trace_id, user_id, form.scores, form.comment, channel=target.channel
         )
         await ack()
-        await _tell(client, target, user_id, "Thanks — your rating is recorded.")
+        background.spawn(
+            _tell(client, target, user_id, "Thanks — your rating is recorded."), "tell the user"
+        )

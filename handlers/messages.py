@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.background import BackgroundTasks
 from bot.conversation import Conversation, IncomingMessage
 from handlers.safety import logged_not_raised
 
@@ -44,7 +45,9 @@ def parse_message(
     )
 
 
-def register(app: AsyncApp, conversation: Conversation) -> None:
+def register(app: AsyncApp, conversation: Conversation, background: BackgroundTasks) -> None:
+    """Events are acked at once; the answer is worked out in the background."""
+
     @app.event("message")
     @logged_not_raised
     async def on_message(
@@ -52,7 +55,7 @@ def register(app: AsyncApp, conversation: Conversation) -> None:
     ) -> None:
         message = parse_message(event, body, context.bot_user_id, mention=False)
         if message is not None:
-            await conversation.handle(message, client)
+            background.spawn(conversation.handle(message, client), f"answer {message.ts}")
 
     @app.event("app_mention")
     @logged_not_raised
@@ -61,4 +64,4 @@ def register(app: AsyncApp, conversation: Conversation) -> None:
     ) -> None:
         message = parse_message(event, body, context.bot_user_id, mention=True)
         if message is not None:
-            await conversation.handle(message, client)
+            background.spawn(conversation.handle(message, client), f"answer {message.ts}")

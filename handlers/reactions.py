@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.background import BackgroundTasks
 from bot.reactions import BotIdentity, Reaction, ReactionVotes
 from handlers.safety import logged_not_raised
 
@@ -25,14 +26,8 @@ def parse_reaction(event: dict[str, Any]) -> Reaction | None:
     return Reaction(user, emoji, channel, ts, added=event.get("type") == "reaction_added")
 
 
-def register(app: AsyncApp, votes: ReactionVotes) -> None:
-    async def on_reaction(
-        event: dict, body: dict, context: AsyncBoltContext, client: AsyncWebClient
-    ) -> None:
-        reaction = parse_reaction(event)
-        if reaction is None:
-            return
-        identity = BotIdentity(context.bot_user_id, context.bot_id, body.get("api_app_id"))
+def register(app: AsyncApp, votes: ReactionVotes, background: BackgroundTasks) -> None:
+    async def record(reaction: Reaction, identity: BotIdentity, client: AsyncWebClient) -> None:
         outcome = await votes.handle(reaction, identity, client)
         log.info(
             "reaction :%s: by %s on %s:%s: %s",
@@ -42,6 +37,14 @@ def register(app: AsyncApp, votes: ReactionVotes) -> None:
             reaction.message_ts,
             outcome,
         )
+
+    async def on_reaction(
+        event: dict, body: dict, context: AsyncBoltContext, client: AsyncWebClient
+    ) -> None:
+        reaction = parse_reaction(event)
+        if reaction is not None:
+            identity = BotIdentity(context.bot_user_id, context.bot_id, body.get("api_app_id"))
+            background.spawn(record(reaction, identity, client), f"reaction {reaction.message_ts}")
 
     app.event("reaction_added")(logged_not_raised(on_reaction))
     app.event("reaction_removed")(logged_not_raised(on_reaction))

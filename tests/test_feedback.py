@@ -8,9 +8,9 @@ import pytest
 from mlflow.entities import Assessment
 
 from tests.emulators.slack_api import SlackEmulator
-from tests.support.conversation import ask, dm, final_answer, trace_id_of
+from tests.support.conversation import ask, dm, final_answer, open_rating_modal, trace_id_of
 from tests.support.ids import new_id
-from tests.support.slack_payloads import rate_click, view_submission, vote_click
+from tests.support.slack_payloads import view_submission, vote_click
 from tests.support.slack_requests import SlackSender
 from tests.support.traces import Tracking
 from tests.support.waiting import eventually
@@ -74,10 +74,7 @@ async def test_the_rating_modal_opens_and_a_submission_logs_three_ratings(
     answer = await ask(sender, slack)
     trace_id, rater = trace_id_of(answer), new_id("U")
 
-    status, _ = await sender.interaction(rate_click(slack, answer, rater))
-    assert status == 200
-    opened = await slack.wait_for(lambda: slack.calls_to("views.open"))
-    view = opened[-1].args["view"]
+    view = await open_rating_modal(sender, slack, answer, rater)
     inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
     assert set(inputs) == {"accuracy", "helpfulness", "relevance", "comment"}
     for dimension in ("accuracy", "helpfulness", "relevance"):
@@ -109,11 +106,7 @@ async def test_the_rating_modal_opens_and_a_submission_logs_three_ratings(
     assert all(a.source.source_type == "HUMAN" for a in ratings.values())
 
     # Opening it again shows the current ratings; a second submission replaces them.
-    await sender.interaction(rate_click(slack, answer, rater))
-    reopened = await slack.wait_for(
-        lambda: len(slack.calls_to("views.open")) > len(opened) and slack.calls_to("views.open")
-    )
-    view = reopened[-1].args["view"]
+    view = await open_rating_modal(sender, slack, answer, rater)
     prefilled = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
     assert prefilled["accuracy"]["initial_option"]["value"] == "4"
     assert prefilled["helpfulness"]["initial_option"]["value"] == "5"
@@ -141,8 +134,7 @@ async def test_an_invalid_submission_returns_errors_and_logs_nothing(
 ) -> None:
     answer = await ask(sender, slack)
     trace_id, rater = trace_id_of(answer), new_id("U")
-    await sender.interaction(rate_click(slack, answer, rater))
-    view = (await slack.wait_for(lambda: slack.calls_to("views.open")))[-1].args["view"]
+    view = await open_rating_modal(sender, slack, answer, rater)
 
     missing = view_submission(view, rater, {"accuracy": "4", "helpfulness": None, "relevance": "3"})
     status, body = await sender.interaction(missing)
@@ -266,8 +258,7 @@ async def test_the_seed_analysis_reads_the_logged_feedback(
     for answer, positive in zip(answers, votes, strict=False):
         await sender.interaction(vote_click(slack, answer, new_id("U"), positive=positive))
     rater = new_id("U")
-    await sender.interaction(rate_click(slack, answers[0], rater))
-    view = (await slack.wait_for(lambda: slack.calls_to("views.open")))[-1].args["view"]
+    view = await open_rating_modal(sender, slack, answers[0], rater)
     await sender.interaction(
         view_submission(view, rater, {"accuracy": "5", "helpfulness": "4", "relevance": "3"})
     )

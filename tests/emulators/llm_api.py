@@ -24,6 +24,8 @@ class LlmEmulator:
     answer_prefix: str = "Echo: "
     fixed_answer: str | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
+    # (last user message, monotonic time received, monotonic time fully answered)
+    served: list[tuple[str, float, float]] = field(default_factory=list)
     base_url: str = ""
     _runner: web.AppRunner | None = None
 
@@ -49,6 +51,7 @@ class LlmEmulator:
     def reset(self) -> None:
         self.mode, self.delay_s, self.fixed_answer = "ok", 0.0, None
         self.requests.clear()
+        self.served.clear()
 
     def answer_for(self, messages: list[dict[str, Any]]) -> str:
         if self.fixed_answer is not None:
@@ -75,6 +78,7 @@ class LlmEmulator:
         except (ValueError, KeyError, TypeError, AssertionError):
             return _error(400, "invalid_request_error", "messages must be a non-empty list")
         self.requests.append(body)
+        received = time.monotonic()
         if self.mode == "hang":
             await asyncio.sleep(3600)
         if self.mode == "error":
@@ -94,7 +98,9 @@ class LlmEmulator:
         }
         usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
         created = int(time.time())
+        question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         if not body.get("stream"):
+            self.served.append((question, received, time.monotonic()))
             return web.json_response(
                 {
                     "id": "chatcmpl-emulated",
@@ -138,6 +144,7 @@ class LlmEmulator:
             await send({**base, "model": self.model, "choices": [], "usage": usage})
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
+        self.served.append((question, received, time.monotonic()))
         return response
 
 

@@ -6,6 +6,7 @@ import time
 
 from tests.emulators.slack_api import SlackEmulator
 from tests.support.ids import new_id
+from tests.support.slack_payloads import rate_click
 from tests.support.slack_requests import SlackSender
 
 
@@ -53,3 +54,23 @@ async def ask(sender: SlackSender, slack: SlackEmulator, text: str = "a question
     user, channel = new_id("U"), new_id("C")
     await sender.event(mention(user, channel, text))
     return await final_answer(slack, channel)
+
+
+async def open_rating_modal(
+    sender: SlackSender, slack: SlackEmulator, answer: dict, user: str
+) -> dict:
+    """Click "Rate in detail" on the answer; the view the bot opened for this click."""
+    click = rate_click(slack, answer, user)
+    status, _ = await sender.interaction(click)
+    assert status == 200
+    return await modal_opened_for(slack, click)
+
+
+async def modal_opened_for(slack: SlackEmulator, click: dict) -> dict:
+    """The view the bot opened with this click's trigger_id."""
+    calls = await slack.wait_for(
+        lambda: [
+            c for c in slack.calls_to("views.open") if c.args["trigger_id"] == click["trigger_id"]
+        ]
+    )
+    return dict(calls[0].args["view"])

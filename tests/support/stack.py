@@ -12,7 +12,7 @@ import pytest
 
 from tests.emulators.slack_api import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.conversation import dm, final_answer, trace_id_of
+from tests.support.conversation import dm, final_answer, modal_opened_for, trace_id_of
 from tests.support.ids import new_id
 from tests.support.mlflow_server import MlflowServer
 from tests.support.slack_payloads import rate_click, view_submission
@@ -83,13 +83,10 @@ async def timed(call: Any) -> tuple[float, int, str]:
 async def rate(
     sender: SlackSender, slack: SlackEmulator, answer: dict, user: str, scores: dict[str, str]
 ) -> float:
-    opened = len(slack.calls_to("views.open"))
-    elapsed, status, _ = await timed(sender.interaction(rate_click(slack, answer, user)))
+    click = rate_click(slack, answer, user)
+    elapsed, status, _ = await timed(sender.interaction(click))
     assert status == 200
-    calls = await slack.wait_for(
-        lambda: len(slack.calls_to("views.open")) > opened and slack.calls_to("views.open")
-    )
-    view = calls[-1].args["view"]
+    view = await modal_opened_for(slack, click)
     elapsed2, status, body = await timed(sender.interaction(view_submission(view, user, scores)))
     assert status == 200 and "errors" not in body
     return max(elapsed, elapsed2)
