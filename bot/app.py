@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -53,11 +54,17 @@ class Bot:
         self.outbox.close()
 
 
-def make_web_client(settings: Settings) -> AsyncWebClient:
-    """A Slack Web API client that retries rate limits, 5xx and dropped connections."""
+def make_web_client(
+    settings: Settings, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
+    """A Slack Web API client that retries rate limits, 5xx and dropped connections.
+
+    Give it a session to keep connections alive (without one, each call opens a new one).
+    """
     return AsyncWebClient(
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_base,
+        session=session,
         timeout=15,
         retry_handlers=[
             AsyncConnectionErrorRetryHandler(max_retry_count=2),

@@ -6,10 +6,11 @@ import asyncio
 import logging
 import signal
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.app import Bot, build_bot
+from bot.app import Bot, build_bot, make_web_client
 from bot.readiness import Readiness
 from bot.server import SlackHttpServer
 from bot.trace_export import watch_trace_export
@@ -29,7 +30,8 @@ async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
     experiment_id = await connect_experiment(settings)
     log.info("tracing to experiment %r (%s)", settings.mlflow_experiment_name, experiment_id)
 
-    bot = build_bot(settings)
+    slack_session = aiohttp.ClientSession()
+    bot = build_bot(settings, client=make_web_client(settings, slack_session))
     bot.deliverer.start()
     http = SlackHttpServer(
         bot.app,
@@ -55,6 +57,7 @@ async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
     await stop.wait()
     log.info("stopping: no new work; finishing %d task(s) in flight", len(bot.background))
     await shutdown(bot, http, runner, socket_mode)
+    await slack_session.close()
     log.info("trace export: %s", export_stats.as_dict())
 
 
