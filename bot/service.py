@@ -9,7 +9,7 @@ import signal
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.app import Bot, build_bot
+from bot.app import Bot, build_bot, detect_model
 from bot.server import SlackHttpServer
 from bot.tracing import bound_mlflow_client, connect_experiment, flush_traces
 from config import Settings
@@ -25,7 +25,7 @@ async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
     experiment_id = await connect_experiment(settings)
     log.info("tracing to experiment %r (%s)", settings.mlflow_experiment_name, experiment_id)
 
-    bot = build_bot(settings)
+    bot = build_bot(settings, model=await detect_model(settings))
     http = SlackHttpServer(bot)
     runner = web.AppRunner(http.web_app(), access_log=None, shutdown_timeout=5)
     await runner.setup()
