@@ -33,6 +33,17 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _manifest(request_url: str | None) -> int:
+    from bot.manifest import ManifestError, manifest_json
+
+    try:
+        print(manifest_json(request_url), end="")
+    except ManifestError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO").upper(),
@@ -43,9 +54,18 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="serve Slack (the default)")
     for p in (parser, serve):
         p.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"), help="bind address")
+    commands.add_parser("check", help="check the configuration, Slack, MLflow and the LLM")
+    manifest = commands.add_parser("manifest", help="print the Slack app manifest")
+    manifest.add_argument("--request-url", help="https URL of /slack/events: the HTTP variant")
     args = parser.parse_args(argv)
     if args.command in (None, "serve"):
         return _serve(args)
+    if args.command == "check":
+        from bot.check import main as check
+
+        return check()
+    if args.command == "manifest":
+        return _manifest(args.request_url)
     parser.error(f"unknown command {args.command}")
     return 2
 
