@@ -54,12 +54,17 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="serve Slack (the default)")
     for p in (parser, serve):
         p.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"), help="bind address")
+    commands.add_parser("dev", help="`make run`: the bot plus what is not configured")
     commands.add_parser("check", help="check the configuration, Slack, MLflow and the LLM")
     manifest = commands.add_parser("manifest", help="print the Slack app manifest")
     manifest.add_argument("--request-url", help="https URL of /slack/events: the HTTP variant")
     args = parser.parse_args(argv)
     if args.command in (None, "serve"):
         return _serve(args)
+    if args.command == "dev":
+        from bot.devstack import main as dev
+
+        return dev()
     if args.command == "check":
         from bot.check import main as check
 
