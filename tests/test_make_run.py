@@ -207,6 +207,7 @@ async def next_delivery(page: Page, kind: str, before: int) -> tuple[str, str]:
     items = await deliveries(page, kind)
     await expect(items).to_have_count(before + 1, timeout=10_000)
     newest = items.first
+    await expect(newest).not_to_have_class("pending", timeout=10_000)  # the bot answered
     return str(await newest.get_attribute("data-status")), await newest.inner_text()
 
 

@@ -110,6 +110,7 @@ class ScriptedApp:
         self.client = AsyncWebClient(token=TOKEN)  # pointed at the sandbox once it runs
         self.received: list[dict[str, Any]] = []
         self.bad_signatures = 0
+        self.view_answers: list[web.Response] = []  # answers to the next view_submissions
         self._tasks: set[asyncio.Task] = set()
 
     def of_type(self, kind: str) -> list[dict[str, Any]]:
@@ -155,6 +156,8 @@ class ScriptedApp:
                 await self.post(p["response_url"], {"text": f"Thanks for your {act['value']}"})
             elif act["action_id"] == "open_form":
                 await self.client.views_open(trigger_id=p["trigger_id"], view=MODAL)
+        elif p.get("type") == "view_submission" and self.view_answers:
+            return self.view_answers.pop(0)
         elif p.get("type") == "view_submission":
             if p["view"]["state"]["values"]["comment"]["text"]["value"] is None:
                 return web.json_response(
@@ -317,6 +320,7 @@ async def test_the_page_sends_slacks_requests_and_shows_what_the_app_answers(
         await expect(page.locator("#messages .mention")).to_have_text("@genai-bot")
 
         # Every request was signed with the app's secret and taken.
+        await expect(page.locator("#deliveries li.pending")).to_have_count(0)
         statuses = await page.locator("#deliveries li").evaluate_all(
             "items => items.map(i => i.dataset.status)"
         )
@@ -337,3 +341,54 @@ async def test_an_app_that_is_down_or_refuses_is_shown_as_slack_would(
         )
         await expect(page.locator("#deliveries li[data-status='401']")).to_have_count(1)
     assert app.bad_signatures == 1 and app.received == []
+
+
+async def test_response_actions_update_push_and_clear_modals_and_closing_notifies(
+    sandbox_and_app: tuple[Sandbox, ScriptedApp],
+) -> None:
+    sandbox, app = sandbox_and_app
+    filled = {"0": "3", "1": "2", "2": "fine"}
+
+    def titled(title: str, **extra: Any) -> dict[str, Any]:
+        return {**MODAL, "title": {"type": "plain_text", "text": title}, **extra}
+
+    async with aiohttp.ClientSession(base_url=sandbox.url) as page:
+
+        async def submit() -> dict[str, Any]:
+            modal = sandbox.state()["modal"]
+            body = {"view_id": modal["id"], "values": filled}
+            async with page.post("/sandbox/view_submission", json=body) as response:
+                assert response.status == 200
+            return modal
+
+        await app.client.views_open(trigger_id=sandbox.slack.new_trigger(), view=MODAL)
+        app.view_answers = [
+            web.json_response({"response_action": "update", "view": titled("Step 2")}),
+            web.json_response({"response_action": "push", "view": titled("Step 3")}),
+            web.Response(status=500),
+            web.json_response({"response_action": "clear"}),
+        ]
+        first = await submit()
+        updated = sandbox.state()["modal"]
+        assert updated["id"] == first["id"] and updated["view"]["title"]["text"] == "Step 2"
+        await submit()
+        pushed = sandbox.state()["modal"]
+        assert pushed["id"] != first["id"] and pushed["view"]["title"]["text"] == "Step 3"
+        assert sandbox.slack.modals == [first["id"], pushed["id"]]
+        await submit()
+        assert "HTTP 500" in sandbox.state()["modal"]["errors"][""]
+        await submit()
+        assert sandbox.state()["modal"] is None
+
+        opened = await app.client.views_open(
+            trigger_id=sandbox.slack.new_trigger(), view=titled("Bye", notify_on_close=True)
+        )
+        view_id = opened["view"]["id"]
+        async with page.post("/sandbox/view_close", json={"view_id": view_id}) as response:
+            assert response.status == 200
+        assert sandbox.state()["modal"] is None
+        [closed] = app.of_type("view_closed")
+        assert closed["view"]["id"] == view_id and closed["user"]["id"] == SANDBOX_USER_ID
+        submitted = app.of_type("view_submission")[0]["view"]["state"]["values"]
+        assert submitted["comment"]["text"] == {"type": "plain_text_input", "value": "fine"}
+        assert submitted["accuracy"]["score"]["selected_option"] == option(3)

@@ -374,10 +374,11 @@ function itemHtml(it, isRoot) {
 
 function renderDeliveries() {
   $("#deliveries").innerHTML = state.deliveries.map((d) => {
-    const ok = d.status === 200;
-    return `<li class="${ok ? "ok" : "bad"}" data-kind="${esc(d.kind)}" data-status="${d.status ?? ""}">
-      <span class="status">${d.status ?? "—"}</span><b>${esc(d.kind)}</b> ${esc(d.detail)}
-      <span class="detail">${d.error ? esc(d.error) : `${d.ms} ms${d.body ? ` · ${esc(d.body.slice(0, 160))}` : ""}`}</span>
+    const pending = d.status === null && d.error === null;
+    const outcome = pending ? "pending" : d.status === 200 ? "ok" : "bad";
+    return `<li class="${outcome}" data-kind="${esc(d.kind)}" data-status="${d.status ?? ""}">
+      <span class="status">${d.status ?? (pending ? "…" : "—")}</span><b>${esc(d.kind)}</b> ${esc(d.detail)}
+      <span class="detail">${d.error ? esc(d.error) : pending ? "waiting for the app" : `${d.ms} ms${d.body ? ` · ${esc(d.body.slice(0, 160))}` : ""}`}</span>
     </li>`;
   }).join("");
 }
