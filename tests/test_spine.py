@@ -12,6 +12,7 @@ import time
 from tests.conftest import ROOT_DIR, new_id
 from tests.emulators.llm_api import LlmEmulator
 from tests.emulators.slack_api import SlackEmulator
+from tests.support.bot_process import BotProcess
 from tests.support.slack_requests import SlackSender
 from tests.support.traces import Tracking
 
@@ -190,7 +191,7 @@ async def test_bot_messages_edits_and_joins_are_ignored(
 
 
 async def test_a_thread_follow_up_sends_the_history_to_the_llm(
-    sender: SlackSender, slack: SlackEmulator, llm: LlmEmulator
+    sender: SlackSender, slack: SlackEmulator, llm: LlmEmulator, bot: BotProcess
 ) -> None:
     user, channel = new_id("U"), new_id("C")
     first = mention(user, channel, "What is the capital of France?")
@@ -198,6 +199,8 @@ async def test_a_thread_follow_up_sends_the_history_to_the_llm(
     slack.messages[channel][-1]["ts"] = first["ts"]
     await sender.event(first)
     await final_answer(slack, channel)
+    # The bot records its answer just after posting it; a person replies later than that.
+    await slack.wait_for(lambda: f"answered {user} in {channel}" in bot.log())
 
     # A follow-up in the thread, without a mention: the bot answered there, so it answers.
     follow_up = slack.add_user_message(channel, user, "And of Spain?", thread_ts=first["ts"])
