@@ -273,6 +273,7 @@ async def test_the_page_sends_slacks_requests_and_shows_what_the_app_answers(
         await modal.get_by_role("button", name="Send").click()
         await expect(modal.locator("[data-error-for=comment]")).to_have_text("Tell us why")
         await expect(required).to_be_empty()
+        await screenshot(page, "sandbox-modal.png")
         first = app.of_type("view_submission")[0]
         view = first["view"]
         assert (view["callback_id"], view["private_metadata"]) == ("rating", "pm-1")
