@@ -23,12 +23,13 @@ $(MLFLOW_VENV)/.installed:
 	$(MLFLOW_VENV)/bin/pip install --quiet 'mlflow==$(MLFLOW_VERSION)'
 	@touch $@
 
+# No Slack tokens: a local Slack sandbox; no MLFLOW_TRACKING_URI: a local MLflow (bot/devstack.py).
 run: install
-	$(BIN)/python -m bot
+	MLFLOW_SERVER_BIN=$(abspath $(MLFLOW_VENV))/bin/mlflow $(BIN)/python -m bot dev
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check bot handlers config tests bench
-	$(BIN)/ruff format --check bot handlers config tests bench
+	$(BIN)/ruff check bot handlers config tests bench sandbox
+	$(BIN)/ruff format --check bot handlers config tests bench sandbox
 	$(BIN)/mypy
 
 unit: install

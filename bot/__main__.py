@@ -57,6 +57,17 @@ def _outbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _manifest(request_url: str | None) -> int:
+    from bot.manifest import ManifestError, manifest_json
+
+    try:
+        print(manifest_json(request_url), end="")
+    except ManifestError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO").upper(),
@@ -70,9 +81,23 @@ def main(argv: list[str] | None = None) -> int:
     outbox = commands.add_parser("outbox", help="show the feedback outbox; retry dead entries")
     outbox.add_argument("--data-dir", default=os.environ.get("BOT_DATA_DIR", "data"))
     outbox.add_argument("--retry-dead", action="store_true", help="give dead entries a new try")
+    commands.add_parser("dev", help="`make run`: the bot plus what is not configured")
+    commands.add_parser("check", help="check the configuration, Slack, MLflow and the LLM")
+    manifest = commands.add_parser("manifest", help="print the Slack app manifest")
+    manifest.add_argument("--request-url", help="https URL of /slack/events: the HTTP variant")
     args = parser.parse_args(argv)
     if args.command in (None, "serve"):
         return _serve(args)
+    if args.command == "dev":
+        from bot.devstack import main as dev
+
+        return dev()
+    if args.command == "check":
+        from bot.check import main as check
+
+        return check()
+    if args.command == "manifest":
+        return _manifest(args.request_url)
     if args.command == "outbox":
         return _outbox(args)
     parser.error(f"unknown command {args.command}")

@@ -21,6 +21,7 @@ from bot.conversation import Conversation
 from bot.feedback import FeedbackRecorder
 from bot.feedback_delivery import FeedbackDeliverer, MlflowFeedbackWriter, RetryPolicy
 from bot.llm import ChatModel, OpenAICompatibleClient
+from bot.local_llm import LocalLlm, find_ollama
 from bot.offline_model import OfflineModel
 from bot.outbox import Outbox
 from bot.rating_modal import MetadataSigner
@@ -74,15 +75,34 @@ def make_web_client(
     )
 
 
-def make_model(settings: Settings) -> ChatModel:
+def make_model(settings: Settings, local: LocalLlm | None = None) -> ChatModel:
+    """The configured LLM endpoint; without one, a local Ollama (`local`) or the offline
+    responder, each named as what it is in the traces (`provider`)."""
     if settings.openai_base_url is None:
-        return OfflineModel()
+        if local is None:
+            return OfflineModel()
+        return OpenAICompatibleClient(
+            base_url=local.base_url,
+            model=local.model,
+            timeout_s=settings.llm_timeout_s,
+            provider="ollama",
+        )
     return OpenAICompatibleClient(
         base_url=str(settings.openai_base_url),
         model=settings.llm_model,
         api_key=settings.openai_api_key.get_secret_value() if settings.openai_api_key else None,
         timeout_s=settings.llm_timeout_s,
     )
+
+
+async def detect_model(settings: Settings) -> ChatModel:
+    """`make_model`, after looking for a local Ollama when no endpoint is configured."""
+    local = None
+    if settings.openai_base_url is None and settings.ollama_url is not None:
+        local = await find_ollama(str(settings.ollama_url), settings.llm_model)
+    model = make_model(settings, local)
+    log.info("LLM: %s (%s)", model.provider, model.model)
+    return model
 
 
 def build_bot(

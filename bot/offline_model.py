@@ -17,8 +17,8 @@ class OfflineModel:
     ) -> Completion:
         question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         text = (
-            "No language model is configured (set OPENAI_BASE_URL), so I can only echo your "
-            f"question:\n\n> {question}"
+            "No language model is configured (set OPENAI_BASE_URL, or run Ollama locally), "
+            f"so I can only echo your question:\n\n> {question}"
         )
         if on_delta is not None:
             for start in range(0, len(text), 64):

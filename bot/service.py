@@ -10,7 +10,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.app import Bot, build_bot, make_web_client
+from bot.app import Bot, build_bot, detect_model, make_web_client
 from bot.readiness import Readiness
 from bot.server import SlackHttpServer
 from bot.trace_export import watch_trace_export
@@ -31,7 +31,11 @@ async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
     log.info("tracing to experiment %r (%s)", settings.mlflow_experiment_name, experiment_id)
 
     slack_session = aiohttp.ClientSession()
-    bot = build_bot(settings, client=make_web_client(settings, slack_session))
+    bot = build_bot(
+        settings,
+        client=make_web_client(settings, slack_session),
+        model=await detect_model(settings),
+    )
     bot.deliverer.start()
     http = SlackHttpServer(
         bot.app,

@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     )
     openai_api_key: SecretStr | None = Field(default=None, description="the LLM API key")
     llm_model: str = Field(default="gpt-4o-mini", min_length=1, description="a model name")
+    ollama_url: AnyHttpUrl | None = Field(
+        default=AnyHttpUrl("http://127.0.0.1:11434"),
+        description="a local Ollama's URL, tried when OPENAI_BASE_URL is unset (empty: never)",
+    )
     llm_system_prompt: str = Field(default=DEFAULT_SYSTEM_PROMPT, description="a system prompt")
     llm_timeout_s: float = Field(
         default=60.0,
@@ -125,6 +129,11 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("openai_base_url", "ollama_url", mode="before")
+    @classmethod
+    def _empty_url_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def socket_mode(self) -> bool:

@@ -160,6 +160,7 @@ async def test_a_thread_follow_up_sends_the_history_to_the_llm(
     slack.messages[channel][-1]["ts"] = first["ts"]
     await sender.event(first)
     await final_answer(slack, channel)
+    # No waiting: the bot joined the thread before answering, so an immediate follow-up counts.
 
     # A follow-up in the thread, without a mention: the bot answered there, so it answers.
     follow_up = slack.add_user_message(channel, user, "And of Spain?", thread_ts=first["ts"])

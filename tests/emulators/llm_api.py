@@ -36,7 +36,8 @@ class LlmEmulator:
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._runner = web.AppRunner(self.web_app(), access_log=None)
+        # A "hang" request never ends: do not wait the default 60 s for it when stopping.
+        self._runner = web.AppRunner(self.web_app(), access_log=None, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()

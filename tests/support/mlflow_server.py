@@ -9,6 +9,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bot.devstack import MLFLOW_SERVER_ENV, mlflow_server_command
 from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,28 +27,10 @@ class MlflowServer:
         if not MLFLOW_BIN.exists():
             raise RuntimeError(f"{MLFLOW_BIN} is missing: run `make install` first")
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = {
-            **os.environ,
-            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-            "MLFLOW_DISABLE_TELEMETRY": "true",
-            "DO_NOT_TRACK": "true",
-        }
+        env = {**os.environ, **MLFLOW_SERVER_ENV}
         log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - the server owns it
         self.process = subprocess.Popen(
-            [
-                str(MLFLOW_BIN),
-                "server",
-                "--backend-store-uri",
-                f"sqlite:///{self.data_dir / 'mlflow.db'}",
-                "--default-artifact-root",
-                str(self.data_dir / "artifacts"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                "1",
-            ],
+            mlflow_server_command(MLFLOW_BIN, self.data_dir, self.port),
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,

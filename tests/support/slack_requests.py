@@ -15,11 +15,19 @@ _ids = itertools.count(1)
 
 
 class SlackSender:
-    def __init__(self, bot_url: str, signing_secret: str, team_id: str, app_id: str) -> None:
+    def __init__(
+        self,
+        bot_url: str,
+        signing_secret: str,
+        team_id: str,
+        app_id: str,
+        bot_user_id: str = "UBOT",
+    ) -> None:
         self.url = bot_url + "/slack/events"
         self.verifier = SignatureVerifier(signing_secret)
         self.team_id = team_id
         self.app_id = app_id
+        self.bot_user_id = bot_user_id
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
@@ -41,7 +49,7 @@ class SlackSender:
         headers: dict[str, str] | None = None,
     ) -> tuple[int, str]:
         ts = str(timestamp if timestamp is not None else int(time.time()))
-        sig = signature or self.verifier.generate_signature(timestamp=ts, body=body)
+        sig = signature or self.verifier.generate_signature(timestamp=ts, body=body) or ""
         all_headers = {
             "Content-Type": content_type,
             "X-Slack-Request-Timestamp": ts,
@@ -62,7 +70,9 @@ class SlackSender:
             "event_id": event_id or f"Ev{next(_ids):010d}",
             "event_time": int(time.time()),
             "event": event,
-            "authorizations": [{"team_id": self.team_id, "user_id": "UBOT", "is_bot": True}],
+            "authorizations": [
+                {"team_id": self.team_id, "user_id": self.bot_user_id, "is_bot": True}
+            ],
         }
         headers = {}
         if retry_num is not None:

@@ -1,0 +1,18 @@
+"""A local Slack for trying the bot without a workspace: `make run` starts it when no Slack
+tokens are configured. Not part of the deployed bot.
+
+It is the tests' Slack Web API emulator (`tests/emulators/slack_api.py`) plus a web page: what
+you type and click there reaches the bot as Slack-signed HTTP requests to `/slack/events`, and
+what the bot posts through the Web API shows up on the page.
+"""
+
+TEAM_ID = "T0SANDBOX"
+TEAM_DOMAIN = "sandbox"
+SANDBOX_USER_ID = "U0SANDBOX"
+SANDBOX_USER_NAME = "you"
+BOT_USER_ID = "U0GENAIBOT"
+BOT_ID = "B0GENAIBOT"
+BOT_NAME = "genai-bot"
+APP_ID = "A0GENAIBOT"
+CHANNEL_ID = "C0GENERAL"
+DM_ID = "D0GENAIBOT"

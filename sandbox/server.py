@@ -1,0 +1,439 @@
+"""The sandbox server: the Slack Web API emulator and the page, on one loopback port.
+
+The page (static/) shows `GET /sandbox/stream` (server-sent state) and posts what its user
+does to `/sandbox/*`; this server turns each into what Slack would send the bot, signed with
+the app's signing secret, and keeps a log of every delivery and the bot's answer to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import re
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from sandbox import (
+    APP_ID,
+    BOT_ID,
+    BOT_NAME,
+    BOT_USER_ID,
+    CHANNEL_ID,
+    DM_ID,
+    SANDBOX_USER_ID,
+    SANDBOX_USER_NAME,
+    TEAM_ID,
+    payloads,
+)
+from sandbox.slack import SandboxSlack
+from tests.emulators.slack_api import SlackApiError
+from tests.support.slack_requests import SlackSender
+
+log = logging.getLogger("sandbox")
+
+STATIC = Path(__file__).with_name("static")
+# Slack waits 3 s for an app to acknowledge an interaction or a command.
+ACK_TIMEOUT_S = 3.0
+EVENT_TIMEOUT_S = 10.0
+CONVERSATIONS = {
+    CHANNEL_ID: {"id": CHANNEL_ID, "name": "general", "kind": "channel"},
+    DM_ID: {"id": DM_ID, "name": BOT_NAME, "kind": "im"},
+}
+# What people type for the bot; the client turns it into Slack's mention syntax.
+_AT_BOT = re.compile(rf"@(?:{re.escape(BOT_NAME)}|bot)\b", re.IGNORECASE)
+
+
+@dataclass
+class Delivery:
+    """One signed request to the bot and its answer (`status` None: no answer)."""
+
+    id: int
+    kind: str
+    detail: str
+    at: float
+    status: int | None = None
+    ms: int | None = None
+    error: str | None = None
+    body: str = ""
+
+
+class Sandbox:
+    def __init__(
+        self,
+        *,
+        bot_url: str,
+        bot_token: str,
+        signing_secret: str,
+        mlflow_url: str | None = None,
+    ) -> None:
+        self.slack = SandboxSlack(
+            bot_token=bot_token,
+            team_id=TEAM_ID,
+            bot_user_id=BOT_USER_ID,
+            bot_id=BOT_ID,
+            app_id=APP_ID,
+        )
+        self.sender = SlackSender(bot_url, signing_secret, TEAM_ID, APP_ID, BOT_USER_ID)
+        self.mlflow_url = mlflow_url
+        self.deliveries: deque[Delivery] = deque(maxlen=200)
+        self._delivery_ids = 0
+        self._closing = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def web_app(self) -> web.Application:
+        app = self.slack.web_app()
+        app.router.add_get("/", self._index)
+        app.router.add_static("/static/", STATIC)
+        app.router.add_get("/sandbox/state", self._state)
+        app.router.add_get("/sandbox/stream", self._stream)
+        app.router.add_post("/sandbox/message", self._message)
+        app.router.add_post("/sandbox/action", self._action)
+        app.router.add_post("/sandbox/view_submission", self._view_submission)
+        app.router.add_post("/sandbox/view_close", self._view_close)
+        app.on_shutdown.append(self._on_shutdown)
+        return app
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        self._runner = web.AppRunner(self.web_app(), access_log=None, shutdown_timeout=2)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.slack.base_url = f"http://{host}:{bound}"
+        return self.slack.base_url
+
+    async def stop(self) -> None:
+        self._closing.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        await self.sender.close()
+
+    async def _on_shutdown(self, app: web.Application) -> None:
+        self._closing.set()
+
+    @property
+    def url(self) -> str:
+        return self.slack.base_url
+
+    # -- what the page shows ---------------------------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        slack = self.slack
+        channels = dict(CONVERSATIONS)
+        for channel in list(slack.messages):
+            channels.setdefault(
+                channel,
+                {"id": channel, "name": channel, "kind": "im" if channel[0] == "D" else "channel"},
+            )
+        modal = None
+        if slack.modals and slack.modals[-1] in slack.views:
+            view_id = slack.modals[-1]
+            modal = {
+                "id": view_id,
+                "view": slack.views[view_id],
+                "errors": slack.modal_errors.get(view_id, {}),
+            }
+        return {
+            "version": slack.version,
+            "me": {"id": SANDBOX_USER_ID, "name": SANDBOX_USER_NAME},
+            "bot": {"user_id": BOT_USER_ID, "name": BOT_NAME},
+            "users": {SANDBOX_USER_ID: SANDBOX_USER_NAME, BOT_USER_ID: BOT_NAME},
+            "mlflow_url": self.mlflow_url,
+            "conversations": list(channels.values()),
+            "items": {channel: self._items(channel) for channel in channels},
+            "modal": modal,
+            "deliveries": [asdict(d) for d in reversed(self.deliveries)],
+        }
+
+    def _items(self, channel: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        for m in self.slack.messages.get(channel, []):
+            items.append(
+                {
+                    "kind": "message",
+                    "ts": m["ts"],
+                    "thread_ts": m.get("thread_ts"),
+                    "user": m.get("user"),
+                    "from_bot": bool(m.get("bot_id")),
+                    "text": m.get("text") or "",
+                    "blocks": m.get("blocks") or [],
+                    "streamed": "streaming" in m,
+                    "streaming": bool(m.get("streaming")),
+                    "metadata": m.get("metadata"),
+                }
+            )
+        for e in self.slack.ephemeral:
+            if e["channel"] == channel and e["user"] == SANDBOX_USER_ID and not e.get("deleted"):
+                items.append(
+                    {
+                        "kind": "ephemeral",
+                        "ts": e.get("message_ts") or "0",
+                        "thread_ts": e.get("thread_ts"),
+                        "text": e.get("text") or "",
+                        "blocks": e.get("blocks") or [],
+                    }
+                )
+        for r in self.slack.responses:
+            if r["channel"] == channel and not r.get("deleted"):
+                items.append({"kind": "response", **r})
+        items.sort(key=lambda item: float(item["ts"]))
+        return items
+
+    async def _index(self, request: web.Request) -> web.FileResponse:
+        return web.FileResponse(STATIC / "index.html")
+
+    async def _state(self, request: web.Request) -> web.Response:
+        return web.json_response(self.state())
+
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        )
+        await response.prepare(request)
+        seen, quiet_since = -1, time.monotonic()
+        try:
+            while not self._closing.is_set():
+                if self.slack.version != seen:
+                    seen = self.slack.version
+                    await response.write(f"data: {json.dumps(self.state())}\n\n".encode())
+                    quiet_since = time.monotonic()
+                elif time.monotonic() - quiet_since > 15:
+                    await response.write(b": keep-alive\n\n")
+                    quiet_since = time.monotonic()
+                await asyncio.sleep(0.1)
+        except (ConnectionResetError, RuntimeError):
+            pass  # the page went away
+        return response
+
+    # -- what the page's user does ---------------------------------------------------------
+
+    async def _message(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        channel, text = body.get("channel"), str(body.get("text") or "").strip()
+        thread_ts = body.get("thread_ts") or None
+        if channel not in CONVERSATIONS or not text:
+            raise web.HTTPBadRequest(text="a known channel and some text, please")
+        if text.startswith("/"):
+            return web.json_response(await self._command(channel, text))
+        # Slack escapes what people type, then writes mentions in its own syntax.
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        text = _AT_BOT.sub(f"<@{BOT_USER_ID}>", text)
+        message = self.slack.add_user_message(channel, SANDBOX_USER_ID, text, thread_ts)
+        kind = CONVERSATIONS[channel]["kind"]
+        root = self.slack.find_message(channel, thread_ts) if thread_ts else None
+        event = payloads.message_event(message, channel, kind, root.get("user") if root else None)
+        events = [event]
+        if kind == "channel" and f"<@{BOT_USER_ID}>" in text:
+            events.append(payloads.app_mention_event(event))
+        statuses = []
+        for each in events:
+            send = functools.partial(
+                self.sender.event, each, event_id=f"Ev{uuid.uuid4().hex[:12].upper()}"
+            )
+            delivery = await self._deliver(
+                f"event {each['type']}", f"{kind} {channel}", send, EVENT_TIMEOUT_S
+            )
+            statuses.append(delivery.status)
+        return web.json_response({"ts": message["ts"], "statuses": statuses})
+
+    async def _command(self, channel: str, typed: str) -> dict[str, Any]:
+        command, _, text = typed.partition(" ")
+        fields = payloads.slash_command(
+            command,
+            text.strip(),
+            channel=channel,
+            channel_name=CONVERSATIONS[channel]["name"],
+            response_url=self.slack.new_response_url({"channel": channel, "source": "command"}),
+            trigger_id=self.slack.new_trigger(),
+        )
+        delivery = await self._deliver(
+            "command", command, lambda: self.sender.command(fields), ACK_TIMEOUT_S
+        )
+        if delivery.status == 200:
+            reply = _json_or_text(delivery.body)
+            if reply:
+                self.slack.show_response(channel, None, reply)
+        else:
+            self.slack.show_response(
+                channel, None, {"text": f"{command} failed: {_failure(delivery)}"}, "slackbot"
+            )
+        return {"status": delivery.status}
+
+    async def _action(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        source, channel, ts = body.get("source"), body.get("channel"), str(body.get("ts"))
+        if source == "message":
+            original = self.slack.find_message(channel, ts)
+        elif source == "ephemeral":
+            original = self.slack.ephemeral_message(ts)
+        else:
+            original = self.slack.response_message(ts)
+        if original is None or channel not in CONVERSATIONS:
+            raise web.HTTPNotFound(text="no such message")
+        try:
+            block_index = int(body["block"])
+            block = original["blocks"][block_index]
+            element = (
+                block["accessory"]
+                if body.get("element") == "accessory"
+                else block["elements"][int(body["element"])]
+            )
+        except (KeyError, IndexError, TypeError, ValueError):
+            raise web.HTTPBadRequest(text="no such element") from None
+        block_id = block.get("block_id") or f"sandbox-block-{block_index}"
+        act = payloads.action(
+            block,
+            element,
+            block_id=block_id,
+            choice=body.get("choice"),
+            selected=body.get("selected"),
+        )
+        thread_ts = original.get("thread_ts")
+        container: dict[str, Any] = {
+            "type": "message",
+            "message_ts": ts,
+            "channel_id": channel,
+            "is_ephemeral": source != "message",
+        }
+        if thread_ts:
+            container["thread_ts"] = thread_ts
+        message = None
+        if source == "message":
+            message = {k: v for k, v in original.items() if k not in ("channel", "streaming")}
+        payload = payloads.block_actions(
+            act,
+            channel=channel,
+            channel_name=CONVERSATIONS[channel]["name"],
+            container=container,
+            trigger_id=self.slack.new_trigger(),
+            response_url=self.slack.new_response_url(
+                {"channel": channel, "thread_ts": thread_ts, "source": source, "ts": ts}
+            ),
+            message=message,
+        )
+        delivery = await self._deliver(
+            "block_actions",
+            f"{act['type']} {act['action_id']}",
+            lambda: self.sender.interaction(payload),
+            ACK_TIMEOUT_S,
+        )
+        return web.json_response({"status": delivery.status})
+
+    async def _view_submission(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        view_id = body.get("view_id")
+        view = self.slack.views.get(view_id)
+        if view is None or view_id not in self.slack.modals:
+            raise web.HTTPNotFound(text="no such modal")
+        values, missing = payloads.view_state(view, body.get("values") or {})
+        view["state"] = {"values": values}
+        if missing:  # Slack's client refuses to submit, without asking the app
+            self.slack.modal_errors[view_id] = missing
+            self.slack.touch()
+            return web.json_response({"status": None, "errors": missing})
+        payload = payloads.view_submission(view, self.slack.new_trigger())
+        delivery = await self._deliver(
+            "view_submission",
+            view.get("callback_id") or view_id,
+            lambda: self.sender.interaction(payload),
+            ACK_TIMEOUT_S,
+        )
+        errors = self._after_submission(view_id, delivery)
+        self.slack.modal_errors[view_id] = errors
+        self.slack.touch()
+        return web.json_response({"status": delivery.status, "errors": errors})
+
+    def _after_submission(self, view_id: str, delivery: Delivery) -> dict[str, str]:
+        """Do what the app's answer says (`response_action`); the errors to show, if any."""
+        if delivery.status != 200:
+            return {"": f"The app could not take this: {_failure(delivery)}"}
+        reply = _json_or_text(delivery.body) or {}
+        action = reply.get("response_action")
+        try:
+            if action is None:
+                self.slack.close_modal(view_id)
+            elif action == "errors":
+                return {str(k): str(v) for k, v in (reply.get("errors") or {}).items()}
+            elif action == "clear":
+                self.slack.close_modal(view_id, clear=True)
+            elif action == "update":
+                self.slack.store_view(reply["view"], view_id)
+            elif action == "push":
+                self.slack.store_view(reply["view"])
+            else:
+                return {"": f"unknown response_action {action!r}"}
+        except (SlackApiError, KeyError, TypeError):
+            return {"": f"the view in response_action {action!r} is not a valid modal"}
+        return {}
+
+    async def _view_close(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        view_id = body.get("view_id")
+        view = self.slack.views.get(view_id)
+        if view is None:
+            raise web.HTTPNotFound(text="no such modal")
+        self.slack.close_modal(view_id)
+        if view.get("notify_on_close"):
+            payload = payloads.view_closed(view)
+            await self._deliver(
+                "view_closed",
+                view.get("callback_id") or view_id,
+                lambda: self.sender.interaction(payload),
+                ACK_TIMEOUT_S,
+            )
+        return web.json_response({"closed": view_id})
+
+    # -- delivery --------------------------------------------------------------------------
+
+    async def _deliver(
+        self,
+        kind: str,
+        detail: str,
+        send: Callable[[], Awaitable[tuple[int, str]]],
+        timeout_s: float,
+    ) -> Delivery:
+        self._delivery_ids += 1
+        delivery = Delivery(self._delivery_ids, kind, detail, time.time())
+        self.deliveries.append(delivery)
+        started = time.monotonic()
+        try:
+            async with asyncio.timeout(timeout_s):
+                delivery.status, delivery.body = await send()
+        except TimeoutError:
+            delivery.error = f"no answer within {timeout_s:g} s"
+        except Exception as error:  # the bot is down, refused the connection, …
+            delivery.error = f"{type(error).__name__}: {error}"
+        delivery.ms = round((time.monotonic() - started) * 1000)
+        delivery.body = delivery.body[:2000]
+        outcome = delivery.status if delivery.error is None else delivery.error
+        log.info("→ %s %s: %s (%d ms)", kind, detail, outcome, delivery.ms)
+        self.slack.touch()
+        return delivery
+
+
+def _json_or_text(body: str) -> dict[str, Any] | None:
+    """An app's answer as Slack reads it: JSON, plain text as a message, or nothing."""
+    if not body.strip():
+        return None
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return {"text": body}
+    return value if isinstance(value, dict) else {"text": body}
+
+
+def _failure(delivery: Delivery) -> str:
+    if delivery.error is not None:
+        return delivery.error
+    return f"the app answered HTTP {delivery.status}"

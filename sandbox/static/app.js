@@ -1,0 +1,502 @@
+// The sandbox page: renders the emulator's state (server-sent) and posts what you do.
+// Plain JS, no build step. Everything the bot posted is rendered from its Block Kit.
+"use strict";
+
+let state = null;
+let current = null;       // the open conversation's ID
+let threadTarget = null;  // the thread the composer replies in
+let modalKey = null;      // what the modal on screen was rendered from
+const chosen = {};        // feedback buttons clicked: "ts:block" -> "positive" | "negative"
+
+const $ = (selector) => document.querySelector(selector);
+const ESCAPES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ESCAPES[c]);
+
+async function post(path, body) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  return response.ok ? response.json() : { error: await response.text() };
+}
+
+// -- text ---------------------------------------------------------------------------------
+
+function userName(id) {
+  return (state && state.users[id]) || id;
+}
+
+function mention(id) {
+  return `<span class="mention">@${esc(userName(id))}</span>`;
+}
+
+function link(url, label) {
+  return /^(https?:|mailto:)/i.test(url)
+    ? `<a href="${esc(url)}" target="_blank" rel="noopener">${label}</a>`
+    : label;
+}
+
+// Inline formatting. `stash` keeps finished HTML out of later replacements.
+function formatInline(text, slackStyle) {
+  const stash = [];
+  const keep = (html) => `\u0000${stash.push(html) - 1}\u0000`;
+  let s = String(text ?? "");
+  if (slackStyle) {
+    // Slack's control sequences: <@U…>, <#C…|name>, <!here>, <url|label>.
+    s = s.replace(/<([^<>\n]+)>/g, (_, inner) => {
+      const [target, label] = inner.split("|");
+      if (target.startsWith("@")) return keep(mention(target.slice(1)));
+      if (target.startsWith("#")) return keep(`<span class="mention">#${esc(label || target.slice(1))}</span>`);
+      if (target.startsWith("!")) return keep(`<span class="mention">@${esc(label || target.slice(1))}</span>`);
+      return keep(link(target, esc(label || target)));
+    });
+    s = s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+    s = s.replace(/```([\s\S]*?)```/g, (_, code) => keep(`<pre><code>${esc(code)}</code></pre>`));
+  } else {
+    s = s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+    s = s.replace(/<@([UW][A-Z0-9]+)(?:\|[^>]*)?>/g, (_, id) => keep(mention(id)));
+    s = s.replace(/\[([^\]\n]+)\]\(([^)\s]+)\)/g, (_, label, url) => keep(link(url, esc(label))));
+  }
+  s = s.replace(/`([^`\n]+)`/g, (_, code) => keep(`<code>${esc(code)}</code>`));
+  s = s.replace(/\bhttps?:\/\/[^\s<>()]+/g, (url) => keep(link(url, esc(url))));
+  s = esc(s);
+  if (slackStyle) {
+    s = s.replace(/(^|[^\w*])\*([^*\n]+)\*(?!\w)/g, "$1<strong>$2</strong>");
+    s = s.replace(/(^|[^\w])_([^_\n]+)_(?!\w)/g, "$1<em>$2</em>");
+    s = s.replace(/(^|[^\w~])~([^~\n]+)~(?!\w)/g, "$1<del>$2</del>");
+    s = s.replace(/^&gt;\s?(.*)$/gm, "<blockquote>$1</blockquote>");
+  } else {
+    s = s.replace(/\*\*([^*\n]+)\*\*/g, "<strong>$1</strong>");
+    s = s.replace(/__([^_\n]+)__/g, "<strong>$1</strong>");
+    s = s.replace(/(^|[^\w*])\*([^*\n]+)\*(?!\w)/g, "$1<em>$2</em>");
+    s = s.replace(/(^|[^\w])_([^_\n]+)_(?!\w)/g, "$1<em>$2</em>");
+    s = s.replace(/~~([^~\n]+)~~/g, "<del>$1</del>");
+  }
+  s = s.replace(/\n/g, "<br>");
+  return s.replace(/\u0000(\d+)\u0000/g, (_, n) => stash[Number(n)]);
+}
+
+// Slack's mrkdwn (text objects, what people type).
+function mrkdwn(text) {
+  return formatInline(text, true);
+}
+
+// Standard markdown (`markdown` blocks, streamed answers).
+function markdown(source) {
+  const lines = String(source ?? "").replace(/\r\n/g, "\n").split("\n");
+  let html = "";
+  let paragraph = [];
+  const flush = () => {
+    if (paragraph.length) html += `<p>${formatInline(paragraph.join("\n"), false)}</p>`;
+    paragraph = [];
+  };
+  const take = (pattern) => {
+    const taken = [];
+    while (i < lines.length && pattern.test(lines[i])) taken.push(lines[i++].replace(pattern, ""));
+    return taken;
+  };
+  let i = 0;
+  while (i < lines.length) {
+    const line = lines[i];
+    let match;
+    if (/^\s*```/.test(line)) {
+      flush();
+      const code = [];
+      i++;
+      while (i < lines.length && !/^\s*```/.test(lines[i])) code.push(lines[i++]);
+      i++;
+      html += `<pre><code>${esc(code.join("\n"))}</code></pre>`;
+    } else if ((match = /^(#{1,6})\s+(.*)$/.exec(line))) {
+      flush();
+      const level = Math.min(match[1].length + 2, 6);
+      html += `<h${level}>${formatInline(match[2], false)}</h${level}>`;
+      i++;
+    } else if (/^\s*>/.test(line)) {
+      flush();
+      html += `<blockquote>${markdown(take(/^\s*>\s?/).join("\n"))}</blockquote>`;
+    } else if (/^\s*[-*+]\s+/.test(line)) {
+      flush();
+      html += `<ul>${take(/^\s*[-*+]\s+/).map((t) => `<li>${formatInline(t, false)}</li>`).join("")}</ul>`;
+    } else if (/^\s*\d+[.)]\s+/.test(line)) {
+      flush();
+      html += `<ol>${take(/^\s*\d+[.)]\s+/).map((t) => `<li>${formatInline(t, false)}</li>`).join("")}</ol>`;
+    } else if (/^\s*(-{3,}|\*{3,})\s*$/.test(line)) {
+      flush();
+      html += "<hr>";
+      i++;
+    } else if (!line.trim()) {
+      flush();
+      i++;
+    } else {
+      paragraph.push(line);
+      i++;
+    }
+  }
+  flush();
+  return html;
+}
+
+function textObject(t) {
+  if (!t) return "";
+  return t.type === "mrkdwn" ? mrkdwn(t.text) : esc(t.text);
+}
+
+// -- Block Kit ----------------------------------------------------------------------------
+
+function blocksHtml(blocks, where) {
+  return (blocks || []).map((block, index) => blockHtml(block, index, where)).join("");
+}
+
+function blockHtml(b, index, where) {
+  switch (b.type) {
+    case "markdown":
+      return `<div class="blk markdown">${markdown(b.text)}</div>`;
+    case "section": {
+      const fields = (b.fields || []).map((f) => `<div>${textObject(f)}</div>`).join("");
+      const accessory = b.accessory ? elementHtml(b.accessory, index, "accessory", where) : "";
+      return `<div class="blk section"><div>${textObject(b.text)}${
+        fields ? `<div class="blk fields">${fields}</div>` : ""}</div>${accessory}</div>`;
+    }
+    case "header":
+      return `<div class="blk header">${textObject(b.text)}</div>`;
+    case "divider":
+      return "<hr>";
+    case "context":
+      return `<div class="blk context">${(b.elements || [])
+        .map((e) => (e.type === "image" ? `<img src="${esc(e.image_url)}" alt="${esc(e.alt_text)}">` : textObject(e)))
+        .join(" ")}</div>`;
+    case "actions":
+    case "context_actions":
+      return `<div class="blk ${b.type}">${(b.elements || [])
+        .map((e, j) => elementHtml(e, index, j, where)).join("")}</div>`;
+    case "image":
+      return `<div class="blk">${b.title ? textObject(b.title) : ""}<img class="image" src="${esc(b.image_url)}" alt="${esc(b.alt_text)}"></div>`;
+    case "rich_text":
+      return `<div class="blk rich_text">${(b.elements || []).map(richTextHtml).join("")}</div>`;
+    case "input":
+      return inputHtml(b, index);
+    default:
+      return `<div class="blk unknown">[a ${esc(b.type)} block]</div>`;
+  }
+}
+
+function richTextHtml(e) {
+  const inline = (x) => {
+    if (x.type === "user") return mention(x.user_id);
+    if (x.type === "link") return link(x.url, esc(x.text || x.url));
+    if (x.type === "channel") return `<span class="mention">#${esc(x.channel_id)}</span>`;
+    if (x.type === "emoji") return x.unicode ? String.fromCodePoint(...x.unicode.split("-").map((h) => parseInt(h, 16))) : `:${esc(x.name)}:`;
+    let s = esc(x.text);
+    const st = x.style || {};
+    if (st.code) s = `<code>${s}</code>`;
+    if (st.bold) s = `<strong>${s}</strong>`;
+    if (st.italic) s = `<em>${s}</em>`;
+    if (st.strike) s = `<del>${s}</del>`;
+    return s.replace(/\n/g, "<br>");
+  };
+  const items = (e.elements || []);
+  switch (e.type) {
+    case "rich_text_section": return `<div>${items.map(inline).join("")}</div>`;
+    case "rich_text_quote": return `<blockquote>${items.map(inline).join("")}</blockquote>`;
+    case "rich_text_preformatted": return `<pre>${items.map(inline).join("")}</pre>`;
+    case "rich_text_list": {
+      const tag = e.style === "ordered" ? "ol" : "ul";
+      return `<${tag}>${items.map((s) => `<li>${richTextHtml(s)}</li>`).join("")}</${tag}>`;
+    }
+    default: return "";
+  }
+}
+
+// An interactive element of a message: clicking or choosing sends a block_actions.
+function elementHtml(e, blockIndex, elementIndex, where) {
+  const data = `data-source="${esc(where.source)}" data-ts="${esc(where.ts)}" data-block="${blockIndex}" data-element="${elementIndex}"`;
+  const options = (e.options || []).concat(...(e.option_groups || []).map((g) => g.options || []));
+  switch (e.type) {
+    case "button":
+    case "workflow_button":
+      return `<button type="button" class="btn ${esc(e.style || "")}" data-act="click" ${data}>${textObject(e.text)}</button>`;
+    case "icon_button":
+      return `<button type="button" class="btn" data-act="click" ${data} title="${esc(e.accessibility_label || "")}">${e.text ? textObject(e.text) : esc(e.icon)}</button>`;
+    case "feedback_buttons":
+      return ["positive", "negative"].map((choice) => {
+        const button = e[`${choice}_button`] || {};
+        const picked = chosen[`${where.ts}:${blockIndex}`] === choice ? " chosen" : "";
+        return `<button type="button" class="btn feedback${picked}" data-act="click" data-choice="${choice}" ${data} aria-label="${esc(button.accessibility_label || choice)}" title="${esc(button.accessibility_label || "")}">${textObject(button.text)}</button>`;
+      }).join("");
+    case "static_select":
+    case "overflow":
+      return `<select class="el" data-act="select" ${data}><option value="">${
+        e.type === "overflow" ? "…" : textObject(e.placeholder) || "Select"}</option>${options
+        .map((o) => `<option value="${esc(o.value)}">${textObject(o.text)}</option>`).join("")}</select>`;
+    case "image":
+      return `<img src="${esc(e.image_url)}" alt="${esc(e.alt_text)}" width="48">`;
+    default:
+      return `<span class="unknown">[${esc(e.type)}]</span>`;
+  }
+}
+
+// An input block of a modal.
+function inputHtml(b, index) {
+  const e = b.element || {};
+  const name = `input-${index}`;
+  const options = (e.options || []).concat(...(e.option_groups || []).map((g) => g.options || []));
+  const initial = e.initial_option ? e.initial_option.value : null;
+  const initials = (e.initial_options || []).map((o) => o.value);
+  const placeholder = e.placeholder ? esc(e.placeholder.text) : "";
+  let control;
+  switch (e.type) {
+    case "plain_text_input":
+      control = e.multiline
+        ? `<textarea id="${name}" rows="4" placeholder="${placeholder}" ${e.max_length ? `maxlength="${e.max_length}"` : ""}>${esc(e.initial_value || "")}</textarea>`
+        : `<input id="${name}" type="text" placeholder="${placeholder}" value="${esc(e.initial_value || "")}" ${e.max_length ? `maxlength="${e.max_length}"` : ""}>`;
+      break;
+    case "number_input":
+    case "email_text_input":
+    case "url_text_input": {
+      const type = { number_input: "number", email_text_input: "email", url_text_input: "url" }[e.type];
+      control = `<input id="${name}" type="${type}" placeholder="${placeholder}" value="${esc(e.initial_value || "")}">`;
+      break;
+    }
+    case "static_select":
+    case "multi_static_select":
+      control = `<select id="${name}" ${e.type === "multi_static_select" ? "multiple" : ""}>${
+        e.type === "static_select" ? `<option value="">${placeholder || "Select an option"}</option>` : ""}${options
+        .map((o) => `<option value="${esc(o.value)}" ${o.value === initial || initials.includes(o.value) ? "selected" : ""}>${textObject(o.text)}</option>`)
+        .join("")}</select>`;
+      break;
+    case "radio_buttons":
+    case "checkboxes": {
+      const type = e.type === "radio_buttons" ? "radio" : "checkbox";
+      control = options.map((o, j) => `<label class="choice"><input type="${type}" name="${name}" value="${esc(o.value)}" ${
+        o.value === initial || initials.includes(o.value) ? "checked" : ""} id="${name}-${j}"> ${textObject(o.text)}${
+        o.description ? ` <span class="hint-text">${textObject(o.description)}</span>` : ""}</label>`).join("");
+      break;
+    }
+    case "datepicker":
+      control = `<input id="${name}" type="date" value="${esc(e.initial_date || "")}">`;
+      break;
+    case "timepicker":
+      control = `<input id="${name}" type="time" value="${esc(e.initial_time || "")}">`;
+      break;
+    default:
+      control = `<span class="unknown">[a ${esc(e.type)} input: not shown in the sandbox]</span>`;
+  }
+  return `<div class="input-block" data-input-index="${index}" data-type="${esc(e.type)}" data-block-id="${esc(b.block_id)}">
+    <label class="label" for="${name}">${textObject(b.label)}${b.optional ? ' <span class="optional">(optional)</span>' : ""}</label>
+    ${control}
+    ${b.hint ? `<div class="hint-text">${textObject(b.hint)}</div>` : ""}
+    <div class="field-error" data-error-for="${esc(b.block_id)}"></div>
+  </div>`;
+}
+
+// -- rendering ----------------------------------------------------------------------------
+
+function render() {
+  if (!current || !state.conversations.some((c) => c.id === current)) {
+    current = (state.conversations.find((c) => c.kind === "im") || state.conversations[0]).id;
+  }
+  renderSidebar();
+  renderConversation();
+  renderModal();
+  renderDeliveries();
+}
+
+function renderSidebar() {
+  const item = (c) => `<li><button type="button" data-conversation="${esc(c.id)}" class="${c.id === current ? "current" : ""}">${
+    c.kind === "im" ? "● " : "# "}${esc(c.name)}</button></li>`;
+  $("#channels").innerHTML = state.conversations.filter((c) => c.kind !== "im").map(item).join("");
+  $("#dms").innerHTML = state.conversations.filter((c) => c.kind === "im").map(item).join("");
+  const mlflow = $("#mlflow-link");
+  if (state.mlflow_url) {
+    mlflow.href = state.mlflow_url;
+    mlflow.hidden = false;
+  }
+}
+
+function renderConversation() {
+  const conversation = state.conversations.find((c) => c.id === current);
+  const im = conversation.kind === "im";
+  $("#conversation-header").innerHTML = `${im ? "" : "# "}${esc(conversation.name)}<small>${
+    im ? "your direct messages with the app" : "mention the bot with @bot to ask it here"}</small>`;
+  $("#composer-input").placeholder = threadTarget ? "Reply…" : `Message ${im ? "" : "#"}${conversation.name}`;
+  $("#thread-target").hidden = !threadTarget;
+
+  const items = state.items[current] || [];
+  const rootTs = new Set(items.filter((it) => !it.thread_ts || it.thread_ts === it.ts).map((it) => it.ts));
+  const replies = {};
+  const roots = [];
+  for (const it of items) {
+    if (it.thread_ts && it.thread_ts !== it.ts && rootTs.has(it.thread_ts)) {
+      (replies[it.thread_ts] = replies[it.thread_ts] || []).push(it);
+    } else {
+      roots.push(it);
+    }
+  }
+  const box = $("#messages");
+  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+  box.innerHTML = roots.length
+    ? roots.map((root) => itemHtml(root, true) + (replies[root.ts]
+      ? `<div class="thread" data-thread="${esc(root.ts)}">${replies[root.ts].map((r) => itemHtml(r, false)).join("")}</div>`
+      : "")).join("")
+    : `<div class="empty">Nothing here yet. ${im ? "Ask the bot something." : "Try “@bot where is the wiki?”."}</div>`;
+  if (atBottom) box.scrollTop = box.scrollHeight;
+}
+
+function itemHtml(it, isRoot) {
+  const fromApp = it.kind !== "message" || it.from_bot;
+  const name = it.sender === "slackbot" ? "Slackbot" : fromApp ? state.bot.name : userName(it.user);
+  const time = new Date(Number(it.ts) * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  let body;
+  if (it.streamed) {
+    body = markdown(it.text) + blocksHtml(it.blocks, { source: it.kind, ts: it.ts });
+  } else if (it.blocks && it.blocks.length) {
+    body = blocksHtml(it.blocks, { source: it.kind, ts: it.ts });
+  } else {
+    body = mrkdwn(it.text);
+  }
+  const hidden = it.kind !== "message" && it.response_type !== "in_channel";
+  const metadata = it.metadata
+    ? `<div class="metadata" title="message metadata">metadata ${esc(it.metadata.event_type)} ${esc(JSON.stringify(it.metadata.event_payload))}</div>`
+    : "";
+  const reply = isRoot && it.kind === "message" ? `<button type="button" class="reply-link" data-reply="${esc(it.ts)}">Reply in thread</button>` : "";
+  const classes = ["msg", `kind-${it.kind}`, fromApp ? "from-bot" : "from-person", `sender-${it.sender || "user"}`];
+  return `<div class="${classes.join(" ")}" data-ts="${esc(it.ts)}" data-kind="${it.kind}" data-streamed="${Boolean(it.streamed)}">
+    <div class="avatar">${esc(name[0].toUpperCase())}</div>
+    <div>
+      <div class="who">${esc(name)}${fromApp ? '<span class="app">APP</span>' : ""}<time>${time}</time></div>
+      ${hidden ? '<div class="only-you">Only visible to you</div>' : ""}
+      <div class="body${it.streaming ? " streaming-dot" : ""}">${body}</div>
+      ${metadata}${reply}
+    </div>
+  </div>`;
+}
+
+function renderDeliveries() {
+  $("#deliveries").innerHTML = state.deliveries.map((d) => {
+    const pending = d.status === null && d.error === null;
+    const outcome = pending ? "pending" : d.status === 200 ? "ok" : "bad";
+    return `<li class="${outcome}" data-kind="${esc(d.kind)}" data-status="${d.status ?? ""}">
+      <span class="status">${d.status ?? (pending ? "…" : "—")}</span><b>${esc(d.kind)}</b> ${esc(d.detail)}
+      <span class="detail">${d.error ? esc(d.error) : pending ? "waiting for the app" : `${d.ms} ms${d.body ? ` · ${esc(d.body.slice(0, 160))}` : ""}`}</span>
+    </li>`;
+  }).join("");
+}
+
+function renderModal() {
+  const backdrop = $("#modal-backdrop");
+  const modal = state.modal;
+  if (!modal) {
+    backdrop.hidden = true;
+    modalKey = null;
+    return;
+  }
+  const view = modal.view;
+  const key = `${modal.id}:${JSON.stringify([view.title, view.blocks, view.submit, view.close])}`;
+  if (key !== modalKey) {
+    modalKey = key;
+    const hasInputs = (view.blocks || []).some((b) => b.type === "input");
+    $("#modal").innerHTML = `<header><h1 id="modal-title">${textObject(view.title)}</h1>
+        <button type="button" data-modal="close" aria-label="Close">×</button></header>
+      <div class="field-error" id="modal-error"></div>
+      <div class="modal-body">${blocksHtml(view.blocks, { source: "modal", ts: modal.id })}</div>
+      <footer>
+        <button type="button" class="btn" data-modal="close">${textObject(view.close) || "Cancel"}</button>
+        ${view.submit || hasInputs ? `<button type="submit" class="btn primary" data-modal="submit">${textObject(view.submit) || "Submit"}</button>` : ""}
+      </footer>`;
+    backdrop.hidden = false;
+  }
+  for (const node of document.querySelectorAll("#modal [data-error-for]")) {
+    node.textContent = modal.errors[node.dataset.errorFor] || "";
+  }
+  $("#modal-error").textContent = modal.errors[""] || "";
+}
+
+function modalValues() {
+  const values = {};
+  for (const block of document.querySelectorAll("#modal [data-input-index]")) {
+    const type = block.dataset.type;
+    let value = null;
+    if (type === "radio_buttons") {
+      const checked = block.querySelector("input:checked");
+      value = checked ? checked.value : null;
+    } else if (type === "checkboxes") {
+      value = [...block.querySelectorAll("input:checked")].map((i) => i.value);
+    } else if (type === "multi_static_select") {
+      value = [...block.querySelector("select").selectedOptions].map((o) => o.value);
+    } else {
+      const control = block.querySelector("input, textarea, select");
+      value = control ? control.value : null;
+    }
+    values[block.dataset.inputIndex] = value;
+  }
+  return values;
+}
+
+// -- what you do --------------------------------------------------------------------------
+
+async function act(node, extra) {
+  if (node.dataset.choice) chosen[`${node.dataset.ts}:${node.dataset.block}`] = node.dataset.choice;
+  const element = node.dataset.element === "accessory" ? "accessory" : Number(node.dataset.element);
+  await post("/sandbox/action", {
+    source: node.dataset.source, channel: current, ts: node.dataset.ts,
+    block: Number(node.dataset.block), element, ...extra,
+  });
+}
+
+async function send() {
+  const input = $("#composer-input");
+  const text = input.value.trim();
+  if (!text) return;
+  input.value = "";
+  await post("/sandbox/message", { channel: current, text, thread_ts: threadTarget });
+}
+
+document.addEventListener("click", async (event) => {
+  const target = event.target.closest("[data-act=click], [data-conversation], [data-reply], [data-modal], #thread-cancel");
+  if (!target) return;
+  if (target.dataset.act === "click") {
+    await act(target, { choice: target.dataset.choice });
+  } else if (target.dataset.conversation) {
+    current = target.dataset.conversation;
+    threadTarget = null;
+    render();
+  } else if (target.dataset.reply) {
+    threadTarget = target.dataset.reply;
+    renderConversation();
+    $("#composer-input").focus();
+  } else if (target.id === "thread-cancel") {
+    threadTarget = null;
+    renderConversation();
+  } else if (target.dataset.modal === "close") {
+    await post("/sandbox/view_close", { view_id: state.modal.id });
+  }
+});
+
+document.addEventListener("change", async (event) => {
+  const select = event.target.closest("[data-act=select]");
+  if (select && select.value) await act(select, { selected: select.value });
+});
+
+$("#modal").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  await post("/sandbox/view_submission", { view_id: state.modal.id, values: modalValues() });
+});
+
+$("#composer").addEventListener("submit", (event) => {
+  event.preventDefault();
+  send();
+});
+
+$("#composer-input").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey) {
+    event.preventDefault();
+    send();
+  }
+});
+
+const stream = new EventSource("/sandbox/stream");
+stream.onmessage = (event) => {
+  state = JSON.parse(event.data);
+  render();
+};

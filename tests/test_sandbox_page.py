@@ -1,0 +1,395 @@
+"""The sandbox page in real Chromium, against a scripted Slack app.
+
+The app stands in for any bot: it checks every request's Slack signature and answers with what
+a Slack app can do (Block Kit with feedback buttons, a modal through views.open, errors from
+`response_action`, ephemeral and `response_url` replies, a slash command). So everything the
+sandbox does is tested here, whatever the real bot implements today.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qs
+
+import aiohttp
+import pytest
+from aiohttp import web
+from playwright.async_api import Page, expect
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+
+from sandbox import APP_ID, BOT_ID, BOT_USER_ID, CHANNEL_ID, DM_ID, SANDBOX_USER_ID, TEAM_ID
+from sandbox.server import Sandbox
+from tests.support.browser import chromium_page, screenshot
+
+TOKEN = "xoxb-sandbox-test-" + secrets.token_hex(8)
+SECRET = secrets.token_hex(16)
+
+
+def option(n: int) -> dict[str, Any]:
+    return {"text": {"type": "plain_text", "text": f"{n} stars"}, "value": str(n)}
+
+
+ANSWER_BLOCKS = [
+    {"type": "markdown", "text": "You said: **hello**"},
+    {
+        "type": "context_actions",
+        "block_id": "votes",
+        "elements": [
+            {
+                "type": "feedback_buttons",
+                "action_id": "vote",
+                "positive_button": {"text": {"type": "plain_text", "text": "👍"}, "value": "up"},
+                "negative_button": {"text": {"type": "plain_text", "text": "👎"}, "value": "down"},
+            }
+        ],
+    },
+    {
+        "type": "actions",
+        "block_id": "more",
+        "elements": [
+            {
+                "type": "button",
+                "action_id": "open_form",
+                "text": {"type": "plain_text", "text": "Open form"},
+                "value": "form-1",
+            }
+        ],
+    },
+]
+METADATA = {"event_type": "demo_answer", "event_payload": {"answer": 1}}
+MODAL = {
+    "type": "modal",
+    "callback_id": "rating",
+    "private_metadata": "pm-1",
+    "title": {"type": "plain_text", "text": "Rate the answer"},
+    "submit": {"type": "plain_text", "text": "Send"},
+    "close": {"type": "plain_text", "text": "Cancel"},
+    "blocks": [
+        {
+            "type": "input",
+            "block_id": "accuracy",
+            "label": {"type": "plain_text", "text": "Accuracy"},
+            "element": {
+                "type": "static_select",
+                "action_id": "score",
+                "placeholder": {"type": "plain_text", "text": "Pick a score"},
+                "options": [option(n) for n in range(1, 6)],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "helpfulness",
+            "label": {"type": "plain_text", "text": "Helpfulness"},
+            "element": {
+                "type": "radio_buttons",
+                "action_id": "score",
+                "options": [option(n) for n in range(1, 6)],
+            },
+        },
+        {
+            "type": "input",
+            "block_id": "comment",
+            "optional": True,
+            "label": {"type": "plain_text", "text": "Comment"},
+            "element": {"type": "plain_text_input", "action_id": "text", "multiline": True},
+        },
+    ],
+}
+
+
+class ScriptedApp:
+    """A Slack app over HTTP: verifies signatures like Bolt, answers like an app."""
+
+    def __init__(self) -> None:
+        self.verifier = SignatureVerifier(SECRET)
+        self.client = AsyncWebClient(token=TOKEN)  # pointed at the sandbox once it runs
+        self.received: list[dict[str, Any]] = []
+        self.bad_signatures = 0
+        self.view_answers: list[web.Response] = []  # answers to the next view_submissions
+        self._tasks: set[asyncio.Task] = set()
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [p for p in self.received if p.get("type") == kind or p.get("command") == kind]
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        body = await request.read()
+        headers = request.headers
+        if not self.verifier.is_valid(
+            body, headers.get("X-Slack-Request-Timestamp", ""), headers.get("X-Slack-Signature", "")
+        ):
+            self.bad_signatures += 1
+            return web.Response(status=401)
+        if request.content_type == "application/json":
+            payload = json.loads(body)
+        else:
+            form = parse_qs(body.decode())
+            payload = (
+                json.loads(form["payload"][0])
+                if "payload" in form
+                else {k: v[0] for k, v in form.items()}
+            )
+        self.received.append(payload)
+        return await self.respond(payload)
+
+    async def respond(self, p: dict[str, Any]) -> web.StreamResponse:
+        if p.get("type") == "event_callback":
+            event = p["event"]
+            if event["type"] == "message" and event.get("channel_type") == "im":
+                await self.client.chat_postMessage(
+                    channel=event["channel"],
+                    thread_ts=event["ts"],
+                    text="You said: hello",
+                    blocks=ANSWER_BLOCKS,
+                    metadata=METADATA,
+                )
+        elif p.get("command") == "/feedback-report":
+            self._later(self.post(p["response_url"], {"text": "Report: 1 vote, all 👍"}))
+            return web.json_response({"response_type": "ephemeral", "text": "Working on it…"})
+        elif p.get("type") == "block_actions":
+            act = p["actions"][0]
+            if act["type"] == "feedback_buttons":
+                await self.post(p["response_url"], {"text": f"Thanks for your {act['value']}"})
+            elif act["action_id"] == "open_form":
+                await self.client.views_open(trigger_id=p["trigger_id"], view=MODAL)
+        elif p.get("type") == "view_submission" and self.view_answers:
+            return self.view_answers.pop(0)
+        elif p.get("type") == "view_submission":
+            if p["view"]["state"]["values"]["comment"]["text"]["value"] is None:
+                return web.json_response(
+                    {"response_action": "errors", "errors": {"comment": "Tell us why"}}
+                )
+            await self.client.chat_postEphemeral(channel=DM_ID, user=p["user"]["id"], text="Rated!")
+        return web.Response()
+
+    async def post(self, url: str, body: dict[str, Any]) -> None:
+        async with aiohttp.ClientSession() as http, http.post(url, json=body) as response:
+            assert response.status == 200
+
+    def _later(self, work: Any) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+@pytest.fixture
+async def sandbox_and_app() -> AsyncIterator[tuple[Sandbox, ScriptedApp]]:
+    app = ScriptedApp()
+    app_server = web.Application()
+    app_server.router.add_post("/slack/events", app.handle)
+    runner = web.AppRunner(app_server, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    sandbox = Sandbox(bot_url=f"http://127.0.0.1:{port}", bot_token=TOKEN, signing_secret=SECRET)
+    await sandbox.start()
+    app.client.base_url = sandbox.slack.api_url
+    yield sandbox, app
+    await sandbox.stop()
+    await runner.cleanup()
+
+
+async def send(page: Page, text: str) -> None:
+    await page.fill("#composer-input", text)
+    await page.press("#composer-input", "Enter")
+
+
+async def wait_for(predicate: Any, timeout_s: float = 10.0) -> Any:
+    for _ in range(int(timeout_s * 20)):
+        result = predicate()
+        if result:
+            return result
+        await asyncio.sleep(0.05)
+    raise TimeoutError("never happened")
+
+
+async def test_the_page_sends_slacks_requests_and_shows_what_the_app_answers(
+    sandbox_and_app: tuple[Sandbox, ScriptedApp],
+) -> None:
+    sandbox, app = sandbox_and_app
+    async with chromium_page() as page:
+        await page.goto(sandbox.url)
+
+        # A DM: a `message` event (channel_type im); the app's Block Kit answer in the thread.
+        await send(page, "hello *there*")
+        answer = page.locator(".thread .msg.from-bot")
+        await expect(answer).to_contain_text("You said: hello")
+        await expect(answer.locator("strong")).to_have_text("hello")
+        await expect(answer.locator("button.feedback")).to_have_count(2)
+        event = app.of_type("event_callback")[0]
+        assert event["team_id"] == TEAM_ID and event["api_app_id"] == APP_ID
+        assert event["authorizations"][0]["user_id"] == BOT_USER_ID
+        assert event["event_id"].startswith("Ev")
+        dm = event["event"]
+        assert dm["type"] == "message" and dm["channel_type"] == "im"
+        assert (dm["channel"], dm["user"], dm["text"]) == (DM_ID, SANDBOX_USER_ID, "hello *there*")
+        assert dm["event_ts"] == dm["ts"] and dm["blocks"][0]["type"] == "rich_text"
+        answer_message = sandbox.slack.bot_messages(DM_ID)[0]
+
+        # 👍: a block_actions carrying the clicked message; the response_url reply shows.
+        await answer.locator("button.feedback[data-choice=positive]").click()
+        await expect(page.locator(".msg.kind-response")).to_contain_text("Thanks for your up")
+        await expect(page.locator(".msg.kind-response .only-you")).to_be_visible()
+        click = app.of_type("block_actions")[0]
+        assert click["actions"][0]["type"] == "feedback_buttons"
+        assert click["actions"][0]["action_id"] == "vote"
+        assert click["actions"][0]["block_id"] == "votes"
+        assert click["actions"][0]["value"] == "up"
+        assert click["user"]["id"] == SANDBOX_USER_ID and click["team"]["id"] == TEAM_ID
+        assert click["container"] == {
+            "type": "message",
+            "message_ts": answer_message["ts"],
+            "channel_id": DM_ID,
+            "is_ephemeral": False,
+            "thread_ts": dm["ts"],
+        }
+        message = click["message"]
+        assert message["metadata"] == METADATA
+        assert (message["bot_id"], message["app_id"]) == (BOT_ID, APP_ID)
+        assert message["blocks"] == ANSWER_BLOCKS and message["ts"] == answer_message["ts"]
+        assert click["trigger_id"] and click["response_url"].startswith(sandbox.url + "/response/")
+
+        # A button that opens a modal through views.open with the trigger_id.
+        await answer.get_by_role("button", name="Open form").click()
+        modal = page.locator("#modal")
+        await expect(modal.locator("#modal-title")).to_have_text("Rate the answer")
+        await expect(modal.locator("textarea")).to_be_visible()
+
+        # Required inputs left empty: Slack's client refuses, the app hears nothing.
+        await modal.get_by_role("button", name="Send").click()
+        required = modal.locator("[data-error-for=accuracy]")
+        await expect(required).to_have_text("Please complete this required field.")
+        await expect(modal.locator("[data-error-for=helpfulness]")).not_to_be_empty()
+        assert app.of_type("view_submission") == []
+
+        # The app answers `response_action: errors`: the modal stays, showing them.
+        await modal.locator("[data-block-id=accuracy] select").select_option("4")
+        await modal.locator("[data-block-id=helpfulness] input[value='5']").check()
+        await modal.get_by_role("button", name="Send").click()
+        await expect(modal.locator("[data-error-for=comment]")).to_have_text("Tell us why")
+        await expect(required).to_be_empty()
+        await screenshot(page, "sandbox-modal.png")
+        first = app.of_type("view_submission")[0]
+        view = first["view"]
+        assert (view["callback_id"], view["private_metadata"]) == ("rating", "pm-1")
+        assert view["id"] in sandbox.slack.views and first["user"]["id"] == SANDBOX_USER_ID
+        assert view["state"]["values"] == {
+            "accuracy": {"score": {"type": "static_select", "selected_option": option(4)}},
+            "helpfulness": {"score": {"type": "radio_buttons", "selected_option": option(5)}},
+            "comment": {"text": {"type": "plain_text_input", "value": None}},
+        }
+
+        # Fixed and sent: an empty 200 closes it; the app's ephemeral message shows.
+        await modal.locator("textarea").fill("Clear and right.")
+        await modal.get_by_role("button", name="Send").click()
+        await expect(page.locator("#modal-backdrop")).to_be_hidden()
+        await expect(page.locator(".msg.kind-ephemeral")).to_contain_text("Rated!")
+        values = app.of_type("view_submission")[1]["view"]["state"]["values"]
+        assert values["comment"]["text"]["value"] == "Clear and right."
+
+        # A slash command: its immediate answer, then what the app posts to response_url.
+        await send(page, "/feedback-report last 7 days")
+        responses = page.locator(".msg.kind-response")
+        await expect(responses.filter(has_text="Working on it…")).to_have_count(1)
+        await expect(responses.filter(has_text="Report: 1 vote, all 👍")).to_have_count(1)
+        command = app.of_type("/feedback-report")[0]
+        assert (command["text"], command["user_id"], command["channel_id"]) == (
+            "last 7 days",
+            SANDBOX_USER_ID,
+            DM_ID,
+        )
+        assert command["team_id"] == TEAM_ID and command["trigger_id"]
+        assert command["response_url"].startswith(sandbox.url + "/response/")
+        await screenshot(page, "sandbox-scripted-app.png")
+
+        # In the channel, an @mention: Slack sends both a `message` and an `app_mention`.
+        await page.locator(f"[data-conversation={CHANNEL_ID}]").click()
+        await send(page, "@bot where is the wiki?")
+        events = await wait_for(lambda: app.of_type("event_callback")[1:3])
+        assert len(events) == 2
+        message_event, mention = events[0]["event"], events[1]["event"]
+        assert message_event["type"] == "message" and message_event["channel_type"] == "channel"
+        assert mention["type"] == "app_mention" and "channel_type" not in mention
+        assert message_event["text"] == mention["text"] == f"<@{BOT_USER_ID}> where is the wiki?"
+        assert message_event["ts"] == mention["ts"] and mention["channel"] == CHANNEL_ID
+        assert events[0]["event_id"] != events[1]["event_id"]
+        await expect(page.locator("#messages .mention")).to_have_text("@genai-bot")
+
+        # Every request was signed with the app's secret and taken.
+        await expect(page.locator("#deliveries li.pending")).to_have_count(0)
+        statuses = await page.locator("#deliveries li").evaluate_all(
+            "items => items.map(i => i.dataset.status)"
+        )
+        assert statuses and set(statuses) == {"200"}
+        assert app.bad_signatures == 0
+
+
+async def test_an_app_that_is_down_or_refuses_is_shown_as_slack_would(
+    sandbox_and_app: tuple[Sandbox, ScriptedApp],
+) -> None:
+    sandbox, app = sandbox_and_app
+    sandbox.sender.verifier = SignatureVerifier("not-the-apps-secret")
+    async with chromium_page() as page:
+        await page.goto(sandbox.url)
+        await send(page, "/feedback-report")
+        await expect(page.locator(".msg.sender-slackbot")).to_contain_text(
+            "/feedback-report failed: the app answered HTTP 401"
+        )
+        await expect(page.locator("#deliveries li[data-status='401']")).to_have_count(1)
+    assert app.bad_signatures == 1 and app.received == []
+
+
+async def test_response_actions_update_push_and_clear_modals_and_closing_notifies(
+    sandbox_and_app: tuple[Sandbox, ScriptedApp],
+) -> None:
+    sandbox, app = sandbox_and_app
+    filled = {"0": "3", "1": "2", "2": "fine"}
+
+    def titled(title: str, **extra: Any) -> dict[str, Any]:
+        return {**MODAL, "title": {"type": "plain_text", "text": title}, **extra}
+
+    async with aiohttp.ClientSession(base_url=sandbox.url) as page:
+
+        async def submit() -> dict[str, Any]:
+            modal = sandbox.state()["modal"]
+            body = {"view_id": modal["id"], "values": filled}
+            async with page.post("/sandbox/view_submission", json=body) as response:
+                assert response.status == 200
+            return modal
+
+        await app.client.views_open(trigger_id=sandbox.slack.new_trigger(), view=MODAL)
+        app.view_answers = [
+            web.json_response({"response_action": "update", "view": titled("Step 2")}),
+            web.json_response({"response_action": "push", "view": titled("Step 3")}),
+            web.Response(status=500),
+            web.json_response({"response_action": "clear"}),
+        ]
+        first = await submit()
+        updated = sandbox.state()["modal"]
+        assert updated["id"] == first["id"] and updated["view"]["title"]["text"] == "Step 2"
+        await submit()
+        pushed = sandbox.state()["modal"]
+        assert pushed["id"] != first["id"] and pushed["view"]["title"]["text"] == "Step 3"
+        assert sandbox.slack.modals == [first["id"], pushed["id"]]
+        await submit()
+        assert "HTTP 500" in sandbox.state()["modal"]["errors"][""]
+        await submit()
+        assert sandbox.state()["modal"] is None
+
+        opened = await app.client.views_open(
+            trigger_id=sandbox.slack.new_trigger(), view=titled("Bye", notify_on_close=True)
+        )
+        view_id = opened["view"]["id"]
+        async with page.post("/sandbox/view_close", json={"view_id": view_id}) as response:
+            assert response.status == 200
+        assert sandbox.state()["modal"] is None
+        [closed] = app.of_type("view_closed")
+        assert closed["view"]["id"] == view_id and closed["user"]["id"] == SANDBOX_USER_ID
+        submitted = app.of_type("view_submission")[0]["view"]["state"]["values"]
+        assert submitted["comment"]["text"] == {"type": "plain_text_input", "value": "fine"}
+        assert submitted["accuracy"]["score"]["selected_option"] == option(3)
