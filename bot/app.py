@@ -18,8 +18,9 @@ from bot.answering import Answerer
 from bot.conversation import Conversation
 from bot.llm import ChatModel, OpenAICompatibleClient
 from bot.offline_model import OfflineModel
+from bot.report_command import FeedbackReportCommand
 from config import Settings
-from handlers import messages
+from handlers import messages, report
 
 log = logging.getLogger(__name__)
 
@@ -93,5 +94,6 @@ def build_bot(
     async def on_error(error: Exception, body: dict) -> None:
         log.error("listener failed for a %s payload: %r", (body or {}).get("type", "?"), error)
 
+    report.register(app, FeedbackReportCommand(settings))
     messages.register(app, conversation)
     return Bot(settings, app, client, model, answers, conversation)
