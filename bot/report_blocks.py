@@ -14,7 +14,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.report import FeedbackReport, LowRatedAnswer
-from bot.report_figures import DEFINITIONS, average_text, percent_text, trend_lines
+from bot.report_figures import DEFINITIONS, average_text, percent_text, plural, trend_lines
 
 SECTION_TEXT_LIMIT = 3000
 HELP_HINT = "`/feedback-report help` explains how these are counted."
@@ -35,12 +35,13 @@ def report_blocks(report: FeedbackReport, permalinks: Mapping[str, str]) -> list
     """The report; `permalinks` maps a low-rated answer's trace ID to its Slack message."""
     window = report.window
     scope = "all channels" if report.channel is None else channel_mention(report.channel)
+    label = window.label[0].upper() + window.label[1:]
     blocks: list[Block] = [
         HeaderBlock(text="Feedback report"),
         ContextBlock(
             elements=[
                 _markdown(
-                    f"*{window.label}* ({window.start:%Y-%m-%d %H:%M} to "
+                    f"*{label}* ({window.start:%Y-%m-%d %H:%M} to "
                     f"{window.end:%Y-%m-%d %H:%M} UTC) · {scope}"
                 )
             ]
@@ -65,7 +66,7 @@ def report_blocks(report: FeedbackReport, permalinks: Mapping[str, str]) -> list
             fields=[
                 _markdown(
                     f"*{r.dimension.capitalize()}* (1–5)\n"
-                    f"{average_text(r.average)} · {r.count} rating{'' if r.count == 1 else 's'}"
+                    f"{average_text(r.average)} · {plural(r.count, 'rating')}"
                 )
                 for r in report.ratings
             ]
@@ -110,7 +111,7 @@ def _channels_text(report: FeedbackReport) -> str:
         return "*Most 👎 by channel*\nNo 👎 in this window."
     lines = ["*Most 👎 by channel*"]
     lines += [
-        f"{channel_mention(c.channel)}: 👎 {c.down} · 👍 {c.up} · {c.answers} answers"
+        f"{channel_mention(c.channel)}: 👎 {c.down} · 👍 {c.up} · {plural(c.answers, 'answer')}"
         for c in report.negative_channels
     ]
     return "\n".join(lines)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.report import FeedbackReport, TrendBucket
+from bot.report import TrendBucket
 
 BAR_WIDTH = 12
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -20,6 +20,10 @@ DEFINITIONS = (
 )
 
 
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
 def percent_text(value: float | None) -> str:
     if value is None:
         return "–"
@@ -28,12 +32,6 @@ def percent_text(value: float | None) -> str:
 
 def average_text(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}"
-
-
-def scope_text(report: FeedbackReport, channel_name: str | None = None) -> str:
-    if report.channel is None:
-        return "all channels"
-    return f"#{channel_name}" if channel_name else f"channel {report.channel}"
 
 
 def bar(value: int, largest: int, width: int = BAR_WIDTH) -> str:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.report import FeedbackReport
-from bot.report_figures import average_text, percent_text, scope_text, trend_lines
+from bot.report_figures import average_text, percent_text, plural, trend_lines
 from bot.report_window import utc_iso
 
 FORMATS = ("text", "json", "csv")
@@ -102,7 +102,7 @@ def render_text(report: FeedbackReport) -> str:
     window = report.window
     lines = [
         f"Feedback report: {window.label} ({_minute(window.start)} to {_minute(window.end)} UTC),"
-        f" {scope_text(report)}",
+        f" {'all channels' if report.channel is None else 'channel ' + report.channel}",
         "",
     ]
     if report.answers == 0:
@@ -117,7 +117,8 @@ def render_text(report: FeedbackReport) -> str:
     ]
     for rating in report.ratings:
         lines.append(
-            f"  {rating.dimension:<13} {average_text(rating.average):>5}  ({rating.count} ratings)"
+            f"  {rating.dimension:<13} {average_text(rating.average):>5}"
+            f"  ({plural(rating.count, 'rating')})"
         )
     lines += ["", f"Trend (per {window.bucket}):"]
     lines += ["  " + line for line in trend_lines(report.trend, window.bucket)]
@@ -136,7 +137,7 @@ def render_text(report: FeedbackReport) -> str:
     for channel in report.negative_channels:
         lines.append(
             f"  {channel.channel:<12} {channel.down} down, {channel.up} up"
-            f" ({channel.answers} answers)"
+            f" ({plural(channel.answers, 'answer')})"
         )
     return "\n".join(lines) + "\n"
 
