@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 
 DEFAULT_WINDOW = "7d"
 RELATIVE_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
@@ -46,7 +47,7 @@ class ReportWindow:
         first, last = self.spec.split("..")
         return first if first == last else f"{first} to {last}"
 
-    @property
+    @cached_property
     def bucket(self) -> str:
         """The trend's granularity: "day", or "week" (weeks start on Monday) for long windows."""
         return "day" if len(self.days()) <= MAX_DAILY_BUCKETS else "week"
