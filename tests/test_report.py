@@ -328,6 +328,13 @@ def run_cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.
     )
 
 
+async def cli_output(env: dict[str, str], *args: str) -> str:
+    """What a successful `python -m bot ...` printed."""
+    result = await asyncio.to_thread(run_cli, env, *args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
 def cli_env(mlflow_server: MlflowServer, experiment_name: str) -> dict[str, str]:
     return {"MLFLOW_TRACKING_URI": mlflow_server.url, "MLFLOW_EXPERIMENT_NAME": experiment_name}
 
@@ -374,21 +381,20 @@ async def test_admin_gets_the_full_report_with_every_number(
 async def test_a_channel_given_by_name_or_link_scopes_the_report(
     sender: SlackSender, slack: SlackEmulator, dataset: Dataset
 ) -> None:
-    _, key = await run_command(sender, slack, ADMIN, f"#{dataset.ca_name} {WINDOW}")
-    all_text = texts((await report_message(slack, key))["blocks"])
-    # In the first channel: t1, t2, t3, t8, t9; feedback on t1-t3; 👍 t1 ×2, t2; 👎 t3.
-    assert "*Answers*\n5" in all_text
-    assert "*With feedback*\n3 (60%)" in all_text
-    assert "*Votes*\n👍 3 · 👎 1" in all_text
-    assert "*Positive rate*\n75%" in all_text
-    assert any(f"<#{dataset.ca}>" in text for text in all_text)
-
-    _, key = await run_command(sender, slack, ADMIN, f"{WINDOW} <#{dataset.cb}|whatever>")
-    all_text = texts((await report_message(slack, key))["blocks"])
-    # In the second: t4, t5, t6; 👎 t4 (changed from 👍), 👍 t6; relevance 5 (changed from 3).
-    assert "*Answers*\n3" in all_text
-    assert "*With feedback*\n2 (66.7%)" in all_text
-    assert "*Votes*\n👍 1 · 👎 1" in all_text
+    # By name, the first channel: t1, t2, t3, t8, t9; feedback on t1-t3; 👍 t1 ×2, t2; 👎 t3.
+    # By link, the second: t4, t5, t6; 👎 t4 (changed from 👍), 👍 t6; relevance 5 (was 3).
+    cases = {
+        f"#{dataset.ca_name} {WINDOW}": (dataset.ca, 5, "3 (60%)", "👍 3 · 👎 1", "75%"),
+        f"{WINDOW} <#{dataset.cb}|whatever>": (dataset.cb, 3, "2 (66.7%)", "👍 1 · 👎 1", "50%"),
+    }
+    for text, (channel, answers, with_feedback, votes, positive) in cases.items():
+        _, key = await run_command(sender, slack, ADMIN, text)
+        all_text = texts((await report_message(slack, key))["blocks"])
+        assert f"*Answers*\n{answers}" in all_text
+        assert f"*With feedback*\n{with_feedback}" in all_text
+        assert f"*Votes*\n{votes}" in all_text
+        assert f"*Positive rate*\n{positive}" in all_text
+        assert any(f"· <#{channel}>" in text for text in all_text)
     assert "*Relevance* (1–5)\n5.00 · 1 rating" in all_text
 
 
@@ -516,9 +522,7 @@ async def test_cli_json_has_the_same_numbers_as_slack(
     dataset: Dataset, mlflow_server: MlflowServer, experiment_name: str
 ) -> None:
     env = cli_env(mlflow_server, experiment_name)
-    result = await asyncio.to_thread(run_cli, env, "report", "--since", WINDOW, "--format", "json")
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    report = json.loads(await cli_output(env, "report", "--since", WINDOW, "--format", "json"))
     assert comparable(report) == expected(dataset, mlflow_server.url)
     assert report["window"]["start"] == "2021-03-01T00:00:00+00:00"
     assert report["window"]["end"] == "2021-03-05T00:00:00+00:00"
@@ -533,11 +537,10 @@ async def test_cli_csv_and_text_carry_the_same_numbers(
     dataset: Dataset, mlflow_server: MlflowServer, experiment_name: str
 ) -> None:
     env = cli_env(mlflow_server, experiment_name)
-    result = await asyncio.to_thread(run_cli, env, "report", "--since", WINDOW, "--format", "csv")
-    assert result.returncode == 0, result.stderr
+    output = await cli_output(env, "report", "--since", WINDOW, "--format", "csv")
     rows = {
-        (r["section"], r["key"], r["metric"]): r["value"]
-        for r in csv.DictReader(io.StringIO(result.stdout))
+        (row["section"], row["key"], row["metric"]): row["value"]
+        for row in csv.DictReader(io.StringIO(output))
     }
     assert rows[("summary", "", "answers")] == "9"
     assert rows[("summary", "", "feedback_rate_pct")] == "66.7"
@@ -548,11 +551,10 @@ async def test_cli_csv_and_text_carry_the_same_numbers(
     assert rows[("lowest_rated", dataset.traces["t3"], "score")] == "1.33"
     assert rows[("negative_channel", dataset.dm, "down")] == "1"
 
-    result = await asyncio.to_thread(run_cli, env, "report", "--since", WINDOW)
-    assert result.returncode == 0, result.stderr
-    assert "Answers:            9" in result.stdout
-    assert "With feedback:      6 (66.7% feedback rate)" in result.stdout
-    assert "Votes:              4 up, 3 down (57.1% positive)" in result.stdout
+    text = await cli_output(env, "report", "--since", WINDOW)
+    assert "Answers:            9" in text
+    assert "With feedback:      6 (66.7% feedback rate)" in text
+    assert "Votes:              4 up, 3 down (57.1% positive)" in text
 
 
 async def test_cli_channel_scope(
@@ -560,8 +562,7 @@ async def test_cli_channel_scope(
 ) -> None:
     env = cli_env(mlflow_server, experiment_name)
     args = ("report", "--since", WINDOW, "--channel", dataset.cb, "--format", "json")
-    result = await asyncio.to_thread(run_cli, env, *args)
-    report = json.loads(result.stdout)
+    report = json.loads(await cli_output(env, *args))
     assert report["channel"] == dataset.cb
     assert (report["answers"], report["answers_with_feedback"]) == (3, 2)
     assert report["votes"] == {"up": 1, "down": 1, "positive_rate_pct": 50.0}
@@ -602,9 +603,7 @@ async def test_cli_relative_windows(mlflow_server: MlflowServer) -> None:
     env = {"MLFLOW_TRACKING_URI": mlflow_server.url, "MLFLOW_EXPERIMENT_NAME": name}
 
     async def report(*args: str) -> dict[str, Any]:
-        result = await asyncio.to_thread(run_cli, env, "report", "--format", "json", *args)
-        assert result.returncode == 0, result.stderr
-        return dict(json.loads(result.stdout))
+        return dict(json.loads(await cli_output(env, "report", "--format", "json", *args)))
 
     day = await report("--since", "24h")
     assert (day["answers"], day["votes"]["down"], day["votes"]["up"]) == (1, 1, 0)
@@ -680,9 +679,8 @@ async def test_export_writes_one_line_per_answer_with_feedback(
     dataset: Dataset, mlflow_server: MlflowServer, experiment_name: str, tmp_path: Path
 ) -> None:
     env = cli_env(mlflow_server, experiment_name)
-    result = await asyncio.to_thread(run_cli, env, "export", "--since", WINDOW)
-    assert result.returncode == 0, result.stderr
-    records = {r["trace_id"]: r for r in map(check_export_line, result.stdout.splitlines())}
+    lines = (await cli_output(env, "export", "--since", WINDOW)).splitlines()
+    records = {r["trace_id"]: r for r in map(check_export_line, lines)}
     t = dataset.traces
     assert set(records) == {t[k] for k in ("t1", "t2", "t3", "t4", "t6", "t7")}
     t2 = records[t["t2"]]
@@ -705,8 +703,7 @@ async def test_export_writes_one_line_per_answer_with_feedback(
 
     out = tmp_path / "negative.jsonl"
     args = ("export", "--since", WINDOW, "--negative-only", "--output", str(out))
-    result = await asyncio.to_thread(run_cli, env, *args)
-    assert result.returncode == 0 and result.stdout == ""
+    assert await cli_output(env, *args) == ""
     negative = [check_export_line(line) for line in out.read_text().splitlines()]
     assert {r["trace_id"] for r in negative} == {t["t3"], t["t4"], t["t7"]}
     assert not await asyncio.to_thread(lambda: list(tmp_path.glob("*.partial")))
@@ -801,8 +798,7 @@ async def test_the_seed_analysis_agrees_when_every_answer_has_one_vote(
     feedback, ratings = await seed_analysis(tracking, AGREE_WINDOW, dataset.agree_channel)
     env = cli_env(mlflow_server, experiment_name)
     args = ("report", "--since", AGREE_WINDOW, "--channel", dataset.agree_channel)
-    result = await asyncio.to_thread(run_cli, env, *args, "--format", "json")
-    ours = json.loads(result.stdout)
+    ours = json.loads(await cli_output(env, *args, "--format", "json"))
     assert ours["answers"] == feedback["total_traces"] == 4
     assert ours["answers_with_feedback"] == feedback["traces_with_feedback"] == 4
     assert ours["feedback_rate_pct"] == round(feedback["feedback_rate"], 1) == 100.0
