@@ -27,7 +27,10 @@ from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
 CHUNK = 2000
 CHANNELS = [f"C{n:08d}" for n in range(20)] + [f"D{n:08d}" for n in range(5)]
-WINDOW_MS = 7 * 24 * 3600 * 1000
+HOUR_MS = 3600 * 1000
+# Answers from 6 days and 23 hours ago to 1 hour ago: all inside a `7d` report run within the
+# next hour.
+SPREAD_MS = (7 * 24 - 2) * HOUR_MS
 
 
 def _row(
@@ -76,7 +79,7 @@ def seed(db_uri: str, artifact_root: str, experiment_id: str, count: int, now_ms
         with store.ManagedSessionMaker() as session:
             for _ in range(first, min(count, first + CHUNK)):
                 trace_id = "tr-" + uuid.uuid4().hex
-                started = now_ms - rng.randrange(WINDOW_MS - 60_000)
+                started = now_ms - HOUR_MS - rng.randrange(SPREAD_MS)
                 channel = rng.choice(CHANNELS)
                 question_ts = f"{started / 1000:.6f}"
                 info = SqlTraceInfo(
