@@ -43,3 +43,9 @@ bench: install
 
 clean:
 	rm -rf $(VENV) $(MLFLOW_VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Times /feedback-report's computation on 10k seeded traces against bare enumeration (not
+# part of `make test`). More: make bench-report BENCH_ARGS="--traces 100000".
+.PHONY: bench-report
+bench-report: install
+	$(BIN)/python bench/report_bench.py $(BENCH_ARGS)

@@ -7,14 +7,19 @@ import asyncio
 import logging
 import os
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 
+from bot import report_cli
 from bot.tracing import TrackingUnavailable
-from config import ConfigError, Settings, load_settings
+from config import ConfigError, load_settings, load_tracking_settings
+
+T = TypeVar("T")
 
 
-def _settings_or_exit() -> Settings:
+def _settings_or_exit(load: Callable[[], T]) -> T:
     try:
-        return load_settings()
+        return load()
     except ConfigError as error:
         for line in str(error).splitlines():
             print(f"configuration error: {line}", file=sys.stderr)
@@ -24,7 +29,7 @@ def _settings_or_exit() -> Settings:
 def _serve(args: argparse.Namespace) -> int:
     from bot.service import serve
 
-    settings = _settings_or_exit()
+    settings = _settings_or_exit(load_settings)
     try:
         asyncio.run(serve(settings, host=args.host))
     except TrackingUnavailable as error:
@@ -85,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("check", help="check the configuration, Slack, MLflow and the LLM")
     manifest = commands.add_parser("manifest", help="print the Slack app manifest")
     manifest.add_argument("--request-url", help="https URL of /slack/events: the HTTP variant")
+    report_cli.add_commands(commands)
     args = parser.parse_args(argv)
     if args.command in (None, "serve"):
         return _serve(args)
@@ -100,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         return _manifest(args.request_url)
     if args.command == "outbox":
         return _outbox(args)
+    if args.command in report_cli.COMMANDS:
+        return report_cli.run(args, _settings_or_exit(load_tracking_settings))
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -26,8 +26,9 @@ from bot.offline_model import OfflineModel
 from bot.outbox import Outbox
 from bot.rating_modal import MetadataSigner
 from bot.reactions import ReactionVotes
+from bot.report_command import FeedbackReportCommand
 from config import Settings
-from handlers import feedback, messages, reactions
+from handlers import feedback, messages, reactions, report
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ def build_bot(
         log.error("listener failed for a %s payload: %r", (body or {}).get("type", "?"), error)
 
     background = BackgroundTasks()
+    report.register(app, FeedbackReportCommand(settings), background)
     messages.register(app, conversation, background)
     recorder = FeedbackRecorder(outbox, deliverer)
     feedback.register(app, recorder, MetadataSigner(signing_secret), background)

@@ -27,6 +27,8 @@ BOT_SCOPES: dict[str, str] = {
     "2026-03, assistant:write is being retired for it)",
     "commands": "the /feedback-report slash command",
     "users:read": "users.info: the /feedback-report admin check",
+    "channels:read": "conversations.list: /feedback-report #channel-name in public channels",
+    "groups:read": "the same for private channels the bot is in",
     "reactions:read": "reaction_added / reaction_removed: 👍/👎 reactions on answers are votes",
 }
 

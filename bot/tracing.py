@@ -9,7 +9,7 @@ import time
 
 import mlflow
 
-from config import Settings
+from config import TrackingSettings
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ class TrackingUnavailable(Exception):
     """The tracking server could not be reached in time."""
 
 
-def bound_mlflow_client(settings: Settings) -> None:
+def bound_mlflow_client(settings: TrackingSettings) -> None:
     """Configure the MLflow client before its first call.
 
     No call may block for minutes when the server is down (the default is 150 s+), and the
@@ -40,7 +40,7 @@ def _use_experiment(name: str) -> str:
     return str(experiment.experiment_id)
 
 
-async def connect_experiment(settings: Settings, wait_s: float = 60.0) -> str:
+async def connect_experiment(settings: TrackingSettings, wait_s: float = 60.0) -> str:
     """Select (creating if needed) the experiment every trace goes to; its ID is returned.
 
     Retries while the server is unreachable, up to `wait_s`.

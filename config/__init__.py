@@ -1,5 +1,11 @@
 """Configuration: one `Settings` object, built once at start-up and passed in."""
 
-from config.settings import ConfigError, Settings, load_settings
+from config.settings import (
+    ConfigError,
+    Settings,
+    TrackingSettings,
+    load_settings,
+    load_tracking_settings,
+)
 
-__all__ = ["ConfigError", "Settings", "load_settings"]
+__all__ = ["ConfigError", "Settings", "TrackingSettings", "load_settings", "load_tracking_settings"]

@@ -6,7 +6,7 @@ Secrets are `SecretStr`: they never appear in `repr`, logs or error messages.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from pydantic import (
     AnyHttpUrl,
@@ -23,11 +23,19 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 
+S = TypeVar("S", bound="TrackingSettings")
+
+
 class ConfigError(Exception):
     """A missing or malformed setting; the message names the variable."""
 
 
-class Settings(BaseSettings):
+class TrackingSettings(BaseSettings):
+    """What every command needs: the MLflow tracking server and experiment.
+
+    `python -m bot report|export` read only these, so they run without Slack secrets.
+    """
+
     model_config = SettingsConfigDict(
         env_file=".env",
         env_file_encoding="utf-8",
@@ -35,21 +43,6 @@ class Settings(BaseSettings):
         case_sensitive=False,
         hide_input_in_errors=True,
     )
-
-    # Slack
-    slack_bot_token: SecretStr = Field(description="the bot token, xoxb-…")
-    slack_signing_secret: SecretStr = Field(description="the app's signing secret")
-    slack_app_token: SecretStr | None = Field(
-        default=None, description="an app-level token, xapp-…; set it for Socket Mode"
-    )
-    slack_api_url: AnyHttpUrl = Field(
-        default=AnyHttpUrl("https://slack.com/api/"),
-        description="the base URL of the Slack Web API",
-    )
-    slack_streaming: bool = Field(
-        default=True, description="stream answers with chat.startStream (true/false)"
-    )
-    port: int = Field(default=3000, ge=1, le=65535, description="a TCP port, 1-65535")
 
     # MLflow
     mlflow_tracking_uri: str = Field(description="the tracking server's http(s) URL")
@@ -68,6 +61,40 @@ class Settings(BaseSettings):
     mlflow_request_retries: int = Field(
         default=1, ge=0, le=10, description="retries per tracking-server request (0-10)"
     )
+
+    @field_validator("mlflow_tracking_uri")
+    @classmethod
+    def _http_tracking_uri(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "mlflow-tracing needs an HTTP tracking server (http://… or https://…); "
+                "a local path, file: or sqlite: URI records nothing"
+            )
+        return value.rstrip("/")
+
+    @property
+    def mlflow_ui_base(self) -> str:
+        return (self.mlflow_ui_url or self.mlflow_tracking_uri).rstrip("/")
+
+
+class Settings(TrackingSettings):
+    """Everything the bot needs to serve Slack."""
+
+    # Slack
+    slack_bot_token: SecretStr = Field(description="the bot token, xoxb-…")
+    slack_signing_secret: SecretStr = Field(description="the app's signing secret")
+    slack_app_token: SecretStr | None = Field(
+        default=None, description="an app-level token, xapp-…; set it for Socket Mode"
+    )
+    slack_api_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://slack.com/api/"),
+        description="the base URL of the Slack Web API",
+    )
+    slack_streaming: bool = Field(
+        default=True, description="stream answers with chat.startStream (true/false)"
+    )
+    port: int = Field(default=3000, ge=1, le=65535, description="a TCP port, 1-65535")
 
     # LLM
     openai_base_url: AnyHttpUrl | None = Field(
@@ -91,6 +118,10 @@ class Settings(BaseSettings):
     )
 
     # Feedback and report
+    feedback_report_allow_workspace_admins: bool = Field(
+        default=False,
+        description="let workspace admins and owners run /feedback-report too (true/false)",
+    )
     feedback_report_admins: Annotated[frozenset[str], NoDecode] = Field(
         default=frozenset(), description="comma-separated Slack user IDs, e.g. U012,U034"
     )
@@ -102,17 +133,6 @@ class Settings(BaseSettings):
     bot_data_dir: Path = Field(
         default=Path("data"), description="a writable directory for durable local state"
     )
-
-    @field_validator("mlflow_tracking_uri")
-    @classmethod
-    def _http_tracking_uri(cls, value: str) -> str:
-        value = value.strip()
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(
-                "mlflow-tracing needs an HTTP tracking server (http://… or https://…); "
-                "a local path, file: or sqlite: URI records nothing"
-            )
-        return value.rstrip("/")
 
     @field_validator("feedback_report_admins", mode="before")
     @classmethod
@@ -140,10 +160,6 @@ class Settings(BaseSettings):
         return self.slack_app_token is not None
 
     @property
-    def mlflow_ui_base(self) -> str:
-        return (self.mlflow_ui_url or self.mlflow_tracking_uri).rstrip("/")
-
-    @property
     def slack_api_base(self) -> str:
         url = str(self.slack_api_url)
         return url if url.endswith("/") else url + "/"
@@ -161,7 +177,16 @@ def _describe(error: dict) -> str:
 
 def load_settings(**overrides: object) -> Settings:
     """Build the settings or raise `ConfigError` with one line per bad variable."""
+    return _load(Settings, overrides)
+
+
+def load_tracking_settings(**overrides: object) -> TrackingSettings:
+    """Only the MLflow settings (for commands that never talk to Slack)."""
+    return _load(TrackingSettings, overrides)
+
+
+def _load(kind: type[S], overrides: dict[str, object]) -> S:
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return kind(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise ConfigError("\n".join(_describe(dict(e)) for e in exc.errors())) from None

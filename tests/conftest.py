@@ -91,6 +91,7 @@ def bot_env(
         "LLM_MODEL": "emulated-model",
         "LLM_TIMEOUT_S": "3",
         "FEEDBACK_REPORT_ADMINS": "UADMIN1",
+        "FEEDBACK_REPORT_ALLOW_WORKSPACE_ADMINS": "true",
         "BOT_DATA_DIR": str(tmp_root / "bot-data"),
         "LOG_LEVEL": "INFO",
     }

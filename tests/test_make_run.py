@@ -34,7 +34,6 @@ from tests.support.traces import Tracking
 pytestmark = pytest.mark.slow
 
 EXPERIMENT = "slack-genai-bot"
-REPORT = pytest.mark.xfail(strict=True, reason="needs the /feedback-report command")
 # `make run`, told that the environments are installed already.
 MAKE_RUN = [
     "make",
@@ -336,7 +335,6 @@ async def test_the_rating_modal_opens_and_its_submission_records_ratings(
         assert rating.rationale == "Short, right."
 
 
-@REPORT
 async def test_feedback_report_gives_the_admin_a_report(make_run: MakeRun, page: Page) -> None:
     await page.locator(f"[data-conversation={DM_ID}]").click()
     shown = page.locator(".msg.kind-response:not(.sender-slackbot), .msg.kind-ephemeral")

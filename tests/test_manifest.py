@@ -35,6 +35,8 @@ def test_the_manifest_asks_for_what_the_bot_uses_and_nothing_more() -> None:
         "commands",
         "users:read",
         "reactions:read",
+        "channels:read",
+        "groups:read",
     }
     assert set(BOT_SCOPES) == set(manifest["oauth_config"]["scopes"]["bot"])
     assert (

@@ -71,6 +71,7 @@ class SlackEmulator:
         self.response_url_posts: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.views: dict[str, dict[str, Any]] = {}
         self.users: dict[str, dict[str, Any]] = {}
+        self.channels: dict[str, dict[str, Any]] = {}
         self.streaming_enabled = True
         self._faults: dict[str, list[Fault]] = defaultdict(list)
         self._triggers: dict[str, float] = {}
@@ -157,6 +158,16 @@ class SlackEmulator:
             message["thread_ts"] = thread_ts
         self._store(channel, message)
         return message
+
+    def add_channel(self, channel_id: str, name: str, *, private: bool = False) -> None:
+        """A channel the bot can see (listed by `conversations.list`)."""
+        self.channels[channel_id] = {
+            "id": channel_id,
+            "name": name,
+            "is_channel": not private,
+            "is_private": private,
+            "is_archived": False,
+        }
 
     def calls_to(self, method: str) -> list[Call]:
         return [call for call in self.calls if call.method == method]
@@ -431,6 +442,31 @@ class SlackEmulator:
         channel = _required(args, "channel")
         return {
             "channel": {"id": channel, "name": channel.lower(), "is_im": channel.startswith("D")}
+        }
+
+    def _m_conversations_list(self, args: dict) -> dict:
+        limit = int(args.get("limit") or 100)
+        if not 1 <= limit <= 1000:
+            raise SlackApiError("invalid_limit")
+        types = set(str(args.get("types") or "public_channel").split(","))
+        if not types <= {"public_channel", "private_channel", "mpim", "im"}:
+            raise SlackApiError("invalid_types")
+        exclude_archived = str(args.get("exclude_archived", "")).lower() in ("1", "true")
+        listed = [
+            channel
+            for _, channel in sorted(self.channels.items())
+            if ("private_channel" if channel["is_private"] else "public_channel") in types
+            and not (exclude_archived and channel["is_archived"])
+        ]
+        cursor = str(args.get("cursor") or "")
+        if cursor and not cursor.startswith("next:"):
+            raise SlackApiError("invalid_cursor")
+        offset = int(cursor.removeprefix("next:") or 0) if cursor else 0
+        page = listed[offset : offset + limit]
+        more = offset + limit < len(listed)
+        return {
+            "channels": page,
+            "response_metadata": {"next_cursor": f"next:{offset + limit}" if more else ""},
         }
 
     def _m_users_info(self, args: dict) -> dict:
