@@ -30,7 +30,9 @@ def bound_mlflow_client(settings: TrackingSettings) -> None:
     os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_JITTER"] = "0.5"
     os.environ["MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"] = "true"
     os.environ["MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE"] = str(settings.trace_queue_size)
-    os.environ.setdefault("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS", "10")
+    # A few exporters keep a single tracking server busy without queueing requests past
+    # their timeout (10, MLflow's default, made a burst of 1000 time out on a 2-core host).
+    os.environ.setdefault("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS", "4")
     os.environ["MLFLOW_TRACKING_URI"] = settings.mlflow_tracking_uri
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
 

@@ -31,6 +31,9 @@ class Stack:
             "MLFLOW_TRACKING_URI": server.url,
             "MLFLOW_EXPERIMENT_NAME": self.experiment,
             "BOT_DATA_DIR": str(root / self.experiment),
+            # Bursts on a busy machine: the LLM emulator may take longer than the 3 s the
+            # session bot allows for its hang tests.
+            "LLM_TIMEOUT_S": "60",
         }
         self.root = root
         self.server = server
