@@ -23,7 +23,7 @@ from bot.offline_model import OfflineModel
 from bot.outbox import Outbox
 from bot.rating_modal import MetadataSigner
 from config import Settings
-from handlers import feedback, messages
+from handlers import feedback, ignored_events, messages
 
 log = logging.getLogger(__name__)
 
@@ -110,4 +110,5 @@ def build_bot(
 
     messages.register(app, conversation)
     feedback.register(app, FeedbackRecorder(outbox, deliverer), MetadataSigner(signing_secret))
+    ignored_events.register_last(app)  # keep last: it takes every event no listener took
     return Bot(settings, app, client, model, answers, conversation, outbox, deliverer)
