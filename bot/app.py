@@ -6,11 +6,6 @@ import logging
 from dataclasses import dataclass
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answer_store import AnswerStore
@@ -22,6 +17,7 @@ from bot.llm import ChatModel, OpenAICompatibleClient
 from bot.offline_model import OfflineModel
 from bot.outbox import Outbox
 from bot.rating_modal import MetadataSigner
+from bot.slack_retries import slack_retry_handlers
 from config import Settings
 from handlers import feedback, ignored_events, messages
 
@@ -56,11 +52,7 @@ def make_web_client(settings: Settings) -> AsyncWebClient:
         token=settings.slack_bot_token.get_secret_value(),
         base_url=settings.slack_api_base,
         timeout=15,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=slack_retry_handlers(),
     )
 
 
