@@ -158,7 +158,9 @@ def read_submission(state_values: object) -> RatingForm | dict[str, str]:
     if comment is not None and not isinstance(comment, str):
         errors[COMMENT_BLOCK_ID] = "The comment must be text."
     elif comment and len(comment) > COMMENT_MAX_CHARS:
-        errors[COMMENT_BLOCK_ID] = f"Please keep the comment under {COMMENT_MAX_CHARS} characters."
+        errors[COMMENT_BLOCK_ID] = (
+            f"Please keep the comment to {COMMENT_MAX_CHARS} characters or fewer."
+        )
     if errors:
         return errors
     return RatingForm(scores, valid_unicode(comment) if comment else None)

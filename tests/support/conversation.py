@@ -45,3 +45,9 @@ async def final_answer(slack: SlackEmulator, channel: str, count: int = 1) -> di
 def trace_id_of(message: dict) -> str:
     assert message["metadata"]["event_type"] == "genai_response"
     return str(message["metadata"]["event_payload"]["trace_id"])
+
+
+def shown_markdown(message: dict) -> str:
+    """What a person sees of a message: its markdown blocks, or its streamed text."""
+    markdown = [b["text"] for b in message.get("blocks", []) if b["type"] == "markdown"]
+    return "".join(markdown) if markdown else str(message["text"])
