@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 
+from bot.secret_redaction import install_secret_redaction, secrets_of
 from bot.tracing import TrackingUnavailable
 from config import ConfigError, Settings, load_settings
 
@@ -25,6 +26,7 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.service import serve
 
     settings = _settings_or_exit()
+    install_secret_redaction(secrets_of(settings))
     try:
         asyncio.run(serve(settings, host=args.host))
     except TrackingUnavailable as error:

@@ -1,7 +1,8 @@
 """An OpenAI-compatible chat-completions emulator (plain and SSE streaming, with usage).
 
 `mode` switches its behaviour: "ok", "error" (HTTP 500), "hang" (never answers),
-"garbage" (200 with a body that is not a completion), "rate_limit" (429).
+"garbage" (200 with a body that is not a completion), "rate_limit" (429), "unauthorized" (401
+quoting the key it was given, as careless endpoints do).
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ class LlmEmulator:
         except (ValueError, KeyError, TypeError, AssertionError):
             return _error(400, "invalid_request_error", "messages must be a non-empty list")
         self.requests.append(body)
+        if self.mode == "unauthorized":
+            given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            return _error(401, "invalid_api_key", f"Incorrect API key provided: {given}.")
         if self.mode == "hang":
             await asyncio.sleep(3600)
         if self.mode == "error":
