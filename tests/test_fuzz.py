@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 from tests.conftest import SIGNING_SECRET, TEAM_ID
 from tests.emulators.slack_api import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.conversation import dm, final_answer, mention, trace_id_of
+from tests.support.conversation import dm, final_answer, mention, open_rating_modal, trace_id_of
 from tests.support.fuzzing import (
     ENORMOUS_TEXT,
     ODD_TEXT,
@@ -107,13 +107,9 @@ async def fuzzed(
             await sender.event(event)
             answers.append(await final_answer(slack, event["channel"]))
             requests.add(f"{event['channel']}:{event['ts']}")
-        opened = len(slack.calls_to("views.open"))
-        await sender.interaction(rate_click(slack, answers[0], new_id("U")))
-        calls = await slack.wait_for(
-            lambda: len(slack.calls_to("views.open")) > opened and slack.calls_to("views.open")
-        )
+        view = await open_rating_modal(sender, slack, answers[0], new_id("U"))
         tracking = await asyncio.to_thread(Tracking, mlflow_server.url, experiment)
-        yield FuzzedBot(process, sender, tracking, answers, calls[-1].args["view"], requests)
+        yield FuzzedBot(process, sender, tracking, answers, view, requests)
     finally:
         await sender.close()
         await asyncio.to_thread(process.stop)

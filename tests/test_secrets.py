@@ -23,9 +23,9 @@ from tests.conftest import BOT_TOKEN, LLM_KEY, SIGNING_SECRET, TEAM_ID, new_id
 from tests.emulators.llm_api import LlmEmulator
 from tests.emulators.slack_api import SlackEmulator
 from tests.support.bot_process import BotProcess
-from tests.support.conversation import dm, final_answer, trace_id_of
+from tests.support.conversation import dm, final_answer, open_rating_modal, trace_id_of
 from tests.support.mlflow_server import MlflowServer
-from tests.support.slack_payloads import rate_click, view_submission, vote_click
+from tests.support.slack_payloads import view_submission, vote_click
 from tests.support.slack_requests import SlackSender
 from tests.support.traces import Tracking
 from tests.test_feedback import eventually
@@ -81,13 +81,9 @@ async def test_a_whole_conversation_leaks_no_secret(
     answer = await final_answer(slack, channel)
     trace_id = trace_id_of(answer)
     seen.append((await sender.interaction(vote_click(slack, answer, user)))[1])
-    opened = len(slack.calls_to("views.open"))
-    seen.append((await sender.interaction(rate_click(slack, answer, user)))[1])
-    calls = await slack.wait_for(
-        lambda: len(slack.calls_to("views.open")) > opened and slack.calls_to("views.open")
-    )
+    view = await open_rating_modal(sender, slack, answer, user)
     scores = {"accuracy": "5", "helpfulness": "4", "relevance": "3"}
-    submission = view_submission(calls[-1].args["view"], user, scores, "no secrets here")
+    submission = view_submission(view, user, scores, "no secrets here")
     seen.append((await sender.interaction(submission))[1])
 
     async def all_feedback() -> list:

@@ -13,8 +13,14 @@ from bot.prompt import TRIM_MARK
 from tests.conftest import new_id
 from tests.emulators.llm_api import LlmEmulator
 from tests.emulators.slack_api import SlackEmulator
-from tests.support.conversation import dm, final_answer, shown_markdown, trace_id_of
-from tests.support.slack_payloads import rate_click, view_submission
+from tests.support.conversation import (
+    dm,
+    final_answer,
+    open_rating_modal,
+    shown_markdown,
+    trace_id_of,
+)
+from tests.support.slack_payloads import view_submission
 from tests.support.slack_requests import SlackSender
 from tests.support.traces import Tracking
 from tests.test_feedback import ask, eventually
@@ -156,8 +162,7 @@ async def test_the_modal_limits_the_comment_and_a_longer_one_is_refused(
 ) -> None:
     answer = await ask(sender, slack)
     trace_id, rater = trace_id_of(answer), new_id("U")
-    await sender.interaction(rate_click(slack, answer, rater))
-    view = (await slack.wait_for(lambda: slack.calls_to("views.open")))[-1].args["view"]
+    view = await open_rating_modal(sender, slack, answer, rater)
     comment_input = next(b for b in view["blocks"] if b.get("block_id") == "comment")
     assert comment_input["element"]["max_length"] == COMMENT_MAX_CHARS
 

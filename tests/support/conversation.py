@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 from tests.emulators.slack_api import SlackEmulator
+from tests.support.slack_payloads import rate_click
+from tests.support.slack_requests import SlackSender
 
 
 def dm(user: str, channel: str, text: str, **extra: str) -> dict:
@@ -51,3 +53,15 @@ def shown_markdown(message: dict) -> str:
     """What a person sees of a message: its markdown blocks, or its streamed text."""
     markdown = [b["text"] for b in message.get("blocks", []) if b["type"] == "markdown"]
     return "".join(markdown) if markdown else str(message["text"])
+
+
+async def open_rating_modal(
+    sender: SlackSender, slack: SlackEmulator, answer: dict, rater: str
+) -> dict:
+    """Click "Rate in detail" on `answer` as `rater`: the modal view the bot opened."""
+    opened = len(slack.calls_to("views.open"))
+    await sender.interaction(rate_click(slack, answer, rater))
+    calls = await slack.wait_for(
+        lambda: len(slack.calls_to("views.open")) > opened and slack.calls_to("views.open")
+    )
+    return dict(calls[-1].args["view"])
