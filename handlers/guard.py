@@ -47,7 +47,7 @@ def malformed_reason(body: bytes, content_type: str) -> str | None:
 def _loads(text: str) -> Any:
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         return ValueError
 
 
