@@ -35,7 +35,8 @@ class LlmEmulator:
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        self._runner = web.AppRunner(self.web_app(), access_log=None)
+        # A "hang" request sleeps for an hour: don't wait aiohttp's default 60 s for it at stop.
+        self._runner = web.AppRunner(self.web_app(), access_log=None, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
