@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from bot import report_cli
+from bot.secret_redaction import install_secret_redaction, secrets_of
 from bot.tracing import TrackingUnavailable
 from config import ConfigError, load_settings, load_tracking_settings
 
@@ -30,6 +31,7 @@ def _serve(args: argparse.Namespace) -> int:
     from bot.service import serve
 
     settings = _settings_or_exit(load_settings)
+    install_secret_redaction(secrets_of(settings))
     try:
         asyncio.run(serve(settings, host=args.host))
     except TrackingUnavailable as error:

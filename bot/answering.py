@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 import mlflow
-from mlflow.entities import SpanEvent, SpanStatusCode, SpanType
+from mlflow.entities import LiveSpan, SpanEvent, SpanStatusCode, SpanType
 from mlflow.tracing.constant import SpanAttributeKey
 
 from bot.assessment_names import TAG_ANSWER_TS, TAG_CHANNEL, TAG_CHANNEL_TYPE, TAG_TEAM
@@ -50,8 +50,13 @@ class Question:
         return f"{self.channel_id}:{self.message_ts}"
 
 
+class ReplyFailed(Exception):
+    """The answer (or the apology) could not be delivered, retries included."""
+
+
 class Reply(Protocol):
-    """Where the answer goes (a Slack thread in production)."""
+    """Where the answer goes (a Slack thread in production). `finish` and `fail` raise
+    `ReplyFailed` when what they post does not arrive."""
 
     async def begin(self) -> None: ...
     async def delta(self, text: str) -> None: ...
@@ -103,14 +108,23 @@ class Answerer:
                 completion = await self._call_model(prompt.messages, reply)
             except LLMError as error:
                 log.warning("LLM failed for trace %s: %s", trace_id, error)
-                root.add_event(SpanEvent.from_exception(error))
-                root.set_status(SpanStatusCode.ERROR)
+                _mark_failed(root, error)
                 root.set_outputs({"error": str(error)})
-                await reply.fail(APOLOGY)
+                try:
+                    await reply.fail(APOLOGY)
+                except ReplyFailed as undelivered:
+                    log.error(
+                        "the apology for trace %s was not delivered: %s", trace_id, undelivered
+                    )
                 return AnswerResult(trace_id, ok=False)
             root.set_outputs({"answer": completion.text})
             mlflow.update_current_trace(response_preview=completion.text[:PREVIEW_CHARS])
-            posted = await reply.finish(completion.text, trace_id)
+            try:
+                posted = await reply.finish(completion.text, trace_id)
+            except ReplyFailed as error:
+                log.error("the answer of trace %s was not delivered: %s", trace_id, error)
+                _mark_failed(root, error)
+                return AnswerResult(trace_id, ok=False)
             answer_ts = getattr(posted, "ts", None)
             if answer_ts:
                 mlflow.update_current_trace(tags={TAG_ANSWER_TS: answer_ts})
@@ -136,3 +150,8 @@ class Answerer:
             if completion.usage is not None:
                 span.set_attribute(SpanAttributeKey.CHAT_USAGE, completion.usage.as_mlflow())
             return completion
+
+
+def _mark_failed(span: LiveSpan, error: Exception) -> None:
+    span.add_event(SpanEvent.from_exception(error))
+    span.set_status(SpanStatusCode.ERROR)

@@ -7,11 +7,6 @@ from dataclasses import dataclass
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import (
-    AsyncConnectionErrorRetryHandler,
-    AsyncRateLimitErrorRetryHandler,
-    AsyncServerErrorRetryHandler,
-)
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answer_store import AnswerStore
@@ -27,8 +22,9 @@ from bot.outbox import Outbox
 from bot.rating_modal import MetadataSigner
 from bot.reactions import ReactionVotes
 from bot.report_command import FeedbackReportCommand
+from bot.slack_retries import slack_retry_handlers
 from config import Settings
-from handlers import feedback, messages, reactions, report
+from handlers import feedback, ignored_events, messages, reactions, report
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +64,7 @@ def make_web_client(
         base_url=settings.slack_api_base,
         session=session,
         timeout=15,
-        retry_handlers=[
-            AsyncConnectionErrorRetryHandler(max_retry_count=2),
-            AsyncRateLimitErrorRetryHandler(max_retry_count=5),
-            AsyncServerErrorRetryHandler(max_retry_count=2),
-        ],
+        retry_handlers=slack_retry_handlers(),
     )
 
 
@@ -147,4 +139,5 @@ def build_bot(
     recorder = FeedbackRecorder(outbox, deliverer)
     feedback.register(app, recorder, MetadataSigner(signing_secret), background)
     reactions.register(app, ReactionVotes(recorder, answers), background)
+    ignored_events.register_last(app)  # keep last: it takes every event no listener took
     return Bot(settings, app, client, model, answers, conversation, outbox, deliverer, background)

@@ -6,13 +6,13 @@ import logging
 import re
 from dataclasses import dataclass
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answer_store import AnswerStore
 from bot.answering import Answerer, Question
 from bot.llm import ChatMessage
 from bot.recent_keys import RecentKeys
+from bot.slack_errors import SLACK_FAILURES, slack_error_reason
 from bot.slack_reply import PostedAnswer, SlackThreadReply
 
 log = logging.getLogger(__name__)
@@ -130,8 +130,8 @@ async def _thread_history(client: AsyncWebClient, message: IncomingMessage) -> l
         response = await client.conversations_replies(
             channel=message.channel_id, ts=message.thread_ts, limit=HISTORY_LIMIT
         )
-    except SlackApiError as error:
-        log.warning("no thread history for %s: %s", message.channel_id, error.response.get("error"))
+    except SLACK_FAILURES as error:
+        log.warning("no thread history for %s: %s", message.channel_id, slack_error_reason(error))
         return []
     history: list[ChatMessage] = []
     for earlier in response.get("messages") or []:

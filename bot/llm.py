@@ -11,6 +11,8 @@ from typing import Literal, Protocol, TypedDict
 
 import aiohttp
 
+from bot.secret_redaction import redact
+
 
 class ChatMessage(TypedDict):
     role: Literal["system", "user", "assistant"]
@@ -141,7 +143,8 @@ class OpenAICompatibleClient:
                         retryable=True,
                     )
                 if response.status >= 400:
-                    detail = (await response.text())[:200]
+                    # Some endpoints quote the key they were given: never pass it on.
+                    detail = redact((await response.text())[:200], [self.api_key or ""])
                     raise LLMError("rejected", f"HTTP {response.status}: {detail}")
                 if on_delta is not None:
                     return await self._read_stream(response, on_delta)

@@ -21,6 +21,7 @@ from slack_sdk.models.views import View
 from bot.assessment_names import RATING_DIMENSIONS
 from bot.feedback import COMMENT_MAX_CHARS, CurrentRatings
 from bot.feedback_intent import is_trace_id
+from bot.unicode_text import valid_unicode
 
 CALLBACK_ID = "answer_rating"
 SCORE_ACTION_ID = "score"
@@ -143,23 +144,27 @@ class RatingForm:
 
 def read_submission(state_values: object) -> RatingForm | dict[str, str]:
     """The scores and comment of a submitted view, or errors per block_id."""
-    values = state_values if isinstance(state_values, dict) else {}
+    values = _object(state_values)
     scores: dict[str, int] = {}
     errors: dict[str, str] = {}
     for dimension in RATING_DIMENSIONS:
-        field = (values.get(dimension) or {}).get(SCORE_ACTION_ID) or {}
-        selected = field.get("selected_option") if isinstance(field, dict) else None
-        raw = selected.get("value") if isinstance(selected, dict) else None
+        field = _object(_object(values.get(dimension)).get(SCORE_ACTION_ID))
+        raw = _object(field.get("selected_option")).get("value")
         if not isinstance(raw, str) or raw not in {"1", "2", "3", "4", "5"}:
             errors[dimension] = "Please choose a score from 1 to 5."
         else:
             scores[dimension] = int(raw)
-    comment_field = (values.get(COMMENT_BLOCK_ID) or {}).get(COMMENT_ACTION_ID) or {}
-    comment = comment_field.get("value") if isinstance(comment_field, dict) else None
+    comment = _object(_object(values.get(COMMENT_BLOCK_ID)).get(COMMENT_ACTION_ID)).get("value")
     if comment is not None and not isinstance(comment, str):
         errors[COMMENT_BLOCK_ID] = "The comment must be text."
     elif comment and len(comment) > COMMENT_MAX_CHARS:
-        errors[COMMENT_BLOCK_ID] = f"Please keep the comment under {COMMENT_MAX_CHARS} characters."
+        errors[COMMENT_BLOCK_ID] = (
+            f"Please keep the comment to {COMMENT_MAX_CHARS} characters or fewer."
+        )
     if errors:
         return errors
-    return RatingForm(scores, comment or None)
+    return RatingForm(scores, valid_unicode(comment) if comment else None)
+
+
+def _object(value: object) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}

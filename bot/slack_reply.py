@@ -7,9 +7,9 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.answering import ReplyFailed
 from bot.blocks import (
     MARKDOWN_LIMIT,
     answer_blocks,
@@ -19,6 +19,7 @@ from bot.blocks import (
     markdown_blocks,
     split_markdown,
 )
+from bot.slack_errors import SLACK_FAILURES, slack_error_reason
 
 log = logging.getLogger(__name__)
 
@@ -66,8 +67,8 @@ class SlackThreadReply:
             await self.client.assistant_threads_setStatus(
                 channel_id=self.channel, thread_ts=self.thread_ts, status="is thinking…"
             )
-        except SlackApiError as error:
-            log.debug("no thinking status in %s: %s", self.channel, error.response.get("error"))
+        except SLACK_FAILURES as error:
+            log.debug("no thinking status in %s: %s", self.channel, slack_error_reason(error))
 
     async def delta(self, text: str) -> None:
         if not self.streaming:
@@ -103,8 +104,8 @@ class SlackThreadReply:
                     channel=self.channel, ts=self._stream_ts, markdown_text="\n\n" + apology
                 )
                 return
-            except SlackApiError as error:
-                log.warning("could not close the stream: %s", error.response.get("error"))
+            except SLACK_FAILURES as error:
+                log.warning("could not close the stream: %s", slack_error_reason(error))
         await self._post(apology, markdown_blocks(apology))
 
     # -- streaming -------------------------------------------------------------------------
@@ -121,11 +122,11 @@ class SlackThreadReply:
                 recipient_user_id=None if self.is_dm else self.recipient_user_id,
                 recipient_team_id=None if self.is_dm else self.recipient_team_id,
             )
-        except SlackApiError as error:
+        except SLACK_FAILURES as error:
             log.info(
                 "streaming refused in %s (%s): posting the answer instead",
                 self.channel,
-                error.response.get("error"),
+                slack_error_reason(error),
             )
             self.streaming = False
             return
@@ -145,9 +146,9 @@ class SlackThreadReply:
             await self.client.chat_appendStream(
                 channel=self.channel, ts=self._stream_ts, markdown_text=text
             )
-        except SlackApiError as error:
+        except SLACK_FAILURES as error:
             # E.g. the stream expired: the rest of the answer goes out as new messages.
-            log.warning("stream broke in %s: %s", self.channel, error.response.get("error"))
+            log.warning("stream broke in %s: %s", self.channel, slack_error_reason(error))
             self._stream_broken = True
             return
         self._streamed_chars += len(text)
@@ -168,8 +169,8 @@ class SlackThreadReply:
                     metadata=answer_metadata(trace_id),
                 )
                 return PostedAnswer(self.channel, self._stream_ts)
-            except SlackApiError as error:
-                log.warning("could not stop the stream: %s", error.response.get("error"))
+            except SLACK_FAILURES as error:
+                log.warning("could not stop the stream: %s", slack_error_reason(error))
                 overflow = rest
         else:
             # Too long for one message, or the stream broke: close it, go on in follow-ups.
@@ -177,8 +178,8 @@ class SlackThreadReply:
                 await self.client.chat_stopStream(
                     channel=self.channel, ts=self._stream_ts, markdown_text=last_chunk or None
                 )
-            except SlackApiError as error:
-                log.warning("could not stop the stream: %s", error.response.get("error"))
+            except SLACK_FAILURES as error:
+                log.warning("could not stop the stream: %s", slack_error_reason(error))
                 overflow = rest
         parts = split_markdown(overflow)
         for part in parts[:-1]:
@@ -199,12 +200,17 @@ class SlackThreadReply:
         self, markdown: str, blocks: list, metadata: dict | None = None
     ) -> PostedAnswer:
         await self._status_shown()
-        response = await self.client.chat_postMessage(
-            channel=self.channel,
-            thread_ts=self.thread_ts,
-            text=fallback_text(markdown),
-            blocks=blocks,
-            metadata=metadata,
-            unfurl_links=False,
-        )
+        try:
+            response = await self.client.chat_postMessage(
+                channel=self.channel,
+                thread_ts=self.thread_ts,
+                text=fallback_text(markdown),
+                blocks=blocks,
+                metadata=metadata,
+                unfurl_links=False,
+            )
+        except SLACK_FAILURES as error:
+            raise ReplyFailed(
+                f"chat.postMessage in {self.channel}: {slack_error_reason(error)}"
+            ) from error
         return PostedAnswer(self.channel, str(response["ts"]))

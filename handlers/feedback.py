@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.background import BackgroundTasks
@@ -29,7 +28,9 @@ from bot.rating_modal import (
     rating_view,
     read_submission,
 )
+from bot.slack_errors import SLACK_FAILURES, slack_error_reason
 from handlers.safety import logged_not_raised
+from handlers.slack_values import slack_id, slack_ts
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +52,17 @@ class Click:
 def read_click(body: dict[str, Any], context: AsyncBoltContext) -> Click:
     """Who clicked, on which answer; `problem` says why it can't be recorded."""
     user = body.get("user") or {}
-    user_id = _str(user.get("id")) or ""
+    user_id = slack_id(user.get("id")) or ""
     message = body.get("message") or {}
     container = body.get("container") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id")
-    message_ts = message.get("ts") or container.get("message_ts")
-    thread_ts = message.get("thread_ts")
-    click = Click(user_id, _str(channel), _str(message_ts), _str(thread_ts), None)
+    channel = slack_id(container.get("channel_id")) or slack_id(
+        (body.get("channel") or {}).get("id")
+    )
+    message_ts = slack_ts(message.get("ts")) or slack_ts(container.get("message_ts"))
+    click = Click(user_id, channel, message_ts, slack_ts(message.get("thread_ts")), None)
     if not message:
         return _problem(click, NO_TRACE)
-    ours = (context.bot_id and message.get("bot_id") == context.bot_id) or (
-        body.get("api_app_id") and message.get("app_id") == body.get("api_app_id")
-    )
-    if not ours:
+    if not _posted_by_this_bot(message, body, context):
         return _problem(click, NOT_OUR_ANSWER)
     trace_id = _trace_id_from_metadata(message) or _trace_id_from_action(body)
     if not is_trace_id(trace_id):
@@ -71,12 +70,19 @@ def read_click(body: dict[str, Any], context: AsyncBoltContext) -> Click:
     return Click(user_id, click.channel, click.message_ts, click.thread_ts, trace_id)
 
 
+def _posted_by_this_bot(
+    message: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
+) -> bool:
+    """Only this bot's messages carry trace IDs we may record feedback on. Slack sets a
+    message's `bot_id` (and `app_id`); ours is known from `auth.test`."""
+    if not context.bot_id or message.get("bot_id") != context.bot_id:
+        return False
+    app_id = message.get("app_id")
+    return app_id is None or app_id == body.get("api_app_id")
+
+
 def _problem(click: Click, problem: str) -> Click:
     return Click(click.user_id, click.channel, click.message_ts, click.thread_ts, None, problem)
-
-
-def _str(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def _trace_id_from_metadata(message: dict[str, Any]) -> str | None:
@@ -112,8 +118,8 @@ async def _tell(
         await client.chat_postEphemeral(
             channel=channel, user=user_id, text=text, thread_ts=click.thread_ts
         )
-    except SlackApiError as error:
-        log.warning("could not tell %s: %s", user_id, error.response.get("error"))
+    except SLACK_FAILURES as error:
+        log.warning("could not tell %s: %s", user_id, slack_error_reason(error))
 
 
 def register(
@@ -169,8 +175,8 @@ def register(
             await client.views_open(
                 trigger_id=trigger_id, view=rating_view(target, current, signer)
             )
-        except SlackApiError as error:
-            log.warning("could not open the rating modal: %s", error.response.get("error"))
+        except SLACK_FAILURES as error:
+            log.warning("could not open the rating modal: %s", slack_error_reason(error))
 
     @app.action(RATE_ACTION_ID)
     @logged_not_raised
@@ -191,7 +197,7 @@ def register(
     @app.view(CALLBACK_ID)
     @logged_not_raised
     async def on_rating_submitted(ack: AsyncAck, body: dict, client: AsyncWebClient) -> None:
-        user_id = (body.get("user") or {}).get("id")
+        user_id = slack_id((body.get("user") or {}).get("id"))
         view = body.get("view") or {}
         form = read_submission((view.get("state") or {}).get("values"))
         if not isinstance(form, RatingForm):
@@ -203,7 +209,7 @@ def register(
             log.warning("rating refused, private_metadata rejected (%s) from %r", error, user_id)
             await ack(response_action="errors", errors={"accuracy": FORM_EXPIRED})
             return
-        if not isinstance(user_id, str) or not user_id:
+        if user_id is None:
             log.warning("rating refused: no user in the submission")
             await ack(response_action="errors", errors={"accuracy": FORM_EXPIRED})
             return

@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import BackgroundTasks
 from bot.conversation import Conversation, IncomingMessage
 from handlers.safety import logged_not_raised
+from handlers.slack_values import slack_id, slack_text, slack_ts
 
 # Subtypes that still carry a person's new words; everything else (edits, deletions,
 # joins, bot messages, …) is ignored.
@@ -20,26 +21,33 @@ def parse_message(
     event: dict[str, Any], body: dict[str, Any], bot_user_id: str | None, *, mention: bool
 ) -> IncomingMessage | None:
     """The user's message in `event`, or None when it is not one the bot should consider."""
-    if event.get("subtype") not in ANSWERABLE_SUBTYPES or event.get("bot_id"):
+    subtype = event.get("subtype")
+    if not (subtype is None or (isinstance(subtype, str) and subtype in ANSWERABLE_SUBTYPES)):
         return None
-    user, channel, ts, text = (event.get(k) for k in ("user", "channel", "ts", "text"))
-    if not all(isinstance(v, str) and v for v in (user, channel, ts)) or not isinstance(text, str):
+    if event.get("bot_id"):
+        return None
+    user, channel = slack_id(event.get("user")), slack_id(event.get("channel"))
+    ts, text = slack_ts(event.get("ts")), slack_text(event.get("text"))
+    if user is None or channel is None or ts is None or text is None:
         return None
     if user == bot_user_id or not text.strip():
         return None
     thread_ts = event.get("thread_ts")
-    team = event.get("team") or body.get("team_id")
-    channel_type = event.get("channel_type") or (
-        "im" if str(channel).startswith("D") else "channel"
-    )
+    if thread_ts in (None, ""):
+        thread_ts = None
+    elif slack_ts(thread_ts) is None:
+        return None  # in a thread Slack would not know
+    channel_type = event.get("channel_type")
+    if not isinstance(channel_type, str) or not channel_type:
+        channel_type = "im" if channel.startswith("D") else "channel"
     return IncomingMessage(
         text=text,
-        user_id=str(user),
-        team_id=team if isinstance(team, str) else None,
-        channel_id=str(channel),
-        channel_type=str(channel_type),
-        ts=str(ts),
-        thread_ts=thread_ts if isinstance(thread_ts, str) and thread_ts else None,
+        user_id=user,
+        team_id=slack_id(event.get("team")) or slack_id(body.get("team_id")),
+        channel_id=channel,
+        channel_type=channel_type,
+        ts=ts,
+        thread_ts=thread_ts,
         bot_user_id=bot_user_id,
         is_mention_event=mention,
     )

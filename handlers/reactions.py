@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import BackgroundTasks
 from bot.reactions import BotIdentity, Reaction, ReactionVotes
 from handlers.safety import logged_not_raised
+from handlers.slack_values import slack_id, slack_text, slack_ts
 
 log = logging.getLogger(__name__)
 
@@ -19,10 +20,10 @@ def parse_reaction(event: dict[str, Any]) -> Reaction | None:
     item = event.get("item")
     if not isinstance(item, dict) or item.get("type") != "message":
         return None
-    values = (event.get("user"), event.get("reaction"), item.get("channel"), item.get("ts"))
-    if not all(isinstance(v, str) and v for v in values):
+    user, channel = slack_id(event.get("user")), slack_id(item.get("channel"))
+    ts, emoji = slack_ts(item.get("ts")), slack_text(event.get("reaction"))
+    if user is None or channel is None or ts is None or not emoji:
         return None
-    user, emoji, channel, ts = (str(v) for v in values)
     return Reaction(user, emoji, channel, ts, added=event.get("type") == "reaction_added")
 
 

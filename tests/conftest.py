@@ -63,6 +63,7 @@ def _fresh_emulators(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("llm").reset()
     if "slack" in request.fixturenames:
         request.getfixturevalue("slack").streaming_enabled = True
+        request.getfixturevalue("slack").clear_faults()
 
 
 @pytest.fixture(scope="session")

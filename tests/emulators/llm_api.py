@@ -1,7 +1,8 @@
 """An OpenAI-compatible chat-completions emulator (plain and SSE streaming, with usage).
 
 `mode` switches its behaviour: "ok", "error" (HTTP 500), "hang" (never answers),
-"garbage" (200 with a body that is not a completion), "rate_limit" (429).
+"garbage" (200 with a body that is not a completion), "rate_limit" (429), "unauthorized" (401
+quoting the key it was given, as careless endpoints do).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class LlmEmulator:
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        # A "hang" request never ends: do not wait the default 60 s for it when stopping.
+        # A "hang" request sleeps for an hour: don't wait aiohttp's default 60 s for it at stop.
         self._runner = web.AppRunner(self.web_app(), access_log=None, shutdown_timeout=1)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -79,6 +80,9 @@ class LlmEmulator:
         except (ValueError, KeyError, TypeError, AssertionError):
             return _error(400, "invalid_request_error", "messages must be a non-empty list")
         self.requests.append(body)
+        if self.mode == "unauthorized":
+            given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            return _error(401, "invalid_api_key", f"Incorrect API key provided: {given}.")
         received = time.monotonic()
         if self.mode == "hang":
             await asyncio.sleep(3600)

@@ -124,6 +124,9 @@ class SlackEmulator:
             error = "ratelimited"
         self._faults[method].append(Fault(status, error, retry_after, times))
 
+    def clear_faults(self) -> None:
+        self._faults.clear()
+
     def new_ts(self) -> str:
         """A real-looking, strictly increasing message timestamp ("1712345678.123456")."""
         self._last_ts = max(time.time(), self._last_ts + 0.000001)

@@ -74,3 +74,9 @@ async def modal_opened_for(slack: SlackEmulator, click: dict) -> dict:
         ]
     )
     return dict(calls[0].args["view"])
+
+
+def shown_markdown(message: dict) -> str:
+    """What a person sees of a message: its markdown blocks, or its streamed text."""
+    markdown = [b["text"] for b in message.get("blocks", []) if b["type"] == "markdown"]
+    return "".join(markdown) if markdown else str(message["text"])

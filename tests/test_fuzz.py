@@ -1,0 +1,531 @@
+"""Fuzzing: signed, strangely shaped payloads of every kind the bot handles, over HTTP.
+
+Every request is answered within Slack's 3 s with a 2xx or 4xx; the bot stays healthy; its log
+holds no error or traceback; and MLflow holds nothing the fuzzing did not legitimately cause.
+
+That last check is strict and exact. The fuzzed bot is a process of its own with an experiment
+of its own. A fuzzed event that the bot accepted (2xx) and that is a real question to the bot
+(by Slack's rules, `is_question` below) must produce exactly one trace, and nothing else may:
+the experiment's traces are exactly the seed answers plus those questions. Fuzzed clicks and
+submissions carry the real trace IDs of the seed answers, but each one is broken in at least one
+way that must stop it (no user, not our message, no vote value, tampered modal metadata, no
+valid scores): the outbox must stay empty and no trace may get an assessment.
+
+Scale: `HYPOTHESIS_PROFILE=deep` runs ten times the CI examples (see tests/support/fuzzing.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import time
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tests.conftest import SIGNING_SECRET, TEAM_ID
+from tests.emulators.slack_api import SlackEmulator
+from tests.support.bot_process import BotProcess
+from tests.support.conversation import dm, final_answer, mention, open_rating_modal, trace_id_of
+from tests.support.fuzzing import (
+    ENORMOUS_TEXT,
+    ODD_TEXT,
+    ODD_VALUES,
+    LoopBridge,
+    fuzz_settings,
+    mutated,
+    replace_placeholders,
+    run_property,
+)
+from tests.support.mlflow_server import MlflowServer
+from tests.support.slack_payloads import rate_click, view_submission, vote_click
+from tests.support.slack_requests import SlackSender
+from tests.support.traces import Tracking
+from tests.test_feedback import eventually
+
+pytestmark = pytest.mark.slow
+
+SLACK_ACK_S = 3.0
+BOT_USER, BOT_ID, APP_ID = "UBOT", "BBOT", "ABOT"
+SLACK_TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}")
+SLACK_ID = re.compile(r"[A-Za-z0-9_-]{2,64}")
+ANSWERABLE_SUBTYPES = (None, "thread_broadcast", "file_share")
+
+
+# -- the fuzzed bot ---------------------------------------------------------------------------
+
+
+@dataclass
+class FuzzedBot:
+    process: BotProcess
+    sender: SlackSender
+    tracking: Tracking
+    answers: list[dict[str, Any]]  # seed answers, in channels of their own
+    rating_view: dict[str, Any]  # a modal the bot opened on answers[0]
+    expected_requests: set[str] = field(default_factory=set)  # client_request_id of each trace
+    log_offset: int = 0  # where the current test's part of the bot's log starts
+
+    @property
+    def trace_ids(self) -> list[str]:
+        return [trace_id_of(answer) for answer in self.answers]
+
+
+@pytest.fixture(scope="module")
+async def fuzzed(
+    bot_env: dict[str, str], tmp_root: Path, mlflow_server: MlflowServer, slack: SlackEmulator
+) -> AsyncIterator[FuzzedBot]:
+    experiment = f"fuzz-{uuid.uuid4().hex[:8]}"
+    env = {
+        **bot_env,
+        "MLFLOW_EXPERIMENT_NAME": experiment,
+        "BOT_DATA_DIR": str(tmp_root / experiment),
+        # The deep profile answers hundreds of questions a minute, and the test tracking server
+        # is one worker on SQLite: give trace export room, so a lost trace means a bug.
+        "MLFLOW_REQUEST_TIMEOUT_S": "30",
+        "MLFLOW_REQUEST_RETRIES": "3",
+    }
+    process = BotProcess(env, tmp_root / f"{experiment}.log")
+    await asyncio.to_thread(process.start)
+    sender = SlackSender(process.url, SIGNING_SECRET, TEAM_ID, APP_ID)
+    try:
+        answers, requests = [], set()
+        for event in (
+            dm(new_id("U"), new_id("D"), "seed one"),
+            mention(new_id("U"), new_id("C"), "seed two"),
+        ):
+            await sender.event(event)
+            answers.append(await final_answer(slack, event["channel"]))
+            requests.add(f"{event['channel']}:{event['ts']}")
+        view = await open_rating_modal(sender, slack, answers[0], new_id("U"))
+        tracking = await asyncio.to_thread(Tracking, mlflow_server.url, experiment)
+        yield FuzzedBot(process, sender, tracking, answers, view, requests)
+    finally:
+        await sender.close()
+        await asyncio.to_thread(process.stop)
+
+
+_counter = itertools.count(1)
+
+
+def new_id(prefix: str) -> str:
+    return prefix + uuid.uuid4().hex[:10].upper()
+
+
+def new_ts() -> str:
+    """A unique, real-looking Slack timestamp."""
+    return f"{int(time.time())}.{next(_counter):06d}"
+
+
+def fresh_values(slack: SlackEmulator) -> dict[str, Any]:
+    """Placeholders in the templates, made new for every example (so no two share a channel or a
+    message, and a thread the bot answered in one example is never continued in another)."""
+    return {
+        "$DM": new_id("D"),
+        "$CHANNEL": new_id("C"),
+        "$USER": new_id("U"),
+        "$TS": new_ts(),
+        "$ROOT_TS": new_ts(),
+        "$EVENT_ID": f"Ev{uuid.uuid4().hex[:12].upper()}",
+        "$TRIGGER": slack.new_trigger(),
+    }
+
+
+# -- what Slack means (the oracle), written from Slack's documentation, not from the bot ------
+
+
+def is_question(envelope: Any) -> str | None:
+    """The request ID (`channel:ts`) if this event is a person's message to the bot."""
+    if not isinstance(envelope, dict) or envelope.get("type") != "event_callback":
+        return None
+    event = envelope.get("event")
+    if not isinstance(event, dict) or event.get("type") not in ("message", "app_mention"):
+        return None
+    subtype = event.get("subtype")
+    if not (subtype is None or (isinstance(subtype, str) and subtype in ANSWERABLE_SUBTYPES)):
+        return None
+    if event.get("bot_id"):
+        return None
+    user, channel, ts, text = (event.get(k) for k in ("user", "channel", "ts", "text"))
+    if not all(isinstance(v, str) and SLACK_ID.fullmatch(v) for v in (user, channel)):
+        return None
+    if not isinstance(ts, str) or not SLACK_TS.fullmatch(ts) or user == BOT_USER:
+        return None
+    thread_ts = event.get("thread_ts")
+    if thread_ts not in (None, "") and not (
+        isinstance(thread_ts, str) and SLACK_TS.fullmatch(thread_ts)
+    ):
+        return None
+    if not isinstance(text, str) or not text.strip():
+        return None
+    channel_type = event.get("channel_type")
+    is_dm = (
+        channel_type == "im"
+        if isinstance(channel_type, str) and channel_type
+        else str(channel).startswith("D")
+    )
+    addressed = is_dm or event["type"] == "app_mention" or f"<@{BOT_USER}" in text
+    return f"{channel}:{ts}" if addressed else None
+
+
+# -- templates --------------------------------------------------------------------------------
+
+QUESTION_TEXT = st.one_of(
+    st.text(min_size=1, max_size=200), ODD_TEXT, ENORMOUS_TEXT, st.just("What is the VPN?")
+)
+SUBTYPES = st.one_of(
+    st.none(),
+    st.sampled_from(
+        [
+            "thread_broadcast",
+            "file_share",
+            "message_changed",
+            "message_deleted",
+            "bot_message",
+            "channel_join",
+            "me_message",
+            "huddle_thread",
+        ]
+    ),
+    st.text(max_size=12),
+)
+
+
+@st.composite
+def message_events(draw: st.DrawFn) -> dict[str, Any]:
+    text = draw(QUESTION_TEXT)
+    kind = draw(st.sampled_from(["dm", "dm_thread", "mention", "channel", "app_mention"]))
+    event: dict[str, Any] = {
+        "type": "app_mention" if kind == "app_mention" else "message",
+        "channel": "$DM" if kind.startswith("dm") else "$CHANNEL",
+        "user": "$USER",
+        "text": text if kind.startswith("dm") or kind == "channel" else f"<@{BOT_USER}> {text}",
+        "ts": "$TS",
+        "event_ts": "$TS",
+    }
+    if kind != "app_mention":
+        event["channel_type"] = "im" if kind.startswith("dm") else "channel"
+    if kind == "dm_thread":
+        event["thread_ts"] = "$ROOT_TS"
+    if draw(st.integers(0, 3)) == 0:
+        event["subtype"] = draw(SUBTYPES)
+    if draw(st.integers(0, 9)) == 0:
+        event["bot_id"] = draw(st.sampled_from([BOT_ID, "BOTHER"]))
+    return draw(envelopes(event))
+
+
+@st.composite
+def other_events(draw: st.DrawFn, answer: dict[str, Any]) -> dict[str, Any]:
+    """Reactions (on a stranger's message, or on our answer by nobody), and event types the bot
+    does not know."""
+    kind = draw(
+        st.one_of(
+            st.sampled_from(
+                [
+                    "reaction_added",
+                    "reaction_removed",
+                    "app_home_opened",
+                    "member_joined_channel",
+                    "assistant_thread_started",
+                    "message_metadata_posted",
+                ]
+            ),
+            st.text(min_size=1, max_size=20),
+        )
+    )
+    on_our_answer = draw(st.booleans())
+    event: dict[str, Any] = {
+        "type": kind,
+        "user": "$USER",
+        "reaction": draw(
+            st.one_of(
+                st.sampled_from(["+1", "-1", "thumbsup", "thumbsdown", "+1::skin-tone-3"]), ODD_TEXT
+            )
+        ),
+        "item": {
+            "type": "message",
+            "channel": answer["channel"] if on_our_answer else "$CHANNEL",
+            "ts": answer["ts"] if on_our_answer else "$TS",
+        },
+        "item_user": BOT_USER,
+        "event_ts": "$TS",
+    }
+    envelope = draw(envelopes(event))
+    if on_our_answer:  # whatever a reaction may come to mean, nobody made this one
+        _set(envelope.get("event"), "user", draw(NO_USER_ID))
+    return envelope
+
+
+@st.composite
+def envelopes(draw: st.DrawFn, event: dict[str, Any]) -> dict[str, Any]:
+    """`event` (mutated, or not) in an Events API envelope (mutated, or not)."""
+    if draw(st.booleans()):
+        event = draw(mutated(event))
+    envelope = {
+        "token": "legacy-unused",
+        "team_id": TEAM_ID,
+        "api_app_id": APP_ID,
+        "type": "event_callback",
+        "event_id": "$EVENT_ID",
+        "event_time": int(time.time()),
+        "event": event,
+        "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER, "is_bot": True}],
+    }
+    if draw(st.integers(0, 4)) == 0:
+        envelope["is_ext_shared_channel"] = draw(st.booleans())
+    return draw(st.one_of(st.just(envelope), mutated(envelope)))
+
+
+# Breakers: each makes a click or a submission unrecordable, whatever else is in it.
+NO_USER_ID = st.one_of(
+    st.sampled_from([None, "", 0, [], {}]),
+    ODD_VALUES.filter(lambda v: not isinstance(v, str)),
+)
+NO_USER = st.one_of(  # mostly shapes that pass the shape checks and reach the listener
+    st.just("<drop>"),
+    NO_USER_ID.map(lambda user_id: {"id": user_id}),
+    st.just({"name": "no id"}),
+    ODD_VALUES.filter(lambda v: not isinstance(v, dict)),
+)
+NOT_A_VOTE = st.one_of(
+    st.just("<drop>"),
+    ODD_VALUES.filter(
+        lambda v: not (isinstance(v, str) and v.startswith(("positive:", "negative:")))
+    ),
+)
+
+
+def _set(container: Any, key: str, value: Any) -> None:
+    if not isinstance(container, dict):
+        return
+    if value == "<drop>":
+        container.pop(key, None)
+    else:
+        container[key] = value
+
+
+@st.composite
+def broken_votes(draw: st.DrawFn, slack: SlackEmulator, answers: list[dict]) -> dict[str, Any]:
+    answer = draw(st.sampled_from(answers))
+    payload = draw(mutated(vote_click(slack, answer, "$USER", positive=draw(st.booleans()))))
+    breakers = draw(
+        st.sets(st.sampled_from(["user", "not_ours", "value", "no_message"]), min_size=1)
+    )
+    if "user" in breakers:
+        _set(payload, "user", draw(NO_USER))
+    if "not_ours" in breakers:
+        foreign = draw(st.sampled_from(["<drop>", "BOTHER", "AOTHER", "", None]))
+        _set(payload.get("message"), "bot_id", foreign)
+        _set(payload.get("message"), "app_id", draw(st.sampled_from(["<drop>", "AOTHER", None])))
+    if "value" in breakers:
+        actions = payload.get("actions")
+        if isinstance(actions, list) and actions:
+            _set(actions[0], "value", draw(NOT_A_VOTE))
+    if "no_message" in breakers:
+        _set(payload, "message", draw(st.sampled_from(["<drop>", None, {}, "x"])))
+    return payload
+
+
+@st.composite
+def rate_clicks(draw: st.DrawFn, slack: SlackEmulator, answers: list[dict]) -> dict[str, Any]:
+    """Opening the modal records nothing, so these need no breaker."""
+    payload = rate_click(slack, draw(st.sampled_from(answers)), "$USER")
+    payload["trigger_id"] = "$TRIGGER"
+    return draw(mutated(payload))
+
+
+SCORES = st.one_of(st.none(), st.sampled_from(["1", "3", "5"]), ODD_TEXT)
+COMMENTS = st.one_of(st.none(), st.text(max_size=300), ODD_TEXT, ENORMOUS_TEXT)
+
+
+@st.composite
+def broken_submissions(draw: st.DrawFn, view: dict[str, Any]) -> dict[str, Any]:
+    scores = {d: draw(SCORES) for d in ("accuracy", "helpfulness", "relevance")}
+    payload = draw(mutated(view_submission(view, "$USER", scores, draw(COMMENTS))))
+    breakers = draw(st.sets(st.sampled_from(["user", "metadata", "scores"]), min_size=1))
+    if "user" in breakers:
+        _set(payload, "user", draw(NO_USER))
+    submitted = payload.get("view")
+    if "metadata" in breakers:
+        body = {"t": "tr-" + "0" * 32, "c": "C1", "m": "1.2"}
+        forged = json.dumps({"p": body, "s": "0" * 64})
+        tampered = str(view["private_metadata"]).replace('"s":"', '"s":"f', 1)
+        _set(
+            submitted,
+            "private_metadata",
+            draw(st.one_of(st.sampled_from(["<drop>", forged, tampered]), ODD_VALUES)),
+        )
+    if "scores" in breakers and isinstance(submitted, dict):
+        state = submitted.get("state")
+        values = state.get("values") if isinstance(state, dict) else None
+        if isinstance(values, dict):
+            dimension = draw(st.sampled_from(["accuracy", "helpfulness", "relevance"]))
+            bad = draw(st.one_of(st.none(), st.sampled_from(["0", "6", "x", " 3", ""]), ODD_VALUES))
+            values[dimension] = {"score": {"type": "static_select", "selected_option": bad}}
+    return payload
+
+
+@st.composite
+def slash_commands(draw: st.DrawFn) -> dict[str, Any]:
+    fields = {
+        "command": draw(st.one_of(st.just("/feedback-report"), ODD_TEXT)),
+        "text": draw(st.one_of(st.sampled_from(["", "7", "30 days", "help"]), ODD_TEXT)),
+        "user_id": "$USER",
+        "user_name": "someone",
+        "channel_id": "$CHANNEL",
+        "team_id": TEAM_ID,
+        "response_url": "https://hooks.slack.test/commands/1",
+        "trigger_id": "$TRIGGER",
+        "api_app_id": APP_ID,
+    }
+    return draw(mutated(fields))
+
+
+# -- sending ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Sent:
+    status: int
+    seconds: float
+    payload: Any
+
+
+def as_form_value(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+async def send_one(fuzzed: FuzzedBot, slack: SlackEmulator, kind: str, template: Any) -> Sent:
+    """Send one example (placeholders made fresh here, on the session loop) and time it."""
+    payload = replace_placeholders(template, fresh_values(slack))
+    if kind == "event":
+        body, content_type = json.dumps(payload).encode(), "application/json"
+    elif kind == "interaction":
+        body = urlencode({"payload": json.dumps(payload)}).encode()
+        content_type = "application/x-www-form-urlencoded"
+    else:
+        fields = {k: as_form_value(v) for k, v in payload.items()}
+        body = urlencode(fields, encoding="utf-8", errors="surrogatepass").encode()
+        content_type = "application/x-www-form-urlencoded"
+    started = time.monotonic()
+    status, _ = await fuzzed.sender.post(body, content_type)
+    return Sent(status, time.monotonic() - started, payload)
+
+
+def check_answer(sent: Sent) -> None:
+    assert 200 <= sent.status < 500, f"HTTP {sent.status} for {sent.payload!r:.2000}"
+    assert sent.seconds < SLACK_ACK_S, f"{sent.seconds:.2f} s for {sent.payload!r:.2000}"
+
+
+async def fuzz(
+    fuzzed: FuzzedBot, slack: SlackEmulator, kind: str, payloads: st.SearchStrategy, share: float
+) -> list[Sent]:
+    """Send every example hypothesis draws from `payloads`; check each answer."""
+    bridge = LoopBridge(asyncio.get_running_loop())
+    sent: list[Sent] = []
+    fuzzed.log_offset = len(fuzzed.process.log())
+
+    @fuzz_settings(share)
+    @given(payloads)
+    def prop(template: Any) -> None:
+        result = bridge.run(send_one(fuzzed, slack, kind, template), timeout_s=30)
+        sent.append(result)
+        check_answer(result)
+
+    started = time.monotonic()
+    await run_property(prop)
+    statuses = Counter(one.status for one in sent)
+    slowest = max(one.seconds for one in sent)
+    questions = sum(1 for one in sent if one.status == 200 and is_question(one.payload))
+    print(
+        f"fuzzed {len(sent)} {kind}s in {time.monotonic() - started:.1f} s: {dict(statuses)}, "
+        f"{questions} questions to answer, slowest answer {slowest:.2f} s"
+    )
+    return sent
+
+
+# -- after the fuzzing ------------------------------------------------------------------------
+
+
+async def assert_no_junk(fuzzed: FuzzedBot, sent: list[Sent]) -> None:
+    """Healthy, quiet, and MLflow holds exactly what the legitimate questions caused."""
+    for one in sent:
+        request_id = is_question(one.payload) if one.status == 200 else None
+        if request_id is not None:
+            fuzzed.expected_requests.add(request_id)
+    base = fuzzed.process.url
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+        async with http.get(base + "/healthz") as response:
+            assert response.status == 200
+
+        async def idle() -> dict:
+            async with http.get(base + "/readyz") as response:
+                ready = await response.json()
+            assert ready["answers_in_flight"] == 0
+            return ready
+
+        ready = await eventually(idle, timeout_s=60)
+    assert ready["outbox"]["pending"] == 0 and ready["outbox"]["dead"] == 0, ready
+    assert ready["traces_dropped"] == 0 and ready["trace_exports_failed"] == 0, ready
+
+    async def traced() -> list:
+        traces = await fuzzed.tracking.asearch()
+        assert {t.info.client_request_id for t in traces} >= fuzzed.expected_requests
+        return traces
+
+    await eventually(traced, timeout_s=60)
+    await asyncio.sleep(1.0)  # a trace nothing should have made had time to arrive too
+    traces = await fuzzed.tracking.asearch()
+    request_ids = [t.info.client_request_id for t in traces]
+    assert sorted(request_ids) == sorted(fuzzed.expected_requests)
+    assert [t.info.trace_id for t in traces if t.info.assessments] == []
+
+    log = fuzzed.process.log()[fuzzed.log_offset :]
+    problems = [line for line in log.splitlines() if " ERROR " in line or "Traceback" in line]
+    assert problems == [], "\n".join(problems[:20])
+
+
+# -- the properties ---------------------------------------------------------------------------
+
+
+async def test_fuzzed_message_events(fuzzed: FuzzedBot, slack: SlackEmulator) -> None:
+    sent = await fuzz(fuzzed, slack, "event", message_events(), share=1.0)
+    assert any(is_question(s.payload) for s in sent)  # the fuzzing did reach the answering
+    await assert_no_junk(fuzzed, sent)
+
+
+async def test_fuzzed_reactions_and_unknown_events(fuzzed: FuzzedBot, slack: SlackEmulator) -> None:
+    strategy = st.sampled_from(fuzzed.answers).flatmap(other_events)
+    sent = await fuzz(fuzzed, slack, "event", strategy, share=1.0)
+    await assert_no_junk(fuzzed, sent)
+
+
+async def test_fuzzed_votes(fuzzed: FuzzedBot, slack: SlackEmulator) -> None:
+    sent = await fuzz(fuzzed, slack, "interaction", broken_votes(slack, fuzzed.answers), 1.0)
+    await assert_no_junk(fuzzed, sent)
+
+
+async def test_fuzzed_rate_clicks(fuzzed: FuzzedBot, slack: SlackEmulator) -> None:
+    sent = await fuzz(fuzzed, slack, "interaction", rate_clicks(slack, fuzzed.answers), 1.0)
+    await assert_no_junk(fuzzed, sent)
+
+
+async def test_fuzzed_rating_submissions(fuzzed: FuzzedBot, slack: SlackEmulator) -> None:
+    strategy = broken_submissions(fuzzed.rating_view)
+    sent = await fuzz(fuzzed, slack, "interaction", strategy, share=1.0)
+    await assert_no_junk(fuzzed, sent)
+
+
+async def test_fuzzed_slash_commands(fuzzed: FuzzedBot, slack: SlackEmulator) -> None:
+    sent = await fuzz(fuzzed, slack, "command", slash_commands(), share=1.0)
+    await assert_no_junk(fuzzed, sent)

@@ -1,0 +1,73 @@
+"""A vote's trace ID is taken only from this bot's own messages: a click on another app's
+message that carries our trace ID (in its metadata and button values) records nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from tests.conftest import new_id
+from tests.emulators.slack_api import SlackEmulator
+from tests.support.conversation import trace_id_of
+from tests.support.slack_payloads import rate_click, vote_click
+from tests.support.slack_requests import SlackSender
+from tests.support.traces import Tracking
+from tests.test_feedback import ask, eventually
+
+DROP = object()
+# Who posted the clicked message, as the payload says: (bot_id, app_id, api_app_id).
+SPOOFS: dict[str, tuple[Any, Any, Any]] = {
+    "another app's bot": ("BOTHER", "AOTHER", "ABOT"),
+    "another bot, no app": ("BOTHER", DROP, "ABOT"),
+    "no bot, another app": (DROP, "AOTHER", "ABOT"),
+    "a person": (DROP, DROP, "ABOT"),
+    "our app ID without our bot": (DROP, "ABOT", "ABOT"),
+    "another bot claiming our app": ("BOTHER", "ABOT", "ABOT"),
+    "our bot ID from another app": ("BBOT", "AOTHER", "ABOT"),
+    "another app, naming itself the receiver": ("BOTHER", "AOTHER", "AOTHER"),
+}
+NOT_OURS = "I can only record feedback on my own answers."
+
+
+def spoofed(payload: dict[str, Any], bot_id: Any, app_id: Any, api_app_id: Any) -> dict:
+    message = dict(payload["message"])
+    for key, value in (("bot_id", bot_id), ("app_id", app_id)):
+        message.pop(key, None)
+        if value is not DROP:
+            message[key] = value
+    if bot_id is DROP:
+        message["user"] = new_id("U")  # a person's message
+    return {**payload, "message": message, "api_app_id": api_app_id}
+
+
+async def test_clicks_on_messages_this_bot_did_not_post_record_nothing(
+    sender: SlackSender, slack: SlackEmulator, tracking: Tracking
+) -> None:
+    answer = await ask(sender, slack, "whose answer is this?")
+    trace_id = trace_id_of(answer)
+    opened = len(slack.calls_to("views.open"))
+    for name, (bot_id, app_id, api_app_id) in SPOOFS.items():
+        voter = new_id("U")
+        for positive in (True, False):
+            click = spoofed(vote_click(slack, answer, voter, positive), bot_id, app_id, api_app_id)
+            status, _ = await sender.interaction(click)
+            assert status == 200, name
+        rate = spoofed(rate_click(slack, answer, voter), bot_id, app_id, api_app_id)
+        status, _ = await sender.interaction(rate)
+        assert status == 200, name
+
+        def told(voter: str = voter) -> list[str]:
+            return [e["text"] for e in slack.ephemeral if e["user"] == voter]
+
+        assert await slack.wait_for(lambda: len(told()) == 3 and told()), name
+        assert told() == [NOT_OURS] * 3, name
+
+    await asyncio.sleep(1.5)  # every click had time to land
+    assert await tracking.assessments(trace_id) == []
+    assert len(slack.calls_to("views.open")) == opened  # no modal for another app's message
+
+    # The genuine click on the same message is recorded.
+    voter = new_id("U")
+    await sender.interaction(vote_click(slack, answer, voter, positive=True))
+    valid = await eventually(lambda: tracking.valid_assessments(trace_id, "user_feedback"))
+    assert [(a.source.source_id, a.value) for a in valid] == [(voter, True)]
