@@ -19,11 +19,12 @@ import pytest
 
 from bot.secret_redaction import REDACTED, install_secret_redaction
 from config import ConfigError, load_settings
-from tests.conftest import BOT_TOKEN, LLM_KEY, SIGNING_SECRET, TEAM_ID, new_id
+from tests.conftest import BOT_TOKEN, LLM_KEY, SIGNING_SECRET, TEAM_ID
 from tests.emulators.llm_api import LlmEmulator
 from tests.emulators.slack_api import SlackEmulator
 from tests.support.bot_process import BotProcess
 from tests.support.conversation import dm, final_answer, open_rating_modal, trace_id_of
+from tests.support.ids import new_id
 from tests.support.mlflow_server import MlflowServer
 from tests.support.slack_payloads import view_submission, vote_click
 from tests.support.slack_requests import SlackSender

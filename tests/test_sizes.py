@@ -10,7 +10,6 @@ import pytest
 from bot.blocks import FALLBACK_TEXT_LIMIT, MARKDOWN_LIMIT
 from bot.feedback import COMMENT_MAX_CHARS
 from bot.prompt import TRIM_MARK
-from tests.conftest import new_id
 from tests.emulators.llm_api import LlmEmulator
 from tests.emulators.slack_api import SlackEmulator
 from tests.support.conversation import (
@@ -20,6 +19,7 @@ from tests.support.conversation import (
     shown_markdown,
     trace_id_of,
 )
+from tests.support.ids import new_id
 from tests.support.slack_payloads import view_submission
 from tests.support.slack_requests import SlackSender
 from tests.support.traces import Tracking

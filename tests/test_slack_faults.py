@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from mlflow.entities import Trace
 
-from tests.conftest import new_id
 from tests.emulators.llm_api import LlmEmulator
 from tests.emulators.slack_api import Call, SlackEmulator
 from tests.support.bot_process import BotProcess
 from tests.support.conversation import dm, final_answer, mention
+from tests.support.ids import new_id
 from tests.support.slack_requests import SlackSender
 from tests.support.traces import Tracking
 from tests.test_feedback import eventually

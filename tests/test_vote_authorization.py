@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.conftest import new_id
 from tests.emulators.slack_api import SlackEmulator
 from tests.support.conversation import trace_id_of
+from tests.support.ids import new_id
 from tests.support.slack_payloads import rate_click, vote_click
 from tests.support.slack_requests import SlackSender
 from tests.support.traces import Tracking
