@@ -471,7 +471,7 @@ async def assert_no_junk(fuzzed: FuzzedBot, sent: list[Sent]) -> None:
         async def idle() -> dict:
             async with http.get(base + "/readyz") as response:
                 ready = await response.json()
-            assert ready["answers_in_flight"] == 0
+            assert ready["tasks_in_flight"] == 0
             return ready
 
         ready = await eventually(idle, timeout_s=60)
