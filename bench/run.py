@@ -329,6 +329,9 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
         *results["report"]["lines"],
         "```",
     ]
+    notes = ROOT / "bench" / "notes.md"
+    if notes.exists():
+        lines += ["", notes.read_text().rstrip()]
     return "\n".join(lines) + "\n"
 
 
