@@ -10,6 +10,7 @@ from mlflow.entities import Assessment
 from tests.emulators.slack_api import SlackEmulator
 from tests.support.conversation import ask, dm, final_answer, open_rating_modal, trace_id_of
 from tests.support.ids import new_id
+from tests.support.seed_analysis import analyze_ratings, analyze_user_feedback
 from tests.support.slack_payloads import view_submission, vote_click
 from tests.support.slack_requests import SlackSender
 from tests.support.traces import Tracking
@@ -211,44 +212,6 @@ async def test_the_trace_id_falls_back_to_the_button_value(
     assert [(a.source.source_id, a.value) for a in valid] == [(voter, False)]
 
 
-def analyze_user_feedback(traces: list) -> dict[str, float]:
-    """The seed's analysis (shared/seed), verbatim in spirit: all assessments, valid or not."""
-    total_traces = len(traces)
-    traces_with_feedback = positive_count = negative_count = 0
-    for trace in traces:
-        if trace.info.assessments:
-            traces_with_feedback += 1
-            for assessment in trace.info.assessments:
-                if assessment.name == "user_feedback":
-                    if assessment.value:
-                        positive_count += 1
-                    else:
-                        negative_count += 1
-    if traces_with_feedback > 0:
-        feedback_rate = traces_with_feedback / total_traces * 100
-        positive_rate = positive_count / traces_with_feedback * 100
-    else:
-        feedback_rate = positive_rate = 0
-    return {
-        "total_traces": total_traces,
-        "traces_with_feedback": traces_with_feedback,
-        "feedback_rate": feedback_rate,
-        "positive_rate": positive_rate,
-        "positive_count": positive_count,
-        "negative_count": negative_count,
-    }
-
-
-def analyze_ratings(traces: list) -> dict[str, float]:
-    ratings_by_dimension: dict[str, list[float]] = {}
-    for trace in traces:
-        for assessment in trace.info.assessments or []:
-            if assessment.name.startswith("user_") and assessment.name != "user_feedback":
-                dimension = assessment.name.replace("user_", "")
-                ratings_by_dimension.setdefault(dimension, []).append(assessment.value)
-    return {d: sum(s) / len(s) for d, s in ratings_by_dimension.items() if s}
-
-
 async def test_the_seed_analysis_reads_the_logged_feedback(
     sender: SlackSender, slack: SlackEmulator, tracking: Tracking
 ) -> None:
@@ -269,11 +232,11 @@ async def test_the_seed_analysis_reads_the_logged_feedback(
         return traces
 
     traces = await eventually(all_landed)
-    feedback = analyze_user_feedback(traces)
+    feedback = await asyncio.to_thread(analyze_user_feedback, tracking.client, traces)
     assert feedback["total_traces"] == 4
     assert feedback["traces_with_feedback"] == 3
     assert feedback["feedback_rate"] == pytest.approx(75.0)
     assert feedback["positive_count"] == 2 and feedback["negative_count"] == 1
     assert feedback["positive_rate"] == pytest.approx(200 / 3)
-    ratings = analyze_ratings(traces)
+    ratings = await asyncio.to_thread(analyze_ratings, tracking.client, traces)
     assert ratings == pytest.approx({"accuracy": 1.0, "helpfulness": 0.8, "relevance": 0.6})
