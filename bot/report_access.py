@@ -9,8 +9,9 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack_errors import SLACK_FAILURES, slack_error_reason
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +25,8 @@ class ReportAccess:
         self._allow_workspace_admins = allow_workspace_admins
 
     async def allows(self, client: AsyncWebClient, user_id: str) -> bool:
+        if not user_id:
+            return False
         if user_id in self._admins:
             return True
         if not self._allow_workspace_admins:
@@ -31,11 +34,8 @@ class ReportAccess:
         try:
             async with asyncio.timeout(USERS_INFO_TIMEOUT_S):
                 response = await client.users_info(user=user_id)
-        except SlackApiError as error:
-            log.warning("users.info failed for %s: %s", user_id, error.response.get("error"))
-            return False
-        except TimeoutError:
-            log.warning("users.info did not answer in time for %s", user_id)
+        except SLACK_FAILURES as error:  # TimeoutError included
+            log.warning("users.info failed for %r: %s", user_id, slack_error_reason(error))
             return False
         user = response.get("user")
         return (

@@ -10,11 +10,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.background import BackgroundTasks
 from bot.report_command import COMMAND, FeedbackReportCommand, Invocation
 from handlers.safety import logged_not_raised
+from handlers.slack_values import slack_id
 
 
 def parse_invocation(command: dict[str, Any]) -> Invocation:
     return Invocation(
-        user_id=str(command.get("user_id") or ""),
+        user_id=slack_id(command.get("user_id")) or "",  # an odd one is nobody's: refused
         text=str(command.get("text") or ""),
         response_url=str(command.get("response_url") or ""),
     )

@@ -279,3 +279,17 @@ def test_the_trend_is_a_fixed_width_table() -> None:
     assert "No answers" not in render_text(report)
     empty = ReportBuilder(AnswerQuery(WINDOW), None, "http://ui").build()
     assert "No answers in this window." in render_text(empty)
+
+
+async def test_the_workspace_admin_check_refuses_odd_user_ids_without_raising(slack) -> None:  # type: ignore[no-untyped-def]
+    """Found by fuzzing: a huge, non-ID user_id made users.info fail with a non-JSON 400."""
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.report_access import ReportAccess
+    from tests.conftest import BOT_TOKEN
+
+    access = ReportAccess([], allow_workspace_admins=True)
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
+    assert await access.allows(client, "[-1.9e+266, " + "¥" * 9000) is False
+    assert await access.allows(client, "") is False
+    assert await access.allows(client, "UNKNOWN1") is False

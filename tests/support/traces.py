@@ -36,14 +36,20 @@ class Tracking:
         return await asyncio.to_thread(self.search, filter_string)
 
     async def wait_for_trace(self, trace_id: str, timeout_s: float = 30.0) -> Trace:
-        """The trace once the bot's asynchronous export has put it on the server."""
+        """The bot's trace once its asynchronous export is complete. The exporter may log the
+        spans before the trace's info: until then the server holds the trace without the
+        metadata the bot set (its user), so wait for that too."""
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                return await asyncio.to_thread(self.client.get_trace, trace_id)
+                trace = await asyncio.to_thread(self.client.get_trace, trace_id)
+                if "mlflow.trace.user" in trace.info.trace_metadata:
+                    return trace
             except Exception:
                 if time.monotonic() > deadline:
                     raise
+            if time.monotonic() > deadline:
+                raise AssertionError(f"trace {trace_id} stayed incomplete on the server")
             await asyncio.sleep(0.2)
 
     async def assessments(self, trace_id: str) -> list[Assessment]:
