@@ -38,7 +38,6 @@ class Bot:
     client: AsyncWebClient
     model: ChatModel
     answers: AnswerStore
-    conversation: Conversation
     outbox: Outbox
     deliverer: FeedbackDeliverer
     background: BackgroundTasks
@@ -140,4 +139,4 @@ def build_bot(
     feedback.register(app, recorder, MetadataSigner(signing_secret), background)
     reactions.register(app, ReactionVotes(recorder, answers), background)
     ignored_events.register_last(app)  # keep last: it takes every event no listener took
-    return Bot(settings, app, client, model, answers, conversation, outbox, deliverer, background)
+    return Bot(settings, app, client, model, answers, outbox, deliverer, background)

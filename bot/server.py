@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
@@ -33,7 +32,6 @@ class SlackHttpServer:
         self._verifier = SignatureVerifier(signing_secret)
         self._readiness = readiness
         self.accepting = True
-        self.started_at = time.time()
 
     def web_app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
