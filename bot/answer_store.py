@@ -32,7 +32,10 @@ CREATE TABLE IF NOT EXISTS threads (
 
 class AnswerStore:
     def __init__(self, path: Path) -> None:
-        self._db = SerialDatabase(path, _SCHEMA)
+        # An index, not the record: every answer also carries its trace ID in its Slack
+        # metadata. Losing the last few rows to a power cut is acceptable; an fsync per
+        # answer is not.
+        self._db = SerialDatabase(path, _SCHEMA, durable=False)
 
     async def record(self, channel: str, message_ts: str, thread_ts: str, trace_id: str) -> None:
         def insert(conn: sqlite3.Connection) -> None:

@@ -15,11 +15,14 @@ T = TypeVar("T")
 class SerialDatabase:
     """One connection, one thread: safe, ordered, and off the event loop.
 
-    WAL with `synchronous=FULL`: a committed write survives a crash or power loss.
+    WAL with `synchronous=FULL` (the default): a committed write survives a crash or power
+    loss. `durable=False` takes `synchronous=NORMAL`: a committed write survives the process
+    crashing, but the last ones may be lost with the machine's power (no fsync per commit).
     """
 
-    def __init__(self, path: Path, schema: str) -> None:
+    def __init__(self, path: Path, schema: str, *, durable: bool = True) -> None:
         self.path = path
+        self._synchronous = "FULL" if durable else "NORMAL"
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sqlite-{path.stem}")
         self._conn: sqlite3.Connection | None = None
         self._executor.submit(self._open, schema).result()
@@ -28,7 +31,7 @@ class SerialDatabase:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute("PRAGMA busy_timeout=5000")
         conn.executescript(schema)
         self._conn = conn

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
 import os
+import sys
 import time
 
 import mlflow
@@ -12,6 +14,23 @@ import mlflow
 from config import TrackingSettings
 
 log = logging.getLogger(__name__)
+
+
+# Optional packages MLflow looks for on every span and every request to the tracking server
+# (Databricks notebooks and jobs, IPython, git, Spark, model serving, agent hints), none of
+# them in mlflow-tracing. Python does not remember a failed import, so each look searched
+# sys.path again: ~0.2 ms per request, the largest single cost of tracing an answer in a
+# profile (bench/notes.md).
+OPTIONAL_PACKAGES_MLFLOW_PROBES = (
+    "IPython",
+    "dbruntime",
+    "git",
+    "pyspark",
+    "mlflow.pyfunc",
+    "mlflow.pyfunc.context",
+    "mlflow.agent",
+    "mlflow.agent.hint",
+)
 
 
 class TrackingUnavailable(Exception):
@@ -34,7 +53,31 @@ def bound_mlflow_client(settings: TrackingSettings) -> None:
     # their timeout (10, MLflow's default, made a burst of 1000 time out on a 2-core host).
     os.environ.setdefault("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS", "4")
     os.environ["MLFLOW_TRACKING_URI"] = settings.mlflow_tracking_uri
+    # Usage telemetry to MLflow's servers is off unless the operator turns it on.
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    remember_absent_packages(OPTIONAL_PACKAGES_MLFLOW_PROBES)
     mlflow.set_tracking_uri(settings.mlflow_tracking_uri)
+
+
+def remember_absent_packages(names: tuple[str, ...]) -> list[str]:
+    """Make a later `import` of each package that is not installed fail at once.
+
+    A `None` in `sys.modules` is Python's own marker for "this import fails"
+    (ModuleNotFoundError, which callers already expect). Installed packages are left alone.
+    Returns the names so marked.
+    """
+    absent = []
+    for name in names:
+        if name in sys.modules:
+            continue
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            sys.modules[name] = None  # type: ignore[assignment]
+            absent.append(name)
+    return absent
 
 
 def _use_experiment(name: str) -> str:
