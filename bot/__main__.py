@@ -29,15 +29,28 @@ def _settings_or_exit(load: Callable[[], T]) -> T:
 
 def _serve(args: argparse.Namespace) -> int:
     from bot.service import serve
+    from bot.worker_link import WorkerStartFailed
 
     settings = _settings_or_exit(load_settings)
     install_secret_redaction(secrets_of(settings))
     try:
         asyncio.run(serve(settings, host=args.host))
-    except TrackingUnavailable as error:
+    except WorkerStartFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def _worker() -> int:
+    from bot.worker import run_worker
+
+    settings = _settings_or_exit(load_settings)
+    install_secret_redaction(secrets_of(settings))
+    try:
+        return asyncio.run(run_worker(settings))
+    except TrackingUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 def _outbox(args: argparse.Namespace) -> int:
@@ -89,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     outbox.add_argument("--data-dir", default=os.environ.get("BOT_DATA_DIR", "data"))
     outbox.add_argument("--retry-dead", action="store_true", help="give dead entries a new try")
     commands.add_parser("dev", help="`make run`: the bot plus what is not configured")
+    commands.add_parser("worker", help="(started by `serve`) answers and delivers feedback")
     commands.add_parser("check", help="check the configuration, Slack, MLflow and the LLM")
     manifest = commands.add_parser("manifest", help="print the Slack app manifest")
     manifest.add_argument("--request-url", help="https URL of /slack/events: the HTTP variant")
@@ -100,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         from bot.devstack import main as dev
 
         return dev()
+    if args.command == "worker":
+        return _worker()
     if args.command == "check":
         from bot.check import main as check
 

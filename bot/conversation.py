@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answer_store import AnswerStore
 from bot.answering import Answerer, Question
+from bot.incoming import IncomingMessage
 from bot.llm import ChatMessage
 from bot.recent_keys import RecentKeys
 from bot.slack_errors import SLACK_FAILURES, slack_error_reason
@@ -19,35 +19,6 @@ log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 100
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
-
-
-@dataclass(frozen=True)
-class IncomingMessage:
-    """A user's message, as plain values parsed from a Slack event."""
-
-    text: str
-    user_id: str
-    team_id: str | None
-    channel_id: str
-    channel_type: str
-    ts: str
-    thread_ts: str | None
-    bot_user_id: str | None
-    is_mention_event: bool = False
-
-    @property
-    def is_dm(self) -> bool:
-        return self.channel_type == "im"
-
-    @property
-    def mentions_bot(self) -> bool:
-        return self.is_mention_event or (
-            self.bot_user_id is not None and f"<@{self.bot_user_id}" in self.text
-        )
-
-    @property
-    def reply_thread_ts(self) -> str:
-        return self.thread_ts or self.ts
 
 
 def clean_text(text: str, bot_user_id: str | None) -> str:

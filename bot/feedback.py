@@ -1,16 +1,17 @@
 """Recording votes and ratings: the small interface the Slack handlers call.
 
 It takes plain values and knows nothing of Slack. Intents are committed to the outbox
-(durable), and a background deliverer brings MLflow in line with them.
+(durable), and the worker's deliverer (bot/feedback_delivery.py), woken by `wake`, brings
+MLflow in line with them.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.assessment_names import RATING_DIMENSIONS, VOTE, rating_score, rating_value
-from bot.feedback_delivery import FeedbackDeliverer
 from bot.feedback_intent import FeedbackIntent, is_trace_id
 from bot.outbox import Outbox
 
@@ -35,9 +36,9 @@ class VoteResult:
 
 
 class FeedbackRecorder:
-    def __init__(self, outbox: Outbox, deliverer: FeedbackDeliverer | None) -> None:
+    def __init__(self, outbox: Outbox, wake: Callable[[], None]) -> None:
         self._outbox = outbox
-        self._deliverer = deliverer
+        self._wake = wake
 
     async def vote(
         self,
@@ -106,8 +107,7 @@ class FeedbackRecorder:
 
     async def _submit(self, intents: list[FeedbackIntent]) -> None:
         await self._outbox.submit(intents)
-        if self._deliverer is not None:
-            self._deliverer.wake()
+        self._wake()
 
 
 def _check(trace_id: str, user_id: str) -> None:

@@ -1,5 +1,6 @@
 """What `GET /readyz` reports: the tracking server's reachability, the outbox backlog, the
-trace export counters. Cheap: the server check is cached for a few seconds."""
+worker process and its trace export counters. Cheap: the server check is cached for a few
+seconds."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from bot.app import Bot
-from bot.trace_export import TraceExportStats
+from bot.worker_link import WorkerLink
 
 CACHE_S = 5.0
 
@@ -17,7 +18,7 @@ CACHE_S = 5.0
 @dataclass
 class Readiness:
     bot: Bot
-    export: TraceExportStats
+    worker: WorkerLink
     _checked_at: float = field(default=0.0, init=False)
     _reachable: bool = field(default=False, init=False)
 
@@ -26,8 +27,8 @@ class Readiness:
         return {
             "tracking_server": "reachable" if await self._tracking_reachable() else "unreachable",
             "outbox": stats.as_dict(),
-            "tasks_in_flight": len(self.bot.background),
-            **self.export.as_dict(),
+            "tasks_in_flight": len(self.bot.background) + self.worker.answers_in_flight,
+            **self.worker.stats(),
         }
 
     async def _tracking_reachable(self) -> bool:

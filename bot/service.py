@@ -10,37 +10,33 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-from bot.app import Bot, build_bot, detect_model, make_web_client
+from bot.app import Bot, build_bot
 from bot.readiness import Readiness
 from bot.server import SlackHttpServer
-from bot.trace_export import watch_trace_export
-from bot.tracing import bound_mlflow_client, connect_experiment, flush_traces
+from bot.slack_client import make_web_client
+from bot.worker_link import WorkerLink
 from config import Settings
 
 log = logging.getLogger(__name__)
 
-IN_FLIGHT_GRACE_S = 20.0
-OUTBOX_DRAIN_S = 10.0
+FRONT_GRACE_S = 10.0  # confirmations and report replies in flight
+# The worker's 20 s for its answers, its trace flush, its 10 s for the outbox (bot/worker.py).
+WORKER_STOP_S = 40.0
 
 
 async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
-    """Serve until SIGTERM or SIGINT, then stop taking work, finish, flush, and return."""
-    bound_mlflow_client(settings)
-    export_stats = watch_trace_export()
-    experiment_id = await connect_experiment(settings)
-    log.info("tracing to experiment %r (%s)", settings.mlflow_experiment_name, experiment_id)
+    """Serve until SIGTERM or SIGINT, then stop taking work, finish, flush, and return.
 
+    The worker process (bot/worker.py) connects to the tracking server, answers and delivers
+    feedback; this process acks Slack and keeps the outbox."""
+    worker = WorkerLink()
+    await worker.start()
     slack_session = aiohttp.ClientSession()
-    bot = build_bot(
-        settings,
-        client=make_web_client(settings, slack_session),
-        model=await detect_model(settings),
-    )
-    bot.deliverer.start()
+    bot = build_bot(settings, worker, client=make_web_client(settings, slack_session))
     http = SlackHttpServer(
         bot.app,
         settings.slack_signing_secret.get_secret_value(),
-        Readiness(bot, export_stats),
+        Readiness(bot, worker),
     )
     runner = web.AppRunner(http.web_app(), access_log=None, shutdown_timeout=5)
     await runner.setup()
@@ -59,14 +55,15 @@ async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await stop.wait()
-    log.info("stopping: no new work; finishing %d task(s) in flight", len(bot.background))
-    await shutdown(bot, http, runner, socket_mode)
+    log.info("stopping: no new work; finishing what is in flight")
+    await shutdown(bot, worker, http, runner, socket_mode)
     await slack_session.close()
-    log.info("trace export: %s", export_stats.as_dict())
+    log.info("worker: %s", worker.stats())
 
 
 async def shutdown(
     bot: Bot,
+    worker: WorkerLink,
     http: SlackHttpServer,
     runner: web.AppRunner,
     socket_mode: AsyncSocketModeHandler | None,
@@ -74,12 +71,11 @@ async def shutdown(
     http.accepting = False
     if socket_mode is not None:
         await socket_mode.disconnect_async()
-    if not await bot.background.wait(IN_FLIGHT_GRACE_S):
+    if not await bot.background.wait(FRONT_GRACE_S):
         log.warning("%d task(s) still running at shutdown", len(bot.background))
-    await asyncio.to_thread(flush_traces)
-    if not await bot.deliverer.drain(OUTBOX_DRAIN_S):
-        stats = await bot.outbox.stats()
-        log.warning("%d feedback entries stay in the outbox for the next start", stats.pending)
+    # Answers in flight finish, their traces flush, the outbox drains (all in the worker).
+    if not await worker.stop(WORKER_STOP_S):
+        log.warning("the worker did not stop cleanly")
     await runner.cleanup()
-    await bot.aclose()
+    bot.close()
     log.info("stopped cleanly")

@@ -1,14 +1,12 @@
-"""Messages and @mentions → `Conversation.handle`."""
+"""Messages and @mentions → the worker process that answers them (`Questions.submit`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
-from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.background import BackgroundTasks
-from bot.conversation import Conversation, IncomingMessage
+from bot.incoming import IncomingMessage
 from handlers.safety import logged_not_raised
 from handlers.slack_values import slack_id, slack_text, slack_ts
 
@@ -53,23 +51,25 @@ def parse_message(
     )
 
 
-def register(app: AsyncApp, conversation: Conversation, background: BackgroundTasks) -> None:
-    """Events are acked at once; the answer is worked out in the background."""
+class Questions(Protocol):
+    """Where messages go to be answered (bot/worker_link.py): `submit` never waits."""
+
+    def submit(self, message: IncomingMessage) -> None: ...
+
+
+def register(app: AsyncApp, questions: Questions) -> None:
+    """Events are acked at once; the answer is worked out in the worker process."""
 
     @app.event("message")
     @logged_not_raised
-    async def on_message(
-        event: dict, body: dict, context: AsyncBoltContext, client: AsyncWebClient
-    ) -> None:
+    async def on_message(event: dict, body: dict, context: AsyncBoltContext) -> None:
         message = parse_message(event, body, context.bot_user_id, mention=False)
         if message is not None:
-            background.spawn(conversation.handle(message, client), f"answer {message.ts}")
+            questions.submit(message)
 
     @app.event("app_mention")
     @logged_not_raised
-    async def on_mention(
-        event: dict, body: dict, context: AsyncBoltContext, client: AsyncWebClient
-    ) -> None:
+    async def on_mention(event: dict, body: dict, context: AsyncBoltContext) -> None:
         message = parse_message(event, body, context.bot_user_id, mention=True)
         if message is not None:
-            background.spawn(conversation.handle(message, client), f"answer {message.ts}")
+            questions.submit(message)

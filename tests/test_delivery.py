@@ -58,7 +58,7 @@ async def delivery(
     outbox = Outbox(tmp_path / "outbox.sqlite3")
     deliverer = FeedbackDeliverer(outbox, MlflowFeedbackWriter(mlflow_server.url), FAST)
     deliverer.start()
-    yield FeedbackRecorder(outbox, deliverer), outbox, deliverer
+    yield FeedbackRecorder(outbox, deliverer.wake), outbox, deliverer
     await deliverer.stop()
     outbox.close()
 
@@ -95,7 +95,7 @@ async def test_a_trace_that_never_appears_goes_dead_and_holds_back_nothing(
     policy = RetryPolicy(trace_wait_s=1.5, base_delay_s=0.05, max_delay_s=0.3)
     deliverer = FeedbackDeliverer(outbox, MlflowFeedbackWriter(mlflow_server.url), policy)
     deliverer.start()
-    recorder = FeedbackRecorder(outbox, deliverer)
+    recorder = FeedbackRecorder(outbox, deliverer.wake)
     try:
         ghost = new_trace_id()
         real = await asyncio.to_thread(create_trace, mlflow_server, experiment_id)
@@ -158,7 +158,7 @@ async def test_a_newer_intent_is_not_lost_while_an_older_one_is_in_flight(
 
 async def test_the_recorder_refuses_what_it_cannot_record(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "outbox.sqlite3")
-    recorder = FeedbackRecorder(outbox, None)
+    recorder = FeedbackRecorder(outbox, lambda: None)
     try:
         with pytest.raises(InvalidFeedback):
             await recorder.vote("../etc", "U1", True)

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from aiohttp import web
 
-from bot.app import detect_model
 from bot.llm import OpenAICompatibleClient
+from bot.model_choice import detect_model
 from bot.offline_model import OfflineModel
 from config import Settings, load_settings
 from tests.support.ports import free_port

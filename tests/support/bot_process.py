@@ -51,6 +51,17 @@ class BotProcess:
         assert self.process is not None
         os.kill(self.process.pid, signum)
 
+    def signal_group(self, signum: int) -> None:
+        """`signum` to the bot and every process it started (as a terminal or systemd would)."""
+        assert self.process is not None
+        os.killpg(self.process.pid, signum)
+
+    def children(self) -> list[int]:
+        """The processes the bot started (its answer worker)."""
+        assert self.process is not None
+        pid = self.process.pid
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
     def wait(self, timeout_s: float) -> int:
         assert self.process is not None
         return self.process.wait(timeout_s)

@@ -1,0 +1,158 @@
+"""The worker process: answers questions and delivers feedback, while the front acks Slack.
+
+The front (bot/service.py) answers Slack within milliseconds and hands the slow work here
+over a pipe (bot/worker_protocol.py; started and restarted by bot/worker_link.py): each
+question to answer (an LLM stream, Slack calls, spans, trace export), and a nudge when the
+outbox holds new feedback for MLflow. Kept out of the front's event loop and its GIL, this
+work cannot delay an ack.
+
+It stops when its stdin closes: it finishes the answers in flight, flushes their traces and,
+after an orderly stop, drains the outbox. SIGINT and SIGTERM are ignored
+(bot/worker_entry.py): a terminal or a platform signalling the whole group must not kill
+answers the front has acked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.answer_store import AnswerStore
+from bot.answering import Answerer
+from bot.background import BackgroundTasks
+from bot.conversation import Conversation
+from bot.feedback_delivery import FeedbackDeliverer, MlflowFeedbackWriter, RetryPolicy
+from bot.incoming import IncomingMessage
+from bot.model_choice import detect_model
+from bot.outbox import Outbox
+from bot.slack_client import make_web_client
+from bot.trace_export import watch_trace_export
+from bot.tracing import bound_mlflow_client, connect_experiment, flush_traces
+from bot.worker_protocol import parse_line, question_of, reply_line
+from config import Settings
+
+log = logging.getLogger(__name__)
+
+IN_FLIGHT_GRACE_S = 20.0
+OUTBOX_DRAIN_S = 10.0
+COUNTERS_EVERY_S = 1.0
+MAX_LINE_BYTES = 4 * 1024 * 1024  # a question is at most 40k characters, escaped
+
+
+async def run_worker(settings: Settings) -> int:
+    bound_mlflow_client(settings)
+    export_stats = watch_trace_export()
+    await connect_experiment(settings)
+    loop = asyncio.get_running_loop()
+    lines = asyncio.StreamReader(limit=MAX_LINE_BYTES)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), sys.stdin.buffer)
+
+    answers = AnswerStore(settings.bot_data_dir / "answers.sqlite3")
+    outbox = Outbox(settings.bot_data_dir / "outbox.sqlite3")
+    deliverer = FeedbackDeliverer(
+        outbox,
+        MlflowFeedbackWriter(settings.mlflow_tracking_uri),
+        RetryPolicy(trace_wait_s=settings.feedback_trace_wait_s),
+    )
+    model = await detect_model(settings)
+    async with aiohttp.ClientSession() as slack_session:
+        work = Work(
+            conversation=Conversation(
+                Answerer(model, settings.llm_system_prompt, settings.llm_context_chars),
+                answers,
+                streaming=settings.slack_streaming,
+            ),
+            client=make_web_client(settings, slack_session),
+            deliverer=deliverer,
+        )
+        deliverer.start()
+        reporting = asyncio.create_task(_report_counters(export_stats.as_dict))
+        _say({"ready": True})
+        try:
+            orderly = await work.take(lines)
+            if not await work.answering.wait(IN_FLIGHT_GRACE_S):
+                log.warning("%d answer(s) still running at shutdown", len(work.answering))
+            await asyncio.to_thread(flush_traces)
+            if orderly and not await deliverer.drain(OUTBOX_DRAIN_S):
+                stats = await outbox.stats()
+                log.warning(
+                    "%d feedback entries stay in the outbox for the next start", stats.pending
+                )
+        finally:
+            reporting.cancel()
+            _say({"counters": export_stats.as_dict()})
+            await deliverer.stop()
+            close = getattr(model, "aclose", None)
+            if close is not None:
+                await close()
+            answers.close()
+            outbox.close()
+    log.info("worker stopped; trace export: %s", export_stats.as_dict())
+    return 0
+
+
+@dataclass
+class Work:
+    conversation: Conversation
+    client: AsyncWebClient
+    deliverer: FeedbackDeliverer
+
+    def __post_init__(self) -> None:
+        self.answering = BackgroundTasks()
+
+    async def take(self, lines: asyncio.StreamReader) -> bool:
+        """Do what the front says until its input ends; True if it announced the end (an
+        orderly stop), False if it just ended (the front died: the next start delivers)."""
+        while line := await _next_line(lines):
+            try:
+                fields = parse_line(line)
+                if fields.get("stop") is True:
+                    return True
+                if fields.get("wake") == "feedback":
+                    self.deliverer.wake()
+                    continue
+                question_id, message = question_of(fields)
+            except ValueError as error:
+                log.error("a line from the front was not understood: %s", error)
+                continue
+            _say({"read": question_id})
+            self.answering.spawn(self._answer(question_id, message), f"answer {message.ts}")
+        return False
+
+    async def _answer(self, question_id: int, message: IncomingMessage) -> None:
+        try:
+            await self.conversation.handle(message, self.client)
+        finally:
+            _say({"done": question_id})
+
+
+async def _next_line(reader: asyncio.StreamReader) -> bytes:
+    """The next line; b"" at the end of input. A line over the limit is skipped, not fatal
+    (readline drops what it read of it; the rest then fails to parse and is skipped too)."""
+    while True:
+        try:
+            return await reader.readline()
+        except ValueError:
+            log.error("a line over %d bytes from the front was skipped", MAX_LINE_BYTES)
+
+
+async def _report_counters(counters: Callable[[], dict[str, int]]) -> None:
+    last: dict[str, int] | None = None
+    while True:
+        now = counters()
+        if now != last:
+            _say({"counters": now})
+            last = now
+        await asyncio.sleep(COUNTERS_EVERY_S)
+
+
+def _say(fields: dict[str, Any]) -> None:
+    sys.stdout.write(reply_line(fields))
+    sys.stdout.flush()

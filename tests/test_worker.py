@@ -1,0 +1,82 @@
+"""The worker process: questions cross from the front to it and nothing is lost on the way
+(a killed worker, SIGTERM to the whole process group)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import aiohttp
+import pytest
+
+from tests.emulators.llm_api import LlmEmulator
+from tests.emulators.slack_api import SlackEmulator
+from tests.support.bot_process import BotProcess
+from tests.support.conversation import dm, final_answer, trace_id_of
+from tests.support.ids import new_id
+from tests.support.slack_requests import SlackSender
+from tests.support.stack import Stack
+from tests.support.waiting import eventually
+
+pytestmark = pytest.mark.slow
+
+
+async def readiness(bot: BotProcess) -> dict:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.get(bot.url + "/readyz") as response,
+    ):
+        return dict(await response.json())
+
+
+async def ask(sender: SlackSender, channel: str) -> None:
+    status, _ = await sender.event(dm(new_id("U"), channel, f"question in {channel}"))
+    assert status == 200
+
+
+async def test_a_killed_worker_is_replaced_and_questions_meanwhile_are_answered(
+    stack: Stack, slack: SlackEmulator
+) -> None:
+    bot, sender = await stack.start_bot()
+    before = new_id("D")
+    await ask(sender, before)
+    await final_answer(slack, before)
+    (worker,) = bot.children()
+
+    os.kill(worker, signal.SIGKILL)
+    during = [new_id("D") for _ in range(5)]
+    for channel in during:  # acked at once, whether the worker is back yet or not
+        await ask(sender, channel)
+    for channel in during:
+        await final_answer(slack, channel)
+
+    async def replaced() -> dict:
+        ready = await readiness(bot)
+        assert ready["worker"] == "running" and ready["worker_restarts"] == 1
+        return ready
+
+    await eventually(replaced, timeout_s=30)
+    (new_worker,) = bot.children()
+    assert new_worker != worker
+    assert "the worker exited with -9" in bot.log()
+
+
+async def test_sigterm_to_the_process_group_answers_every_acked_question_first(
+    stack: Stack, slack: SlackEmulator, llm: LlmEmulator
+) -> None:
+    """Terminals and process managers signal the whole group: the worker must not die with
+    the questions the front already acked."""
+    bot, sender = await stack.start_bot()
+    llm.delay_s = 0.5  # answers are still in flight when the signal comes
+    channels = [new_id("D") for _ in range(30)]
+    await asyncio.gather(*(ask(sender, c) for c in channels))
+
+    bot.signal_group(signal.SIGTERM)
+    assert await asyncio.to_thread(bot.wait, 60) == 0, bot.log()[-2000:]
+
+    answers = [await final_answer(slack, c) for c in channels]
+    tracking = stack.tracking()
+    traced = {t.info.trace_id for t in await tracking.asearch()}
+    assert {trace_id_of(a) for a in answers} == traced
+    assert "the worker did not stop cleanly" not in bot.log()
