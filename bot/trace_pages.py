@@ -371,17 +371,16 @@ def _assessment(assessment: object, trace_id: str) -> AssessmentRecord:
     if not isinstance(source, dict) or not isinstance(feedback, dict | None):
         raise TraceSearchError(f"trace {trace_id}: an assessment of an unknown shape")
     valid = assessment.get("valid", True)
+    rationale = _optional_str(assessment, "rationale", trace_id) if feedback is not None else None
     if not isinstance(valid, bool):
         raise TraceSearchError(f"trace {trace_id}: an assessment's valid that is not a boolean")
     return AssessmentRecord(
         name=_optional_str(assessment, "assessment_name", trace_id) or "",
         value=feedback.get("value") if feedback is not None else _expectation_value(assessment),
         source_type=_optional_str(source, "source_type", trace_id),
-        source_id=_optional_str(source, "source_id", trace_id),
+        source_id=_optional_str(source, "source_id", trace_id) or None,
         valid=valid,
-        rationale=_optional_str(assessment, "rationale", trace_id)
-        if feedback is not None
-        else None,
+        rationale=rationale or None,
         create_time_ms=_timestamp_ms(assessment.get("create_time"), trace_id),
     )
 
