@@ -9,8 +9,9 @@ speed (bench/report_bench.py):
 - the JSON is read straight into the few fields the report uses (`TraceRecord`); mlflow's
   JSON → protobuf → entities conversion took more client CPU than the server took to answer;
 - the next page's request is sent before the current page is read, on one kept-alive
-  connection, so the server prepares it meanwhile; one thread does both (a second thread
-  fetching pages lost ~10 ms a page waiting for the GIL held by the reading thread).
+  connection, so the server prepares it meanwhile; one thread does both (pages fetched by a
+  second thread came 20–30 ms late each: it waited for the GIL at every socket call while
+  the first one read a page).
 The HTTP requests carry what mlflow's client would send: the store's host credentials
 (MLFLOW_TRACKING_TOKEN, or MLFLOW_TRACKING_USERNAME/PASSWORD), mlflow's request headers, its
 TLS settings, and the timeout and retries of MLFLOW_HTTP_REQUEST_* (bounded by bot.tracing).
@@ -276,9 +277,9 @@ class DirectPageReader:
 
 
 class _HTTPConnection(http.client.HTTPConnection):
-    """With TCP_NODELAY, as urllib3 (so mlflow's client) sets it: http.client sends a request's
-    headers and body in two writes, and without it the body waited for the server's delayed
-    ACK, ~40 ms a page on a kept-alive connection."""
+    """With TCP_NODELAY, as urllib3 (so mlflow's client) sets it: http.client writes a
+    request's headers and body separately, and on a kept-alive connection Nagle's algorithm
+    may hold the body back until the server's delayed ACK (up to 40 ms)."""
 
     def connect(self) -> None:
         super().connect()
