@@ -3,7 +3,10 @@
 Starts its own MLflow server (on a fresh SQLite store under bench/out/), bulk-seeds `--traces`
 answers with feedback dated over the last 7 days (bench/seed_traces.py, with .venv-mlflow),
 then times `compute_report` for `7d` against paging through the same traces with the same
-filter and page size and doing nothing with them. Best of `--repeat` runs each.
+filter and page size and doing nothing with them: the same reader (`TraceSource.pages`), so
+the same requests, parsing into `TraceRecord`s and overlap of requests with reading. Best of
+`--repeat` runs each. For reference, it also times one paging through mlflow-tracing's own
+`TracingClient.search_traces` (the reader before bot/trace_pages.py read the REST API itself).
 
     .venv/bin/python bench/report_bench.py [--traces 10000] [--repeat 3]
 
@@ -27,10 +30,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import mlflow  # noqa: E402
+from mlflow.tracing.client import TracingClient  # noqa: E402
 
 from bot.report import compute_report  # noqa: E402
 from bot.report_window import parse_window  # noqa: E402
-from bot.trace_pages import AnswerQuery, TraceSource  # noqa: E402
+from bot.trace_pages import PAGE_SIZE, AnswerQuery, TraceSource  # noqa: E402
 from tests.support.mlflow_server import MLFLOW_BIN, MlflowServer  # noqa: E402
 
 EXPERIMENT = "report-bench"
@@ -96,8 +100,23 @@ def main() -> int:
         def report() -> int:
             return compute_report(source, query, server.url).answers
 
+        def enumerate_with_mlflow_client() -> int:
+            client, token, count = TracingClient(server.url), None, 0
+            while True:
+                page = client.search_traces(
+                    locations=[experiment_id],
+                    filter_string=query.filter_string,
+                    max_results=PAGE_SIZE,
+                    include_spans=False,
+                    page_token=token,
+                )
+                count, token = count + len(page), page.token
+                if not token:
+                    return count
+
         enumerate_only()  # warm up the server and the connection
         enumerated, reported = best_of_alternating(args.repeat, enumerate_only, report)
+        reference, _ = best_of_alternating(1, enumerate_with_mlflow_client, lambda: 0)
     finally:
         server.stop()
 
@@ -106,6 +125,10 @@ def main() -> int:
     print(f"bare enumeration:      {enumerated.wall_s:.2f} s ({enumerated.cpu_s:.2f} s CPU here)")
     print(f"feedback report:       {reported.wall_s:.2f} s ({reported.cpu_s:.2f} s CPU here)")
     print(f"ratio:                 {ratio:.2f}x")
+    print(
+        f"(reference: paging with mlflow-tracing's TracingClient.search_traces: "
+        f"{reference.wall_s:.2f} s, {reference.cpu_s:.2f} s CPU here, one run)"
+    )
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak memory (RSS):     {peak_mb:.0f} MB for this whole process")
     if reported.result != enumerated.result or enumerated.result != args.traces:

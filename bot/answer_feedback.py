@@ -1,4 +1,4 @@
-"""One answer and the people's feedback on it, read from its trace's `TraceInfo`.
+"""One answer and the people's feedback on it, read from its trace's info (`TraceRecord`).
 
 Only valid HUMAN assessments with the bot's names count (see `bot.assessment_names`): an
 overridden vote or rating stays on the trace with `valid=False` and is ignored here.
@@ -10,8 +10,6 @@ import json
 import math
 from dataclasses import dataclass
 
-from mlflow.entities import AssessmentSourceType, TraceInfo
-
 from bot.assessment_names import (
     RATING_DIMENSIONS,
     RATING_SCALE,
@@ -21,7 +19,9 @@ from bot.assessment_names import (
     VOTE,
     rating_score,
 )
+from bot.trace_pages import TraceRecord
 
+HUMAN = "HUMAN"  # mlflow's AssessmentSourceType.HUMAN
 USER_KEY = "mlflow.trace.user"
 SESSION_KEY = "mlflow.trace.session"
 # How a vote counts in an answer's score on the 1–5 scale.
@@ -93,37 +93,31 @@ class AnswerFeedback:
         return min(commented, key=lambda r: r.score).comment if commented else None
 
 
-def read_answer(info: TraceInfo) -> AnswerFeedback:
+def read_answer(info: TraceRecord) -> AnswerFeedback:
     votes: list[Vote] = []
     ratings: list[Rating] = []
-    for assessment in info.assessments or []:
-        source = assessment.source
-        if (
-            assessment.valid is False
-            or source is None
-            or source.source_type != AssessmentSourceType.HUMAN
-            or not source.source_id
-        ):
+    for assessment in info.assessments:
+        if assessment.valid is False or assessment.source_type != HUMAN or not assessment.source_id:
             continue
-        value = getattr(assessment, "value", None)
-        at_ms = int(assessment.create_time_ms or 0)
+        value = assessment.value
+        at_ms = assessment.create_time_ms
         if assessment.name == VOTE and isinstance(value, bool):
-            votes.append(Vote(source.source_id, value, at_ms))
+            votes.append(Vote(assessment.source_id, value, at_ms))
         elif assessment.name in _DIMENSION_OF and (stored := _rating_value(value)) is not None:
             ratings.append(
                 Rating(
-                    user=source.source_id,
+                    user=assessment.source_id,
                     dimension=_DIMENSION_OF[assessment.name],
                     score=round(rating_score(stored), 3),
                     comment=(assessment.rationale or "").strip() or None,
                     at_ms=at_ms,
                 )
             )
-    metadata = info.trace_metadata or {}
-    tags = info.tags or {}
+    metadata = info.metadata
+    tags = info.tags
     return AnswerFeedback(
         trace_id=info.trace_id,
-        started_ms=int(info.request_time),
+        started_ms=info.request_time_ms,
         channel=tags.get(TAG_CHANNEL) or None,
         asker=metadata.get(USER_KEY) or None,
         session=metadata.get(SESSION_KEY) or None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import tracemalloc
 from datetime import UTC, date, datetime, timedelta
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from mlflow.entities import AssessmentSource, AssessmentSourceType, Feedback, TraceInfo
 from mlflow.entities.trace_location import TraceLocation
 from mlflow.entities.trace_state import TraceState
+from mlflow.utils.proto_json_utils import message_to_json
 
 from bot.answer_feedback import AnswerFeedback, Rating, Vote, read_answer
 from bot.mlflow_links import trace_url
@@ -21,7 +23,7 @@ from bot.report_blocks import help_blocks, report_blocks
 from bot.report_figures import percent_text, trend_lines
 from bot.report_formats import render_text
 from bot.report_window import WindowError, parse_window
-from bot.trace_pages import AnswerQuery
+from bot.trace_pages import AnswerQuery, TraceRecord, trace_record
 from tests.emulators.slack_api import MESSAGE_BLOCKS_LIMIT, _validate_blocks
 
 NOW = datetime(2026, 11, 27, 10, 30, tzinfo=UTC)
@@ -115,6 +117,11 @@ def _trace_info(assessments: list[Feedback], **extra: object) -> TraceInfo:
     )
 
 
+def as_served(info: TraceInfo) -> TraceRecord:
+    """`info` as the tracking server's search sends it (its JSON), read by the report."""
+    return trace_record(json.loads(message_to_json(info.to_proto())))
+
+
 def test_only_valid_human_votes_and_ratings_count() -> None:
     invalid = _feedback("user_feedback", True)
     invalid.valid = False
@@ -124,22 +131,24 @@ def test_only_valid_human_votes_and_ratings_count() -> None:
         source=AssessmentSource(AssessmentSourceType.LLM_JUDGE, "judge"),
     )
     answer = read_answer(
-        _trace_info(
-            [
-                invalid,
-                judge,
-                _feedback("user_feedback", False),
-                _feedback("user_feedback", "yes"),  # not a vote
-                _feedback("user_accuracy", 0.4, rationale=" wrong "),
-                _feedback("user_accuracy", 7.0),  # not a stored rating
-                _feedback("user_helpfulness", True),  # not a stored rating
-                _feedback("user_tone", 0.2),  # not one of the bot's names
-            ],
-            client_request_id="C0123:1712345678.000100",
-            request_preview='{"question": "what?"}',
-            response_preview="plain answer",
-            tags={"slack.channel": "C0123", "slack.answer_ts": "1712345679.000200"},
-            trace_metadata={"mlflow.trace.user": "U9"},
+        as_served(
+            _trace_info(
+                [
+                    invalid,
+                    judge,
+                    _feedback("user_feedback", False),
+                    _feedback("user_feedback", "yes"),  # not a vote
+                    _feedback("user_accuracy", 0.4, rationale=" wrong "),
+                    _feedback("user_accuracy", 7.0),  # not a stored rating
+                    _feedback("user_helpfulness", True),  # not a stored rating
+                    _feedback("user_tone", 0.2),  # not one of the bot's names
+                ],
+                client_request_id="C0123:1712345678.000100",
+                request_preview='{"question": "what?"}',
+                response_preview="plain answer",
+                tags={"slack.channel": "C0123", "slack.answer_ts": "1712345679.000200"},
+                trace_metadata={"mlflow.trace.user": "U9"},
+            )
         )
     )
     assert answer.votes == (Vote("U1", False, 1_700_000_000_000),)

@@ -1,0 +1,301 @@
+"""The report's reader of trace search pages (bot/trace_pages.py), against a real MLflow server
+(it must see exactly what mlflow's own client sees) and against a scripted one (errors)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import mlflow
+import pytest
+from mlflow.entities import AssessmentSource, AssessmentSourceType, TraceInfo
+from mlflow.tracing.client import TracingClient
+from mlflow.utils.rest_utils import MlflowHostCreds
+
+import bot.trace_pages as trace_pages
+from bot.assessment_names import WITHDRAWN_VOTE
+from bot.report_window import parse_window
+from bot.trace_pages import (
+    AnswerQuery,
+    AssessmentRecord,
+    DirectPageReader,
+    MlflowPageReader,
+    TraceRecord,
+    TraceSource,
+    page_reader,
+    tracking_failure,
+)
+from tests.support.ids import new_id
+from tests.support.mlflow_server import MlflowServer
+from tests.support.ports import free_port
+from tests.support.report_seed import FeedbackSeeder
+
+WINDOW = parse_window("2021-06-01..2021-06-02")
+
+
+@dataclass
+class Seeded:
+    experiment_name: str
+    experiment_id: str
+    channel: str  # 4 answers: exactly two pages of 2
+    other: str  # 1 answer
+    traces: list[str] = field(default_factory=list)
+
+
+@pytest.fixture(scope="module")
+def seeded(mlflow_server: MlflowServer) -> Seeded:
+    """Five answers in June 2021 in a separate experiment, with every kind of assessment."""
+    name = f"trace-pages-{new_id('X').lower()}"
+    seeder = FeedbackSeeder(mlflow_server.url, name)
+    data = Seeded(name, seeder.experiment_id, new_id("C"), new_id("D"))
+    for number in range(5):
+        channel = data.other if number == 2 else data.channel
+        data.traces.append(
+            seeder.answer(
+                started=datetime(2021, 6, 1, 9, number, 7, 123_000, tzinfo=UTC),
+                channel=channel,
+                asker=f"U{number}",
+                question=f"question {number} ✓",
+                answer=f"answer {number}",
+                question_ts=f"1622538{number}00.000100",
+                answer_ts=f"1622538{number}01.000200" if number != 4 else None,
+            )
+        )
+    seeder.wait_exported()
+    t = data.traces
+    seeder.vote(t[0], "U1", up=True)
+    seeder.change_vote(t[1], seeder.vote(t[1], "U2", up=True), "U2", up=False)
+    seeder.rate(t[1], "U2", "accuracy", 2, " wrong ")
+    seeder.change_rating(t[2], seeder.rate(t[2], "U3", "relevance", 1), "U3", 4)
+    seeder.judge(t[3], up=False)
+    mlflow.log_feedback(
+        trace_id=t[3],
+        name=WITHDRAWN_VOTE,
+        value=True,
+        source=AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id="U4"),
+    )
+    return data
+
+
+def record_of(info: TraceInfo) -> TraceRecord:
+    """What the reader should make of a trace, from mlflow's own entity of it."""
+    return TraceRecord(
+        trace_id=info.trace_id,
+        request_time_ms=info.request_time,
+        client_request_id=info.client_request_id,
+        request_preview=info.request_preview,
+        response_preview=info.response_preview,
+        tags=info.tags,
+        metadata=info.trace_metadata,
+        assessments=tuple(
+            AssessmentRecord(
+                name=a.name,
+                value=getattr(a, "value", None),
+                source_type=a.source.source_type,
+                source_id=a.source.source_id or None,
+                valid=a.valid is not False,
+                rationale=getattr(a, "rationale", None) or None,
+                create_time_ms=a.create_time_ms,
+            )
+            for a in info.assessments
+        ),
+    )
+
+
+def with_mlflow_client(url: str, experiment_id: str, query: AnswerQuery) -> list[TraceRecord]:
+    client, token, records = TracingClient(url), None, []
+    while True:
+        page = client.search_traces(
+            locations=[experiment_id],
+            filter_string=query.filter_string,
+            max_results=500,
+            include_spans=False,
+            page_token=token,
+        )
+        records += [record_of(trace.info) for trace in page]
+        token = page.token
+        if not token:
+            return records
+
+
+@pytest.mark.parametrize("page_size", [2, 3, 500])
+def test_the_reader_sees_what_mlflows_client_sees(
+    seeded: Seeded, mlflow_server: MlflowServer, page_size: int
+) -> None:
+    source = TraceSource(mlflow_server.url, seeded.experiment_name)
+    assert source.experiment_id() == seeded.experiment_id
+    query = AnswerQuery(WINDOW)
+    pages = list(source.pages(seeded.experiment_id, query, page_size=page_size))
+    expected = with_mlflow_client(mlflow_server.url, seeded.experiment_id, query)
+    assert [record for page in pages for record in page] == expected
+    assert {r.trace_id for r in expected} == set(seeded.traces)
+    sizes = {2: [2, 2, 1], 3: [3, 2], 500: [5]}[page_size]
+    assert [len(page) for page in pages] == sizes
+    first = next(r for r in expected if r.trace_id == seeded.traces[0])
+    assert WINDOW.start_ms < first.request_time_ms < WINDOW.end_ms
+    assert [a.value for a in first.assessments] == [True]
+
+
+def test_pages_of_one_channel(seeded: Seeded, mlflow_server: MlflowServer) -> None:
+    source = TraceSource(mlflow_server.url, seeded.experiment_name)
+    query = AnswerQuery(WINDOW, seeded.channel)
+    # Four answers in pages of two: the second page is full, and a third one is empty.
+    pages = list(source.pages(seeded.experiment_id, query, page_size=2))
+    assert [len(page) for page in pages] in ([2, 2], [2, 2, 0])
+    ids = [record.trace_id for page in pages for record in page]
+    assert sorted(ids) == sorted(t for i, t in enumerate(seeded.traces) if i != 2)
+    assert ids == [
+        r.trace_id for r in with_mlflow_client(mlflow_server.url, seeded.experiment_id, query)
+    ]
+    other = list(source.pages(seeded.experiment_id, AnswerQuery(WINDOW, seeded.other)))
+    assert [[r.trace_id for r in page] for page in other] == [[seeded.traces[2]]]
+
+
+def test_mlflows_http_code_reads_the_same_pages(
+    seeded: Seeded, mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The set-ups the direct reader leaves to mlflow's `http_request` (an auth plugin, …)."""
+    assert isinstance(
+        page_reader(MlflowHostCreds("http://h", auth="some-plugin")), MlflowPageReader
+    )
+    assert isinstance(page_reader(MlflowHostCreds("http://h")), DirectPageReader)
+    source = TraceSource(mlflow_server.url, seeded.experiment_name)
+    query = AnswerQuery(WINDOW)
+    direct = list(source.pages(seeded.experiment_id, query, page_size=2))
+    monkeypatch.setattr(trace_pages, "page_reader", MlflowPageReader)
+    assert list(source.pages(seeded.experiment_id, query, page_size=2)) == direct
+
+
+def test_a_server_that_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
+    dead = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(Exception) as raised:
+        list(TraceSource(dead, "x").pages("1", AnswerQuery(WINDOW)))
+    reason = tracking_failure(raised.value)
+    assert reason is not None and reason.startswith("the MLflow tracking server did not answer")
+    assert "Connection refused" in reason
+
+
+# -- a scripted server ---------------------------------------------------------------------------
+
+
+@dataclass
+class Scripted:
+    """Answers requests with the scripted (status, body) in turn; records what it was sent."""
+
+    answers: list[tuple[int, bytes]]
+    requests: list[tuple[dict[str, str], dict]] = field(default_factory=list)
+
+
+@pytest.fixture
+def scripted() -> Iterator[tuple[str, Scripted]]:
+    script = Scripted([])
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            script.requests.append((dict(self.headers), json.loads(body)))
+            status, content = script.answers.pop(0)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", script
+    server.shutdown()
+    server.server_close()
+
+
+def page(traces: list[dict], token: str | None = None) -> tuple[int, bytes]:
+    return 200, json.dumps(
+        {"traces": traces, **({"next_page_token": token} if token else {})}
+    ).encode()
+
+
+TRACE = {"trace_id": "tr-1", "request_time": "2021-06-01T09:00:07.123456789Z", "tags": {}}
+
+
+def read_all(url: str) -> list[list[TraceRecord]]:
+    return list(TraceSource(url, "x").pages("7", AnswerQuery(WINDOW), page_size=1))
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        ((200, b"<html>proxy error</html>"), "not JSON"),
+        ((200, b"[1, 2]"), "not a JSON object"),
+        ((200, b'{"traces": {"trace_id": "tr-1"}}'), "without a list of traces"),
+        (page([{"request_time": "2021-06-01T09:00:07Z"}]), "without a trace_id"),
+        (page([{**TRACE, "request_time": "yesterday"}]), "'yesterday' is not a timestamp"),
+        (page([{**TRACE, "tags": {"a": 1}}]), "tags is not a map of strings"),
+        (page([{**TRACE, "assessments": [{"valid": "no"}]}]), "valid that is not a boolean"),
+        ((404, b"<html>not found</html>"), "failed with status 404"),
+        ((403, b'{"error_code": "PERMISSION_DENIED", "message": "no"}'), "PERMISSION_DENIED: no"),
+    ],
+)
+def test_an_unexpected_answer_is_reported_plainly(
+    scripted: tuple[str, Scripted], answer: tuple[int, bytes], said: str
+) -> None:
+    url, script = scripted
+    script.answers = [page([TRACE], "next"), answer]
+    with pytest.raises(Exception) as raised:
+        read_all(url)
+    reason = tracking_failure(raised.value)
+    assert reason is not None and reason.startswith("the MLflow tracking server did not answer")
+    assert said in reason
+
+
+def test_the_requests_are_mlflows_with_its_credentials(
+    scripted: tuple[str, Scripted], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, script = scripted
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "secret-token")
+    script.answers = [page([TRACE], "p2"), page([{**TRACE, "trace_id": "tr-2"}])]
+    pages = read_all(url)
+    assert [[r.trace_id for r in p] for p in pages] == [["tr-1"], ["tr-2"]]
+    assert pages[0][0].request_time_ms % 1000 == 123  # rounded down, as protobuf does
+    (headers, first), (_, second) = script.requests
+    assert headers["Authorization"] == "Bearer secret-token"
+    assert "mlflow" in headers["User-Agent"]
+    assert first == {
+        "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": "7"}}],
+        "filter": AnswerQuery(WINDOW).filter_string,
+        "max_results": 1,
+    }
+    assert second == {**first, "page_token": "p2"}
+
+    monkeypatch.delenv("MLFLOW_TRACKING_TOKEN")
+    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "ada")
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "pw")
+    script.answers = [page([TRACE])]
+    read_all(url)
+    assert script.requests[-1][0]["Authorization"] == "Basic YWRhOnB3"
+
+
+def test_a_transient_failure_is_retried_like_mlflows_client(
+    scripted: tuple[str, Scripted], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, script = scripted
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0")
+    script.answers = [(503, b"busy"), page([TRACE])]
+    assert [len(p) for p in read_all(url)] == [1]
+    script.answers = [(503, b"busy"), (503, b"still busy")]
+    with pytest.raises(Exception) as raised:
+        read_all(url)
+    assert "failed with status 503" in str(tracking_failure(raised.value))
