@@ -34,7 +34,8 @@ from mlflow.tracing.client import TracingClient  # noqa: E402
 
 from bot.report import compute_report  # noqa: E402
 from bot.report_window import parse_window  # noqa: E402
-from bot.trace_pages import PAGE_SIZE, AnswerQuery, TraceSource  # noqa: E402
+from bot.trace_pages import PAGE_SIZE, TraceSource  # noqa: E402
+from bot.trace_records import AnswerQuery  # noqa: E402
 from tests.support.mlflow_server import MLFLOW_BIN, MlflowServer  # noqa: E402
 
 EXPERIMENT = "report-bench"

@@ -12,7 +12,6 @@ from typing import TypeVar
 
 from bot import report_cli
 from bot.secret_redaction import install_secret_redaction, secrets_of
-from bot.tracing import TrackingUnavailable
 from config import ConfigError, load_settings, load_tracking_settings
 
 T = TypeVar("T")
@@ -42,6 +41,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker() -> int:
+    from bot.tracing import TrackingUnavailable
     from bot.worker import run_worker
 
     settings = _settings_or_exit(load_settings)

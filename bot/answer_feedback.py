@@ -19,7 +19,7 @@ from bot.assessment_names import (
     VOTE,
     rating_score,
 )
-from bot.trace_pages import TraceRecord
+from bot.trace_records import TraceRecord
 
 HUMAN = "HUMAN"  # mlflow's AssessmentSourceType.HUMAN
 USER_KEY = "mlflow.trace.user"

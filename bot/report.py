@@ -21,12 +21,16 @@ import heapq
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from bot.answer_feedback import AnswerFeedback, read_answer
 from bot.assessment_names import RATING_DIMENSIONS
 from bot.mlflow_links import trace_url
 from bot.report_window import ReportWindow
-from bot.trace_pages import AnswerQuery, TraceSource
+from bot.trace_records import AnswerQuery
+
+if TYPE_CHECKING:  # the source, not mlflow's client: the front loads that on the first report
+    from bot.trace_pages import TraceSource
 
 LOWEST_COUNT = 5
 LOW_SCORE_BELOW = 3.0

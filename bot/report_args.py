@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.report_window import DEFAULT_WINDOW, ReportWindow, WindowError, parse_window
-from bot.trace_pages import CHANNEL_ID
+from bot.trace_records import CHANNEL_ID
 
 USAGE = """\
 /feedback-report [window] [channel]

@@ -19,8 +19,7 @@ from bot.report import compute_report
 from bot.report_export import export_lines
 from bot.report_formats import FORMATS, render
 from bot.report_window import DEFAULT_WINDOW, ReportWindow, WindowError, parse_window
-from bot.trace_pages import CHANNEL_ID, AnswerQuery, TraceSource, tracking_failure
-from bot.tracing import bound_mlflow_client
+from bot.trace_records import CHANNEL_ID, AnswerQuery, tracking_failure
 from config import TrackingSettings
 
 COMMANDS = ("report", "export")
@@ -59,6 +58,9 @@ def add_commands(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: TrackingSettings) -> int:
+    from bot.trace_pages import TraceSource
+    from bot.tracing import bound_mlflow_client
+
     bound_mlflow_client(settings)
     source = TraceSource(settings.mlflow_tracking_uri, settings.mlflow_experiment_name)
     query = AnswerQuery(args.since, args.channel)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
@@ -21,8 +22,11 @@ from bot.report_args import USAGE, ReportArgs, UsageError, parse_report_args
 from bot.report_blocks import help_blocks, report_blocks
 from bot.report_figures import percent_text
 from bot.slack_lookups import ChannelLookupFailed, find_channel_id, permalinks
-from bot.trace_pages import AnswerQuery, TraceSource, tracking_failure
+from bot.trace_records import AnswerQuery, tracking_failure
 from config import Settings
+
+if TYPE_CHECKING:
+    from bot.trace_pages import TraceSource
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +65,8 @@ class FeedbackReportCommand:
             settings.feedback_report_admins,
             allow_workspace_admins=settings.feedback_report_allow_workspace_admins,
         )
-        self._source = TraceSource(settings.mlflow_tracking_uri, settings.mlflow_experiment_name)
+        self._tracking = settings
+        self._source: TraceSource | None = None
         self._ui_base = settings.mlflow_ui_base
 
     async def first_answer(self, invocation: Invocation, client: AsyncWebClient) -> FirstAnswer:
@@ -100,9 +105,27 @@ class FeedbackReportCommand:
             if channel_id is None:
                 return Message(f"I could not find a channel named #{name} that I can see.")
         query = AnswerQuery(args.window, channel_id)
-        report = await asyncio.to_thread(compute_report, self._source, query, self._ui_base)
+        report = await asyncio.to_thread(self._compute, query)
         links = await permalinks(client, report.lowest)
         return Message(_summary(report), report_blocks(report, links))
+
+    def _compute(self, query: AnswerQuery) -> FeedbackReport:
+        """(In a worker thread: it blocks.)"""
+        return compute_report(self._trace_source(), query, self._ui_base)
+
+    def _trace_source(self) -> TraceSource:
+        """Loaded with the first report (in its thread): mlflow's client is not part of the
+        front's start."""
+        if self._source is None:
+            from bot.trace_pages import TraceSource
+            from bot.tracing import bound_mlflow_client
+
+            bound_mlflow_client(self._tracking)  # no call may block for minutes
+            tracking = self._tracking
+            self._source = TraceSource(
+                tracking.mlflow_tracking_uri, tracking.mlflow_experiment_name
+            )
+        return self._source
 
 
 def _summary(report: FeedbackReport) -> str:

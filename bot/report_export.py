@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.answer_feedback import AnswerFeedback, read_answer
 from bot.report_window import utc_iso
-from bot.trace_pages import AnswerQuery, TraceSource
+from bot.trace_records import AnswerQuery
+
+if TYPE_CHECKING:  # the source, not mlflow's client: the front loads that on the first report
+    from bot.trace_pages import TraceSource
 
 
 def answer_record(answer: AnswerFeedback) -> dict[str, Any]:

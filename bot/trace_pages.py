@@ -25,12 +25,10 @@ import base64
 import http.client
 import json
 import random
-import re
 import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -48,68 +46,14 @@ from mlflow.utils.rest_utils import MlflowHostCreds, http_request, verify_rest_r
 from mlflow.utils.workspace_context import get_request_workspace
 from requests.utils import get_environ_proxies
 
-from bot.assessment_names import TAG_CHANNEL
-from bot.report_window import ReportWindow
+from bot.trace_records import AnswerQuery, AssessmentRecord, TraceRecord, TraceSearchError
 
 PAGE_SIZE = 500  # the server refuses more
-CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]{2,}$")
 SEARCH_ENDPOINT = "/api/3.0/mlflow/traces/search"
 # Retried like mlflow's client does (mlflow.utils.request_utils): no answer, or these.
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
-
-
-@dataclass(frozen=True)
-class AnswerQuery:
-    """Which answers: those whose trace started in `window`, in `channel` if given."""
-
-    window: ReportWindow
-    channel: str | None = None
-
-    @property
-    def filter_string(self) -> str:
-        parts = [
-            f"trace.timestamp_ms >= {self.window.start_ms}",
-            f"trace.timestamp_ms < {self.window.end_ms}",
-        ]
-        if self.channel is not None:
-            if not CHANNEL_ID.match(self.channel):
-                raise ValueError(f"{self.channel!r} is not a Slack channel ID")
-            parts.append(f"tags.`{TAG_CHANNEL}` = '{self.channel}'")
-        return " AND ".join(parts)
-
-
-@dataclass(frozen=True, slots=True)
-class AssessmentRecord:
-    """An assessment as the report reads it; absent fields have protobuf's defaults, as in
-    mlflow's entities (`valid` is true unless stored false)."""
-
-    name: str
-    value: Any  # the feedback's (or an expectation's) JSON value; None when it has none
-    source_type: str | None  # "HUMAN", "LLM_JUDGE", "CODE", …
-    source_id: str | None
-    valid: bool
-    rationale: str | None  # a feedback's only, as in mlflow's entities
-    create_time_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class TraceRecord:
-    """A trace's info as the report reads it (mlflow's `TraceInfo`, minus what it ignores)."""
-
-    trace_id: str
-    request_time_ms: int
-    client_request_id: str | None
-    request_preview: str | None
-    response_preview: str | None
-    tags: dict[str, str]
-    metadata: dict[str, str]
-    assessments: tuple[AssessmentRecord, ...]
-
-
-class TraceSearchError(Exception):
-    """The tracking server answered a trace search with something MLflow's API never sends."""
 
 
 class TraceSource:
@@ -426,13 +370,3 @@ def _timestamp_ms(value: object, trace_id: str) -> int:
     if moment is None or moment.tzinfo is None:
         raise TraceSearchError(f"trace {trace_id}: {value!r} is not a timestamp")
     return (moment - _EPOCH) // _MILLISECOND
-
-
-def tracking_failure(error: Exception) -> str | None:
-    """Plain words for an error from talking to the tracking server; None for other errors."""
-    if not isinstance(error, TraceSearchError) and not type(error).__module__.startswith(
-        ("mlflow", "requests", "urllib3")
-    ):
-        return None
-    first_line = (str(error).strip().splitlines() or [""])[0][:300]
-    return f"the MLflow tracking server did not answer as expected ({first_line})"

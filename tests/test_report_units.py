@@ -23,7 +23,8 @@ from bot.report_blocks import help_blocks, report_blocks
 from bot.report_figures import percent_text, trend_lines
 from bot.report_formats import render_text
 from bot.report_window import WindowError, parse_window
-from bot.trace_pages import AnswerQuery, TraceRecord, trace_record
+from bot.trace_pages import trace_record
+from bot.trace_records import AnswerQuery, TraceRecord
 from tests.emulators.slack_api import MESSAGE_BLOCKS_LIMIT, _validate_blocks
 
 NOW = datetime(2026, 11, 27, 10, 30, tzinfo=UTC)

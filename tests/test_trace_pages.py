@@ -19,16 +19,8 @@ from mlflow.utils.rest_utils import MlflowHostCreds
 import bot.trace_pages as trace_pages
 from bot.assessment_names import WITHDRAWN_VOTE
 from bot.report_window import parse_window
-from bot.trace_pages import (
-    AnswerQuery,
-    AssessmentRecord,
-    DirectPageReader,
-    MlflowPageReader,
-    TraceRecord,
-    TraceSource,
-    page_reader,
-    tracking_failure,
-)
+from bot.trace_pages import DirectPageReader, MlflowPageReader, TraceSource, page_reader
+from bot.trace_records import AnswerQuery, AssessmentRecord, TraceRecord, tracking_failure
 from tests.support.ids import new_id
 from tests.support.mlflow_server import MlflowServer
 from tests.support.ports import free_port
