@@ -51,11 +51,13 @@ class FeedbackRecorder:
     ) -> VoteResult:
         """👍 (True), 👎 (False) or a withdrawn vote (None) by `user_id` on the answer."""
         _check(trace_id, user_id)
-        latest = (await self._outbox.latest(trace_id, user_id)).get(VOTE)
-        if latest is not None and latest.value == positive:
-            return VoteResult(changed=False)
-        await self._submit([_intent(trace_id, user_id, VOTE, positive, None, channel, origin)])
-        return VoteResult(changed=True)
+        changed = await self._outbox.submit_unless(
+            _intent(trace_id, user_id, VOTE, positive, None, channel, origin),
+            unless=lambda latest: latest is not None and latest.value == positive,
+        )
+        if changed:
+            self._wake()
+        return VoteResult(changed=changed)
 
     async def withdraw_reaction(
         self, trace_id: str, user_id: str, positive: bool, *, channel: str | None = None
@@ -63,11 +65,15 @@ class FeedbackRecorder:
         """A removed 👍/👎 reaction: withdraw the vote it made, unless something later (a
         button click, the other reaction) replaced it. True if a vote was withdrawn."""
         _check(trace_id, user_id)
-        latest = (await self._outbox.latest(trace_id, user_id)).get(VOTE)
-        if latest is None or latest.origin != "reaction" or latest.value != positive:
-            return False
-        await self._submit([_intent(trace_id, user_id, VOTE, None, None, channel, "reaction")])
-        return True
+        withdrawn = await self._outbox.submit_unless(
+            _intent(trace_id, user_id, VOTE, None, None, channel, "reaction"),
+            unless=lambda latest: (
+                latest is None or latest.origin != "reaction" or latest.value != positive
+            ),
+        )
+        if withdrawn:
+            self._wake()
+        return withdrawn
 
     async def rate(
         self,

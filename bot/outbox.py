@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,36 @@ class Outbox:
 
     async def submit(self, intents: list[FeedbackIntent]) -> None:
         """Commit the intents durably (one transaction), coalescing per key."""
-        await self._db.run(lambda conn: _submit(conn, intents, time.time()))
+
+        def write(conn: sqlite3.Connection) -> None:
+            with conn:  # committed (synchronous=FULL) before we return
+                conn.execute("BEGIN IMMEDIATE")
+                _write(conn, intents, time.time())
+
+        await self._db.run(write)
+
+    async def submit_unless(
+        self, intent: FeedbackIntent, unless: Callable[[LatestIntent | None], bool]
+    ) -> bool:
+        """Commit `intent` unless `unless(the latest intent of its key)` is true; one
+        transaction, so two clicks at once cannot both act on the same old vote. True if
+        committed."""
+
+        def write(conn: sqlite3.Connection) -> bool:
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")
+                row = conn.execute(
+                    "SELECT value_json, rationale, origin FROM latest "
+                    "WHERE trace_id = ? AND user_id = ? AND name = ?",
+                    (intent.trace_id, intent.user_id, intent.name),
+                ).fetchone()
+                latest = None if row is None else LatestIntent(json.loads(row[0]), row[1], row[2])
+                if unless(latest):
+                    return False
+                _write(conn, [intent], time.time())
+                return True
+
+        return await self._db.run(write)
 
     async def latest(self, trace_id: str, user_id: str) -> dict[str, LatestIntent]:
         """The user's latest intent per assessment name on this trace."""
@@ -192,45 +222,44 @@ class Outbox:
         return self._db.run_sync(update)
 
 
-def _submit(conn: sqlite3.Connection, intents: list[FeedbackIntent], now: float) -> None:
-    with conn:  # one transaction, committed (synchronous=FULL) before we return
-        conn.execute("BEGIN IMMEDIATE")
-        for intent in intents:
-            value = json.dumps(intent.value)
-            metadata = json.dumps(intent.metadata, sort_keys=True)
-            conn.execute(
-                "INSERT INTO pending (trace_id, user_id, name, value_json, rationale, "
-                "metadata_json, intent_id, created_at, next_attempt_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (trace_id, user_id, name) DO UPDATE SET "
-                "value_json = excluded.value_json, rationale = excluded.rationale, "
-                "metadata_json = excluded.metadata_json, intent_id = excluded.intent_id, "
-                "version = version + 1, next_attempt_at = excluded.next_attempt_at, "
-                "dead_reason = NULL",
-                (
-                    intent.trace_id,
-                    intent.user_id,
-                    intent.name,
-                    value,
-                    intent.rationale,
-                    metadata,
-                    intent.intent_id,
-                    now,
-                    now,
-                ),
-            )
-            conn.execute(
-                "INSERT OR REPLACE INTO latest VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    intent.trace_id,
-                    intent.user_id,
-                    intent.name,
-                    value,
-                    intent.rationale,
-                    intent.metadata.get("origin"),
-                    now,
-                ),
-            )
+def _write(conn: sqlite3.Connection, intents: list[FeedbackIntent], now: float) -> None:
+    """(Inside the caller's transaction.)"""
+    for intent in intents:
+        value = json.dumps(intent.value)
+        metadata = json.dumps(intent.metadata, sort_keys=True)
+        conn.execute(
+            "INSERT INTO pending (trace_id, user_id, name, value_json, rationale, "
+            "metadata_json, intent_id, created_at, next_attempt_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (trace_id, user_id, name) DO UPDATE SET "
+            "value_json = excluded.value_json, rationale = excluded.rationale, "
+            "metadata_json = excluded.metadata_json, intent_id = excluded.intent_id, "
+            "version = version + 1, next_attempt_at = excluded.next_attempt_at, "
+            "dead_reason = NULL",
+            (
+                intent.trace_id,
+                intent.user_id,
+                intent.name,
+                value,
+                intent.rationale,
+                metadata,
+                intent.intent_id,
+                now,
+                now,
+            ),
+        )
+        conn.execute(
+            "INSERT OR REPLACE INTO latest VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                intent.trace_id,
+                intent.user_id,
+                intent.name,
+                value,
+                intent.rationale,
+                intent.metadata.get("origin"),
+                now,
+            ),
+        )
 
 
 def _entry(row: tuple) -> OutboxEntry:

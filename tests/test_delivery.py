@@ -203,3 +203,20 @@ def test_the_outbox_command_shows_and_revives_dead_entries(tmp_path: Path) -> No
     assert "pending: 0" in shown and "dead:    1" in shown and "trace not found" in shown
     revived = run("--retry-dead")
     assert "1 dead entries will be retried" in revived and "pending: 1" in revived
+
+
+async def test_identical_clicks_at_once_record_one_vote(tmp_path: Path) -> None:
+    """A double click (or Slack's retry of it) is one vote: the check for "same as the latest"
+    and the commit are one transaction."""
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    wakes: list[None] = []
+    recorder = FeedbackRecorder(outbox, lambda: wakes.append(None))
+    try:
+        trace_id = new_trace_id()
+        results = await asyncio.gather(*(recorder.vote(trace_id, "U1", True) for _ in range(5)))
+        assert sorted(r.changed for r in results) == [False, False, False, False, True]
+        assert len(wakes) == 1
+        (entry,) = await outbox.due(10)
+        assert entry.intent.value is True and entry.version == 1
+    finally:
+        outbox.close()
