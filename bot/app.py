@@ -59,7 +59,7 @@ def build_bot(
     """Build the front: questions go to `worker`, feedback to the outbox (it wakes `worker`)."""
     client = client or make_web_client(settings)
     answers = AnswerStore(settings.bot_data_dir / "answers.sqlite3")
-    outbox = Outbox(settings.bot_data_dir / "outbox.sqlite3")
+    outbox = Outbox(settings.bot_data_dir / "outbox.sqlite3", checkpoints=False)
     signing_secret = settings.slack_signing_secret.get_secret_value()
     app = AsyncApp(
         client=client,

@@ -86,8 +86,15 @@ class LatestIntent:
 
 
 class Outbox:
-    def __init__(self, path: Path) -> None:
-        self._db = SerialDatabase(path, _SCHEMA)
+    def __init__(
+        self, path: Path, *, durable_writes: bool = True, checkpoints: bool = True
+    ) -> None:
+        """The defaults suit one process doing everything. The front, which must commit each
+        click before it acks, leaves WAL checkpoints to the worker (`checkpoints=False`); the
+        worker's writes are delivery bookkeeping (`durable_writes=False`: no fsync, so it never
+        holds the lock a click waits for through one; a mark lost with the power means a
+        redelivery, which MlflowFeedbackWriter recognises by the intent's ID)."""
+        self._db = SerialDatabase(path, _SCHEMA, durable=durable_writes, checkpoints=checkpoints)
 
     def close(self) -> None:
         self._db.close()

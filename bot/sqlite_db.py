@@ -18,11 +18,16 @@ class SerialDatabase:
     WAL with `synchronous=FULL` (the default): a committed write survives a crash or power
     loss. `durable=False` takes `synchronous=NORMAL`: a committed write survives the process
     crashing, but the last ones may be lost with the machine's power (no fsync per commit).
+    `checkpoints=False` leaves copying the WAL into the database to another connection (or
+    to the last one to close), so no commit of this one pays for it.
     """
 
-    def __init__(self, path: Path, schema: str, *, durable: bool = True) -> None:
+    def __init__(
+        self, path: Path, schema: str, *, durable: bool = True, checkpoints: bool = True
+    ) -> None:
         self.path = path
         self._synchronous = "FULL" if durable else "NORMAL"
+        self._checkpoints = checkpoints
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sqlite-{path.stem}")
         self._conn: sqlite3.Connection | None = None
         self._executor.submit(self._open, schema).result()
@@ -33,6 +38,8 @@ class SerialDatabase:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute("PRAGMA busy_timeout=5000")
+        if not self._checkpoints:
+            conn.execute("PRAGMA wal_autocheckpoint=0")
         conn.executescript(schema)
         self._conn = conn
 

@@ -15,6 +15,7 @@ answers the front has acked.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -55,7 +56,7 @@ async def run_worker(settings: Settings) -> int:
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), sys.stdin.buffer)
 
     answers = AnswerStore(settings.bot_data_dir / "answers.sqlite3")
-    outbox = Outbox(settings.bot_data_dir / "outbox.sqlite3")
+    outbox = Outbox(settings.bot_data_dir / "outbox.sqlite3", durable_writes=False)
     deliverer = FeedbackDeliverer(
         outbox,
         MlflowFeedbackWriter(settings.mlflow_tracking_uri),
@@ -73,6 +74,7 @@ async def run_worker(settings: Settings) -> int:
             deliverer=deliverer,
         )
         deliverer.start()
+        gc.freeze()  # start-up's objects stay: full collections skip them (bot/service.py)
         reporting = asyncio.create_task(_report_counters(export_stats.as_dict))
         _say({"ready": True})
         try:

@@ -5,11 +5,13 @@ that signals every process of the bot must not kill answers the front has alread
 The worker stops when its stdin closes.
 """
 
+import os
 import signal
 import sys
 
 for signum in (signal.SIGINT, signal.SIGTERM):
     signal.signal(signum, signal.SIG_IGN)
+os.nice(10)
 
 from bot.__main__ import main  # noqa: E402 - only once the signals are ignored
 
