@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 
 import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -48,6 +49,7 @@ MAX_LINE_BYTES = 4 * 1024 * 1024  # a question is at most 40k characters, escape
 
 
 async def run_worker(settings: Settings) -> int:
+    _replies.take_stdout()
     bound_mlflow_client(settings)
     export_stats = watch_trace_export()
     await connect_experiment(settings)
@@ -155,6 +157,22 @@ async def _report_counters(counters: Callable[[], dict[str, int]]) -> None:
         await asyncio.sleep(COUNTERS_EVERY_S)
 
 
-def _say(fields: dict[str, Any]) -> None:
-    sys.stdout.write(reply_line(fields))
-    sys.stdout.flush()
+class _Replies:
+    """The worker's stdout, kept for the front's lines alone: whatever a library prints goes
+    to stderr instead, so it cannot garble one."""
+
+    def __init__(self) -> None:
+        self._file: IO[str] | None = None
+
+    def take_stdout(self) -> None:
+        sys.stdout.flush()
+        self._file = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
+        os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+
+    def say(self, fields: dict[str, Any]) -> None:
+        assert self._file is not None, "take_stdout() first"
+        self._file.write(reply_line(fields))
+
+
+_replies = _Replies()
+_say = _replies.say
