@@ -334,9 +334,10 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
         f"Command: `make bench` (`python -m bench.run`), {seconds:.0f} s in all. "
         f"Machine: {platform.platform()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}.",
-        "The bot runs as real processes (front and worker) against the Slack and LLM emulators "
-        "(zero-latency LLM) and a real MLflow server (sqlite); load comes from a separate open-loop "
-        "process. Figure 1: the stand-ins for remote services run at nice 10 (see the notes).",
+        "The bot runs as real processes (front and worker) against the Slack and LLM "
+        "emulators (zero-latency LLM) and a real MLflow server (sqlite); load comes from a "
+        "separate open-loop process. Figure 1: the stand-ins for remote services run at "
+        "nice 10 (see the notes).",
         "",
         "## Ack latency: the bot against a bare Bolt app on the same server stack",
         "",
