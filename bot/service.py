@@ -16,13 +16,12 @@ from bot.readiness import Readiness
 from bot.server import SlackHttpServer
 from bot.slack_client import make_web_client
 from bot.worker_link import WorkerLink
+from bot.worker_protocol import STOP_WITHIN_S
 from config import Settings
 
 log = logging.getLogger(__name__)
 
 FRONT_GRACE_S = 10.0  # confirmations and report replies in flight
-# The worker's 20 s for its answers, its trace flush, its 10 s for the outbox (bot/worker.py).
-WORKER_STOP_S = 40.0
 
 
 async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
@@ -78,7 +77,7 @@ async def shutdown(
     if not await bot.background.wait(FRONT_GRACE_S):
         log.warning("%d task(s) still running at shutdown", len(bot.background))
     # Answers in flight finish, their traces flush, the outbox drains (all in the worker).
-    if not await worker.stop(WORKER_STOP_S):
+    if not await worker.stop(STOP_WITHIN_S):
         log.warning("the worker did not stop cleanly")
     await runner.cleanup()
     bot.close()

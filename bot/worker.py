@@ -37,13 +37,17 @@ from bot.outbox import Outbox
 from bot.slack_client import make_web_client
 from bot.trace_export import watch_trace_export
 from bot.tracing import bound_mlflow_client, connect_experiment, flush_traces
-from bot.worker_protocol import parse_line, question_of, reply_line
+from bot.worker_protocol import (
+    ANSWERS_GRACE_S,
+    OUTBOX_DRAIN_S,
+    parse_line,
+    question_of,
+    reply_line,
+)
 from config import Settings
 
 log = logging.getLogger(__name__)
 
-IN_FLIGHT_GRACE_S = 20.0
-OUTBOX_DRAIN_S = 10.0
 COUNTERS_EVERY_S = 1.0
 MAX_LINE_BYTES = 4 * 1024 * 1024  # a question is at most 40k characters, escaped
 
@@ -81,7 +85,7 @@ async def run_worker(settings: Settings) -> int:
         _say({"ready": True})
         try:
             orderly = await work.take(lines)
-            if not await work.answering.wait(IN_FLIGHT_GRACE_S):
+            if not await work.answering.wait(ANSWERS_GRACE_S):
                 log.warning("%d answer(s) still running at shutdown", len(work.answering))
             await asyncio.to_thread(flush_traces)
             if orderly and not await deliverer.drain(OUTBOX_DRAIN_S):

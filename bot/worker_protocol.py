@@ -24,6 +24,12 @@ from bot.incoming import IncomingMessage
 WAKE_FEEDBACK = b'{"wake": "feedback"}\n'
 STOP = b'{"stop": true}\n'
 
+# An orderly stop: the worker gives its answers in flight this long, flushes their traces,
+# then drains the outbox this long; the front waits for all of it, with room for the flush.
+ANSWERS_GRACE_S = 20.0
+OUTBOX_DRAIN_S = 10.0
+STOP_WITHIN_S = ANSWERS_GRACE_S + OUTBOX_DRAIN_S + 10.0
+
 
 def question_line(question_id: int, message: IncomingMessage) -> bytes:
     fields = {"id": question_id, "question": dataclasses.asdict(message)}

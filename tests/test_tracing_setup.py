@@ -21,7 +21,6 @@ def test_an_absent_package_fails_at_once_and_an_installed_one_is_left_alone() ->
             importlib.import_module(missing)
         with pytest.raises(ModuleNotFoundError):
             importlib.import_module(f"{missing}.child")
-        assert sys.modules.get("colorsys") is not None or "colorsys" not in sys.modules
         assert importlib.import_module("colorsys").rgb_to_hsv(1, 0, 0) == (0, 1, 1)
     finally:
         for name in (missing, f"{missing}.child"):
