@@ -32,8 +32,9 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check bot handlers config tests bench sandbox
 	$(BIN)/mypy
 
+# Two workers, a test file each at a time (each its own servers): most tests wait on processes.
 unit: install
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --numprocesses 2 --dist loadfile $(PYTEST_ARGS)
 
 test: lint unit
 
