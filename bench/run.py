@@ -136,12 +136,15 @@ class Bench:
     async def feedback_latency(self) -> None:
         tracking = Tracking(self.mlflow.url, self.experiment)
         visible: list[float] = []
+        traced: list[float] = []
         for i in range(self.args.clicks_visible):
             channel = f"DFEED{i:05d}"
             await self.sender.event(dm(f"UASK{i:05d}", channel, f"feedback question {i}"))
             answer = await final_answer(self.slack, channel)
+            answered = time.monotonic()
             trace_id = trace_id_of(answer)
-            await tracking.wait_for_trace(trace_id)
+            await tracking.wait_for_trace(trace_id)  # polls every 0.2 s
+            traced.append((time.monotonic() - answered) * 1000)
             user = f"UFEED{i:05d}"
             clicked = time.monotonic()
             await self.sender.interaction(vote_click(self.slack, answer, user, positive=True))
@@ -153,6 +156,11 @@ class Bench:
             "clicks": len(visible),
             "p50": round(statistics.median(visible), 1),
             "max": round(max(visible), 1),
+        }
+        self.results["answer_to_trace_ms"] = {
+            "answers": len(traced),
+            "p50": round(statistics.median(traced), 1),
+            "max": round(max(traced), 1),
         }
 
     # -- 1. ack latency, bot vs bare app ----------------------------------------------------
@@ -359,6 +367,7 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
     overhead = results["per_answer_overhead_ms"]
     feedback = results["click_to_mlflow_ms"]
     burst = results["burst"]
+    traced = results["answer_to_trace_ms"]
     block50 = next(
         (
             r["bot"]
@@ -389,6 +398,8 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
     lines += [
         f"| click → visible in MLflow, median | {feedback['p50']} ms ({feedback['clicks']} clicks)"
         " | (reported) | |",
+        f"| answer posted → its trace on the server, median | {traced['p50']} ms "
+        f"({traced['answers']} answers, polled every 0.2 s) | (reported) | |",
         f"| bot RSS idle, front + worker | {memory(results['memory_idle_mb'])} | ≤ 150 MB "
         f"| {mark(results['memory_idle_mb']['total'] <= 150)} |",
         f"| bot RSS after the load runs | {memory(results['memory_after_load_mb'])} "

@@ -5,9 +5,20 @@ from __future__ import annotations
 import importlib
 import sys
 
+import mlflow
 import pytest
+from mlflow.environment_variables import (
+    MLFLOW_ASYNC_TRACE_LOGGING_MAX_INTERVAL_MILLIS,
+    MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS,
+    MLFLOW_HTTP_REQUEST_TIMEOUT,
+)
 
-from bot.tracing import OPTIONAL_PACKAGES_MLFLOW_PROBES, remember_absent_packages
+from bot.tracing import (
+    OPTIONAL_PACKAGES_MLFLOW_PROBES,
+    bound_mlflow_client,
+    remember_absent_packages,
+)
+from config import TrackingSettings
 
 
 def test_an_absent_package_fails_at_once_and_an_installed_one_is_left_alone() -> None:
@@ -43,3 +54,35 @@ def _findable(name: str) -> bool:
         return importlib.util.find_spec(name) is not None
     except (ImportError, ValueError):
         return False
+
+
+def test_traces_leave_the_bot_within_a_quarter_second_and_an_operators_choice_is_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """MLflow's own reading of the names: a misspelt one would leave MLflow's defaults in
+    place (5000 ms: an answer's trace reached the server ~5 s after the answer)."""
+    settings = TrackingSettings(mlflow_tracking_uri="http://127.0.0.1:1")
+    for name in _VARIABLES_THE_SET_UP_WRITES:
+        monkeypatch.delenv(name, raising=False)  # each is restored after the test
+    monkeypatch.setenv("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS", "7")
+    monkeypatch.setattr(mlflow, "set_tracking_uri", lambda uri: None)
+
+    bound_mlflow_client(settings)
+
+    assert MLFLOW_ASYNC_TRACE_LOGGING_MAX_INTERVAL_MILLIS.get() == 250
+    assert MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS.get() == 7
+    assert MLFLOW_HTTP_REQUEST_TIMEOUT.get() == settings.mlflow_request_timeout_s
+
+
+_VARIABLES_THE_SET_UP_WRITES = (
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER",
+    "MLFLOW_ENABLE_ASYNC_TRACE_LOGGING",
+    "MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE",
+    "MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS",
+    "MLFLOW_ASYNC_TRACE_LOGGING_MAX_INTERVAL_MILLIS",
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_DISABLE_TELEMETRY",
+)
