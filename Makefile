@@ -38,7 +38,7 @@ unit: install
 
 test: lint unit
 
-# Not part of `make test`: runs for ~10 minutes and prints its figures (BENCHMARKS.md).
+# Not part of `make test`: runs for 7-10 minutes and prints its figures (BENCHMARKS.md).
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
