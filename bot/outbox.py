@@ -121,13 +121,7 @@ class Outbox:
         def write(conn: sqlite3.Connection) -> bool:
             with conn:
                 conn.execute("BEGIN IMMEDIATE")
-                row = conn.execute(
-                    "SELECT value_json, rationale, origin FROM latest "
-                    "WHERE trace_id = ? AND user_id = ? AND name = ?",
-                    (intent.trace_id, intent.user_id, intent.name),
-                ).fetchone()
-                latest = None if row is None else LatestIntent(json.loads(row[0]), row[1], row[2])
-                if unless(latest):
+                if unless(_latest(conn, intent.trace_id, intent.user_id).get(intent.name)):
                     return False
                 _write(conn, [intent], time.time())
                 return True
@@ -136,19 +130,7 @@ class Outbox:
 
     async def latest(self, trace_id: str, user_id: str) -> dict[str, LatestIntent]:
         """The user's latest intent per assessment name on this trace."""
-
-        def select(conn: sqlite3.Connection) -> dict[str, LatestIntent]:
-            rows = conn.execute(
-                "SELECT name, value_json, rationale, origin FROM latest "
-                "WHERE trace_id = ? AND user_id = ?",
-                (trace_id, user_id),
-            ).fetchall()
-            return {
-                name: LatestIntent(json.loads(value), rationale, origin)
-                for name, value, rationale, origin in rows
-            }
-
-        return await self._db.run(select)
+        return await self._db.run(lambda conn: _latest(conn, trace_id, user_id))
 
     # -- delivering --------------------------------------------------------------------------
 
@@ -227,6 +209,17 @@ class Outbox:
             ).rowcount
 
         return self._db.run_sync(update)
+
+
+def _latest(conn: sqlite3.Connection, trace_id: str, user_id: str) -> dict[str, LatestIntent]:
+    rows = conn.execute(
+        "SELECT name, value_json, rationale, origin FROM latest WHERE trace_id = ? AND user_id = ?",
+        (trace_id, user_id),
+    ).fetchall()
+    return {
+        name: LatestIntent(json.loads(value), rationale, origin)
+        for name, value, rationale, origin in rows
+    }
 
 
 def _write(conn: sqlite3.Connection, intents: list[FeedbackIntent], now: float) -> None:
