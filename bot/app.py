@@ -12,7 +12,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.answer_store import AnswerStore
 from bot.background import BackgroundTasks
 from bot.feedback import FeedbackRecorder
-from bot.incoming import IncomingMessage
 from bot.outbox import Outbox
 from bot.rating_modal import MetadataSigner
 from bot.reactions import ReactionVotes
@@ -24,11 +23,8 @@ from handlers import feedback, ignored_events, messages, reactions, report
 log = logging.getLogger(__name__)
 
 
-class Worker(Protocol):
+class Worker(messages.Questions, Protocol):
     """The process that does the slow work (bot/worker_link.py): neither call waits."""
-
-    def submit(self, message: IncomingMessage) -> None:
-        """Answer this message (if it is addressed to the bot)."""
 
     def wake_feedback(self) -> None:
         """The outbox holds something new: deliver it to MLflow."""
