@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 
 import aiohttp
 import pytest
 
+from bot.worker_link import WorkerLink, WorkerStartFailed
 from tests.emulators.llm_api import LlmEmulator
 from tests.emulators.slack_api import SlackEmulator
 from tests.support.bot_process import BotProcess
@@ -80,3 +82,12 @@ async def test_sigterm_to_the_process_group_answers_every_acked_question_first(
     traced = {t.info.trace_id for t in await tracking.asearch()}
     assert {trace_id_of(a) for a in answers} == traced
     assert "the worker did not stop cleanly" not in bot.log()
+
+
+async def test_a_worker_that_exits_before_it_is_ready_fails_the_start() -> None:
+    """The front exits 1 rather than ack questions nobody will answer (the worker says why
+    on stderr: an unreachable tracking server, a bad configuration)."""
+    script = "import sys; print('a library printing'); sys.exit(3)"
+    link = WorkerLink(command=(sys.executable, "-c", script))
+    with pytest.raises(WorkerStartFailed, match="exited with 3 at start"):
+        await link.start()
