@@ -23,14 +23,15 @@ $(MLFLOW_VENV)/.installed:
 	$(MLFLOW_VENV)/bin/pip install --quiet 'mlflow==$(MLFLOW_VERSION)'
 	@touch $@
 
-# No Slack tokens: a local Slack sandbox; no MLFLOW_TRACKING_URI: a local MLflow (bot/devstack.py).
+# No Slack tokens: a local Slack sandbox; no MLFLOW_TRACKING_URI: a local MLflow (sandbox/devstack.py).
 run: install
-	MLFLOW_SERVER_BIN=$(abspath $(MLFLOW_VENV))/bin/mlflow $(BIN)/python -m bot dev
+	MLFLOW_SERVER_BIN=$(abspath $(MLFLOW_VENV))/bin/mlflow $(BIN)/python -m sandbox.devstack
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check bot handlers config tests bench sandbox
-	$(BIN)/ruff format --check bot handlers config tests bench sandbox
+	$(BIN)/ruff check bot config devkit sandbox bench tests
+	$(BIN)/ruff format --check bot config devkit sandbox bench tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 # Two workers, a test file each at a time (each its own servers): most tests wait on processes.
 unit: install

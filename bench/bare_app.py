@@ -13,7 +13,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.server import SlackHttpServer
+from bot.runtime.http_front import SlackHttpServer
 
 
 def bare_app(token: str, signing_secret: str, api_url: str) -> AsyncApp:

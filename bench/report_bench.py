@@ -6,7 +6,8 @@ then times `compute_report` for `7d` against paging through the same traces with
 filter and page size and doing nothing with them: the same reader (`TraceSource.pages`), so
 the same requests, parsing into `TraceRecord`s and overlap of requests with reading. Best of
 `--repeat` runs each. For reference, it also times one paging through mlflow-tracing's own
-`TracingClient.search_traces` (the reader before bot/trace_pages.py read the REST API itself).
+`TracingClient.search_traces` (the reader before bot/report/trace_pages.py read the REST API
+itself).
 
     .venv/bin/python bench/report_bench.py [--traces 10000] [--repeat 3]
 
@@ -32,11 +33,11 @@ sys.path.insert(0, str(ROOT))
 import mlflow  # noqa: E402
 from mlflow.tracing.client import TracingClient  # noqa: E402
 
-from bot.report import compute_report  # noqa: E402
-from bot.report_window import parse_window  # noqa: E402
-from bot.trace_pages import PAGE_SIZE, TraceSource  # noqa: E402
-from bot.trace_records import AnswerQuery  # noqa: E402
-from tests.support.mlflow_server import MLFLOW_BIN, MlflowServer  # noqa: E402
+from bot.report.compute import compute_report  # noqa: E402
+from bot.report.trace_pages import PAGE_SIZE, TraceSource  # noqa: E402
+from bot.report.trace_records import AnswerQuery  # noqa: E402
+from bot.report.window import parse_window  # noqa: E402
+from devkit.mlflow_server import MLFLOW_BIN, MlflowServer  # noqa: E402
 
 EXPERIMENT = "report-bench"
 TARGET_TRACES = 10_000

@@ -23,15 +23,15 @@ from typing import Any
 
 import aiohttp
 
-from tests.emulators.llm_api import LlmEmulator
-from tests.emulators.slack_api import SlackEmulator
-from tests.support.bot_process import BotProcess
-from tests.support.conversation import dm, final_answer, open_rating_modal, trace_id_of
-from tests.support.mlflow_server import MlflowServer
-from tests.support.ports import free_port
-from tests.support.slack_payloads import view_submission, vote_click
-from tests.support.slack_requests import SlackSender
-from tests.support.traces import Tracking
+from devkit.bot_process import BotProcess
+from devkit.conversation import dm, final_answer, open_rating_modal, trace_id_of
+from devkit.llm_api import LlmEmulator
+from devkit.mlflow_server import MlflowServer
+from devkit.ports import free_port
+from devkit.slack_api import SlackEmulator
+from devkit.slack_payloads import view_submission, vote_click
+from devkit.slack_requests import SlackSender
+from devkit.traces import Tracking
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("event_callback", "block_actions", "view_submission")

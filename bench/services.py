@@ -13,8 +13,8 @@ import asyncio
 import json
 import sys
 
-from tests.emulators.llm_api import LlmEmulator
-from tests.emulators.slack_api import SlackEmulator
+from devkit.llm_api import LlmEmulator
+from devkit.slack_api import SlackEmulator
 
 
 async def serve(bot_token: str, llm_key: str) -> None:

@@ -7,30 +7,17 @@ import asyncio
 import logging
 import os
 import sys
-from collections.abc import Callable
-from typing import TypeVar
 
-from bot import report_cli
-from bot.secret_redaction import install_secret_redaction, secrets_of
-from config import ConfigError, load_settings, load_tracking_settings
-
-T = TypeVar("T")
-
-
-def _settings_or_exit(load: Callable[[], T]) -> T:
-    try:
-        return load()
-    except ConfigError as error:
-        for line in str(error).splitlines():
-            print(f"configuration error: {line}", file=sys.stderr)
-        raise SystemExit(2) from None
+from bot.common.secret_redaction import install_secret_redaction, secrets_of
+from bot.ops import report_cli
+from config import load_settings, load_tracking_settings, settings_or_exit
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from bot.service import serve
-    from bot.worker_link import WorkerStartFailed
+    from bot.runtime.service import serve
+    from bot.runtime.worker_process import WorkerStartFailed
 
-    settings = _settings_or_exit(load_settings)
+    settings = settings_or_exit(load_settings)
     install_secret_redaction(secrets_of(settings))
     try:
         asyncio.run(serve(settings, host=args.host))
@@ -40,23 +27,10 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _worker() -> int:
-    from bot.tracing import TrackingUnavailable
-    from bot.worker import run_worker
-
-    settings = _settings_or_exit(load_settings)
-    install_secret_redaction(secrets_of(settings))
-    try:
-        return asyncio.run(run_worker(settings))
-    except TrackingUnavailable as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-
-
 def _outbox(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bot.outbox import Outbox
+    from bot.feedback.outbox import Outbox
 
     path = Path(args.data_dir) / "outbox.sqlite3"
     if not path.exists():
@@ -78,7 +52,7 @@ def _outbox(args: argparse.Namespace) -> int:
 
 
 def _manifest(request_url: str | None) -> int:
-    from bot.manifest import ManifestError, manifest_json
+    from bot.ops.manifest import ManifestError, manifest_json
 
     try:
         print(manifest_json(request_url), end="")
@@ -101,7 +75,6 @@ def main(argv: list[str] | None = None) -> int:
     outbox = commands.add_parser("outbox", help="show the feedback outbox; retry dead entries")
     outbox.add_argument("--data-dir", default=os.environ.get("BOT_DATA_DIR", "data"))
     outbox.add_argument("--retry-dead", action="store_true", help="give dead entries a new try")
-    commands.add_parser("dev", help="`make run`: the bot plus what is not configured")
     commands.add_parser("worker", help="(started by `serve`) answers and delivers feedback")
     commands.add_parser("check", help="check the configuration, Slack, MLflow and the LLM")
     manifest = commands.add_parser("manifest", help="print the Slack app manifest")
@@ -110,14 +83,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command in (None, "serve"):
         return _serve(args)
-    if args.command == "dev":
-        from bot.devstack import main as dev
-
-        return dev()
     if args.command == "worker":
-        return _worker()
+        from bot.runtime.worker import main as worker
+
+        return worker()
     if args.command == "check":
-        from bot.check import main as check
+        from bot.ops.check import main as check
 
         return check()
     if args.command == "manifest":
@@ -125,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "outbox":
         return _outbox(args)
     if args.command in report_cli.COMMANDS:
-        return report_cli.run(args, _settings_or_exit(load_tracking_settings))
+        return report_cli.run(args, settings_or_exit(load_tracking_settings))
     parser.error(f"unknown command {args.command}")
     return 2
 

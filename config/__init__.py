@@ -6,6 +6,14 @@ from config.settings import (
     TrackingSettings,
     load_settings,
     load_tracking_settings,
+    settings_or_exit,
 )
 
-__all__ = ["ConfigError", "Settings", "TrackingSettings", "load_settings", "load_tracking_settings"]
+__all__ = [
+    "ConfigError",
+    "Settings",
+    "TrackingSettings",
+    "load_settings",
+    "load_tracking_settings",
+    "settings_or_exit",
+]

@@ -5,6 +5,8 @@ Secrets are `SecretStr`: they never appear in `repr`, logs or error messages.
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -173,6 +175,16 @@ def _describe(error: dict) -> str:
         return f"{name} is not set: it should hold {wants}"
     message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
     return f"{name} is invalid ({message}): it should hold {wants}"
+
+
+def settings_or_exit(load: Callable[[], S]) -> S:
+    """`load()`, or exit 2 with one `configuration error:` line per bad variable on stderr."""
+    try:
+        return load()
+    except ConfigError as error:
+        for line in str(error).splitlines():
+            print(f"configuration error: {line}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def load_settings(**overrides: object) -> Settings:

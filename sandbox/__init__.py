@@ -1,7 +1,7 @@
 """A local Slack for trying the bot without a workspace: `make run` starts it when no Slack
 tokens are configured. Not part of the deployed bot.
 
-It is the tests' Slack Web API emulator (`tests/emulators/slack_api.py`) plus a web page: what
+It is the tests' Slack Web API emulator (`devkit/slack_api.py`) plus a web page: what
 you type and click there reaches the bot as Slack-signed HTTP requests to `/slack/events`, and
 what the bot posts through the Web API shows up on the page.
 """

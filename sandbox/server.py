@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
+from devkit.slack_api import SlackApiError
+from devkit.slack_requests import SlackSender
 from sandbox import (
     APP_ID,
     BOT_ID,
@@ -35,8 +37,6 @@ from sandbox import (
     payloads,
 )
 from sandbox.slack import SandboxSlack
-from tests.emulators.slack_api import SlackApiError
-from tests.support.slack_requests import SlackSender
 
 log = logging.getLogger("sandbox")
 

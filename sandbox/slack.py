@@ -8,8 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
+from devkit.slack_api import SlackEmulator
 from sandbox import SANDBOX_USER_ID, SANDBOX_USER_NAME, TEAM_ID
-from tests.emulators.slack_api import SlackEmulator
 
 
 class SandboxSlack(SlackEmulator):

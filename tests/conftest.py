@@ -12,13 +12,13 @@ from pathlib import Path
 import mlflow
 import pytest
 
-from tests.emulators.llm_api import LlmEmulator
-from tests.emulators.slack_api import SlackEmulator
-from tests.support.bot_process import BotProcess
-from tests.support.mlflow_server import MlflowServer
-from tests.support.slack_requests import SlackSender
+from devkit.bot_process import BotProcess
+from devkit.llm_api import LlmEmulator
+from devkit.mlflow_server import MlflowServer
+from devkit.slack_api import SlackEmulator
+from devkit.slack_requests import SlackSender
+from devkit.traces import Tracking
 from tests.support.stack import Stack
-from tests.support.traces import Tracking
 
 BOT_TOKEN = "xoxb-test-" + secrets.token_hex(12)
 SIGNING_SECRET = "signing-" + secrets.token_hex(16)

@@ -6,8 +6,8 @@ import asyncio
 import os
 import sys
 
+from devkit.ports import free_port
 from tests.conftest import BOT_TOKEN, LLM_KEY, ROOT_DIR, SIGNING_SECRET
-from tests.support.ports import free_port
 
 
 async def run_check(env: dict[str, str]) -> tuple[int, str]:

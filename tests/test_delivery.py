@@ -13,12 +13,12 @@ import pytest
 from mlflow.entities import TraceInfo, TraceLocation, TraceState
 from mlflow.tracing.client import TracingClient
 
-from bot.feedback import FeedbackRecorder, InvalidFeedback
-from bot.feedback_delivery import FeedbackDeliverer, MlflowFeedbackWriter, RetryPolicy
-from bot.feedback_intent import FeedbackIntent
-from bot.outbox import Outbox
-from tests.support.mlflow_server import MlflowServer
-from tests.support.waiting import eventually
+from bot.feedback.delivery import FeedbackDeliverer, MlflowFeedbackWriter, RetryPolicy
+from bot.feedback.intent import FeedbackIntent
+from bot.feedback.outbox import Outbox
+from bot.feedback.recorder import FeedbackRecorder, InvalidFeedback
+from devkit.mlflow_server import MlflowServer
+from devkit.waiting import eventually
 
 FAST = RetryPolicy(trace_wait_s=30, base_delay_s=0.05, max_delay_s=0.3)
 

@@ -7,12 +7,12 @@ import signal
 
 import pytest
 
-from tests.emulators.slack_api import SlackEmulator
-from tests.support.conversation import trace_id_of
-from tests.support.ids import new_id
-from tests.support.slack_payloads import vote_click
+from devkit.conversation import trace_id_of
+from devkit.ids import new_id
+from devkit.slack_api import SlackEmulator
+from devkit.slack_payloads import vote_click
+from devkit.waiting import eventually
 from tests.support.stack import Stack, answers_for, assert_exactly, rate, timed
-from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 

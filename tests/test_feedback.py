@@ -7,14 +7,14 @@ import asyncio
 import pytest
 from mlflow.entities import Assessment
 
-from tests.emulators.slack_api import SlackEmulator
-from tests.support.conversation import ask, dm, final_answer, open_rating_modal, trace_id_of
-from tests.support.ids import new_id
+from devkit.conversation import ask, dm, final_answer, open_rating_modal, trace_id_of
+from devkit.ids import new_id
+from devkit.slack_api import SlackEmulator
+from devkit.slack_payloads import view_submission, vote_click
+from devkit.slack_requests import SlackSender
+from devkit.traces import Tracking
+from devkit.waiting import eventually
 from tests.support.seed_analysis import analyze_ratings, analyze_user_feedback
-from tests.support.slack_payloads import view_submission, vote_click
-from tests.support.slack_requests import SlackSender
-from tests.support.traces import Tracking
-from tests.support.waiting import eventually
 
 
 def by(user: str, assessments: list[Assessment]) -> list[Assessment]:

@@ -34,10 +34,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from devkit.bot_process import BotProcess
+from devkit.conversation import dm, final_answer, mention, open_rating_modal, trace_id_of
+from devkit.mlflow_server import MlflowServer
+from devkit.slack_api import SlackEmulator
+from devkit.slack_payloads import rate_click, view_submission, vote_click
+from devkit.slack_requests import SlackSender
+from devkit.traces import Tracking
 from tests.conftest import SIGNING_SECRET, TEAM_ID
-from tests.emulators.slack_api import SlackEmulator
-from tests.support.bot_process import BotProcess
-from tests.support.conversation import dm, final_answer, mention, open_rating_modal, trace_id_of
 from tests.support.fuzzing import (
     ENORMOUS_TEXT,
     ODD_TEXT,
@@ -48,10 +52,6 @@ from tests.support.fuzzing import (
     replace_placeholders,
     run_property,
 )
-from tests.support.mlflow_server import MlflowServer
-from tests.support.slack_payloads import rate_click, view_submission, vote_click
-from tests.support.slack_requests import SlackSender
-from tests.support.traces import Tracking
 from tests.test_feedback import eventually
 
 pytestmark = pytest.mark.slow

@@ -11,9 +11,9 @@ import time
 import aiohttp
 import pytest
 
+from devkit.bot_process import BotProcess
+from devkit.slack_requests import SlackSender
 from tests.conftest import SIGNING_SECRET
-from tests.support.bot_process import BotProcess
-from tests.support.slack_requests import SlackSender
 
 BODY = json.dumps({"type": "event_callback", "event": {"type": "message"}}).encode()
 

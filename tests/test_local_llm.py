@@ -10,11 +10,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 import pytest
 from aiohttp import web
 
-from bot.llm import OpenAICompatibleClient
-from bot.model_choice import detect_model
-from bot.offline_model import OfflineModel
+from bot.llm.choice import detect_model
+from bot.llm.client import OpenAICompatibleClient
+from bot.llm.offline import OfflineModel
 from config import Settings, load_settings
-from tests.support.ports import free_port
+from devkit.ports import free_port
 
 
 class FakeOllama:

@@ -24,12 +24,12 @@ import mlflow
 import pytest
 from playwright.async_api import Locator, Page, expect
 
-from bot.assessment_names import RATING_DIMENSIONS, RATINGS, VOTE, rating_value
+from bot.tracing.data_model import RATING_DIMENSIONS, RATINGS, VOTE, rating_value
+from devkit.ports import free_port
+from devkit.traces import Tracking
 from sandbox import CHANNEL_ID, DM_ID, SANDBOX_USER_ID
 from tests.conftest import ROOT_DIR
 from tests.support.browser import chromium_page, screenshot
-from tests.support.ports import free_port
-from tests.support.traces import Tracking
 
 pytestmark = pytest.mark.slow
 

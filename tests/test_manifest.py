@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from bot.manifest import BOT_EVENTS, BOT_SCOPES, build_manifest
+from bot.ops.manifest import BOT_EVENTS, BOT_SCOPES, build_manifest
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,14 +6,14 @@ import asyncio
 import time
 from pathlib import Path
 
-from tests.emulators.slack_api import SlackEmulator
-from tests.support.conversation import ask, trace_id_of
-from tests.support.ids import new_id
-from tests.support.slack_payloads import vote_click
-from tests.support.slack_requests import SlackSender
+from devkit.conversation import ask, trace_id_of
+from devkit.ids import new_id
+from devkit.slack_api import SlackEmulator
+from devkit.slack_payloads import vote_click
+from devkit.slack_requests import SlackSender
+from devkit.traces import Tracking
+from devkit.waiting import eventually
 from tests.support.stack import Stack, answers_for, assert_exactly
-from tests.support.traces import Tracking
-from tests.support.waiting import eventually
 
 
 def reaction(user: str, emoji: str, message: dict, added: bool = True) -> dict:

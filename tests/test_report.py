@@ -23,19 +23,19 @@ from typing import Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.mlflow_links import trace_url
-from bot.report_command import BUILDING, REFUSAL, FeedbackReportCommand, Invocation
+from bot.report.command import BUILDING, REFUSAL, FeedbackReportCommand, Invocation
+from bot.tracing.links import trace_url
 from config import Settings
+from devkit.bot_process import BotProcess
+from devkit.ids import new_id
+from devkit.mlflow_server import MlflowServer
+from devkit.ports import free_port
+from devkit.slack_api import SlackEmulator
+from devkit.slack_requests import SlackSender
+from devkit.traces import Tracking
 from tests.conftest import BOT_TOKEN, ROOT_DIR, SIGNING_SECRET
-from tests.emulators.slack_api import SlackEmulator
-from tests.support.bot_process import BotProcess
-from tests.support.ids import new_id
-from tests.support.mlflow_server import MlflowServer
-from tests.support.ports import free_port
 from tests.support.report_seed import FeedbackSeeder
 from tests.support.seed_analysis import analyze_ratings, analyze_user_feedback
-from tests.support.slack_requests import SlackSender
-from tests.support.traces import Tracking
 
 ADMIN = "UADMIN1"
 WINDOW = "2021-03-01..2021-03-04"

@@ -15,17 +15,17 @@ from mlflow.entities.trace_location import TraceLocation
 from mlflow.entities.trace_state import TraceState
 from mlflow.utils.proto_json_utils import message_to_json
 
-from bot.answer_feedback import AnswerFeedback, Rating, Vote, read_answer
-from bot.mlflow_links import trace_url
-from bot.report import LOWEST_COUNT, ReportBuilder, percent
-from bot.report_args import ChannelRef, UsageError, parse_report_args
-from bot.report_blocks import help_blocks, report_blocks
-from bot.report_figures import percent_text, trend_lines
-from bot.report_formats import render_text
-from bot.report_window import WindowError, parse_window
-from bot.trace_pages import trace_record
-from bot.trace_records import AnswerQuery, TraceRecord
-from tests.emulators.slack_api import MESSAGE_BLOCKS_LIMIT, _validate_blocks
+from bot.report.answer_feedback import AnswerFeedback, Rating, Vote, read_answer
+from bot.report.args import ChannelRef, UsageError, parse_report_args
+from bot.report.blocks import help_blocks, report_blocks
+from bot.report.compute import LOWEST_COUNT, ReportBuilder, percent
+from bot.report.figures import percent_text, trend_lines
+from bot.report.formats import render_text
+from bot.report.trace_pages import trace_record
+from bot.report.trace_records import AnswerQuery, TraceRecord
+from bot.report.window import WindowError, parse_window
+from bot.tracing.links import trace_url
+from devkit.slack_api import MESSAGE_BLOCKS_LIMIT, _validate_blocks
 
 NOW = datetime(2026, 11, 27, 10, 30, tzinfo=UTC)
 
@@ -295,7 +295,7 @@ async def test_the_workspace_admin_check_refuses_odd_user_ids_without_raising(sl
     """Found by fuzzing: a huge, non-ID user_id made users.info fail with a non-JSON 400."""
     from slack_sdk.web.async_client import AsyncWebClient
 
-    from bot.report_access import ReportAccess
+    from bot.report.access import ReportAccess
     from tests.conftest import BOT_TOKEN
 
     access = ReportAccess([], allow_workspace_admins=True)

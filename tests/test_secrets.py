@@ -17,18 +17,18 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.secret_redaction import REDACTED, install_secret_redaction
+from bot.common.secret_redaction import REDACTED, install_secret_redaction
 from config import ConfigError, load_settings
+from devkit.bot_process import BotProcess
+from devkit.conversation import dm, final_answer, open_rating_modal, trace_id_of
+from devkit.ids import new_id
+from devkit.llm_api import LlmEmulator
+from devkit.mlflow_server import MlflowServer
+from devkit.slack_api import SlackEmulator
+from devkit.slack_payloads import view_submission, vote_click
+from devkit.slack_requests import SlackSender
+from devkit.traces import Tracking
 from tests.conftest import BOT_TOKEN, LLM_KEY, SIGNING_SECRET, TEAM_ID
-from tests.emulators.llm_api import LlmEmulator
-from tests.emulators.slack_api import SlackEmulator
-from tests.support.bot_process import BotProcess
-from tests.support.conversation import dm, final_answer, open_rating_modal, trace_id_of
-from tests.support.ids import new_id
-from tests.support.mlflow_server import MlflowServer
-from tests.support.slack_payloads import view_submission, vote_click
-from tests.support.slack_requests import SlackSender
-from tests.support.traces import Tracking
 from tests.test_feedback import eventually
 
 pytestmark = pytest.mark.slow

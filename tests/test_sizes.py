@@ -7,22 +7,22 @@ import json
 
 import pytest
 
-from bot.blocks import FALLBACK_TEXT_LIMIT, MARKDOWN_LIMIT
-from bot.feedback import COMMENT_MAX_CHARS
-from bot.prompt import TRIM_MARK
-from tests.emulators.llm_api import LlmEmulator
-from tests.emulators.slack_api import SlackEmulator
-from tests.support.conversation import (
+from bot.answering.prompt import TRIM_MARK
+from bot.feedback.recorder import COMMENT_MAX_CHARS
+from bot.slack.answer_message import FALLBACK_TEXT_LIMIT, MARKDOWN_LIMIT
+from devkit.conversation import (
     dm,
     final_answer,
     open_rating_modal,
     shown_markdown,
     trace_id_of,
 )
-from tests.support.ids import new_id
-from tests.support.slack_payloads import view_submission
-from tests.support.slack_requests import SlackSender
-from tests.support.traces import Tracking
+from devkit.ids import new_id
+from devkit.llm_api import LlmEmulator
+from devkit.slack_api import SlackEmulator
+from devkit.slack_payloads import view_submission
+from devkit.slack_requests import SlackSender
+from devkit.traces import Tracking
 from tests.test_feedback import ask, eventually
 
 MAX_BODY_BYTES = 1024 * 1024

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from mlflow.entities import Trace
 
-from tests.emulators.llm_api import LlmEmulator
-from tests.emulators.slack_api import Call, SlackEmulator
-from tests.support.bot_process import BotProcess
-from tests.support.conversation import dm, final_answer, mention
-from tests.support.ids import new_id
-from tests.support.slack_requests import SlackSender
-from tests.support.traces import Tracking
+from devkit.bot_process import BotProcess
+from devkit.conversation import dm, final_answer, mention
+from devkit.ids import new_id
+from devkit.llm_api import LlmEmulator
+from devkit.slack_api import Call, SlackEmulator
+from devkit.slack_requests import SlackSender
+from devkit.traces import Tracking
 from tests.test_feedback import eventually
 
 pytestmark = pytest.mark.slow

@@ -9,13 +9,13 @@ import subprocess
 import sys
 import time
 
+from devkit.conversation import dm, final_answer, mention, trace_id_of
+from devkit.ids import new_id
+from devkit.llm_api import LlmEmulator
+from devkit.slack_api import SlackEmulator
+from devkit.slack_requests import SlackSender
+from devkit.traces import Tracking
 from tests.conftest import ROOT_DIR
-from tests.emulators.llm_api import LlmEmulator
-from tests.emulators.slack_api import SlackEmulator
-from tests.support.conversation import dm, final_answer, mention, trace_id_of
-from tests.support.ids import new_id
-from tests.support.slack_requests import SlackSender
-from tests.support.traces import Tracking
 
 
 async def test_url_verification_answers_the_challenge(sender: SlackSender) -> None:

@@ -1,5 +1,5 @@
-"""The report's reader of trace search pages (bot/trace_pages.py), against a real MLflow server
-(it must see exactly what mlflow's own client sees) and against a scripted one (errors)."""
+"""The report's reader of trace search pages (bot/report/trace_pages.py), against a real MLflow
+server (it must see exactly what mlflow's own client sees) and against a scripted one (errors)."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ from mlflow.entities import AssessmentSource, AssessmentSourceType, TraceInfo
 from mlflow.tracing.client import TracingClient
 from mlflow.utils.rest_utils import MlflowHostCreds
 
-import bot.trace_pages as trace_pages
-from bot.assessment_names import WITHDRAWN_VOTE
-from bot.report_window import parse_window
-from bot.trace_pages import DirectPageReader, MlflowPageReader, TraceSource, page_reader
-from bot.trace_records import AnswerQuery, AssessmentRecord, TraceRecord, tracking_failure
-from tests.support.ids import new_id
-from tests.support.mlflow_server import MlflowServer
-from tests.support.ports import free_port
+import bot.report.trace_pages as trace_pages
+from bot.report.trace_pages import DirectPageReader, MlflowPageReader, TraceSource, page_reader
+from bot.report.trace_records import AnswerQuery, AssessmentRecord, TraceRecord, tracking_failure
+from bot.report.window import parse_window
+from bot.tracing.data_model import WITHDRAWN_VOTE
+from devkit.ids import new_id
+from devkit.mlflow_server import MlflowServer
+from devkit.ports import free_port
 from tests.support.report_seed import FeedbackSeeder
 
 WINDOW = parse_window("2021-06-01..2021-06-02")

@@ -1,4 +1,4 @@
-"""The MLflow client set-up's own parts (bot/tracing.py), without a server."""
+"""The MLflow client set-up's own parts (bot/tracing/setup.py), without a server."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from mlflow.environment_variables import (
     MLFLOW_HTTP_REQUEST_TIMEOUT,
 )
 
-from bot.tracing import (
+from bot.tracing.setup import (
     OPTIONAL_PACKAGES_MLFLOW_PROBES,
     bound_mlflow_client,
     remember_absent_packages,

@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.emulators.slack_api import SlackEmulator
-from tests.support.conversation import trace_id_of
-from tests.support.ids import new_id
-from tests.support.slack_payloads import rate_click, vote_click
-from tests.support.slack_requests import SlackSender
-from tests.support.traces import Tracking
+from devkit.conversation import trace_id_of
+from devkit.ids import new_id
+from devkit.slack_api import SlackEmulator
+from devkit.slack_payloads import rate_click, vote_click
+from devkit.slack_requests import SlackSender
+from devkit.traces import Tracking
 from tests.test_feedback import ask, eventually
 
 DROP = object()

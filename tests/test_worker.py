@@ -11,15 +11,15 @@ import sys
 import aiohttp
 import pytest
 
-from bot.worker_link import WorkerLink, WorkerStartFailed
-from tests.emulators.llm_api import LlmEmulator
-from tests.emulators.slack_api import SlackEmulator
-from tests.support.bot_process import BotProcess
-from tests.support.conversation import dm, final_answer, trace_id_of
-from tests.support.ids import new_id
-from tests.support.slack_requests import SlackSender
+from bot.runtime.worker_process import WorkerLink, WorkerStartFailed
+from devkit.bot_process import BotProcess
+from devkit.conversation import dm, final_answer, trace_id_of
+from devkit.ids import new_id
+from devkit.llm_api import LlmEmulator
+from devkit.slack_api import SlackEmulator
+from devkit.slack_requests import SlackSender
+from devkit.waiting import eventually
 from tests.support.stack import Stack
-from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.slow
 

@@ -15,8 +15,8 @@ from mlflow.entities import AssessmentSource, AssessmentSourceType, SpanType
 from mlflow.tracing.client import TracingClient
 from mlflow.tracing.provider import with_active_span
 
-from bot.assessment_names import TAG_ANSWER_TS, TAG_CHANNEL, TAG_CHANNEL_TYPE, TAG_TEAM, VOTE
-from bot.assessment_names import rating_value as stored_rating
+from bot.tracing.data_model import TAG_ANSWER_TS, TAG_CHANNEL, TAG_CHANNEL_TYPE, TAG_TEAM, VOTE
+from bot.tracing.data_model import rating_value as stored_rating
 
 
 def human(user: str) -> AssessmentSource:

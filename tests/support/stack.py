@@ -10,15 +10,15 @@ from typing import Any
 
 import pytest
 
-from tests.emulators.slack_api import SlackEmulator
-from tests.support.bot_process import BotProcess
-from tests.support.conversation import dm, final_answer, modal_opened_for, trace_id_of
-from tests.support.ids import new_id
-from tests.support.mlflow_server import MlflowServer
-from tests.support.slack_payloads import rate_click, view_submission
-from tests.support.slack_requests import SlackSender
-from tests.support.traces import Tracking
-from tests.support.waiting import eventually
+from devkit.bot_process import BotProcess
+from devkit.conversation import dm, final_answer, modal_opened_for, trace_id_of
+from devkit.ids import new_id
+from devkit.mlflow_server import MlflowServer
+from devkit.slack_api import SlackEmulator
+from devkit.slack_payloads import rate_click, view_submission
+from devkit.slack_requests import SlackSender
+from devkit.traces import Tracking
+from devkit.waiting import eventually
 
 
 class Stack:

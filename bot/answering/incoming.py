@@ -1,0 +1,35 @@
+"""A user's message, as plain values parsed from a Slack event (the front hands it to the
+worker, which decides whether and how to answer it: bot/answering/conversation.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    """A user's message, as plain values parsed from a Slack event."""
+
+    text: str
+    user_id: str
+    team_id: str | None
+    channel_id: str
+    channel_type: str
+    ts: str
+    thread_ts: str | None
+    bot_user_id: str | None
+    is_mention_event: bool = False
+
+    @property
+    def is_dm(self) -> bool:
+        return self.channel_type == "im"
+
+    @property
+    def mentions_bot(self) -> bool:
+        return self.is_mention_event or (
+            self.bot_user_id is not None and f"<@{self.bot_user_id}" in self.text
+        )
+
+    @property
+    def reply_thread_ts(self) -> str:
+        return self.thread_ts or self.ts

@@ -1,0 +1,2 @@
+"""Small tools every layer may use: background tasks that outlive a listener, text checks,
+secret redaction in logs."""

@@ -1,0 +1,258 @@
+"""Delivering outbox entries to MLflow: log, override or leave alone, and retry until done.
+
+Rules for one (trace, user, assessment name):
+- no valid assessment from the user yet → `log_feedback`;
+- a valid one with the same value and rationale → nothing (a repeated click changes nothing);
+- a valid one with another value → `override_feedback` (the old one stays, `valid=False`),
+  passing the HUMAN source again (without it the new one would be CODE);
+- a withdrawal (value None) → the user's valid vote is renamed `user_feedback_withdrawn`: no
+  valid vote of theirs remains (MLflow offers no way to mark one invalid other than overriding
+  it with another valid one), and the withdrawn vote stays on the trace for audit.
+A retried delivery recognises its own earlier write by the intent ID in the assessment's
+metadata, so a crash between "sent" and "marked done" creates no duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+import mlflow
+from mlflow.entities import Assessment, AssessmentSource, AssessmentSourceType, Feedback
+from mlflow.exceptions import MlflowException
+from mlflow.tracing.client import TracingClient
+
+from bot.feedback.intent import FeedbackIntent
+from bot.feedback.outbox import Outbox, OutboxEntry
+from bot.tracing.data_model import WITHDRAWN_VOTE
+
+log = logging.getLogger(__name__)
+
+INTENT_KEY = "slack_bot.intent_id"
+
+
+class TraceNotFound(Exception):
+    """The trace is not on the server (yet: export is asynchronous)."""
+
+
+class PermanentFailure(Exception):
+    """The server refused the write for a reason retrying will not fix."""
+
+
+def human(user_id: str) -> AssessmentSource:
+    return AssessmentSource(source_type=AssessmentSourceType.HUMAN, source_id=user_id)
+
+
+class MlflowFeedbackWriter:
+    """Blocking MLflow calls for one intent; run it in a worker thread."""
+
+    def __init__(self, tracking_uri: str) -> None:
+        self._client = TracingClient(tracking_uri)
+
+    def apply(self, intent: FeedbackIntent) -> str:
+        """Bring MLflow in line with the intent; what was done is returned."""
+        try:
+            return self._apply(intent)
+        except MlflowException as error:
+            code = getattr(error, "error_code", "")
+            if code == "RESOURCE_DOES_NOT_EXIST":
+                raise TraceNotFound(str(error)) from error
+            if code in ("INVALID_PARAMETER_VALUE", "BAD_REQUEST", "PERMISSION_DENIED"):
+                raise PermanentFailure(f"{code}: {error}") from error
+            raise  # unreachable server, 5xx, timeouts: retried
+
+    def _apply(self, intent: FeedbackIntent) -> str:
+        mine = self._valid_assessments_of(intent)
+        if any((a.metadata or {}).get(INTENT_KEY) == intent.intent_id for a in mine):
+            return "already delivered"
+        metadata = {**intent.metadata, INTENT_KEY: intent.intent_id}
+        if intent.value is None:
+            for assessment in mine:
+                self._withdraw(intent.trace_id, assessment, metadata)
+            return "withdrawn" if mine else "nothing to withdraw"
+        current = mine[-1] if mine else None
+        if current is None:
+            mlflow.log_feedback(
+                trace_id=intent.trace_id,
+                name=intent.name,
+                value=intent.value,
+                rationale=intent.rationale,
+                source=human(intent.user_id),
+                metadata=metadata,
+            )
+            return "logged"
+        if _same(current, intent):
+            return "unchanged"
+        mlflow.override_feedback(
+            trace_id=intent.trace_id,
+            assessment_id=str(current.assessment_id),
+            value=intent.value,
+            rationale=intent.rationale,
+            source=human(intent.user_id),
+            metadata=metadata,
+        )
+        return "overridden"
+
+    def _valid_assessments_of(self, intent: FeedbackIntent) -> list[Assessment]:
+        info = self._client.get_trace_info(intent.trace_id)
+        found = [
+            a
+            for a in info.assessments
+            if a.name == intent.name
+            and a.valid is not False
+            and a.source.source_type == AssessmentSourceType.HUMAN
+            and a.source.source_id == intent.user_id
+        ]
+        return sorted(found, key=lambda a: a.create_time_ms or 0)
+
+    def _withdraw(self, trace_id: str, assessment: Assessment, metadata: dict[str, str]) -> None:
+        assert isinstance(assessment, Feedback)
+        withdrawn = Feedback(
+            name=WITHDRAWN_VOTE,
+            value=assessment.value,
+            source=assessment.source,
+            rationale=assessment.rationale,
+            metadata={**(assessment.metadata or {}), **metadata, "withdrawn_from": assessment.name},
+        )
+        self._client.update_assessment(trace_id, str(assessment.assessment_id), withdrawn)
+
+
+def _same(current: Assessment, intent: FeedbackIntent) -> bool:
+    value = getattr(current, "value", None)
+    return value == intent.value and (current.rationale or None) == (intent.rationale or None)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    trace_wait_s: float = 3600.0  # how long a trace may take to appear before giving up
+    base_delay_s: float = 0.5
+    max_delay_s: float = 30.0
+
+    def delay(self, attempts: int) -> float:
+        """Exponential backoff with full jitter."""
+        ceiling = min(self.max_delay_s, self.base_delay_s * 2**attempts)
+        return random.uniform(ceiling / 2, ceiling)
+
+
+class FeedbackDeliverer:
+    """A background task sending the outbox to MLflow. Traces are handled concurrently, so a
+    trace that never appears holds back nothing else."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        writer: MlflowFeedbackWriter,
+        policy: RetryPolicy | None = None,
+        concurrency: int = 8,
+        batch: int = 200,
+    ) -> None:
+        self._outbox = outbox
+        self._writer = writer
+        self._policy = policy or RetryPolicy()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.delivered_count = 0
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="feedback-deliverer")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def drain(self, timeout_s: float) -> bool:
+        """Deliver everything pending now, ignoring backoff; True if nothing is left."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            entries = await self._outbox.due(self._batch, ignore_backoff=True)
+            if not entries:
+                return True
+            try:
+                await asyncio.wait_for(
+                    self._deliver_batch(entries), max(0.1, deadline - time.monotonic())
+                )
+            except TimeoutError:
+                break
+            await asyncio.sleep(0.2)
+        return not await self._outbox.due(1, ignore_backoff=True)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                entries = await self._outbox.due(self._batch)
+                if entries:
+                    await self._deliver_batch(entries)
+                    continue
+                wait_s = await self._outbox.next_due_in()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("feedback delivery loop failed; retrying in 5 s")
+                wait_s = 5.0
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 60.0 if wait_s is None else wait_s)
+
+    async def _deliver_batch(self, entries: list[OutboxEntry]) -> None:
+        by_trace: dict[str, list[OutboxEntry]] = defaultdict(list)
+        for entry in entries:
+            by_trace[entry.intent.trace_id].append(entry)
+        await asyncio.gather(*(self._deliver_trace(group) for group in by_trace.values()))
+
+    async def _deliver_trace(self, entries: list[OutboxEntry]) -> None:
+        async with self._slots:
+            for entry in entries:  # in order, one at a time per trace
+                if not await self._deliver(entry):
+                    return  # the rest of this trace waits for the same retry
+
+    async def _deliver(self, entry: OutboxEntry) -> bool:
+        intent = entry.intent
+        try:
+            outcome = await asyncio.to_thread(self._writer.apply, intent)
+        except TraceNotFound:
+            age = time.time() - entry.created_at
+            if age > self._policy.trace_wait_s:
+                log.warning(
+                    "dropping feedback on trace %s by %s: the trace never appeared (%.0f s)",
+                    intent.trace_id,
+                    intent.user_id,
+                    age,
+                )
+                await self._outbox.mark_dead(entry, "trace not found")
+            else:
+                await self._outbox.retry_later(
+                    entry, "trace not found", self._policy.delay(entry.attempts)
+                )
+            return False
+        except PermanentFailure as error:
+            log.error("feedback on trace %s refused: %s", intent.trace_id, error)
+            await self._outbox.mark_dead(entry, f"refused: {error}")
+            return True
+        except Exception as error:
+            delay = self._policy.delay(entry.attempts)
+            log.warning(
+                "tracking server unavailable for trace %s (%s); retry in %.1f s",
+                intent.trace_id,
+                str(error)[:200],
+                delay,
+            )
+            await self._outbox.retry_later(entry, f"unavailable: {error}", delay)
+            return False
+        if await self._outbox.delivered(entry):
+            self.delivered_count += 1
+        log.info(
+            "feedback %s on %s by %s: %s", intent.name, intent.trace_id, intent.user_id, outcome
+        )
+        return True

@@ -1,0 +1,138 @@
+"""Recording votes and ratings: the small interface the Slack handlers call.
+
+It takes plain values and knows nothing of Slack. Intents are committed to the outbox
+(durable), and the worker's deliverer (bot/feedback/delivery.py), woken by `wake`, brings
+MLflow in line with them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.feedback.intent import FeedbackIntent, is_trace_id
+from bot.feedback.outbox import Outbox
+from bot.tracing.data_model import RATING_DIMENSIONS, VOTE, rating_score, rating_value
+
+log = logging.getLogger(__name__)
+
+COMMENT_MAX_CHARS = 2000
+
+
+class InvalidFeedback(ValueError):
+    """Feedback that cannot be recorded (unknown trace ID, score out of range, …)."""
+
+
+@dataclass(frozen=True)
+class CurrentRatings:
+    scores: dict[str, int]  # dimension → 1..5
+    comment: str | None
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    changed: bool  # False: the same vote was already recorded
+
+
+class FeedbackRecorder:
+    def __init__(self, outbox: Outbox, wake: Callable[[], None]) -> None:
+        self._outbox = outbox
+        self._wake = wake
+
+    async def vote(
+        self,
+        trace_id: str,
+        user_id: str,
+        positive: bool | None,
+        *,
+        channel: str | None = None,
+        origin: str = "button",
+    ) -> VoteResult:
+        """👍 (True), 👎 (False) or a withdrawn vote (None) by `user_id` on the answer."""
+        _check(trace_id, user_id)
+        changed = await self._outbox.submit_unless(
+            _intent(trace_id, user_id, VOTE, positive, None, channel, origin),
+            unless=lambda latest: latest is not None and latest.value == positive,
+        )
+        if changed:
+            self._wake()
+        return VoteResult(changed=changed)
+
+    async def withdraw_reaction(
+        self, trace_id: str, user_id: str, positive: bool, *, channel: str | None = None
+    ) -> bool:
+        """A removed 👍/👎 reaction: withdraw the vote it made, unless something later (a
+        button click, the other reaction) replaced it. True if a vote was withdrawn."""
+        _check(trace_id, user_id)
+        withdrawn = await self._outbox.submit_unless(
+            _intent(trace_id, user_id, VOTE, None, None, channel, "reaction"),
+            unless=lambda latest: (
+                latest is None or latest.origin != "reaction" or latest.value != positive
+            ),
+        )
+        if withdrawn:
+            self._wake()
+        return withdrawn
+
+    async def rate(
+        self,
+        trace_id: str,
+        user_id: str,
+        scores: dict[str, int],
+        comment: str | None,
+        *,
+        channel: str | None = None,
+    ) -> None:
+        """A detailed rating: one 1–5 score per dimension, and an optional comment."""
+        _check(trace_id, user_id)
+        if set(scores) != set(RATING_DIMENSIONS):
+            raise InvalidFeedback(f"ratings need exactly {', '.join(RATING_DIMENSIONS)}")
+        for dimension, score in scores.items():
+            if not isinstance(score, int) or not 1 <= score <= 5:
+                raise InvalidFeedback(f"{dimension} must be 1 to 5")
+        comment = (comment or "").strip()[:COMMENT_MAX_CHARS] or None
+        await self._submit(
+            [
+                _intent(trace_id, user_id, f"user_{d}", rating_value(s), comment, channel, "modal")
+                for d, s in scores.items()
+            ]
+        )
+
+    async def current_ratings(self, trace_id: str, user_id: str) -> CurrentRatings:
+        """The user's latest ratings of this answer (to pre-fill the modal)."""
+        latest = await self._outbox.latest(trace_id, user_id)
+        scores: dict[str, int] = {}
+        comment = None
+        for dimension in RATING_DIMENSIONS:
+            intent = latest.get(f"user_{dimension}")
+            if intent is not None and isinstance(intent.value, float | int):
+                scores[dimension] = round(rating_score(float(intent.value)))
+                comment = comment or intent.rationale
+        return CurrentRatings(scores, comment)
+
+    async def _submit(self, intents: list[FeedbackIntent]) -> None:
+        await self._outbox.submit(intents)
+        self._wake()
+
+
+def _check(trace_id: str, user_id: str) -> None:
+    if not is_trace_id(trace_id):
+        raise InvalidFeedback("not an answer's trace ID")
+    if not isinstance(user_id, str) or not user_id:
+        raise InvalidFeedback("no user")
+
+
+def _intent(
+    trace_id: str,
+    user_id: str,
+    name: str,
+    value: bool | float | None,
+    rationale: str | None,
+    channel: str | None,
+    origin: str,
+) -> FeedbackIntent:
+    metadata = {"origin": origin}
+    if channel:
+        metadata["slack.channel"] = channel
+    return FeedbackIntent(trace_id, user_id, name, value, rationale, metadata)

@@ -1,0 +1,75 @@
+"""Messages and @mentions → the worker process that answers them (`Questions.submit`)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+
+from bot.answering.incoming import IncomingMessage
+from bot.listeners.payload_values import slack_id, slack_text, slack_ts
+from bot.listeners.safety import logged_not_raised
+
+# Subtypes that still carry a person's new words; everything else (edits, deletions,
+# joins, bot messages, …) is ignored.
+ANSWERABLE_SUBTYPES = {None, "thread_broadcast", "file_share"}
+
+
+def parse_message(
+    event: dict[str, Any], body: dict[str, Any], bot_user_id: str | None, *, mention: bool
+) -> IncomingMessage | None:
+    """The user's message in `event`, or None when it is not one the bot should consider."""
+    subtype = event.get("subtype")
+    if not (subtype is None or (isinstance(subtype, str) and subtype in ANSWERABLE_SUBTYPES)):
+        return None
+    if event.get("bot_id"):
+        return None
+    user, channel = slack_id(event.get("user")), slack_id(event.get("channel"))
+    ts, text = slack_ts(event.get("ts")), slack_text(event.get("text"))
+    if user is None or channel is None or ts is None or text is None:
+        return None
+    if user == bot_user_id or not text.strip():
+        return None
+    thread_ts = event.get("thread_ts")
+    if thread_ts in (None, ""):
+        thread_ts = None
+    elif slack_ts(thread_ts) is None:
+        return None  # in a thread Slack would not know
+    channel_type = event.get("channel_type")
+    if not isinstance(channel_type, str) or not channel_type:
+        channel_type = "im" if channel.startswith("D") else "channel"
+    return IncomingMessage(
+        text=text,
+        user_id=user,
+        team_id=slack_id(event.get("team")) or slack_id(body.get("team_id")),
+        channel_id=channel,
+        channel_type=channel_type,
+        ts=ts,
+        thread_ts=thread_ts,
+        bot_user_id=bot_user_id,
+        is_mention_event=mention,
+    )
+
+
+class Questions(Protocol):
+    """Where messages go to be answered (bot/runtime/worker_process.py): `submit` never waits."""
+
+    def submit(self, message: IncomingMessage) -> None: ...
+
+
+def register(app: AsyncApp, questions: Questions) -> None:
+    """Events are acked at once; the answer is worked out in the worker process."""
+
+    @app.event("message")
+    @logged_not_raised
+    async def on_message(event: dict, body: dict, context: AsyncBoltContext) -> None:
+        message = parse_message(event, body, context.bot_user_id, mention=False)
+        if message is not None:
+            questions.submit(message)
+
+    @app.event("app_mention")
+    @logged_not_raised
+    async def on_mention(event: dict, body: dict, context: AsyncBoltContext) -> None:
+        message = parse_message(event, body, context.bot_user_id, mention=True)
+        if message is not None:
+            questions.submit(message)

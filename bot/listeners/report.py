@@ -1,0 +1,35 @@
+"""`/feedback-report` → `FeedbackReportCommand` (authorization uses the `user_id` field only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.common.background import BackgroundTasks
+from bot.listeners.payload_values import slack_id
+from bot.listeners.safety import logged_not_raised
+from bot.report.command import COMMAND, FeedbackReportCommand, Invocation
+
+
+def parse_invocation(command: dict[str, Any]) -> Invocation:
+    return Invocation(
+        user_id=slack_id(command.get("user_id")) or "",  # an odd one is nobody's: refused
+        text=str(command.get("text") or ""),
+        response_url=str(command.get("response_url") or ""),
+    )
+
+
+def register(app: AsyncApp, reports: FeedbackReportCommand, background: BackgroundTasks) -> None:
+    @app.command(COMMAND)
+    @logged_not_raised
+    async def on_feedback_report(ack: AsyncAck, command: dict, client: AsyncWebClient) -> None:
+        invocation = parse_invocation(command)
+        first = await reports.first_answer(invocation, client)
+        await ack(text=first.message.text, blocks=first.message.blocks, response_type="ephemeral")
+        if first.report is not None and invocation.response_url:
+            background.spawn(
+                reports.build_and_post(first.report, invocation.response_url, client),
+                "feedback report",
+            )

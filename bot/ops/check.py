@@ -1,0 +1,155 @@
+"""`python -m bot check`: is every part the bot needs configured and answering?
+
+One PASS/FAIL line per part (configuration, Slack, Socket Mode, tracking server, LLM);
+the exit code is 1 when any line fails. Secrets are never printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.llm.client import LLMError, OpenAICompatibleClient
+from bot.llm.local import find_ollama
+from config import ConfigError, Settings, load_settings
+
+TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Result:
+    part: str
+    ok: bool
+    detail: str
+
+    def line(self) -> str:
+        return f"{'PASS' if self.ok else 'FAIL'}  {self.part:<9} {self.detail}"
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, TimeoutError):
+        return f"no answer within {TIMEOUT_S:g} s"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+async def check_slack(settings: Settings) -> Result:
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_base,
+        timeout=int(TIMEOUT_S),
+        retry_handlers=[],
+    )
+    try:
+        auth = await client.auth_test()
+    except SlackApiError as error:
+        return Result("slack", False, f"auth.test refused: {error.response.get('error')}")
+    except Exception as error:
+        return Result("slack", False, f"cannot reach {settings.slack_api_base}: {_reason(error)}")
+    return Result(
+        "slack",
+        True,
+        f"auth.test ok: bot user {auth.get('user_id')} in team {auth.get('team')} "
+        f"({auth.get('team_id')})",
+    )
+
+
+async def check_socket_mode(settings: Settings) -> Result:
+    assert settings.slack_app_token is not None
+    client = AsyncWebClient(
+        base_url=settings.slack_api_base, timeout=int(TIMEOUT_S), retry_handlers=[]
+    )
+    try:
+        await client.apps_connections_open(app_token=settings.slack_app_token.get_secret_value())
+    except SlackApiError as error:
+        return Result("socket", False, f"app-level token refused: {error.response.get('error')}")
+    except Exception as error:
+        return Result("socket", False, f"cannot reach Slack: {_reason(error)}")
+    return Result("socket", True, "app-level token accepted: Socket Mode can connect")
+
+
+async def check_tracking(settings: Settings, http: aiohttp.ClientSession) -> Result:
+    uri, name = settings.mlflow_tracking_uri, settings.mlflow_experiment_name
+    try:
+        async with http.get(f"{uri}/health") as response:
+            if response.status != 200:
+                return Result("tracking", False, f"{uri}/health answered HTTP {response.status}")
+        url = f"{uri}/api/2.0/mlflow/experiments/get-by-name?experiment_name={quote(name)}"
+        async with http.get(url) as response:
+            body = await response.json(content_type=None)
+            status = response.status
+    except Exception as error:
+        return Result("tracking", False, f"{uri} unreachable: {_reason(error)}")
+    if status == 200:
+        experiment_id = body["experiment"]["experiment_id"]
+        return Result("tracking", True, f"{uri} is up; experiment {name!r} ({experiment_id})")
+    if status == 404:
+        return Result("tracking", True, f"{uri} is up; experiment {name!r} is created at start")
+    return Result("tracking", False, f"{uri} refused the experiment look-up: HTTP {status}")
+
+
+async def check_llm(settings: Settings, http: aiohttp.ClientSession) -> Result:
+    if settings.openai_base_url is None:
+        local = None
+        if settings.ollama_url is not None:
+            local = await find_ollama(str(settings.ollama_url), settings.llm_model)
+        if local is not None:
+            return Result("llm", True, f"local Ollama at {local.url}, model {local.model}")
+        return Result(
+            "llm",
+            True,
+            "none configured: the offline responder answers (set OPENAI_BASE_URL or run Ollama)",
+        )
+    base = str(settings.openai_base_url).rstrip("/")
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        async with http.get(f"{base}/models", headers=headers) as response:
+            status = response.status
+            body = await response.json(content_type=None) if status == 200 else None
+    except Exception as error:
+        return Result("llm", False, f"{base} unreachable: {_reason(error)}")
+    if status in (401, 403):
+        return Result("llm", False, f"{base} refused the API key (HTTP {status})")
+    listed = {m.get("id") for m in (body or {}).get("data") or [] if isinstance(m, dict)}
+    if settings.llm_model in listed:
+        return Result("llm", True, f"{base} offers model {settings.llm_model}")
+    # Not listed (or no /models): ask for one token.
+    client = OpenAICompatibleClient(
+        base, settings.llm_model, key, timeout_s=TIMEOUT_S, max_attempts=1, session=http
+    )
+    try:
+        await client.complete([{"role": "user", "content": "Say OK."}])
+    except LLMError as error:
+        return Result("llm", False, f"{base}, model {settings.llm_model}: {error}")
+    return Result("llm", True, f"{base} answered with model {settings.llm_model}")
+
+
+async def run_checks(settings: Settings) -> list[Result]:
+    timeout = aiohttp.ClientTimeout(total=TIMEOUT_S)
+    async with aiohttp.ClientSession(timeout=timeout) as http:
+        checks = [check_slack(settings)]
+        if settings.slack_app_token is not None:
+            checks.append(check_socket_mode(settings))
+        checks += [check_tracking(settings, http), check_llm(settings, http)]
+        return list(await asyncio.gather(*checks))
+
+
+def main() -> int:
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        for line in str(error).splitlines():
+            print(Result("config", False, line).line())
+        print("(the other checks need a valid configuration)")
+        return 1
+    mode = "Socket Mode" if settings.socket_mode else f"HTTP on port {settings.port}"
+    print(Result("config", True, f"settings are valid ({mode})").line(), flush=True)
+    results = asyncio.run(run_checks(settings))
+    for result in results:
+        print(result.line())
+    return 0 if all(result.ok for result in results) else 1

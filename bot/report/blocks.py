@@ -1,0 +1,127 @@
+"""The report as Block Kit for Slack, built with `slack_sdk.models` (which validates)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.report.compute import FeedbackReport, LowRatedAnswer
+from bot.report.figures import DEFINITIONS, average_text, percent_text, plural, trend_lines
+
+SECTION_TEXT_LIMIT = 3000
+HELP_HINT = "`/feedback-report help` explains how these are counted."
+
+
+def escape(text: str) -> str:
+    """User text made inert in mrkdwn (no mentions, links or broken markup)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def channel_mention(channel: str | None) -> str:
+    if not channel:
+        return "an unknown channel"
+    return f"a DM (`{channel}`)" if channel.startswith("D") else f"<#{channel}>"
+
+
+def report_blocks(report: FeedbackReport, permalinks: Mapping[str, str]) -> list[Block]:
+    """The report; `permalinks` maps a low-rated answer's trace ID to its Slack message."""
+    window = report.window
+    scope = "all channels" if report.channel is None else channel_mention(report.channel)
+    label = window.label[0].upper() + window.label[1:]
+    blocks: list[Block] = [
+        HeaderBlock(text="Feedback report"),
+        ContextBlock(
+            elements=[
+                _markdown(
+                    f"*{label}* ({window.start:%Y-%m-%d %H:%M} to "
+                    f"{window.end:%Y-%m-%d %H:%M} UTC) · {scope}"
+                )
+            ]
+        ),
+    ]
+    if report.answers == 0:
+        blocks.append(SectionBlock(text=_markdown("*No answers in this window.*")))
+        return blocks
+    blocks += [
+        SectionBlock(
+            fields=[
+                _markdown(f"*Answers*\n{report.answers}"),
+                _markdown(
+                    f"*With feedback*\n{report.answers_with_feedback} "
+                    f"({percent_text(report.feedback_rate)})"
+                ),
+                _markdown(f"*Votes*\n👍 {report.up} · 👎 {report.down}"),
+                _markdown(f"*Positive rate*\n{percent_text(report.positive_rate)}"),
+            ]
+        ),
+        SectionBlock(
+            fields=[
+                _markdown(
+                    f"*{r.dimension.capitalize()}* (1–5)\n"
+                    f"{average_text(r.average)} · {plural(r.count, 'rating')}"
+                )
+                for r in report.ratings
+            ]
+        ),
+        _section(
+            f"*Trend per {window.bucket}*\n```\n"
+            + "\n".join(trend_lines(report.trend, window.bucket))
+            + "\n```"
+        ),
+        DividerBlock(),
+        _section("*Lowest-rated answers*" + ("" if report.lowest else "\nNone scored below 3.")),
+    ]
+    blocks += [
+        _section(_low_rated_text(n, a, permalinks.get(a.trace_id)))
+        for n, a in enumerate(report.lowest, 1)
+    ]
+    blocks += [DividerBlock(), _section(_channels_text(report))]
+    blocks.append(ContextBlock(elements=[_markdown(HELP_HINT)]))
+    return blocks
+
+
+def help_blocks(usage: str) -> list[Block]:
+    return [_section(f"```\n{usage}\n```"), _section(DEFINITIONS)]
+
+
+def _low_rated_text(number: int, answer: LowRatedAnswer, permalink: str | None) -> str:
+    votes = f" · 👍 {answer.up} · 👎 {answer.down}" if answer.up + answer.down else ""
+    lines = [
+        f"*{number}.* score *{answer.score:.2f}*{votes} · {channel_mention(answer.channel)}",
+        f">{escape(answer.question) or '(no question text)'}",
+    ]
+    if answer.comment:
+        lines.append(f"_“{escape(answer.comment)}”_")
+    links = [f"<{permalink}|message in Slack>"] if permalink else []
+    links.append(f"<{answer.trace_url}|trace in MLflow>")
+    lines.append(" · ".join(links))
+    return "\n".join(lines)
+
+
+def _channels_text(report: FeedbackReport) -> str:
+    if not report.negative_channels:
+        return "*Most 👎 by channel*\nNo 👎 in this window."
+    lines = ["*Most 👎 by channel*"]
+    lines += [
+        f"{channel_mention(c.channel)}: 👎 {c.down} · 👍 {c.up} · {plural(c.answers, 'answer')}"
+        for c in report.negative_channels
+    ]
+    return "\n".join(lines)
+
+
+def _markdown(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text)
+
+
+def _section(text: str) -> SectionBlock:
+    if len(text) > SECTION_TEXT_LIMIT:
+        text = text[: SECTION_TEXT_LIMIT - 1] + "…"
+    return SectionBlock(text=_markdown(text))

@@ -1,0 +1,57 @@
+"""How the report's numbers read, the same in Slack and on the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.report.compute import TrendBucket
+
+BAR_WIDTH = 12
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+DEFINITIONS = (
+    "An answer *has feedback* when it has at least one valid 👍/👎 vote or rating "
+    "(an overridden one no longer counts). *Feedback rate* = answers with feedback / answers. "
+    "*Positive rate* = 👍 / (👍 + 👎). Ratings are averaged on 1–5. "
+    "An answer's *score* is the mean of its ratings and votes on 1–5 (👍 = 5, 👎 = 1); "
+    "*lowest-rated* lists answers scoring below 3, lowest first (then most 👎, then newest). "
+    "*Most negative channels*: most 👎 first. The window selects answers by when they were "
+    "given (UTC); all their feedback counts, whenever it was given."
+)
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def percent_text(value: float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.1f}".removesuffix(".0") + "%"
+
+
+def average_text(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def bar(value: int, largest: int, width: int = BAR_WIDTH) -> str:
+    """A horizontal bar of `value` against `largest`, in eighths of a character."""
+    if value <= 0 or largest <= 0:
+        return " " * width
+    eighths = max(1, round(value * width * 8 / largest))
+    full, part = divmod(eighths, 8)
+    text = "█" * full + (_EIGHTHS[part] if part else "")
+    return text.ljust(width)
+
+
+def trend_lines(trend: Sequence[TrendBucket], bucket: str) -> list[str]:
+    """A fixed-width table: one line per day (or week), a bar of its answers, its 👍 rate."""
+    largest = max((b.answers for b in trend), default=0)
+    label = "day" if bucket == "day" else "week of"
+    lines = [f"{label:<10}  {'answers':<{BAR_WIDTH}} {'n':>5}  {'up/votes':>9} {'pos':>6}"]
+    for b in trend:
+        votes = f"{b.up}/{b.up + b.down}" if b.up + b.down else ""
+        rate = percent_text(b.positive_rate) if votes else ""
+        line = f"{b.start.isoformat():<10}  {bar(b.answers, largest)} {b.answers:>5}  "
+        lines.append((line + f"{votes:>9} {rate:>6}").rstrip())
+    return lines

@@ -1,0 +1,80 @@
+"""The app factory: everything the bot is, built from one `Settings` object."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.common.background import BackgroundTasks
+from bot.feedback.outbox import Outbox
+from bot.feedback.reactions import ReactionVotes
+from bot.feedback.recorder import FeedbackRecorder
+from bot.listeners import feedback, ignored_events, messages, reactions, report
+from bot.listeners.rating_modal import MetadataSigner
+from bot.report.command import FeedbackReportCommand
+from bot.slack.client import make_web_client
+from bot.storage.answer_index import AnswerStore
+from config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Worker(messages.Questions, Protocol):
+    """The process that does the slow work (bot/runtime/worker_process.py): neither call waits."""
+
+    def wake_feedback(self) -> None:
+        """The outbox holds something new: deliver it to MLflow."""
+
+
+@dataclass
+class Bot:
+    """The Bolt app and what it needs at hand; answers and deliveries are the worker's."""
+
+    settings: Settings
+    app: AsyncApp
+    client: AsyncWebClient
+    answers: AnswerStore
+    outbox: Outbox
+    background: BackgroundTasks
+
+    def close(self) -> None:
+        self.answers.close()
+        self.outbox.close()
+
+
+def build_bot(
+    settings: Settings,
+    worker: Worker,
+    *,
+    client: AsyncWebClient | None = None,
+) -> Bot:
+    """Build the front: questions go to `worker`, feedback to the outbox (it wakes `worker`)."""
+    client = client or make_web_client(settings)
+    answers = AnswerStore(settings.bot_data_dir / "answers.sqlite3")
+    outbox = Outbox(settings.bot_data_dir / "outbox.sqlite3", checkpoints=False)
+    signing_secret = settings.slack_signing_secret.get_secret_value()
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        # Listeners return as soon as Slack can be answered and hand slow work to
+        # `background`; Bolt then replies at once instead of polling for ack() every 10 ms.
+        process_before_response=True,
+        raise_error_for_unhandled_request=False,
+    )
+
+    @app.error
+    async def on_error(error: Exception, body: dict) -> None:
+        log.error("listener failed for a %s payload: %r", (body or {}).get("type", "?"), error)
+
+    background = BackgroundTasks()
+    report.register(app, FeedbackReportCommand(settings), background)
+    messages.register(app, worker)
+    recorder = FeedbackRecorder(outbox, worker.wake_feedback)
+    feedback.register(app, recorder, MetadataSigner(signing_secret), background)
+    reactions.register(app, ReactionVotes(recorder, answers), background)
+    ignored_events.register_last(app)  # keep last: it takes every event no listener took
+    return Bot(settings, app, client, answers, outbox, background)

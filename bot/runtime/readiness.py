@@ -1,0 +1,47 @@
+"""What `GET /readyz` reports: the tracking server's reachability, the outbox backlog, the
+worker process and its trace export counters. Cheap: the server check is cached for a few
+seconds."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import aiohttp
+
+from bot.runtime.app import Bot
+from bot.runtime.worker_process import WorkerLink
+
+CACHE_S = 5.0
+
+
+@dataclass
+class Readiness:
+    bot: Bot
+    worker: WorkerLink
+    _checked_at: float = field(default=0.0, init=False)
+    _reachable: bool = field(default=False, init=False)
+
+    async def __call__(self) -> dict[str, object]:
+        stats = await self.bot.outbox.stats()
+        return {
+            "tracking_server": "reachable" if await self._tracking_reachable() else "unreachable",
+            "outbox": stats.as_dict(),
+            "tasks_in_flight": len(self.bot.background) + self.worker.answers_in_flight,
+            **self.worker.stats(),
+        }
+
+    async def _tracking_reachable(self) -> bool:
+        if time.monotonic() - self._checked_at < CACHE_S:
+            return self._reachable
+        url = self.bot.settings.mlflow_tracking_uri + "/health"
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session,
+                session.get(url) as response,
+            ):
+                self._reachable = response.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            self._reachable = False
+        self._checked_at = time.monotonic()
+        return self._reachable
