@@ -318,6 +318,9 @@ class SlackEmulator:
     def _store(self, channel: str, message: dict[str, Any]) -> None:
         message.setdefault("channel", channel)
         self.messages[channel].append(message)
+        thread = self.assistant_threads.get((channel, str(message.get("thread_ts"))))
+        if thread is not None and message.get("bot_id") == self.bot_id:
+            thread["status"] = None  # the app replied: Slack clears its status
         self._notify()
 
     def _bot_message(self, args: dict[str, Any]) -> dict[str, Any]:
