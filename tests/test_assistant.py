@@ -7,8 +7,12 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
 from bot.answering.assistant import GREETING, thread_title
-from config import Settings
+from config import ConfigError, Settings, load_settings
 from devkit.conversation import ask_in_assistant_thread, final_answer, trace_id_of
 from devkit.ids import new_id
 from devkit.llm_api import LlmEmulator
@@ -95,6 +99,16 @@ async def test_a_clicked_prompt_is_answered_with_its_trace_feedback_and_the_thre
     kinds = [b["type"] for b in answer["blocks"]]
     assert "context_actions" in kinds and "actions" in kinds
     assert slack.assistant_threads[(channel, thread_ts)]["title"] == thread_title(prompt)
+    # Streamed into the panel's DM thread (no recipient needed in a DM), "is thinking…" first.
+    [stream] = [c for c in slack.calls_to("chat.startStream") if c.args["channel"] == channel]
+    assert stream.args["thread_ts"] == thread_ts and answer["ts"] in {
+        m["ts"] for m in slack.bot_messages(channel) if "streaming" in m
+    }
+    [status] = [
+        c for c in slack.calls_to("assistant.threads.setStatus") if c.args["channel_id"] == channel
+    ]
+    assert status.args["thread_ts"] == thread_ts and status.args["status"]
+    assert slack.assistant_threads[(channel, thread_ts)]["status"] is None  # cleared by the reply
 
     # The channel in view reaches the model and the trace.
     assert f"The user is viewing #{viewing.lower()}" in system_prompt_for(llm, prompt)
@@ -178,3 +192,59 @@ async def test_a_vote_in_an_assistant_thread_lands_like_any_other(
     assert vote.value is False and vote.source.source_id == voter
     assert vote.source.source_type == "HUMAN"
     assert vote.metadata["slack.channel"] == channel
+
+
+def test_assistant_prompts_are_read_as_json_text_or_title_and_message() -> None:
+    base = {
+        "slack_bot_token": "xoxb-x",
+        "slack_signing_secret": "s",
+        "mlflow_tracking_uri": "http://127.0.0.1:5000",
+    }
+    settings = load_settings(
+        **base, assistant_prompts='["Hello?", {"title": "Draft", "message": "Draft a note"}]'
+    )
+    assert [(p.title, p.message) for p in settings.assistant_prompts] == [
+        ("Hello?", "Hello?"),
+        ("Draft", "Draft a note"),
+    ]
+    assert load_settings(**base, assistant_prompts="").assistant_prompts == ()
+    for bad in ('["1", "2", "3", "4", "5"]', "not json", '[{"title": "", "message": "m"}]'):
+        with pytest.raises(ConfigError, match="ASSISTANT_PROMPTS"):
+            load_settings(**base, assistant_prompts=bad)
+
+
+async def test_the_emulator_holds_the_assistant_methods_to_slacks_limits(
+    slack: SlackEmulator,
+) -> None:
+    client = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url)
+    channel = new_id("D")
+    thread_ts = slack.start_assistant_thread(channel, new_id("U"), None)["assistant_thread"][
+        "thread_ts"
+    ]
+    prompt = {"title": "t", "message": "m"}
+
+    async def error_of(method: str, **args: Any) -> str | None:
+        try:
+            await client.api_call(method, json=args)
+        except SlackApiError as error:
+            return str(error.response["error"])
+        return None
+
+    set_prompts = "assistant.threads.setSuggestedPrompts"
+    here = {"channel_id": channel, "thread_ts": thread_ts}
+    assert await error_of(set_prompts, **here, prompts=[prompt] * 4, title="Try") is None
+    assert await error_of(set_prompts, **here, prompts=[prompt] * 5) == "invalid_arguments"
+    assert await error_of(set_prompts, **here, prompts=[]) == "invalid_arguments"
+    assert await error_of(set_prompts, **here, prompts=[{"title": "t"}]) == "invalid_arguments"
+    elsewhere = {"channel_id": channel, "thread_ts": "1.000001"}
+    assert await error_of(set_prompts, **elsewhere, prompts=[prompt]) == "invalid_thread_ts"
+    assert await error_of("assistant.threads.setTitle", **here, title="A title") is None
+    assert await error_of("assistant.threads.setTitle", **here) == "invalid_arguments"
+    set_status = "assistant.threads.setStatus"
+    assert await error_of(set_status, **here, status="is thinking…") is None
+    assert await error_of(set_status, **here, status="…", loading_messages=["a"] * 11) == (
+        "invalid_arguments"
+    )
+    thread = slack.assistant_threads[(channel, thread_ts)]
+    assert (thread["title"], thread["status"]) == ("A title", "is thinking…")
+    assert thread["prompts"] == {"title": "Try", "prompts": [prompt] * 4}

@@ -7,6 +7,7 @@ The user's messages in the panel are ordinary DM thread messages, answered like 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -95,15 +96,23 @@ class AssistantPanel:
         thread = await self._threads.find(message.channel_id, message.thread_ts)
         if thread is None:
             return None
-        if not thread.titled and await self._threads.claim_title(
+        titling = not thread.titled and await self._threads.claim_title(
             message.channel_id, message.thread_ts
-        ):
-            await _set_title(client, message.channel_id, message.thread_ts, question)
+        )
         viewing = thread.context.channel_id
-        if viewing is None or viewing == message.channel_id:
-            return None  # viewing the panel's own DM: nothing to add
-        name = None if viewing.startswith("D") else await _channel_name(client, viewing)
-        return ViewedChannel(viewing, name)
+        if viewing == message.channel_id:
+            viewing = None  # the panel's own DM: nothing to add
+        _, name = await asyncio.gather(  # two Slack calls before the answer: side by side
+            _set_title(client, message.channel_id, message.thread_ts, question)
+            if titling
+            else _nothing(),
+            _channel_name(client, viewing) if viewing and viewing[0] in "CG" else _nothing(),
+        )
+        return ViewedChannel(viewing, name) if viewing else None
+
+
+async def _nothing() -> None:
+    return None
 
 
 def thread_title(question: str) -> str:
