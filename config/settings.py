@@ -5,6 +5,7 @@ Secrets are `SecretStr`: they never appear in `repr`, logs or error messages.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Annotated, TypeVar
 
 from pydantic import (
     AnyHttpUrl,
+    BaseModel,
     Field,
     SecretStr,
     ValidationError,
@@ -24,6 +26,36 @@ DEFAULT_SYSTEM_PROMPT = (
     "Be concise and accurate; say so when you do not know."
 )
 
+
+# Slack shows at most four suggested prompts in an assistant thread.
+MAX_ASSISTANT_PROMPTS = 4
+
+
+class AssistantPrompt(BaseModel):
+    """A suggested prompt of the assistant panel: its button label, and what clicking sends."""
+
+    title: str = Field(min_length=1, max_length=75)
+    message: str = Field(min_length=1, max_length=2000)
+
+
+DEFAULT_ASSISTANT_PROMPTS = (
+    AssistantPrompt(
+        title="What can you help with?",
+        message="What can you help me with, and what should I better ask a colleague?",
+    ),
+    AssistantPrompt(
+        title="Draft a message",
+        message="Help me draft a short, friendly message to my team announcing a change.",
+    ),
+    AssistantPrompt(
+        title="Explain a term",
+        message="Explain in plain words, with an example, what a service-level objective is.",
+    ),
+    AssistantPrompt(
+        title="Summarize a text",
+        message="Summarize the text I paste next in three bullet points.",
+    ),
+)
 
 S = TypeVar("S", bound="TrackingSettings")
 
@@ -119,6 +151,13 @@ class Settings(TrackingSettings):
         default=24000, ge=1000, description="the character budget of a prompt (≥ 1000)"
     )
 
+    # The assistant panel
+    assistant_prompts: Annotated[tuple[AssistantPrompt, ...], NoDecode] = Field(
+        default=DEFAULT_ASSISTANT_PROMPTS,
+        max_length=MAX_ASSISTANT_PROMPTS,
+        description='a JSON list of up to 4 prompts, each "text" or {"title": …, "message": …}',
+    )
+
     # Feedback and report
     feedback_report_allow_workspace_admins: bool = Field(
         default=False,
@@ -145,6 +184,18 @@ class Settings(TrackingSettings):
                 if not user_id.isalnum() or not user_id[0].isupper():
                     raise ValueError(f"{user_id!r} is not a Slack user ID (like U0123ABCD)")
             return frozenset(ids)
+        return value
+
+    @field_validator("assistant_prompts", mode="before")
+    @classmethod
+    def _prompt_text_is_title_and_message(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else []
+            except ValueError:
+                raise ValueError("not JSON") from None
+        if isinstance(value, list | tuple):
+            return [{"title": v, "message": v} if isinstance(v, str) else v for v in value]
         return value
 
     @field_validator("slack_app_token", "openai_api_key", mode="before")

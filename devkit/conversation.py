@@ -80,3 +80,16 @@ def shown_markdown(message: dict) -> str:
     """What a person sees of a message: its markdown blocks, or its streamed text."""
     markdown = [b["text"] for b in message.get("blocks", []) if b["type"] == "markdown"]
     return "".join(markdown) if markdown else str(message["text"])
+
+
+async def ask_in_assistant_thread(
+    sender: SlackSender, slack: SlackEmulator, channel: str, thread_ts: str, text: str
+) -> dict:
+    """The user types (or clicks a suggested prompt) in an assistant thread: the message is in
+    the thread, and Slack sends it as a DM `message` event. The event is returned."""
+    user = slack.assistant_threads[(channel, thread_ts)]["user"]
+    message = slack.add_user_message(channel, user, text, thread_ts=thread_ts)
+    event = dm(user, channel, text, thread_ts=thread_ts, ts=message["ts"], event_ts=message["ts"])
+    status, _ = await sender.event(event)
+    assert status == 200
+    return event

@@ -101,6 +101,8 @@ class Sandbox:
         app.router.add_post("/sandbox/action", self._action)
         app.router.add_post("/sandbox/view_submission", self._view_submission)
         app.router.add_post("/sandbox/view_close", self._view_close)
+        app.router.add_post("/sandbox/assistant/open", self._assistant_open)
+        app.router.add_post("/sandbox/assistant/context", self._assistant_context)
         app.on_shutdown.append(self._on_shutdown)
         return app
 
@@ -153,6 +155,17 @@ class Sandbox:
             "conversations": list(channels.values()),
             "items": {channel: self._items(channel) for channel in channels},
             "modal": modal,
+            "assistant_threads": [
+                {
+                    "channel": channel,
+                    "thread_ts": thread_ts,
+                    "title": thread["title"],
+                    "prompts": thread["prompts"],
+                    "status": thread["status"],
+                    "viewing": thread["context"]["channel_id"],
+                }
+                for (channel, thread_ts), thread in slack.assistant_threads.items()
+            ],
             "deliveries": [asdict(d) for d in reversed(self.deliveries)],
         }
 
@@ -238,14 +251,36 @@ class Sandbox:
             events.append(payloads.app_mention_event(event))
         statuses = []
         for each in events:
-            send = functools.partial(
-                self.sender.event, each, event_id=f"Ev{uuid.uuid4().hex[:12].upper()}"
-            )
-            delivery = await self._deliver(
-                f"event {each['type']}", f"{kind} {channel}", send, EVENT_TIMEOUT_S
-            )
+            delivery = await self._deliver_event(each, f"{kind} {channel}")
             statuses.append(delivery.status)
         return web.json_response({"ts": message["ts"], "statuses": statuses})
+
+    async def _assistant_open(self, request: web.Request) -> web.Response:
+        """The user opens the app's assistant panel while viewing a conversation: a new
+        thread in the app's DM, and `assistant_thread_started`."""
+        viewing = (await request.json()).get("viewing")
+        event = self.slack.start_assistant_thread(
+            DM_ID, SANDBOX_USER_ID, viewing if viewing in CONVERSATIONS else None
+        )
+        delivery = await self._deliver_event(event, "assistant panel opened")
+        thread_ts = event["assistant_thread"]["thread_ts"]
+        return web.json_response({"thread_ts": thread_ts, "status": delivery.status})
+
+    async def _assistant_context(self, request: web.Request) -> web.Response:
+        """With the panel open, the user moves to another conversation."""
+        body = await request.json()
+        thread_ts, viewing = str(body.get("thread_ts")), body.get("viewing")
+        if (DM_ID, thread_ts) not in self.slack.assistant_threads or viewing not in CONVERSATIONS:
+            raise web.HTTPBadRequest(text="an open assistant thread and a known channel, please")
+        event = self.slack.change_assistant_context(DM_ID, thread_ts, viewing)
+        delivery = await self._deliver_event(event, f"now viewing {viewing}")
+        return web.json_response({"status": delivery.status})
+
+    async def _deliver_event(self, event: dict[str, Any], detail: str) -> Delivery:
+        send = functools.partial(
+            self.sender.event, event, event_id=f"Ev{uuid.uuid4().hex[:12].upper()}"
+        )
+        return await self._deliver(f"event {event['type']}", detail, send, EVENT_TIMEOUT_S)
 
     async def _command(self, channel: str, typed: str) -> dict[str, Any]:
         command, _, text = typed.partition(" ")

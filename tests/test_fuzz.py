@@ -267,6 +267,30 @@ def other_events(draw: st.DrawFn, answer: dict[str, Any]) -> dict[str, Any]:
 
 
 @st.composite
+def assistant_events(draw: st.DrawFn) -> dict[str, Any]:
+    """The assistant panel's thread started or its context changed (the greeting may go out;
+    no trace may come of it)."""
+    context = {
+        "channel_id": draw(st.sampled_from(["$CHANNEL", "$DM", None])),
+        "team_id": TEAM_ID,
+        "enterprise_id": None,
+    }
+    event = {
+        "type": draw(
+            st.sampled_from(["assistant_thread_started", "assistant_thread_context_changed"])
+        ),
+        "assistant_thread": {
+            "user_id": "$USER",
+            "channel_id": "$DM",
+            "thread_ts": "$ROOT_TS",
+            "context": context,
+        },
+        "event_ts": "$TS",
+    }
+    return draw(envelopes(event))
+
+
+@st.composite
 def envelopes(draw: st.DrawFn, event: dict[str, Any]) -> dict[str, Any]:
     """`event` (mutated, or not) in an Events API envelope (mutated, or not)."""
     if draw(st.booleans()):
@@ -507,6 +531,11 @@ async def test_fuzzed_message_events(fuzzed: FuzzedBot, slack: SlackEmulator) ->
 async def test_fuzzed_reactions_and_unknown_events(fuzzed: FuzzedBot, slack: SlackEmulator) -> None:
     strategy = st.sampled_from(fuzzed.answers).flatmap(other_events)
     sent = await fuzz(fuzzed, slack, "event", strategy, share=1.0)
+    await assert_no_junk(fuzzed, sent)
+
+
+async def test_fuzzed_assistant_panel_events(fuzzed: FuzzedBot, slack: SlackEmulator) -> None:
+    sent = await fuzz(fuzzed, slack, "event", assistant_events(), share=0.5)
     await assert_no_junk(fuzzed, sent)
 
 

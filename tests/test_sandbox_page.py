@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -22,6 +24,11 @@ from playwright.async_api import Page, expect
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.answering.assistant import GREETING, thread_title
+from devkit.bot_process import BotProcess
+from devkit.mlflow_server import MlflowServer
+from devkit.traces import Tracking
+from devkit.waiting import eventually
 from sandbox import APP_ID, BOT_ID, BOT_USER_ID, CHANNEL_ID, DM_ID, SANDBOX_USER_ID, TEAM_ID
 from sandbox.server import Sandbox
 from tests.support.browser import chromium_page, screenshot
@@ -394,3 +401,75 @@ async def test_response_actions_update_push_and_clear_modals_and_closing_notifie
         submitted = app.of_type("view_submission")[0]["view"]["state"]["values"]
         assert submitted["comment"]["text"] == {"type": "plain_text_input", "value": "fine"}
         assert submitted["accuracy"]["score"]["selected_option"] == option(3)
+
+
+@pytest.fixture
+async def sandbox_with_bot(
+    bot_env: dict[str, str], tmp_root: Path, mlflow_server: MlflowServer
+) -> AsyncIterator[tuple[Sandbox, Tracking]]:
+    """The real bot, talking to the sandbox's Slack (the LLM emulator answers)."""
+    experiment = f"sandbox-{uuid.uuid4().hex[:8]}"
+    env = {
+        **bot_env,
+        "MLFLOW_EXPERIMENT_NAME": experiment,
+        "BOT_DATA_DIR": str(tmp_root / experiment),
+    }
+    bot = BotProcess(env, tmp_root / f"{experiment}.log")
+    sandbox = Sandbox(
+        bot_url=bot.url,
+        bot_token=env["SLACK_BOT_TOKEN"],
+        signing_secret=env["SLACK_SIGNING_SECRET"],
+        mlflow_url=mlflow_server.url,
+    )
+    await sandbox.start()
+    bot.env["SLACK_API_URL"] = sandbox.slack.api_url
+    try:
+        await asyncio.to_thread(bot.start)
+        yield sandbox, Tracking(mlflow_server.url, experiment)
+    finally:
+        await asyncio.to_thread(bot.stop)
+        await sandbox.stop()
+
+
+async def test_the_assistant_panel_greets_suggests_and_gives_a_traced_rateable_answer(
+    sandbox_with_bot: tuple[Sandbox, Tracking],
+) -> None:
+    sandbox, tracking = sandbox_with_bot
+    async with chromium_page() as page:
+        await page.goto(sandbox.url)
+        await page.locator(f"[data-conversation={CHANNEL_ID}]").click()
+
+        # Opened while viewing #general: the bot's greeting and its suggested prompts.
+        await page.locator("#assistant-toggle").click()
+        panel = page.locator("#assistant")
+        await expect(panel.locator(".msg.from-bot")).to_contain_text(GREETING)
+        prompts = panel.locator("#assistant-prompts button.prompt")
+        await expect(prompts).to_have_count(4)
+        [thread] = sandbox.state()["assistant_threads"]
+        prompt = thread["prompts"]["prompts"][0]["message"]
+
+        # A click on a prompt is the user's message in the thread; a traced answer comes back
+        # with its feedback controls, and the thread is titled after the question.
+        await prompts.first.click()
+        answer = panel.locator(".msg.from-bot").filter(has_text=f"Echo: {prompt}")
+        await expect(answer.locator("button.feedback")).to_have_count(2)
+        await expect(answer.get_by_role("button", name="Rate in detail")).to_be_visible()
+        await expect(panel.locator("#assistant-title")).to_have_text(thread_title(prompt))
+        await expect(prompts).to_have_count(0)
+        posted = [m for m in sandbox.slack.bot_messages(DM_ID) if m.get("metadata")]
+        trace_id = posted[0]["metadata"]["event_payload"]["trace_id"]
+        trace = await tracking.wait_for_trace(trace_id)
+        assert trace.info.tags["slack.viewing_channel"] == CHANNEL_ID
+        await screenshot(page, "sandbox-assistant.png")
+
+        # 👍 in the panel lands on the answer's trace like any other vote.
+        await answer.locator("button.feedback[data-choice=positive]").click()
+        [vote] = await eventually(lambda: tracking.valid_assessments(trace_id, "user_feedback"))
+        assert vote.value is True and vote.source.source_id == SANDBOX_USER_ID
+
+        # Moving to another conversation with the panel open tells the bot.
+        await page.locator(f"[data-conversation={DM_ID}]").click()
+        changed = page.locator("#deliveries li[data-kind='event assistant_thread_context_changed']")
+        await expect(changed).to_have_attribute("data-status", "200")
+        # The DM view does not show the panel's thread.
+        await expect(page.locator("#messages")).not_to_contain_text(GREETING)

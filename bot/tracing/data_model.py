@@ -24,6 +24,8 @@ TAG_TEAM = "slack.team"
 TAG_CHANNEL = "slack.channel"
 TAG_CHANNEL_TYPE = "slack.channel_type"
 TAG_ANSWER_TS = "slack.answer_ts"
+# Asked in the assistant panel while viewing this channel (its ID; Slack's thread context).
+TAG_VIEWING_CHANNEL = "slack.viewing_channel"
 
 
 def rating_value(score: int) -> float:
