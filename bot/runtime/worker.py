@@ -31,6 +31,7 @@ from bot.answering.assistant import AssistantPanel
 from bot.answering.conversation import Conversation
 from bot.answering.incoming import IncomingMessage
 from bot.common.background import BackgroundTasks
+from bot.common.log_setup import configure_logging
 from bot.common.secret_redaction import install_secret_redaction, secrets_of
 from bot.feedback.delivery import FeedbackDeliverer, MlflowFeedbackWriter, RetryPolicy
 from bot.feedback.outbox import Outbox
@@ -62,6 +63,7 @@ MAX_LINE_BYTES = 4 * 1024 * 1024  # a question is at most 40k characters, escape
 
 def main() -> int:
     """The worker process's entry point (bot/runtime/worker_main.py, `python -m bot worker`)."""
+    configure_logging()
     settings = settings_or_exit(load_settings)
     install_secret_redaction(secrets_of(settings))
     try:
