@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.report.access import ReportAccess
 from bot.report.args import USAGE, ReportArgs, UsageError, parse_report_args
@@ -23,6 +22,7 @@ from bot.report.compute import FeedbackReport, compute_report
 from bot.report.figures import percent_text
 from bot.report.slack_lookups import ChannelLookupFailed, find_channel_id, permalinks
 from bot.report.trace_records import AnswerQuery, tracking_failure
+from bot.slack.response_url import replace_original
 from config import Settings
 
 if TYPE_CHECKING:
@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 COMMAND = "/feedback-report"
 BUILDING = "Building the report…"
 REFUSAL = f"Sorry, {COMMAND} is only for the bot's feedback admins."
-RESPONSE_URL_TIMEOUT_S = 15
 
 
 @dataclass(frozen=True)
@@ -140,16 +139,4 @@ def _summary(report: FeedbackReport) -> str:
 
 
 async def _post(response_url: str, message: Message) -> None:
-    webhook = AsyncWebhookClient(response_url, timeout=RESPONSE_URL_TIMEOUT_S)
-    try:
-        response = await webhook.send(
-            text=message.text,
-            blocks=message.blocks,
-            response_type="ephemeral",
-            replace_original=True,
-        )
-    except Exception as error:
-        log.error("could not post the feedback report: %r", error)
-        return
-    if response.status_code != 200:
-        log.error("the response_url refused the report: %s %s", response.status_code, response.body)
+    await replace_original(response_url, message.text, message.blocks, what="the feedback report")
