@@ -18,8 +18,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.report.access import ReportAccess
 from bot.report.args import USAGE, ReportArgs, UsageError, parse_report_args
 from bot.report.blocks import help_blocks, report_blocks
-from bot.report.compute import FeedbackReport, compute_report
+from bot.report.compute import FeedbackReport
 from bot.report.figures import percent_text
+from bot.report.reasons import ReasonFigures, report_with_reasons
 from bot.report.slack_lookups import ChannelLookupFailed, find_channel_id, permalinks
 from bot.report.trace_records import AnswerQuery, tracking_failure
 from bot.slack.response_url import replace_original
@@ -104,13 +105,13 @@ class FeedbackReportCommand:
             if channel_id is None:
                 return Message(f"I could not find a channel named #{name} that I can see.")
         query = AnswerQuery(args.window, channel_id)
-        report = await asyncio.to_thread(self._compute, query)
+        report, reasons = await asyncio.to_thread(self._compute, query)
         links = await permalinks(client, report.lowest)
-        return Message(_summary(report), report_blocks(report, links))
+        return Message(_summary(report), report_blocks(report, links, reasons))
 
-    def _compute(self, query: AnswerQuery) -> FeedbackReport:
+    def _compute(self, query: AnswerQuery) -> tuple[FeedbackReport, ReasonFigures]:
         """(In a worker thread: it blocks.)"""
-        return compute_report(self._trace_source(), query, self._ui_base)
+        return report_with_reasons(self._trace_source(), query, self._ui_base)
 
     def _trace_source(self) -> TraceSource:
         """Loaded with the first report (in its thread): mlflow's client is not part of the
