@@ -249,6 +249,23 @@ async def test_a_reason_given_while_the_tracking_server_is_down_lands_after_it_r
     await eventually(landed, timeout_s=60, interval_s=1.0)
 
 
+@pytest.mark.slow
+async def test_with_feedback_ask_reason_false_a_thumbs_down_says_nothing(
+    stack: Stack, slack: SlackEmulator
+) -> None:
+    stack.env["FEEDBACK_ASK_REASON"] = "false"
+    _, sender = await stack.start_bot()
+    tracking = stack.tracking()
+    (answer,) = await answers_for(sender, slack, 1)
+    voter = new_id("U")
+    await sender.interaction(vote_click(slack, answer, voter, positive=False))
+    await sender.event(reaction(voter, "-1", answer))
+    votes = await eventually(lambda: tracking.valid_assessments(trace_id_of(answer)))
+    assert [(a.name, a.value) for a in votes] == [("user_feedback", False)]
+    await asyncio.sleep(1.0)  # the reaction had every chance to prompt
+    assert [e for e in slack.ephemeral if e["user"] == voter] == []
+
+
 def test_reasons_are_configurable_and_checked() -> None:
     base = {
         "slack_bot_token": "xoxb-test",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
+from logging import WARNING
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -100,9 +101,8 @@ def register(
 
     async def thank(response_url: object, form: ReasonForm) -> None:
         if isinstance(response_url, str) and response_url:
-            await replace_original(
-                response_url, thanks_text(reasons[form.reason]), what="the reason's thanks"
-            )
+            text = thanks_text(reasons[form.reason])
+            await replace_original(response_url, text, what="the thanks", failure_level=WARNING)
 
     @app.action(REASON_ACTION)
     @logged_not_raised
@@ -123,7 +123,9 @@ def register(
 
     async def expire(response_url: object) -> None:
         if isinstance(response_url, str) and response_url:
-            await replace_original(response_url, EXPIRED, what="an expired follow-up")
+            await replace_original(
+                response_url, EXPIRED, what="an expired follow-up", failure_level=WARNING
+            )
 
     async def open_modal(
         target: ReasonTarget, trigger_id: str, response_url: str, client: AsyncWebClient
