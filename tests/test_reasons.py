@@ -166,6 +166,25 @@ async def test_tell_us_more_changes_the_reason_with_a_comment(
     assert "Inaccurate" in (await replacement(slack, more))["text"]
 
 
+async def test_a_reason_after_a_later_thumbs_up_is_kept(
+    sender: SlackSender, slack: SlackEmulator, tracking: Tracking
+) -> None:
+    """The report does not count it (tests/test_report_reasons.py); MLflow keeps it."""
+    answer, voter, follow_up = await thumbs_down(sender, slack)
+    await sender.interaction(vote_click(slack, answer, voter, positive=True))
+    await sender.interaction(follow_up_click(slack, follow_up, voter, "feedback_reason:other"))
+
+    async def both() -> bool:
+        valid = await tracking.valid_assessments(trace_id_of(answer))
+        assert sorted((a.name, a.value) for a in valid if a.source.source_id == voter) == [
+            ("user_feedback", True),
+            (REASON, "other"),
+        ]
+        return True
+
+    await eventually(both)
+
+
 async def test_a_thumbs_down_reaction_asks_why_and_a_thumbs_up_gets_a_note(
     sender: SlackSender, slack: SlackEmulator, tracking: Tracking
 ) -> None:
