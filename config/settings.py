@@ -6,6 +6,7 @@ Secrets are `SecretStr`: they never appear in `repr`, logs or error messages.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -58,6 +59,25 @@ DEFAULT_ASSISTANT_PROMPTS = (
 )
 
 S = TypeVar("S", bound="TrackingSettings")
+
+DEFAULT_FEEDBACK_REASONS = (
+    "Inaccurate",
+    "Incomplete",
+    "Not what I asked",
+    "Outdated",
+    "Inappropriate",
+    "Other",
+)
+# Slack's limits: a button's or an option's text is at most 75 characters; the follow-up
+# keeps its buttons to one row of choices.
+REASON_LABEL_MAX_CHARS = 75
+REASONS_MAX = 10
+
+
+def reason_key(label: str) -> str:
+    """The stored value of a 👎 reason: its label in lower case, words joined by `_`
+    ("Not what I asked" → `not_what_i_asked`)."""
+    return "_".join(re.findall(r"[a-z0-9]+", label.lower()))
 
 
 class ConfigError(Exception):
@@ -171,9 +191,38 @@ class Settings(TrackingSettings):
         gt=0,
         description="seconds to keep retrying feedback on a trace not yet on the server (> 0)",
     )
+    feedback_ask_reason: bool = Field(
+        default=True, description="ask the voter what went wrong after a 👎 (true/false)"
+    )
+    feedback_reasons: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=DEFAULT_FEEDBACK_REASONS,
+        description=(
+            f"comma-separated reasons offered after a 👎 (1-{REASONS_MAX}, each at most "
+            f"{REASON_LABEL_MAX_CHARS} characters, distinct), e.g. Inaccurate,Outdated,Other"
+        ),
+    )
     bot_data_dir: Path = Field(
         default=Path("data"), description="a writable directory for durable local state"
     )
+
+    @field_validator("feedback_reasons", mode="before")
+    @classmethod
+    def _reason_labels(cls, value: object) -> object:
+        labels = (
+            [part.strip() for part in value.split(",") if part.strip()]
+            if isinstance(value, str)
+            else value
+        )
+        if not isinstance(labels, list | tuple):
+            return labels
+        keys = [reason_key(str(label)) for label in labels]
+        if not 1 <= len(labels) <= REASONS_MAX:
+            raise ValueError(f"{len(labels)} reasons")
+        if any(len(str(label)) > REASON_LABEL_MAX_CHARS for label in labels):
+            raise ValueError(f"a reason longer than {REASON_LABEL_MAX_CHARS} characters")
+        if "" in keys or len(set(keys)) != len(keys):
+            raise ValueError("reasons must differ in their letters or digits")
+        return tuple(str(label) for label in labels)
 
     @field_validator("feedback_report_admins", mode="before")
     @classmethod
@@ -207,6 +256,11 @@ class Settings(TrackingSettings):
     @classmethod
     def _empty_url_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def feedback_reason_labels(self) -> dict[str, str]:
+        """The 👎 reasons offered, stored value → label, in the configured order."""
+        return {reason_key(label): label for label in self.feedback_reasons}
 
     @property
     def socket_mode(self) -> bool:

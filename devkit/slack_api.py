@@ -548,6 +548,9 @@ class SlackEmulator:
 
     def _m_conversations_info(self, args: dict) -> dict:
         channel = _required(args, "channel")
+        known = self.channels.get(channel)
+        if known is not None:
+            return {"channel": {**known, "is_im": False}}
         return {
             "channel": {"id": channel, "name": channel.lower(), "is_im": channel.startswith("D")}
         }

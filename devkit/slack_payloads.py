@@ -54,6 +54,41 @@ def rate_click(slack: SlackEmulator, answer: dict[str, Any], user: str) -> dict[
     )
 
 
+def follow_up_click(
+    slack: SlackEmulator, follow_up: dict[str, Any], user: str, action_id: str
+) -> dict[str, Any]:
+    """A click on a button of an ephemeral message the bot posted (`slack.ephemeral`):
+    Slack sends no `message` for those, only the container."""
+    block = next(b for b in follow_up["blocks"] if b["type"] == "actions")
+    button = next(e for e in block["elements"] if e["action_id"] == action_id)
+    shown = {"channel": follow_up["channel"], "ts": slack.new_ts()}
+    payload = _block_actions(
+        slack,
+        {**shown, "thread_ts": follow_up.get("thread_ts")},
+        user,
+        {
+            "type": "button",
+            "action_id": action_id,
+            "block_id": block["block_id"],
+            "value": button["value"],
+            "text": button["text"],
+            "action_ts": f"{time.time():.6f}",
+        },
+    )
+    del payload["message"]
+    payload["container"]["is_ephemeral"] = True
+    if follow_up.get("thread_ts"):
+        payload["container"]["thread_ts"] = follow_up["thread_ts"]
+    return payload
+
+
+def reason_submission(
+    view: dict[str, Any], user: str, reason: str | None, comment: str | None = None
+) -> dict[str, Any]:
+    """Submitting the "Tell us more" modal `view` with this reason and comment."""
+    return _submission(view, user, {"reason": ("reason", reason)}, comment, "T0TEAM")
+
+
 def _block_actions(
     slack: SlackEmulator, message: dict[str, Any], user: str, action: dict[str, Any]
 ) -> dict[str, Any]:
@@ -85,12 +120,24 @@ def view_submission(
     team_id: str = "T0TEAM",
 ) -> dict[str, Any]:
     """Submitting the modal `view` (as the bot opened it) with these selections."""
+    selects = {block_id: ("score", score) for block_id, score in scores.items()}
+    return _submission(view, user, selects, comment, team_id)
+
+
+def _submission(
+    view: dict[str, Any],
+    user: str,
+    selects: dict[str, tuple[str, str | None]],
+    comment: str | None,
+    team_id: str,
+) -> dict[str, Any]:
+    """`selects`: block_id → (action_id, the chosen option's value or None)."""
     values: dict[str, Any] = {}
-    for block_id, score in scores.items():
+    for block_id, (action_id, chosen) in selects.items():
         option = None
-        if score is not None:
-            option = {"text": {"type": "plain_text", "text": score}, "value": score}
-        values[block_id] = {"score": {"type": "static_select", "selected_option": option}}
+        if chosen is not None:
+            option = {"text": {"type": "plain_text", "text": chosen}, "value": chosen}
+        values[block_id] = {action_id: {"type": "static_select", "selected_option": option}}
     values["comment"] = {"comment": {"type": "plain_text_input", "value": comment}}
     return {
         "type": "view_submission",

@@ -82,6 +82,22 @@ def app_mention_event(message_event: dict[str, Any]) -> dict[str, Any]:
     return {"type": "app_mention", **event}
 
 
+def reaction_event(
+    added: bool, emoji: str, channel: str, ts: str, item_user: str | None
+) -> dict[str, Any]:
+    """`reaction_added` / `reaction_removed` for the sandbox user's reaction on a message."""
+    event: dict[str, Any] = {
+        "type": "reaction_added" if added else "reaction_removed",
+        "user": SANDBOX_USER_ID,
+        "reaction": emoji,
+        "item": {"type": "message", "channel": channel, "ts": ts},
+        "event_ts": _now(),
+    }
+    if item_user:
+        event["item_user"] = item_user
+    return event
+
+
 def _options(element: dict[str, Any]) -> list[dict[str, Any]]:
     options = list(element.get("options") or [])
     for group in element.get("option_groups") or []:

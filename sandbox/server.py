@@ -19,7 +19,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import aiohttp
 from aiohttp import web
 
 from devkit.slack_api import SlackApiError
@@ -74,7 +76,10 @@ class Sandbox:
         bot_token: str,
         signing_secret: str,
         mlflow_url: str | None = None,
+        mlflow_experiment: str | None = None,
     ) -> None:
+        """`mlflow_url`: the MLflow UI; the sidebar links to `mlflow_experiment`'s traces
+        there once the bot has created it."""
         self.slack = SandboxSlack(
             bot_token=bot_token,
             team_id=TEAM_ID,
@@ -84,10 +89,13 @@ class Sandbox:
         )
         self.sender = SlackSender(bot_url, signing_secret, TEAM_ID, APP_ID, BOT_USER_ID)
         self.mlflow_url = mlflow_url
+        self.mlflow_experiment = mlflow_experiment
+        self.mlflow_link = mlflow_url  # the experiment's traces, once known
         self.deliveries: deque[Delivery] = deque(maxlen=200)
         self._delivery_ids = 0
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -103,6 +111,7 @@ class Sandbox:
         app.router.add_post("/sandbox/view_close", self._view_close)
         app.router.add_post("/sandbox/assistant/open", self._assistant_open)
         app.router.add_post("/sandbox/assistant/context", self._assistant_context)
+        app.router.add_post("/sandbox/reaction", self._reaction)
         app.on_shutdown.append(self._on_shutdown)
         return app
 
@@ -113,10 +122,15 @@ class Sandbox:
         await site.start()
         bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.slack.base_url = f"http://{host}:{bound}"
+        task = asyncio.create_task(self._find_experiment(), name="find the MLflow experiment")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
         return self.slack.base_url
 
     async def stop(self) -> None:
         self._closing.set()
+        for task in list(self._background):
+            task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
         await self.sender.close()
@@ -151,7 +165,7 @@ class Sandbox:
             "me": {"id": SANDBOX_USER_ID, "name": SANDBOX_USER_NAME},
             "bot": {"user_id": BOT_USER_ID, "name": BOT_NAME},
             "users": {SANDBOX_USER_ID: SANDBOX_USER_NAME, BOT_USER_ID: BOT_NAME},
-            "mlflow_url": self.mlflow_url,
+            "mlflow_url": self.mlflow_link,
             "conversations": list(channels.values()),
             "items": {channel: self._items(channel) for channel in channels},
             "modal": modal,
@@ -184,6 +198,8 @@ class Sandbox:
                     "streamed": "streaming" in m,
                     "streaming": bool(m.get("streaming")),
                     "metadata": m.get("metadata"),
+                    "reactions": m.get("reactions") or [],
+                    "chosen": self.slack.feedback_choices.get((channel, m["ts"]), {}),
                 }
             )
         for e in self.slack.ephemeral:
@@ -284,12 +300,15 @@ class Sandbox:
 
     async def _command(self, channel: str, typed: str) -> dict[str, Any]:
         command, _, text = typed.partition(" ")
+        # Where replies to the response_url go: once the immediate answer shows, that message
+        # (so `replace_original` replaces it).
+        context: dict[str, Any] = {"channel": channel, "source": "command"}
         fields = payloads.slash_command(
             command,
-            text.strip(),
+            _escape_channels(text.strip()),
             channel=channel,
             channel_name=CONVERSATIONS[channel]["name"],
-            response_url=self.slack.new_response_url({"channel": channel, "source": "command"}),
+            response_url=self.slack.new_response_url(context),
             trigger_id=self.slack.new_trigger(),
         )
         delivery = await self._deliver(
@@ -298,7 +317,7 @@ class Sandbox:
         if delivery.status == 200:
             reply = _json_or_text(delivery.body)
             if reply:
-                self.slack.show_response(channel, None, reply)
+                context.update(source="response", ts=self.slack.show_response(channel, None, reply))
         else:
             self.slack.show_response(
                 channel, None, {"text": f"{command} failed: {_failure(delivery)}"}, "slackbot"
@@ -327,6 +346,8 @@ class Sandbox:
         except (KeyError, IndexError, TypeError, ValueError):
             raise web.HTTPBadRequest(text="no such element") from None
         block_id = block.get("block_id") or f"sandbox-block-{block_index}"
+        if element.get("type") == "feedback_buttons" and body.get("choice"):
+            self.slack.remember_choice(channel, ts, block_index, str(body["choice"]))
         act = payloads.action(
             block,
             element,
@@ -429,6 +450,45 @@ class Sandbox:
             )
         return web.json_response({"closed": view_id})
 
+    async def _reaction(self, request: web.Request) -> web.Response:
+        """The page's user adds (or, if there, removes) an emoji reaction on a message."""
+        body = await request.json()
+        channel, ts, emoji = body.get("channel"), str(body.get("ts")), str(body.get("emoji") or "")
+        if channel not in CONVERSATIONS or not re.fullmatch(r"[a-z0-9_+-]{1,64}", emoji):
+            raise web.HTTPBadRequest(text="a known channel and an emoji name, please")
+        added = self.slack.toggle_reaction(channel, ts, SANDBOX_USER_ID, emoji)
+        if added is None:
+            raise web.HTTPNotFound(text="no such message")
+        message = self.slack.find_message(channel, ts) or {}
+        author = message.get("user") or (BOT_USER_ID if message.get("bot_id") else None)
+        event = payloads.reaction_event(added, emoji, channel, ts, author)
+        delivery = await self._deliver_event(event, f":{emoji}: on {channel} {ts}")
+        return web.json_response({"added": added, "status": delivery.status})
+
+    # -- the MLflow link -------------------------------------------------------------------
+
+    async def _find_experiment(self) -> None:
+        """Point the sidebar's link at the experiment's traces once the bot has created it."""
+        if not self.mlflow_url or not self.mlflow_experiment:
+            return
+        base = self.mlflow_url.rstrip("/")
+        url = f"{base}/api/2.0/mlflow/experiments/get-by-name"
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+            while not self._closing.is_set():
+                try:
+                    params = {"experiment_name": self.mlflow_experiment}
+                    async with http.get(url, params=params) as response:
+                        if response.status == 200:
+                            found = (await response.json())["experiment"]["experiment_id"]
+                            self.mlflow_link = (
+                                f"{base}/#/experiments/{quote(found, safe='')}/traces"
+                            )
+                            self.slack.touch()
+                            return
+                except (aiohttp.ClientError, TimeoutError, KeyError, ValueError):
+                    pass  # not up yet
+                await asyncio.sleep(1.0)
+
     # -- delivery --------------------------------------------------------------------------
 
     async def _deliver(
@@ -455,6 +515,17 @@ class Sandbox:
         log.info("→ %s %s: %s (%d ms)", kind, detail, outcome, delivery.ms)
         self.slack.touch()
         return delivery
+
+
+def _escape_channels(text: str) -> str:
+    """`#general` as Slack sends it with "Escape channels, users, and links" on."""
+    names = {c["name"]: c["id"] for c in CONVERSATIONS.values() if c["kind"] == "channel"}
+
+    def link(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return f"<#{names[name]}|{name}>" if name in names else match.group(0)
+
+    return re.sub(r"(?<![\w<])#([a-z0-9_-]+)", link, text)
 
 
 def _json_or_text(body: str) -> dict[str, Any] | None:

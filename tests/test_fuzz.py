@@ -9,7 +9,8 @@ of its own. A fuzzed event that the bot accepted (2xx) and that is a real questi
 the experiment's traces are exactly the seed answers plus those questions. Fuzzed clicks and
 submissions carry the real trace IDs of the seed answers, but each one is broken in at least one
 way that must stop it (no user, not our message, no vote value, tampered modal metadata, no
-valid scores): the outbox must stay empty and no trace may get an assessment.
+valid scores; a reason click by someone else, asked too long ago, not as signed or not offered):
+the outbox must stay empty and no trace may get an assessment.
 
 Scale: `HYPOTHESIS_PROFILE=deep` runs ten times the CI examples (see tests/support/fuzzing.py).
 """
@@ -34,11 +35,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.listeners.reason_prompt import ReasonSigner, ReasonTarget, follow_up_blocks
 from devkit.bot_process import BotProcess
 from devkit.conversation import dm, final_answer, mention, open_rating_modal, trace_id_of
 from devkit.mlflow_server import MlflowServer
 from devkit.slack_api import SlackEmulator
-from devkit.slack_payloads import rate_click, view_submission, vote_click
+from devkit.slack_payloads import follow_up_click, rate_click, view_submission, vote_click
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from tests.conftest import SIGNING_SECRET, TEAM_ID
@@ -368,6 +370,35 @@ def rate_clicks(draw: st.DrawFn, slack: SlackEmulator, answers: list[dict]) -> d
     return draw(mutated(payload))
 
 
+REASONER = "UREASONER"
+
+
+@st.composite
+def broken_reason_clicks(
+    draw: st.DrawFn, slack: SlackEmulator, answers: list[dict]
+) -> dict[str, Any]:
+    """Clicks in a "What went wrong?" follow-up the bot could have posted to REASONER, each
+    broken: clicked by someone else, a value not as signed, asked too long ago, or a reason
+    not offered."""
+    answer = draw(st.sampled_from(answers))
+    breakers = draw(st.sets(st.sampled_from(["user", "value", "stale", "unknown"]), min_size=1))
+    asked = int(time.time()) - (3 * 24 * 3600 if "stale" in breakers else 0)
+    target = ReasonTarget(trace_id_of(answer), REASONER, answer["channel"], None, asked)
+    labels = {"inaccurate": "Inaccurate", "zzz" if "unknown" in breakers else "other": "Other"}
+    blocks = follow_up_blocks(target, labels, ReasonSigner(SIGNING_SECRET))
+    follow_up = {"channel": answer["channel"], "blocks": [b.to_dict() for b in blocks]}
+    actions = [e["action_id"] for e in follow_up["blocks"][1]["elements"]]
+    action_id = actions[1] if "unknown" in breakers else draw(st.sampled_from(actions))
+    payload = draw(mutated(follow_up_click(slack, follow_up, REASONER, action_id)))
+    if "user" in breakers:
+        _set(payload, "user", draw(st.one_of(NO_USER, st.just({"id": "$USER"}))))
+    if "value" in breakers:
+        actions_sent = payload.get("actions")
+        if isinstance(actions_sent, list) and actions_sent:
+            _set(actions_sent[0], "value", draw(ODD_VALUES))
+    return payload
+
+
 SCORES = st.one_of(st.none(), st.sampled_from(["1", "3", "5"]), ODD_TEXT)
 COMMENTS = st.one_of(st.none(), st.text(max_size=300), ODD_TEXT, ENORMOUS_TEXT)
 
@@ -541,6 +572,13 @@ async def test_fuzzed_assistant_panel_events(fuzzed: FuzzedBot, slack: SlackEmul
 
 async def test_fuzzed_votes(fuzzed: FuzzedBot, slack: SlackEmulator) -> None:
     sent = await fuzz(fuzzed, slack, "interaction", broken_votes(slack, fuzzed.answers), 1.0)
+    await assert_no_junk(fuzzed, sent)
+
+
+async def test_fuzzed_reason_clicks(fuzzed: FuzzedBot, slack: SlackEmulator) -> None:
+    strategy = broken_reason_clicks(slack, fuzzed.answers)
+    sent = await fuzz(fuzzed, slack, "interaction", strategy, share=1.0)
+    assert "reason refused" in fuzzed.process.log()[fuzzed.log_offset :]  # they reached it
     await assert_no_junk(fuzzed, sent)
 
 

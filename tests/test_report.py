@@ -659,6 +659,7 @@ def check_export_line(line: str) -> dict[str, Any]:
         "answered_at",
         "votes",
         "ratings",
+        "reasons",
     }
     assert record["trace_id"].startswith("tr-")
     assert isinstance(record["question"], str) and record["question"]
@@ -668,6 +669,9 @@ def check_export_line(line: str) -> dict[str, Any]:
     for vote in record["votes"]:
         assert set(vote) == {"user", "value", "at"} and isinstance(vote["value"], bool)
         datetime.fromisoformat(vote["at"])
+    for reason in record["reasons"]:
+        assert set(reason) == {"user", "reason", "comment", "at"}
+        datetime.fromisoformat(reason["at"])
     for rating in record["ratings"]:
         assert set(rating) == {"user", "dimension", "score", "comment", "at"}
         assert rating["dimension"] in ("accuracy", "helpfulness", "relevance")

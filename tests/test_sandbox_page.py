@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from urllib.parse import parse_qs
 import aiohttp
 import pytest
 from aiohttp import web
-from playwright.async_api import Page, expect
+from playwright.async_api import Locator, Page, expect
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -403,23 +402,31 @@ async def test_response_actions_update_push_and_clear_modals_and_closing_notifie
         assert submitted["accuracy"]["score"]["selected_option"] == option(3)
 
 
+# -- the real bot in the sandbox: the 👎 follow-up, reactions, the report ----------------------
+
+
 @pytest.fixture
 async def sandbox_with_bot(
-    bot_env: dict[str, str], tmp_root: Path, mlflow_server: MlflowServer
+    bot_env: dict[str, str], mlflow_server: MlflowServer, tmp_root: Path
 ) -> AsyncIterator[tuple[Sandbox, Tracking]]:
-    """The real bot, talking to the sandbox's Slack (the LLM emulator answers)."""
-    experiment = f"sandbox-{uuid.uuid4().hex[:8]}"
+    """The sandbox and a bot process of their own (own experiment and data dir)."""
+    experiment = f"sandbox-{secrets.token_hex(4)}"
     env = {
         **bot_env,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
         "MLFLOW_EXPERIMENT_NAME": experiment,
         "BOT_DATA_DIR": str(tmp_root / experiment),
+        "FEEDBACK_REPORT_ADMINS": SANDBOX_USER_ID,
+        "LLM_TIMEOUT_S": "30",
     }
     bot = BotProcess(env, tmp_root / f"{experiment}.log")
     sandbox = Sandbox(
         bot_url=bot.url,
-        bot_token=env["SLACK_BOT_TOKEN"],
-        signing_secret=env["SLACK_SIGNING_SECRET"],
+        bot_token=TOKEN,
+        signing_secret=SECRET,
         mlflow_url=mlflow_server.url,
+        mlflow_experiment=experiment,
     )
     await sandbox.start()
     bot.env["SLACK_API_URL"] = sandbox.slack.api_url
@@ -429,6 +436,98 @@ async def sandbox_with_bot(
     finally:
         await asyncio.to_thread(bot.stop)
         await sandbox.stop()
+
+
+async def ask_in_dm(page: Page, question: str) -> Locator:
+    """Ask the bot in the DM; the thread its answer is in, once the answer is complete."""
+    await send(page, question)
+    thread = page.locator(".thread", has=page.locator(".msg.from-bot", has_text=question))
+    await expect(thread.locator("button.feedback")).to_have_count(2, timeout=20_000)
+    return thread
+
+
+async def reasons_by_me(tracking: Tracking) -> list[tuple[str, str | None]]:
+    return sorted(
+        (str(a.value), a.rationale)
+        for trace in await tracking.asearch()
+        for a in trace.info.assessments
+        if a.name == "user_feedback_reason" and a.valid is not False
+    )
+
+
+async def test_a_thumbs_down_asks_why_in_the_page_and_the_reason_reaches_mlflow(
+    sandbox_with_bot: tuple[Sandbox, Tracking],
+) -> None:
+    sandbox, tracking = sandbox_with_bot
+    async with chromium_page() as page:
+        await page.goto(sandbox.url)
+
+        # 👎 → "What went wrong?" in the thread, for me alone → a reason → a thank-you.
+        first = await ask_in_dm(page, "Where is the wiki?")
+        await first.locator("button.feedback[data-choice=negative]").click()
+        follow_up = first.locator(".msg.kind-ephemeral", has_text="What went wrong?")
+        await expect(follow_up.locator(".only-you")).to_be_visible()
+        await screenshot(page, "sandbox-reason-follow-up.png")
+        await follow_up.get_by_role("button", name="Inaccurate").click()
+        thanks = first.locator(".msg.kind-ephemeral", has_text="Thanks — noted")
+        await expect(thanks).to_contain_text("Inaccurate")
+        await expect(first.locator(".msg.kind-ephemeral")).to_have_count(1)  # replaced
+
+        # 👎 → "Tell us more…" → the modal: a reason is required, the comment is not.
+        for question, reason, comment in (
+            ("Who runs payroll?", "Outdated", None),
+            ("How do I reset my token?", "Incomplete", "It skips the second step."),
+        ):
+            thread = await ask_in_dm(page, question)
+            await thread.locator("button.feedback[data-choice=negative]").click()
+            await thread.get_by_role("button", name="Tell us more…").click()
+            modal = page.locator("#modal")
+            await expect(modal.locator("#modal-title")).to_have_text("What went wrong?")
+            await modal.get_by_role("button", name="Send").click()
+            await expect(modal.locator("[data-error-for=reason]")).not_to_be_empty()
+            await modal.locator("[data-block-id=reason] select").select_option(label=reason)
+            if comment:
+                await modal.locator("[data-block-id=comment] textarea").fill(comment)
+            await modal.get_by_role("button", name="Send").click()
+            await expect(page.locator("#modal-backdrop")).to_be_hidden()
+            await expect(thread.locator(".msg.kind-ephemeral")).to_contain_text(reason)
+
+        async def all_three() -> bool:
+            assert await reasons_by_me(tracking) == [
+                ("inaccurate", None),
+                ("incomplete", "It skips the second step."),
+                ("outdated", None),
+            ]
+            return True
+
+        await eventually(all_three)
+
+        # A 👎 reaction: the reaction shows, the bot hears it, and asks why.
+        fourth = await ask_in_dm(page, "Is the canteen open?")
+        answer = fourth.locator(".msg.from-bot")
+        await answer.get_by_role("button", name="Add reaction :-1:").click()
+        await expect(answer.locator(".reaction.mine")).to_have_text("👎 1")
+        await expect(fourth.locator(".msg.kind-ephemeral")).to_contain_text("What went wrong?")
+
+        # The votes' highlights survive a reload.
+        await page.reload()
+        chosen = page.locator(".thread button.feedback.chosen[data-choice=negative]")
+        await expect(chosen).to_have_count(3)
+
+        # The sidebar's MLflow link opens the experiment's traces.
+        experiment_id = tracking.experiment_id
+        await expect(page.locator("#mlflow-link")).to_have_attribute(
+            "href", f"{sandbox.mlflow_url}/#/experiments/{experiment_id}/traces"
+        )
+
+        # `/feedback-report 7d #general`: the channel reaches the bot as Slack escapes it,
+        # and the report replaces "Building the report…".
+        await send(page, "/feedback-report 7d #general")
+        responses = page.locator(".msg.kind-response")
+        await expect(responses.filter(has_text="Feedback report")).to_have_count(1, timeout=30_000)
+        await expect(responses.filter(has_text="Building the report")).to_have_count(0)
+        await expect(responses.filter(has_text="could not find")).to_have_count(0)
+        await screenshot(page, "sandbox-reasons.png")
 
 
 async def test_the_assistant_panel_greets_suggests_and_gives_a_traced_rateable_answer(

@@ -18,11 +18,12 @@ from bot.listeners.rating_modal import (
     MetadataSigner,
     RatingForm,
     RatingTarget,
-    TamperedMetadata,
     rating_view,
     read_submission,
 )
+from bot.listeners.reasons import ReasonFollowUp
 from bot.listeners.safety import logged_not_raised
+from bot.listeners.signing import TamperedMetadata
 from bot.slack.answer_message import (
     ANSWER_EVENT_TYPE,
     FEEDBACK_ACTION_ID,
@@ -30,6 +31,7 @@ from bot.slack.answer_message import (
     POSITIVE_PREFIX,
     RATE_ACTION_ID,
 )
+from bot.slack.ephemeral import tell
 from bot.slack.errors import SLACK_FAILURES, slack_error_reason
 
 log = logging.getLogger(__name__)
@@ -111,25 +113,19 @@ def _vote_of(body: dict[str, Any]) -> bool | None:
 async def _tell(
     client: AsyncWebClient, click: Click | RatingTarget, user_id: str, text: str
 ) -> None:
-    channel = click.channel
-    if not channel or not user_id:
-        return
-    try:
-        await client.chat_postEphemeral(
-            channel=channel, user=user_id, text=text, thread_ts=click.thread_ts
-        )
-    except SLACK_FAILURES as error:
-        log.warning("could not tell %s: %s", user_id, slack_error_reason(error))
+    await tell(client, click.channel, user_id, text, thread_ts=click.thread_ts)
 
 
 def register(
     app: AsyncApp,
     recorder: FeedbackRecorder,
     signer: MetadataSigner,
+    follow_up: ReasonFollowUp,
     background: BackgroundTasks,
 ) -> None:
     """Each listener returns as soon as Slack can be answered (the intent committed first);
-    messages to the user and the modal go out in the background."""
+    messages to the user and the modal go out in the background. A vote is confirmed by the
+    button's own selected state: a 👍 gets no message, a new 👎 the reason follow-up."""
 
     @app.action(FEEDBACK_ACTION_ID)
     @logged_not_raised
@@ -157,13 +153,13 @@ def register(
             background.spawn(_tell(client, click, click.user_id, NO_TRACE), "tell the user")
             return
         await ack()
-        emoji = "👍" if positive else "👎"
-        text = (
-            f"Thanks — your {emoji} is recorded."
-            if result.changed
-            else f"Your {emoji} was already recorded."
-        )
-        background.spawn(_tell(client, click, click.user_id, text), "tell the user")
+        if result.wants_reason:
+            background.spawn(
+                follow_up.ask(
+                    client, click.trace_id, click.user_id, click.channel, click.thread_ts
+                ),
+                "ask for a reason",
+            )
 
     async def open_rating(click: Click, trigger_id: str, client: AsyncWebClient) -> None:
         assert click.trace_id is not None

@@ -15,6 +15,9 @@ DEFINITIONS = (
     "*Positive rate* = 👍 / (👍 + 👎). Ratings are averaged on 1–5. "
     "An answer's *score* is the mean of its ratings and votes on 1–5 (👍 = 5, 👎 = 1); "
     "*lowest-rated* lists answers scoring below 3, lowest first (then most 👎, then newest). "
+    "*👎 reasons*: what voters chose when asked “What went wrong?” after a 👎, counted while "
+    "the giver's vote on the answer is still 👎 (one per person and answer; a changed reason "
+    "replaces the old one). "
     "*Most negative channels*: most 👎 first. The window selects answers by when they were "
     "given (UTC); all their feedback counts, whenever it was given."
 )

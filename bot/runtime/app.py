@@ -14,8 +14,9 @@ from bot.common.background import BackgroundTasks
 from bot.feedback.outbox import Outbox
 from bot.feedback.reactions import ReactionVotes
 from bot.feedback.recorder import FeedbackRecorder
-from bot.listeners import assistant, feedback, ignored_events, messages, reactions, report
+from bot.listeners import assistant, feedback, ignored_events, messages, reactions, reasons, report
 from bot.listeners.rating_modal import MetadataSigner
+from bot.listeners.reason_prompt import ReasonSigner
 from bot.report.command import FeedbackReportCommand
 from bot.slack.client import make_web_client
 from bot.storage.answer_index import AnswerStore
@@ -85,8 +86,13 @@ def build_bot(
         app, AssistantPanel(threads, settings.assistant_prompts), thread_contexts, background
     )
     messages.register(app, worker)
-    recorder = FeedbackRecorder(outbox, worker.wake_feedback)
-    feedback.register(app, recorder, MetadataSigner(signing_secret), background)
-    reactions.register(app, ReactionVotes(recorder, answers), background)
+    labels = settings.feedback_reason_labels
+    recorder = FeedbackRecorder(outbox, worker.wake_feedback, reasons=labels)
+    follow_up = reasons.ReasonFollowUp(
+        settings.feedback_ask_reason, labels, ReasonSigner(signing_secret)
+    )
+    feedback.register(app, recorder, MetadataSigner(signing_secret), follow_up, background)
+    reasons.register(app, recorder, follow_up, background)
+    reactions.register(app, ReactionVotes(recorder, answers), follow_up, background)
     ignored_events.register_last(app)  # keep last: it takes every event no listener took
     return Bot(settings, app, client, answers, outbox, background, threads)

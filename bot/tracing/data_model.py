@@ -5,6 +5,8 @@ Slack user ID:
 - `user_feedback`: True (👍) or False (👎).
 - `user_accuracy`, `user_helpfulness`, `user_relevance`: the 1–5 score / 5.0; the comment is
   the rationale.
+- `user_feedback_reason`: why a 👎 (the reason's key, e.g. `inaccurate`); the optional comment
+  is the rationale. It counts while its giver's valid vote on the answer is 👎.
 Only valid assessments count: an overridden one stays on the trace with `valid=False`.
 """
 
@@ -15,7 +17,8 @@ VOTE = "user_feedback"
 WITHDRAWN_VOTE = "user_feedback_withdrawn"
 RATING_DIMENSIONS = ("accuracy", "helpfulness", "relevance")
 RATINGS = tuple(f"user_{dimension}" for dimension in RATING_DIMENSIONS)
-ALL_NAMES = (VOTE, *RATINGS)
+REASON = "user_feedback_reason"
+ALL_NAMES = (VOTE, *RATINGS, REASON)
 RATING_SCALE = 5
 
 # Trace tags set by the bot (besides metadata mlflow.trace.user / mlflow.trace.session and

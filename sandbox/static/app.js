@@ -222,7 +222,7 @@ function elementHtml(e, blockIndex, elementIndex, where) {
     case "feedback_buttons":
       return ["positive", "negative"].map((choice) => {
         const button = e[`${choice}_button`] || {};
-        const picked = chosen[`${where.ts}:${blockIndex}`] === choice ? " chosen" : "";
+        const picked = chosenFeedback(where, blockIndex) === choice ? " chosen" : "";
         return `<button type="button" class="btn feedback${picked}" data-act="click" data-choice="${choice}" ${data} aria-label="${esc(button.accessibility_label || choice)}" title="${esc(button.accessibility_label || "")}">${textObject(button.text)}</button>`;
       }).join("");
     case "static_select":
@@ -351,10 +351,11 @@ function itemHtml(it, isRoot, channel = current) {
   const name = it.sender === "slackbot" ? "Slackbot" : fromApp ? state.bot.name : userName(it.user);
   const time = new Date(Number(it.ts) * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   let body;
+  const where = { source: it.kind, ts: it.ts, chosen: it.chosen, channel };
   if (it.streamed) {
-    body = markdown(it.text) + blocksHtml(it.blocks, { source: it.kind, ts: it.ts, channel });
+    body = markdown(it.text) + blocksHtml(it.blocks, where);
   } else if (it.blocks && it.blocks.length) {
-    body = blocksHtml(it.blocks, { source: it.kind, ts: it.ts, channel });
+    body = blocksHtml(it.blocks, where);
   } else {
     body = mrkdwn(it.text);
   }
@@ -370,7 +371,7 @@ function itemHtml(it, isRoot, channel = current) {
       <div class="who">${esc(name)}${fromApp ? '<span class="app">APP</span>' : ""}<time>${time}</time></div>
       ${hidden ? '<div class="only-you">Only visible to you</div>' : ""}
       <div class="body${it.streaming ? " streaming-dot" : ""}">${body}</div>
-      ${metadata}${reply}
+      ${metadata}${it.kind === "message" ? reactionsHtml(it) : ""}${reply}
     </div>
   </div>`;
 }
@@ -470,6 +471,42 @@ function modalValues() {
   }
   return values;
 }
+
+// -- vote highlights and reactions ---------------------------------------------------------
+
+// Which feedback button of a block is selected: as the sandbox remembers it (it survives a
+// reload, as in Slack), else as just clicked here.
+function chosenFeedback(where, blockIndex) {
+  const remembered = where.chosen && where.chosen[String(blockIndex)];
+  return remembered || chosen[`${where.ts}:${blockIndex}`];
+}
+
+const REACTION_EMOJI = { "+1": "👍", "-1": "👎", thumbsup: "👍", thumbsdown: "👎" };
+const QUICK_REACTIONS = ["+1", "-1"];
+
+function emojiOf(name) {
+  return REACTION_EMOJI[name] || `:${esc(name)}:`;
+}
+
+// The message's reactions (yours highlighted; a click toggles yours) and 👍/👎 to add one.
+function reactionsHtml(it) {
+  const me = state.me.id;
+  const shown = (it.reactions || []).map((r) => {
+    const mine = (r.users || []).includes(me);
+    return `<button type="button" class="reaction${mine ? " mine" : ""}" data-react="${esc(r.name)}" data-ts="${esc(it.ts)}" aria-pressed="${mine}" title=":${esc(r.name)}:">${emojiOf(r.name)} ${r.count}</button>`;
+  });
+  const names = new Set((it.reactions || []).map((r) => r.name));
+  const quick = QUICK_REACTIONS.filter((name) => !names.has(name)).map((name) =>
+    `<button type="button" class="reaction add" data-react="${esc(name)}" data-ts="${esc(it.ts)}" title="React with :${esc(name)}:" aria-label="Add reaction :${esc(name)}:">+${emojiOf(name)}</button>`);
+  return `<div class="reactions">${shown.concat(quick).join("")}</div>`;
+}
+
+document.addEventListener("click", async (event) => {
+  const target = event.target.closest("[data-react]");
+  if (target) {
+    await post("/sandbox/reaction", { channel: current, ts: target.dataset.ts, emoji: target.dataset.react });
+  }
+});
 
 // -- what you do --------------------------------------------------------------------------
 
