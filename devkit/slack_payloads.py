@@ -146,3 +146,15 @@ def _submission(
         "api_app_id": "ABOT",
         "view": {**view, "state": {"values": values}},
     }
+
+
+def reaction_event(user: str, emoji: str, message: dict[str, Any], added: bool = True) -> dict:
+    """`reaction_added` (or `reaction_removed`) by `user` on `message` (with its channel)."""
+    return {
+        "type": "reaction_added" if added else "reaction_removed",
+        "user": user,
+        "reaction": emoji,
+        "item": {"type": "message", "channel": message["channel"], "ts": message["ts"]},
+        "item_user": message.get("user", "UBOT"),
+        "event_ts": f"{time.time():.6f}",
+    }

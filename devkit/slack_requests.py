@@ -1,4 +1,4 @@
-"""Slack-signed HTTP requests to the bot, shaped like Slack's (see shared/slack-payloads.md)."""
+"""Slack-signed HTTP requests to the bot, shaped like Slack's (events, interactions, commands)."""
 
 from __future__ import annotations
 
@@ -60,12 +60,17 @@ class SlackSender:
             return response.status, await response.text()
 
     async def event(
-        self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        api_app_id: str | None = None,
     ) -> tuple[int, str]:
         envelope = {
             "token": "legacy-unused",
             "team_id": self.team_id,
-            "api_app_id": self.app_id,
+            "api_app_id": api_app_id or self.app_id,
             "type": "event_callback",
             "event_id": event_id or f"Ev{next(_ids):010d}",
             "event_time": int(time.time()),
