@@ -480,9 +480,9 @@ async def test_only_listed_admins_when_workspace_admins_are_not_allowed(
     slack.users["UWSADMIN"] = {"id": "UWSADMIN", "is_admin": True}
     client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
     reports = FeedbackReportCommand(settings(mlflow_server.url, allow_workspace_admins=False))
-    answer = await reports.first_answer(Invocation("UWSADMIN", "7d", "unused"), client)
+    answer = await reports.acknowledge(Invocation("UWSADMIN", "7d", "unused"), client)
     assert answer.message.text == REFUSAL and answer.report is None
-    answer = await reports.first_answer(Invocation(ADMIN, "7d", "unused"), client)
+    answer = await reports.acknowledge(Invocation(ADMIN, "7d", "unused"), client)
     assert answer.message.text == BUILDING and answer.report is not None
 
 
@@ -505,7 +505,7 @@ async def test_a_tracking_server_that_is_down_is_reported_plainly(
     reports = FeedbackReportCommand(settings(dead))
     client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
     key = new_id("R")
-    answer = await reports.first_answer(
+    answer = await reports.acknowledge(
         Invocation(ADMIN, "7d", f"{slack.base_url}/response/{key}"), client
     )
     assert answer.message.text == BUILDING and answer.report is not None
