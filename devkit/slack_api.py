@@ -59,12 +59,14 @@ class SlackEmulator:
         *,
         bot_token: str,
         team_id: str = "T0TEAM",
+        team_domain: str = "emulated",
         bot_user_id: str = "UBOT",
         bot_id: str = "BBOT",
         app_id: str = "ABOT",
     ) -> None:
         self.bot_token = bot_token
         self.team_id = team_id
+        self.team_domain = team_domain
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.app_id = app_id

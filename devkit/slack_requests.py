@@ -11,6 +11,8 @@ from urllib.parse import urlencode
 import aiohttp
 from slack_sdk.signature import SignatureVerifier
 
+from devkit.slack_payloads import Workspace, event_envelope
+
 _ids = itertools.count(1)
 
 
@@ -67,18 +69,10 @@ class SlackSender:
         retry_num: int | None = None,
         api_app_id: str | None = None,
     ) -> tuple[int, str]:
-        envelope = {
-            "token": "legacy-unused",
-            "team_id": self.team_id,
-            "api_app_id": api_app_id or self.app_id,
-            "type": "event_callback",
-            "event_id": event_id or f"Ev{next(_ids):010d}",
-            "event_time": int(time.time()),
-            "event": event,
-            "authorizations": [
-                {"team_id": self.team_id, "user_id": self.bot_user_id, "is_bot": True}
-            ],
-        }
+        workspace = Workspace(
+            team_id=self.team_id, app_id=api_app_id or self.app_id, bot_user_id=self.bot_user_id
+        )
+        envelope = event_envelope(workspace, event, event_id or f"Ev{next(_ids):010d}")
         headers = {}
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
