@@ -58,7 +58,15 @@ DEFAULT_ASSISTANT_PROMPTS = (
     ),
 )
 
-S = TypeVar("S", bound="TrackingSettings")
+S = TypeVar("S", bound=BaseSettings)
+
+_SETTINGS_CONFIG = SettingsConfigDict(
+    env_file=".env",
+    env_file_encoding="utf-8",
+    extra="ignore",
+    case_sensitive=False,
+    hide_input_in_errors=True,
+)
 
 DEFAULT_FEEDBACK_REASONS = (
     "Inaccurate",
@@ -90,13 +98,7 @@ class TrackingSettings(BaseSettings):
     `python -m bot report|export` read only these, so they run without Slack secrets.
     """
 
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        case_sensitive=False,
-        hide_input_in_errors=True,
-    )
+    model_config = _SETTINGS_CONFIG
 
     # MLflow
     mlflow_tracking_uri: str = Field(description="the tracking server's http(s) URL")
@@ -132,7 +134,34 @@ class TrackingSettings(BaseSettings):
         return (self.mlflow_ui_url or self.mlflow_tracking_uri).rstrip("/")
 
 
-class Settings(TrackingSettings):
+class LlmChoiceSettings(BaseSettings):
+    """Which LLM answers (`bot.llm.choice`): the only home of these defaults, read by the bot,
+    `python -m bot check` and `make run`."""
+
+    model_config = _SETTINGS_CONFIG
+
+    openai_base_url: AnyHttpUrl | None = Field(
+        default=None, description="an OpenAI-compatible base URL including /v1"
+    )
+    openai_api_key: SecretStr | None = Field(default=None, description="the LLM API key")
+    llm_model: str = Field(default="gpt-4o-mini", min_length=1, description="a model name")
+    ollama_url: AnyHttpUrl | None = Field(
+        default=AnyHttpUrl("http://127.0.0.1:11434"),
+        description="a local Ollama's URL, tried when OPENAI_BASE_URL is unset (empty: never)",
+    )
+
+    @field_validator("openai_api_key", mode="before")
+    @classmethod
+    def _empty_key_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("openai_base_url", "ollama_url", mode="before")
+    @classmethod
+    def _empty_url_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+class Settings(LlmChoiceSettings, TrackingSettings):
     """Everything the bot needs to serve Slack."""
 
     # Slack
@@ -150,16 +179,7 @@ class Settings(TrackingSettings):
     )
     port: int = Field(default=3000, ge=1, le=65535, description="a TCP port, 1-65535")
 
-    # LLM
-    openai_base_url: AnyHttpUrl | None = Field(
-        default=None, description="an OpenAI-compatible base URL including /v1"
-    )
-    openai_api_key: SecretStr | None = Field(default=None, description="the LLM API key")
-    llm_model: str = Field(default="gpt-4o-mini", min_length=1, description="a model name")
-    ollama_url: AnyHttpUrl | None = Field(
-        default=AnyHttpUrl("http://127.0.0.1:11434"),
-        description="a local Ollama's URL, tried when OPENAI_BASE_URL is unset (empty: never)",
-    )
+    # LLM (which one: LlmChoiceSettings)
     llm_system_prompt: str = Field(default=DEFAULT_SYSTEM_PROMPT, description="a system prompt")
     llm_timeout_s: float = Field(
         default=60.0,
@@ -247,15 +267,10 @@ class Settings(TrackingSettings):
             return [{"title": v, "message": v} if isinstance(v, str) else v for v in value]
         return value
 
-    @field_validator("slack_app_token", "openai_api_key", mode="before")
+    @field_validator("slack_app_token", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
-
-    @field_validator("openai_base_url", "ollama_url", mode="before")
-    @classmethod
-    def _empty_url_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def feedback_reason_labels(self) -> dict[str, str]:
@@ -295,6 +310,11 @@ def settings_or_exit(load: Callable[[], S]) -> S:
 def load_settings(**overrides: object) -> Settings:
     """Build the settings or raise `ConfigError` with one line per bad variable."""
     return _load(Settings, overrides)
+
+
+def load_llm_choice_settings(**overrides: object) -> LlmChoiceSettings:
+    """Only the settings that choose the LLM (for `make run`'s summary)."""
+    return _load(LlmChoiceSettings, overrides)
 
 
 def load_tracking_settings(**overrides: object) -> TrackingSettings:

@@ -1,38 +1,11 @@
-"""Users talking to the bot: events shaped like Slack's, and waiting for the answer."""
+"""Users talking to the bot (events from `devkit.slack_payloads`), and waiting for the answer."""
 
 from __future__ import annotations
 
-import time
-
 from devkit.ids import new_id
 from devkit.slack_api import SlackEmulator
-from devkit.slack_payloads import rate_click
+from devkit.slack_payloads import dm, mention, rate_click
 from devkit.slack_requests import SlackSender
-
-
-def dm(user: str, channel: str, text: str, **extra: str) -> dict:
-    return {
-        "type": "message",
-        "channel_type": "im",
-        "channel": channel,
-        "user": user,
-        "text": text,
-        "ts": f"{time.time():.6f}",
-        "event_ts": f"{time.time():.6f}",
-        **extra,
-    }
-
-
-def mention(user: str, channel: str, text: str, **extra: str) -> dict:
-    return {
-        "type": "app_mention",
-        "channel": channel,
-        "user": user,
-        "text": f"<@UBOT> {text}",
-        "ts": f"{time.time():.6f}",
-        "team": "T0TEAM",
-        **extra,
-    }
 
 
 async def final_answer(slack: SlackEmulator, channel: str, count: int = 1) -> dict:

@@ -59,12 +59,14 @@ class SlackEmulator:
         *,
         bot_token: str,
         team_id: str = "T0TEAM",
+        team_domain: str = "emulated",
         bot_user_id: str = "UBOT",
         bot_id: str = "BBOT",
         app_id: str = "ABOT",
     ) -> None:
         self.bot_token = bot_token
         self.team_id = team_id
+        self.team_domain = team_domain
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.app_id = app_id
@@ -142,30 +144,26 @@ class SlackEmulator:
         self._triggers[trigger] = time.monotonic()
         return trigger
 
-    def add_user_message(
-        self, channel: str, user: str, text: str, thread_ts: str | None = None
+    def add_message(
+        self, channel: str, fields: dict[str, Any], thread_ts: str | None = None
     ) -> dict[str, Any]:
-        message = {"type": "message", "user": user, "text": text, "ts": self.new_ts()}
+        """A message posted by someone other than the bot (`fields`: who, what)."""
+        message = {"type": "message", **fields, "ts": self.new_ts()}
         if thread_ts:
             message["thread_ts"] = thread_ts
         self._store(channel, message)
         return message
 
+    def add_user_message(
+        self, channel: str, user: str, text: str, thread_ts: str | None = None
+    ) -> dict[str, Any]:
+        return self.add_message(channel, {"user": user, "text": text}, thread_ts)
+
     def add_foreign_bot_message(
         self, channel: str, text: str, thread_ts: str | None = None
     ) -> dict:
-        message = {
-            "type": "message",
-            "subtype": "bot_message",
-            "bot_id": "BOTHER",
-            "app_id": "AOTHER",
-            "text": text,
-            "ts": self.new_ts(),
-        }
-        if thread_ts:
-            message["thread_ts"] = thread_ts
-        self._store(channel, message)
-        return message
+        fields = {"subtype": "bot_message", "bot_id": "BOTHER", "app_id": "AOTHER", "text": text}
+        return self.add_message(channel, fields, thread_ts)
 
     def start_assistant_thread(
         self, channel: str, user: str, context_channel: str | None

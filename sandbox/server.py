@@ -24,6 +24,7 @@ from urllib.parse import quote
 import aiohttp
 from aiohttp import web
 
+from devkit import slack_payloads as payloads
 from devkit.slack_api import SlackApiError
 from devkit.slack_requests import SlackSender
 from sandbox import (
@@ -35,8 +36,8 @@ from sandbox import (
     DM_ID,
     SANDBOX_USER_ID,
     SANDBOX_USER_NAME,
+    TEAM_DOMAIN,
     TEAM_ID,
-    payloads,
 )
 from sandbox.slack import SandboxSlack
 
@@ -50,6 +51,11 @@ CONVERSATIONS = {
     CHANNEL_ID: {"id": CHANNEL_ID, "name": "general", "kind": "channel"},
     DM_ID: {"id": DM_ID, "name": BOT_NAME, "kind": "im"},
 }
+WORKSPACE = payloads.Workspace(TEAM_ID, TEAM_DOMAIN, APP_ID, BOT_ID, BOT_USER_ID)
+USER = payloads.person(WORKSPACE, SANDBOX_USER_ID, SANDBOX_USER_NAME)
+# The command's text as Slack sends it with "Escape channels, users, and links" on.
+CHANNEL_NAMES = {c["name"]: c["id"] for c in CONVERSATIONS.values() if c["kind"] == "channel"}
+USER_NAMES = {SANDBOX_USER_NAME: SANDBOX_USER_ID, BOT_NAME: BOT_USER_ID}
 # What people type for the bot; the client turns it into Slack's mention syntax.
 _AT_BOT = re.compile(rf"@(?:{re.escape(BOT_NAME)}|bot)\b", re.IGNORECASE)
 
@@ -83,6 +89,7 @@ class Sandbox:
         self.slack = SandboxSlack(
             bot_token=bot_token,
             team_id=TEAM_ID,
+            team_domain=TEAM_DOMAIN,
             bot_user_id=BOT_USER_ID,
             bot_id=BOT_ID,
             app_id=APP_ID,
@@ -261,7 +268,8 @@ class Sandbox:
         message = self.slack.add_user_message(channel, SANDBOX_USER_ID, text, thread_ts)
         kind = CONVERSATIONS[channel]["kind"]
         root = self.slack.find_message(channel, thread_ts) if thread_ts else None
-        event = payloads.message_event(message, channel, kind, root.get("user") if root else None)
+        parent = root.get("user") if root else None
+        event = payloads.message_event(WORKSPACE, message, channel, kind, parent)
         events = [event]
         if kind == "channel" and f"<@{BOT_USER_ID}>" in text:
             events.append(payloads.app_mention_event(event))
@@ -304,8 +312,10 @@ class Sandbox:
         # (so `replace_original` replaces it).
         context: dict[str, Any] = {"channel": channel, "source": "command"}
         fields = payloads.slash_command(
+            WORKSPACE,
+            USER,
             command,
-            _escape_channels(text.strip()),
+            payloads.escaped_command_text(text.strip(), CHANNEL_NAMES, USER_NAMES),
             channel=channel,
             channel_name=CONVERSATIONS[channel]["name"],
             response_url=self.slack.new_response_url(context),
@@ -356,19 +366,14 @@ class Sandbox:
             selected=body.get("selected"),
         )
         thread_ts = original.get("thread_ts")
-        container: dict[str, Any] = {
-            "type": "message",
-            "message_ts": ts,
-            "channel_id": channel,
-            "is_ephemeral": source != "message",
-        }
-        if thread_ts:
-            container["thread_ts"] = thread_ts
-        message = None
-        if source == "message":
-            message = {k: v for k, v in original.items() if k not in ("channel", "streaming")}
+        container = payloads.message_container(
+            channel, {"ts": ts, "thread_ts": thread_ts}, ephemeral=source != "message"
+        )
+        message = payloads.as_clicked(original) if source == "message" else None
         payload = payloads.block_actions(
+            WORKSPACE,
             act,
+            user=USER,
             channel=channel,
             channel_name=CONVERSATIONS[channel]["name"],
             container=container,
@@ -393,12 +398,12 @@ class Sandbox:
         if view is None or view_id not in self.slack.modals:
             raise web.HTTPNotFound(text="no such modal")
         values, missing = payloads.view_state(view, body.get("values") or {})
-        view["state"] = {"values": values}
+        view["state"] = {"values": values}  # what the page shows
         if missing:  # Slack's client refuses to submit, without asking the app
             self.slack.modal_errors[view_id] = missing
             self.slack.touch()
             return web.json_response({"status": None, "errors": missing})
-        payload = payloads.view_submission(view, self.slack.new_trigger())
+        payload = payloads.view_submission(WORKSPACE, view, USER, values, self.slack.new_trigger())
         delivery = await self._deliver(
             "view_submission",
             view.get("callback_id") or view_id,
@@ -441,7 +446,7 @@ class Sandbox:
             raise web.HTTPNotFound(text="no such modal")
         self.slack.close_modal(view_id)
         if view.get("notify_on_close"):
-            payload = payloads.view_closed(view)
+            payload = payloads.view_closed(WORKSPACE, view, USER)
             await self._deliver(
                 "view_closed",
                 view.get("callback_id") or view_id,
@@ -461,7 +466,8 @@ class Sandbox:
             raise web.HTTPNotFound(text="no such message")
         message = self.slack.find_message(channel, ts) or {}
         author = message.get("user") or (BOT_USER_ID if message.get("bot_id") else None)
-        event = payloads.reaction_event(added, emoji, channel, ts, author)
+        reacted = {"channel": channel, "ts": ts, "user": author}
+        event = payloads.reaction_event(SANDBOX_USER_ID, emoji, reacted, added)
         delivery = await self._deliver_event(event, f":{emoji}: on {channel} {ts}")
         return web.json_response({"added": added, "status": delivery.status})
 
@@ -515,17 +521,6 @@ class Sandbox:
         log.info("→ %s %s: %s (%d ms)", kind, detail, outcome, delivery.ms)
         self.slack.touch()
         return delivery
-
-
-def _escape_channels(text: str) -> str:
-    """`#general` as Slack sends it with "Escape channels, users, and links" on."""
-    names = {c["name"]: c["id"] for c in CONVERSATIONS.values() if c["kind"] == "channel"}
-
-    def link(match: re.Match[str]) -> str:
-        name = match.group(1)
-        return f"<#{names[name]}|{name}>" if name in names else match.group(0)
-
-    return re.sub(r"(?<![\w<])#([a-z0-9_-]+)", link, text)
 
 
 def _json_or_text(body: str) -> dict[str, Any] | None:

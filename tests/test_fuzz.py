@@ -37,10 +37,17 @@ from hypothesis import strategies as st
 
 from bot.listeners.reason_prompt import ReasonSigner, ReasonTarget, follow_up_blocks
 from devkit.bot_process import BotProcess
-from devkit.conversation import dm, final_answer, mention, open_rating_modal, trace_id_of
+from devkit.conversation import final_answer, open_rating_modal, trace_id_of
 from devkit.mlflow_server import MlflowServer
 from devkit.slack_api import SlackEmulator
-from devkit.slack_payloads import follow_up_click, rate_click, view_submission, vote_click
+from devkit.slack_payloads import (
+    dm,
+    follow_up_click,
+    mention,
+    rate_click,
+    rating_submission,
+    vote_click,
+)
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from tests.conftest import SIGNING_SECRET, TEAM_ID
@@ -406,7 +413,7 @@ COMMENTS = st.one_of(st.none(), st.text(max_size=300), ODD_TEXT, ENORMOUS_TEXT)
 @st.composite
 def broken_submissions(draw: st.DrawFn, view: dict[str, Any]) -> dict[str, Any]:
     scores = {d: draw(SCORES) for d in ("accuracy", "helpfulness", "relevance")}
-    payload = draw(mutated(view_submission(view, "$USER", scores, draw(COMMENTS))))
+    payload = draw(mutated(rating_submission(view, "$USER", scores, draw(COMMENTS))))
     breakers = draw(st.sets(st.sampled_from(["user", "metadata", "scores"]), min_size=1))
     if "user" in breakers:
         _set(payload, "user", draw(NO_USER))

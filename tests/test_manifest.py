@@ -22,6 +22,8 @@ def test_manifest_json_is_the_socket_mode_manifest_the_code_builds() -> None:
     assert "request_url" not in settings["event_subscriptions"]
     assert settings["interactivity"] == {"is_enabled": True}
     assert "url" not in committed["features"]["slash_commands"][0]
+    # "Escape channels, users, and links": a channel arrives as <#C…|name>, no look-up needed.
+    assert committed["features"]["slash_commands"][0]["should_escape"] is True
 
 
 def test_the_manifest_asks_for_what_the_bot_uses_and_nothing_more() -> None:

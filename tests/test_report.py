@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.report.args import COMMAND
 from bot.report.command import BUILDING, REFUSAL, FeedbackReportCommand, Invocation
 from bot.tracing.links import trace_url
 from config import Settings
@@ -31,6 +32,7 @@ from devkit.ids import new_id
 from devkit.mlflow_server import MlflowServer
 from devkit.ports import free_port
 from devkit.slack_api import SlackEmulator
+from devkit.slack_payloads import Workspace, person, slash_command
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from tests.conftest import BOT_TOKEN, ROOT_DIR, SIGNING_SECRET
@@ -191,18 +193,18 @@ def expected(data: Dataset, ui_base: str) -> dict[str, Any]:
 
 
 def command(slack: SlackEmulator, user: str, text: str, key: str, **extra: str) -> dict[str, str]:
-    return {
-        "command": "/feedback-report",
-        "text": text,
-        "user_id": user,
-        "user_name": extra.pop("user_name", "someone"),
-        "channel_id": "C0ADMINS",
-        "team_id": "T0TEAM",
-        "response_url": f"{slack.base_url}/response/{key}",
-        "trigger_id": slack.new_trigger(),
-        "api_app_id": "ABOT",
-        **extra,
-    }
+    workspace = Workspace.of(slack)
+    fields = slash_command(
+        workspace,
+        person(workspace, user, extra.pop("user_name", "someone")),
+        COMMAND,
+        text,
+        channel="C0ADMINS",
+        channel_name="admins",
+        response_url=f"{slack.base_url}/response/{key}",
+        trigger_id=slack.new_trigger(),
+    )
+    return {**fields, **extra}
 
 
 async def run_command(
@@ -480,9 +482,9 @@ async def test_only_listed_admins_when_workspace_admins_are_not_allowed(
     slack.users["UWSADMIN"] = {"id": "UWSADMIN", "is_admin": True}
     client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
     reports = FeedbackReportCommand(settings(mlflow_server.url, allow_workspace_admins=False))
-    answer = await reports.first_answer(Invocation("UWSADMIN", "7d", "unused"), client)
+    answer = await reports.acknowledge(Invocation("UWSADMIN", "7d", "unused"), client)
     assert answer.message.text == REFUSAL and answer.report is None
-    answer = await reports.first_answer(Invocation(ADMIN, "7d", "unused"), client)
+    answer = await reports.acknowledge(Invocation(ADMIN, "7d", "unused"), client)
     assert answer.message.text == BUILDING and answer.report is not None
 
 
@@ -505,7 +507,7 @@ async def test_a_tracking_server_that_is_down_is_reported_plainly(
     reports = FeedbackReportCommand(settings(dead))
     client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
     key = new_id("R")
-    answer = await reports.first_answer(
+    answer = await reports.acknowledge(
         Invocation(ADMIN, "7d", f"{slack.base_url}/response/{key}"), client
     )
     assert answer.message.text == BUILDING and answer.report is not None

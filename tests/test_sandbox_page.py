@@ -298,14 +298,15 @@ async def test_the_page_sends_slacks_requests_and_shows_what_the_app_answers(
         values = app.of_type("view_submission")[1]["view"]["state"]["values"]
         assert values["comment"]["text"]["value"] == "Clear and right."
 
-        # A slash command: its immediate answer, then what the app posts to response_url.
-        await send(page, "/feedback-report last 7 days")
+        # A slash command: its immediate answer, then what the app posts to response_url. The
+        # text comes as Slack sends it with "Escape channels, users, and links" on (manifest).
+        await send(page, "/feedback-report last 7 days in #general & for @you")
         responses = page.locator(".msg.kind-response")
         await expect(responses.filter(has_text="Working on it…")).to_have_count(1)
         await expect(responses.filter(has_text="Report: 1 vote, all 👍")).to_have_count(1)
         command = app.of_type("/feedback-report")[0]
         assert (command["text"], command["user_id"], command["channel_id"]) == (
-            "last 7 days",
+            f"last 7 days in <#{CHANNEL_ID}|general> &amp; for <@{SANDBOX_USER_ID}|you>",
             SANDBOX_USER_ID,
             DM_ID,
         )

@@ -9,10 +9,11 @@ import subprocess
 import sys
 import time
 
-from devkit.conversation import dm, final_answer, mention, trace_id_of
+from devkit.conversation import final_answer, trace_id_of
 from devkit.ids import new_id
 from devkit.llm_api import LlmEmulator
 from devkit.slack_api import SlackEmulator
+from devkit.slack_payloads import Workspace, dm, mention, message_event
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from tests.conftest import ROOT_DIR
@@ -164,16 +165,7 @@ async def test_a_thread_follow_up_sends_the_history_to_the_llm(
 
     # A follow-up in the thread, without a mention: the bot answered there, so it answers.
     follow_up = slack.add_user_message(channel, user, "And of Spain?", thread_ts=first["ts"])
-    event = {
-        "type": "message",
-        "channel_type": "channel",
-        "channel": channel,
-        "user": user,
-        "text": "And of Spain?",
-        "ts": follow_up["ts"],
-        "thread_ts": first["ts"],
-    }
-    await sender.event(event)
+    await sender.event(message_event(Workspace.of(slack), follow_up, channel, "channel", user))
     await final_answer(slack, channel, count=2)
     sent = llm.requests[-1]["messages"]
     assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
@@ -188,16 +180,7 @@ async def test_a_thread_message_where_the_bot_never_answered_is_ignored(
     user, channel = new_id("U"), new_id("C")
     root = slack.add_user_message(channel, user, "people talking")
     reply = slack.add_user_message(channel, new_id("U"), "among themselves", thread_ts=root["ts"])
-    event = {
-        "type": "message",
-        "channel_type": "channel",
-        "channel": channel,
-        "user": reply["user"],
-        "text": reply["text"],
-        "ts": reply["ts"],
-        "thread_ts": root["ts"],
-    }
-    await sender.event(event)
+    await sender.event(message_event(Workspace.of(slack), reply, channel, "channel", root["user"]))
     await asyncio.sleep(0.8)
     assert slack.bot_messages(channel) == []
 

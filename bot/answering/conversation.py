@@ -19,7 +19,6 @@ from bot.storage.answer_index import AnswerStore
 log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 100
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
 def clean_text(text: str, bot_user_id: str | None) -> str:

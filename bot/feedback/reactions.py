@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.feedback.intent import is_trace_id
 from bot.feedback.recorder import FeedbackRecorder, VoteResult
-from bot.slack.answer_message import ANSWER_EVENT_TYPE
+from bot.slack.answer_message import BotIdentity, answer_trace
 from bot.storage.answer_index import AnswerStore
 
 log = logging.getLogger(__name__)
@@ -36,13 +36,6 @@ class Reaction:
     channel: str
     message_ts: str
     added: bool  # False: removed
-
-
-@dataclass(frozen=True)
-class BotIdentity:
-    user_id: str | None
-    bot_id: str | None
-    app_id: str | None
 
 
 @dataclass(frozen=True)
@@ -109,21 +102,11 @@ class ReactionVotes:
             (m for m in response.get("messages") or [] if m.get("ts") == reaction.message_ts),
             None,
         )
-        if message is None or not _posted_by(message, bot):
+        if message is None:
             return None
-        metadata = message.get("metadata") or {}
-        if metadata.get("event_type") != ANSWER_EVENT_TYPE:
-            return None
-        trace_id = (metadata.get("event_payload") or {}).get("trace_id")
-        if not isinstance(trace_id, str) or not is_trace_id(trace_id):
+        trace_id = answer_trace(message, bot).trace_id
+        if trace_id is None or not is_trace_id(trace_id):
             return None
         thread_ts = str(message.get("thread_ts") or reaction.message_ts)
         await self._answers.record(reaction.channel, reaction.message_ts, thread_ts, trace_id)
         return trace_id, thread_ts
-
-
-def _posted_by(message: dict, bot: BotIdentity) -> bool:
-    return bool(
-        (bot.bot_id and message.get("bot_id") == bot.bot_id)
-        or (bot.app_id and message.get("app_id") == bot.app_id)
-    )

@@ -14,8 +14,11 @@ from dataclasses import dataclass
 from bot.feedback.intent import FeedbackIntent, FeedbackValue, is_trace_id
 from bot.feedback.outbox import Outbox
 from bot.tracing.data_model import (
+    HIGHEST_SCORE,
+    LOWEST_SCORE,
     RATING_DIMENSIONS,
     REASON,
+    SCORES,
     VOTE,
     rating_score,
     rating_value,
@@ -118,13 +121,13 @@ class FeedbackRecorder:
         *,
         channel: str | None = None,
     ) -> None:
-        """A detailed rating: one 1–5 score per dimension, and an optional comment."""
+        """A detailed rating: one score (`SCORES`) per dimension, and an optional comment."""
         _check(trace_id, user_id)
         if set(scores) != set(RATING_DIMENSIONS):
             raise InvalidFeedback(f"ratings need exactly {', '.join(RATING_DIMENSIONS)}")
         for dimension, score in scores.items():
-            if not isinstance(score, int) or not 1 <= score <= 5:
-                raise InvalidFeedback(f"{dimension} must be 1 to 5")
+            if not isinstance(score, int) or score not in SCORES:
+                raise InvalidFeedback(f"{dimension} must be {LOWEST_SCORE} to {HIGHEST_SCORE}")
         comment = _comment(comment)
         await self._submit(
             [

@@ -18,12 +18,15 @@ from bot.feedback.intent import is_trace_id
 from bot.feedback.recorder import CurrentRatings
 from bot.listeners.modal_inputs import as_object, comment_input, read_comment, selected_value
 from bot.listeners.signing import Signer, TamperedMetadata
-from bot.tracing.data_model import RATING_DIMENSIONS
+from bot.tracing.data_model import RATING_DIMENSIONS, SCALE_TEXT, SCORES
 
 CALLBACK_ID = "answer_rating"
 SCORE_ACTION_ID = "score"
 
-SCORE_LABELS = {1: "1 · Poor", 2: "2 · Fair", 3: "3 · Good", 4: "4 · Very good", 5: "5 · Excellent"}
+SCORE_WORDS = dict(zip(SCORES, ("Poor", "Fair", "Good", "Very good", "Excellent"), strict=True))
+SCORE_LABELS = {score: f"{score} · {word}" for score, word in SCORE_WORDS.items()}
+# A form-wide error (an expired or tampered form) shows on the form's first field.
+FORM_ERROR_BLOCK_ID = RATING_DIMENSIONS[0]
 DIMENSION_LABELS = {
     "accuracy": ("Accuracy", "Is the answer correct?"),
     "helpfulness": ("Helpfulness", "Did it help you get your job done?"),
@@ -69,7 +72,8 @@ def rating_view(target: RatingTarget, current: CurrentRatings, signer: MetadataS
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text="Rate this answer from 1 (poor) to 5 (excellent). "
+                    text=f"Rate this answer from {SCORES[0]} ({SCORE_WORDS[SCORES[0]].lower()}) "
+                    f"to {SCORES[-1]} ({SCORE_WORDS[SCORES[-1]].lower()}). "
                     + ("Your earlier ratings are filled in." if current.scores else "")
                 )
             ]
@@ -86,7 +90,7 @@ def rating_view(target: RatingTarget, current: CurrentRatings, signer: MetadataS
                 hint=hint,
                 element=StaticSelectElement(
                     action_id=SCORE_ACTION_ID,
-                    placeholder="Choose 1–5",
+                    placeholder=f"Choose {SCALE_TEXT}",
                     options=options,
                     initial_option=options[score - 1] if score else None,
                 ),
@@ -117,8 +121,8 @@ def read_submission(state_values: object) -> RatingForm | dict[str, str]:
     errors: dict[str, str] = {}
     for dimension in RATING_DIMENSIONS:
         raw = selected_value(values, dimension, SCORE_ACTION_ID)
-        if not isinstance(raw, str) or raw not in {"1", "2", "3", "4", "5"}:
-            errors[dimension] = "Please choose a score from 1 to 5."
+        if not isinstance(raw, str) or raw not in {str(score) for score in SCORES}:
+            errors[dimension] = f"Please choose a score from {SCORES[0]} to {SCORES[-1]}."
         else:
             scores[dimension] = int(raw)
     comment = read_comment(values, errors)

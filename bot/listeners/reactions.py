@@ -9,10 +9,11 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.common.background import BackgroundTasks
-from bot.feedback.reactions import BotIdentity, Reaction, ReactionVotes, vote_of_reaction
+from bot.feedback.reactions import Reaction, ReactionVotes, vote_of_reaction
 from bot.listeners.payload_values import slack_id, slack_text, slack_ts
 from bot.listeners.reasons import ReasonFollowUp
 from bot.listeners.safety import logged_not_raised
+from bot.slack.answer_message import BotIdentity
 from bot.slack.ephemeral import tell
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,9 @@ def register(
     ) -> None:
         reaction = parse_reaction(event)
         if reaction is not None:
-            identity = BotIdentity(context.bot_user_id, context.bot_id, body.get("api_app_id"))
+            identity = BotIdentity(
+                context.bot_user_id, context.bot_id, slack_id(body.get("api_app_id"))
+            )
             background.spawn(record(reaction, identity, client), f"reaction {reaction.message_ts}")
 
     app.event("reaction_added")(logged_not_raised(on_reaction))

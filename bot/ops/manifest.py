@@ -11,10 +11,10 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.report.args import COMMAND
 from config.settings import DEFAULT_ASSISTANT_PROMPTS
 
 APP_NAME = "GenAI Bot"
-SLASH_COMMAND = "/feedback-report"
 
 # Each bot scope, and why the bot needs it.
 BOT_SCOPES: dict[str, str] = {
@@ -27,9 +27,9 @@ BOT_SCOPES: dict[str, str] = {
     "chat:write": "chat.postMessage/postEphemeral/update, the chat.*Stream methods, and "
     "assistant.threads.setStatus (the 'is thinking…' status; chat:write suffices since "
     "2026-03, assistant:write is being retired for it)",
-    "commands": "the /feedback-report slash command",
-    "users:read": "users.info: the /feedback-report admin check",
-    "channels:read": "conversations.list: /feedback-report #channel-name in public channels",
+    "commands": f"the {COMMAND} slash command",
+    "users:read": f"users.info: the {COMMAND} admin check",
+    "channels:read": f"conversations.list: {COMMAND} #channel-name in public channels",
     "groups:read": "the same for private channels the bot is in",
     "reactions:read": "reaction_added / reaction_removed: 👍/👎 reactions on answers are votes",
     "assistant:write": "the assistant panel: assistant_thread_* events, "
@@ -74,9 +74,9 @@ _SOCKET_MODE_MANIFEST: dict[str, Any] = {
         },
         "slash_commands": [
             {
-                "command": SLASH_COMMAND,
+                "command": COMMAND,
                 "description": "How the bot is doing: votes and ratings (admins only)",
-                "should_escape": False,
+                "should_escape": True,  # a channel arrives as <#C…|name>
             }
         ],
     },

@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from bot.report.trace_records import TraceRecord
 from bot.tracing.data_model import (
+    HIGHEST_SCORE,
+    LOWEST_SCORE,
     RATING_DIMENSIONS,
-    RATING_SCALE,
     RATINGS,
     REASON,
     TAG_ANSWER_TS,
@@ -26,8 +27,8 @@ HUMAN = "HUMAN"  # mlflow's AssessmentSourceType.HUMAN
 USER_KEY = "mlflow.trace.user"
 SESSION_KEY = "mlflow.trace.session"
 # How a vote counts in an answer's score on the 1–5 scale.
-UP_SCORE = float(RATING_SCALE)
-DOWN_SCORE = 1.0
+UP_SCORE = float(HIGHEST_SCORE)
+DOWN_SCORE = float(LOWEST_SCORE)
 # An answer is "negative" with a 👎 or a rating at or below this.
 NEGATIVE_RATING = 2.0
 

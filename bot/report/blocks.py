@@ -14,12 +14,14 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.report.answer_feedback import Reason
+from bot.report.args import COMMAND
 from bot.report.compute import FeedbackReport, LowRatedAnswer
 from bot.report.figures import DEFINITIONS, average_text, percent_text, plural, trend_lines
 from bot.report.reasons import NO_REASONS, ReasonFigures, reason_label, reason_text
+from bot.tracing.data_model import SCALE_TEXT
 
 SECTION_TEXT_LIMIT = 3000
-HELP_HINT = "`/feedback-report help` explains how these are counted."
+HELP_HINT = f"`{COMMAND} help` explains how these are counted."
 
 
 def escape(text: str) -> str:
@@ -69,7 +71,7 @@ def report_blocks(
         SectionBlock(
             fields=[
                 _markdown(
-                    f"*{r.dimension.capitalize()}* (1–5)\n"
+                    f"*{r.dimension.capitalize()}* ({SCALE_TEXT})\n"
                     f"{average_text(r.average)} · {plural(r.count, 'rating')}"
                 )
                 for r in report.ratings

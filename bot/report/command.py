@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.report.access import ReportAccess
-from bot.report.args import USAGE, ReportArgs, UsageError, parse_report_args
+from bot.report.args import COMMAND, USAGE, ReportArgs, UsageError, parse_report_args
 from bot.report.blocks import help_blocks, report_blocks
 from bot.report.compute import FeedbackReport
 from bot.report.figures import percent_text
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COMMAND = "/feedback-report"
 BUILDING = "Building the report…"
 REFUSAL = f"Sorry, {COMMAND} is only for the bot's feedback admins."
 
@@ -52,8 +51,8 @@ class Message:
 
 
 @dataclass(frozen=True)
-class FirstAnswer:
-    """What to acknowledge with; `report` is what to build afterwards, if anything."""
+class Ack:
+    """What to acknowledge the command with; `report` is what to build afterwards, if anything."""
 
     message: Message
     report: ReportArgs | None = None
@@ -69,18 +68,18 @@ class FeedbackReportCommand:
         self._source: TraceSource | None = None
         self._ui_base = settings.mlflow_ui_base
 
-    async def first_answer(self, invocation: Invocation, client: AsyncWebClient) -> FirstAnswer:
+    async def acknowledge(self, invocation: Invocation, client: AsyncWebClient) -> Ack:
         if not await self._access.allows(client, invocation.user_id):
             log.warning("refused %s to %s: not a feedback admin", COMMAND, invocation.user_id)
-            return FirstAnswer(Message(REFUSAL))
+            return Ack(Message(REFUSAL))
         try:
             args = parse_report_args(invocation.text)
         except UsageError as error:
-            return FirstAnswer(Message(f"{error}.\nUsage:\n```\n{USAGE}\n```"))
+            return Ack(Message(f"{error}.\nUsage:\n```\n{USAGE}\n```"))
         if args.help:
-            return FirstAnswer(Message(USAGE, help_blocks(USAGE)))
+            return Ack(Message(USAGE, help_blocks(USAGE)))
         log.info("%s %r for %s", COMMAND, invocation.text, invocation.user_id)
-        return FirstAnswer(Message(BUILDING), args)
+        return Ack(Message(BUILDING), args)
 
     async def build_and_post(
         self, args: ReportArgs, response_url: str, client: AsyncWebClient

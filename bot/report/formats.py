@@ -12,6 +12,7 @@ from bot.report.compute import FeedbackReport
 from bot.report.figures import average_text, percent_text, plural, trend_lines
 from bot.report.reasons import NO_REASONS, ReasonFigures, reason_label, reason_text, reasons_dict
 from bot.report.window import utc_iso
+from bot.tracing.data_model import HIGHEST_SCORE, LOWEST_SCORE
 
 FORMATS = ("text", "json", "csv")
 
@@ -116,7 +117,7 @@ def render_text(report: FeedbackReport, reasons: ReasonFigures = NO_REASONS) -> 
         f" ({percent_text(report.feedback_rate)} feedback rate)",
         f"Votes:              {report.up} up, {report.down} down"
         f" ({percent_text(report.positive_rate)} positive)",
-        "Ratings (1-5):",
+        f"Ratings ({LOWEST_SCORE}-{HIGHEST_SCORE}):",
     ]
     for rating in report.ratings:
         lines.append(

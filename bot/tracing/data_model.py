@@ -18,8 +18,11 @@ WITHDRAWN_VOTE = "user_feedback_withdrawn"
 RATING_DIMENSIONS = ("accuracy", "helpfulness", "relevance")
 RATINGS = tuple(f"user_{dimension}" for dimension in RATING_DIMENSIONS)
 REASON = "user_feedback_reason"
-ALL_NAMES = (VOTE, *RATINGS, REASON)
-RATING_SCALE = 5
+# The rating scale: whole scores from LOWEST_SCORE to HIGHEST_SCORE, stored as score / HIGHEST.
+LOWEST_SCORE = 1
+HIGHEST_SCORE = 5
+SCORES = range(LOWEST_SCORE, HIGHEST_SCORE + 1)
+SCALE_TEXT = f"{LOWEST_SCORE}–{HIGHEST_SCORE}"
 
 # Trace tags set by the bot (besides metadata mlflow.trace.user / mlflow.trace.session and
 # client_request_id = "<channel>:<question ts>").
@@ -33,9 +36,9 @@ TAG_VIEWING_CHANNEL = "slack.viewing_channel"
 
 def rating_value(score: int) -> float:
     """A 1–5 score as stored (0.2–1.0)."""
-    return score / RATING_SCALE
+    return score / HIGHEST_SCORE
 
 
 def rating_score(value: float) -> float:
     """A stored rating back on the 1–5 scale."""
-    return value * RATING_SCALE
+    return value * HIGHEST_SCORE
