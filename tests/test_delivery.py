@@ -17,6 +17,8 @@ from bot.feedback.delivery import FeedbackDeliverer, MlflowFeedbackWriter, Retry
 from bot.feedback.intent import FeedbackIntent
 from bot.feedback.outbox import Outbox
 from bot.feedback.recorder import FeedbackRecorder, InvalidFeedback
+from bot.tracing.counted_feedback import SUMMARY
+from bot.tracing.data_model import VOTE
 from devkit.mlflow_server import MlflowServer
 from devkit.waiting import eventually
 
@@ -48,7 +50,7 @@ def new_trace_id() -> str:
 
 def valid_of(server: MlflowServer, trace_id: str) -> list:
     info = TracingClient(server.url).get_trace_info(trace_id)
-    return [a for a in info.assessments if a.valid is not False]
+    return [a for a in info.assessments if a.valid is not False and a.name != SUMMARY]
 
 
 @pytest.fixture
@@ -132,8 +134,16 @@ async def test_a_redelivered_intent_creates_no_duplicate(
     assert await asyncio.to_thread(writer.apply, changed) == "overridden"
     assert await asyncio.to_thread(writer.apply, changed) == "already delivered"
     info = await asyncio.to_thread(TracingClient(mlflow_server.url).get_trace_info, trace_id)
-    assert sorted((a.value, a.valid) for a in info.assessments) == [(False, True), (True, False)]
-    overriding = next(a for a in info.assessments if a.valid)
+    votes = [a for a in info.assessments if a.name == VOTE]
+    assert sorted((a.value, a.valid) for a in votes) == [(False, True), (True, False)]
+    overriding = next(a for a in votes if a.valid)
+    # The bot's summary, updated in place: one 👎 counts, no channel tag, score 1.
+    [summary] = [a for a in info.assessments if a.name == SUMMARY]
+    assert (summary.value, summary.valid, summary.source.source_type) == (
+        "1 0 1 - 1.0",
+        True,
+        "CODE",
+    )
     assert overriding.source.source_type == "HUMAN" and overriding.source.source_id == "UCRASH"
 
 
