@@ -235,7 +235,7 @@ def compute_report(source: TraceSource, query: AnswerQuery, ui_base: str) -> Fee
         except EndpointNotFound as error:
             source.offers_metrics = False
             log.warning(
-                "the tracking server has no trace metrics (MLflow older than 3.5?): the "
+                "the tracking server has no trace metrics (an older MLflow?): the "
                 "feedback report reads every answer page by page (%s)",
                 error,
             )

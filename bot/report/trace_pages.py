@@ -57,7 +57,7 @@ from bot.report.trace_records import (
 
 PAGE_SIZE = 500  # the server refuses more
 SEARCH_ENDPOINT = "/api/3.0/mlflow/traces/search"
-METRICS_ENDPOINT = "/api/3.0/mlflow/traces/metrics"  # QueryTraceMetrics, MLflow ≥ 3.5
+METRICS_ENDPOINT = "/api/3.0/mlflow/traces/metrics"  # QueryTraceMetrics (MLflow 3.17 has it)
 METRICS_PAGE_SIZE = 1000  # the server's default and its usual limit
 # Retried like mlflow's client does (mlflow.utils.request_utils): no answer, or these.
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
