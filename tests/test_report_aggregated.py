@@ -313,7 +313,8 @@ def test_a_server_without_trace_metrics_gets_the_page_reader_with_one_log_line(
     expected = page_by_page_report(source, seeded.experiment_id, query, UI)
     with caplog.at_level(logging.WARNING, logger="bot.report.compute"):
         assert compute_report(source, query, UI) == expected
+        asked = older_mlflow.metrics_requests
         assert compute_report(source, query, UI) == expected
-    assert older_mlflow.metrics_requests == 1  # not asked again
+    assert asked >= 1 and older_mlflow.metrics_requests == asked  # not asked again
     said = [r for r in caplog.records if "has no trace metrics" in r.getMessage()]
     assert len(said) == 1

@@ -22,9 +22,11 @@ window page by page, as before.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +53,8 @@ NAME = "assessment_name"
 VALUE = "assessment_value"
 TIME_BUCKET = "time_bucket"
 NEWEST_FIRST = ["timestamp_ms DESC", "request_id DESC"]
+# Requests sent at once (the server answers them in parallel threads).
+PARALLEL_REQUESTS = NEGATIVE_CHANNELS_COUNT
 
 
 class NotExact(Exception):
@@ -102,15 +106,21 @@ def aggregated_report(
     """The report from the server's aggregates; `NotExact` when they would differ from it."""
     metrics = _Metrics(source, experiment_id, query)
     window = query.window
-    answers_by_day = metrics.count("TRACES", "trace_count", by_day=True)
-    by_value = metrics.count("ASSESSMENTS", "assessment_count", dimensions=(NAME, VALUE))
-    votes_by_day = metrics.count(
-        "ASSESSMENTS",
-        "assessment_count",
-        dimensions=(VALUE,),
-        filters=(f"assessment.name = '{VOTE}'",),
-        by_day=True,
-    )
+    with ThreadPoolExecutor(PARALLEL_REQUESTS) as requests:
+        answers_by_day_ = requests.submit(metrics.count, "TRACES", "trace_count", by_day=True)
+        by_value_ = requests.submit(
+            metrics.count, "ASSESSMENTS", "assessment_count", dimensions=(NAME, VALUE)
+        )
+        votes_by_day_ = requests.submit(
+            metrics.count,
+            "ASSESSMENTS",
+            "assessment_count",
+            dimensions=(VALUE,),
+            filters=(f"assessment.name = '{VOTE}'",),
+            by_day=True,
+        )
+        answers_by_day, by_value = answers_by_day_.result(), by_value_.result()
+        votes_by_day = votes_by_day_.result()
 
     votes: Counter[bool] = Counter()
     rating_counts: Counter[str] = Counter()
@@ -156,38 +166,47 @@ def aggregated_report(
         if isinstance(vote, bool):
             trend[window.bucket_of(_bucket_ms(point))][1 if vote else 2] += _count(point)
 
-    return FeedbackReport(
-        window=window,
-        channel=query.channel,
-        experiment_id=experiment_id,
-        answers=sum(counts[0] for counts in trend.values()),
-        answers_with_feedback=sum(n for s, n in summaries.items() if s.counted),
-        up=votes[True],
-        down=votes[False],
-        ratings=tuple(
-            RatingSummary(
-                dimension=dimension,
-                count=rating_counts[dimension],
-                average=(
-                    round(rating_totals[dimension] / rating_counts[dimension], 2)
-                    if rating_counts[dimension]
-                    else None
-                ),
-            )
-            for dimension in RATING_DIMENSIONS
-        ),
-        trend=tuple(TrendBucket(start, *trend.get(start, (0, 0, 0))) for start in window.buckets()),
-        lowest=tuple(
-            low_rated(answer, experiment_id, ui_base)
-            for answer in _lowest(source, experiment_id, query, summaries)
-        ),
-        negative_channels=_negative_channels(metrics, summaries),
-    )
+    shown = _most_negative_channels(summaries)
+    with ThreadPoolExecutor(PARALLEL_REQUESTS) as requests:
+        answers_in = [
+            requests.submit(metrics.count, "TRACES", "trace_count", channel=channel.channel)
+            for channel in shown
+        ]
+        lowest = _lowest(source, experiment_id, query, summaries)
+        negative_channels = tuple(
+            dataclasses.replace(channel, answers=sum(map(_count, answers.result())))
+            for channel, answers in zip(shown, answers_in, strict=True)
+        )
+        return FeedbackReport(
+            window=window,
+            channel=query.channel,
+            experiment_id=experiment_id,
+            answers=sum(counts[0] for counts in trend.values()),
+            answers_with_feedback=sum(n for s, n in summaries.items() if s.counted),
+            up=votes[True],
+            down=votes[False],
+            ratings=tuple(
+                RatingSummary(
+                    dimension=dimension,
+                    count=rating_counts[dimension],
+                    average=(
+                        round(rating_totals[dimension] / rating_counts[dimension], 2)
+                        if rating_counts[dimension]
+                        else None
+                    ),
+                )
+                for dimension in RATING_DIMENSIONS
+            ),
+            trend=tuple(
+                TrendBucket(start, *trend.get(start, (0, 0, 0))) for start in window.buckets()
+            ),
+            lowest=tuple(low_rated(answer, experiment_id, ui_base) for answer in lowest),
+            negative_channels=negative_channels,
+        )
 
 
-def _negative_channels(
-    metrics: _Metrics, summaries: Counter[Summary]
-) -> tuple[ChannelFeedback, ...]:
+def _most_negative_channels(summaries: Counter[Summary]) -> list[ChannelFeedback]:
+    """The channels with the most 👎 (their answers still to be counted)."""
     up: Counter[str] = Counter()
     down: Counter[str] = Counter()
     for summary, n in summaries.items():
@@ -195,15 +214,7 @@ def _negative_channels(
             up[summary.channel] += summary.up * n
             down[summary.channel] += summary.down * n
     shown = sorted((c for c in down if down[c]), key=lambda c: (-down[c], up[c], c))
-    return tuple(
-        ChannelFeedback(
-            channel,
-            sum(map(_count, metrics.count("TRACES", "trace_count", channel=channel))),
-            up[channel],
-            down[channel],
-        )
-        for channel in shown[:NEGATIVE_CHANNELS_COUNT]
-    )
+    return [ChannelFeedback(c, 0, up[c], down[c]) for c in shown[:NEGATIVE_CHANNELS_COUNT]]
 
 
 def _lowest(
