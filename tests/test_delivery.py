@@ -140,7 +140,7 @@ async def test_a_redelivered_intent_creates_no_duplicate(
     # The bot's summary, updated in place: one 👎 counts, no channel tag, score 1.
     [summary] = [a for a in info.assessments if a.name == SUMMARY]
     assert (summary.value, summary.valid, summary.source.source_type) == (
-        "1 0 1 - 1.0",
+        "1 0 1 - low 1.0 1",
         True,
         "CODE",
     )

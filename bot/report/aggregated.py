@@ -23,9 +23,9 @@ window page by page, as before.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -221,40 +221,34 @@ def _lowest(
     source: TraceSource, experiment_id: str, query: AnswerQuery, summaries: Counter[Summary]
 ) -> list[AnswerFeedback]:
     """The lowest-rated answers: the summaries say which scores and 👎 counts they have, and
-    how many answers have each; only the answers of the lowest of those are read."""
-    by_rank: defaultdict[tuple[float, int], list[Summary]] = defaultdict(list)
-    for summary in summaries:
+    how many answers have each; only the newest answers of the lowest of those are read."""
+    ranks: Counter[tuple[float, int]] = Counter()
+    for summary, n in summaries.items():
         if summary.score is not None:
-            by_rank[(summary.score, -summary.down)].append(summary)
+            ranks[(summary.score, -summary.down)] += n
     lowest: list[AnswerFeedback] = []
-    for rank in sorted(by_rank):
-        found: list[AnswerFeedback] = []
-        for summary in by_rank[rank]:
-            found += _answers_of(source, experiment_id, query, summary, LOWEST_COUNT - len(lowest))
-        if len(found) < min(LOWEST_COUNT - len(lowest), sum(summaries[s] for s in by_rank[rank])):
+    for score, minus_down in sorted(ranks):
+        wanted = min(LOWEST_COUNT - len(lowest), ranks[(score, minus_down)])
+        rank = Summary(0, 0, -minus_down, None, score)
+        search = f"{query.filter_string} AND feedback.`{SUMMARY}` LIKE '{rank.rank_pattern}'"
+        pages = source.pages(experiment_id, search, wanted, order_by=NEWEST_FIRST)
+        try:
+            matching = (
+                answer
+                for page in pages
+                for answer in map(read_answer, page)
+                # (MLflow also finds the traces of a session with a session-level assessment.)
+                if answer.score == score and answer.down == -minus_down
+            )
+            found = list(itertools.islice(matching, wanted))
+        finally:
+            pages.close()
+        if len(found) < wanted:
             raise NotExact("fewer answers with a summary than the server counted")
-        found.sort(key=lambda a: (a.started_ms, a.trace_id), reverse=True)
-        lowest += found[: LOWEST_COUNT - len(lowest)]
+        lowest += found
         if len(lowest) == LOWEST_COUNT:
             break
     return lowest
-
-
-def _answers_of(
-    source: TraceSource, experiment_id: str, query: AnswerQuery, summary: Summary, limit: int
-) -> Iterator[AnswerFeedback]:
-    """Up to `limit` newest answers whose summary is `summary` (checked on each)."""
-    search = f"{query.filter_string} AND feedback.`{SUMMARY}` = '{summary.value}'"
-    taken = 0
-    for page in source.pages(experiment_id, search, min(limit, 500), order_by=NEWEST_FIRST):
-        for info in page:
-            answer = read_answer(info)
-            if answer.score != summary.score or answer.down != summary.down:
-                continue  # a trace of the same session (MLflow's session-level assessments)
-            yield answer
-            taken += 1
-            if taken == limit:
-                return
 
 
 def _count(point: MetricPoint) -> int:

@@ -28,7 +28,7 @@ import random
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -85,7 +85,7 @@ class TraceSource:
         search: AnswerQuery | str,
         page_size: int = PAGE_SIZE,
         order_by: list[str] | None = None,
-    ) -> Iterator[list[TraceRecord]]:
+    ) -> Generator[list[TraceRecord]]:
         """The answers of `search` (a query, or a search filter) page by page, newest first
         (as the server sorts them by default) unless `order_by` says otherwise."""
         creds = self._client.store.get_host_creds()

@@ -8,8 +8,9 @@ the delivery (bot/feedback/delivery.py keeps the summary with it after every wri
 Overridden (`valid=False`), withdrawn (renamed), LLM_JUDGE and CODE assessments never count.
 
 The summary is one more assessment on the trace, `slack_bot_feedback` (source CODE,
-`slack-bot`), updated in place, whose value is "<counted> <👍> <👎> <channel>[ <score>]"
-(the score, on 1–5, only below 3: a candidate for the lowest-rated). MLflow's trace metrics
+`slack-bot`), updated in place, whose value is "<counted> <👍> <👎> <channel>", followed by
+" low <score> <👎>" when the score (1–5) is below 3: a candidate for the lowest-rated, found
+by the end of its value (`rank_pattern`). MLflow's trace metrics
 count and average assessments by name and value, but cannot tell a HUMAN assessment from a
 judge's, count answers rather than assessments, or group by channel; grouping the summaries
 by value gives the report all three (bot/report/aggregated.py).
@@ -42,6 +43,7 @@ UP_SCORE = float(HIGHEST_SCORE)
 DOWN_SCORE = float(LOWEST_SCORE)
 # Answers scoring below this are candidates for the lowest-rated.
 LOW_SCORE_BELOW = 3.0
+LOW = "low"
 
 DIMENSION_OF = dict(zip(RATINGS, RATING_DIMENSIONS, strict=True))
 
@@ -102,7 +104,13 @@ class Summary:
     @property
     def value(self) -> str:
         text = f"{self.counted} {self.up} {self.down} {self.channel or '-'}"
-        return text if self.score is None else f"{text} {self.score!r}"
+        return text if self.score is None else f"{text} {LOW} {self.score!r} {self.down}"
+
+    @property
+    def rank_pattern(self) -> str:
+        """A SQL LIKE pattern for the stored (JSON) values of the candidates with this one's
+        score and 👎: they end so (`_` is the closing quote)."""
+        return f"% {LOW} {self.score!r} {self.down}_"
 
     @classmethod
     def of(cls, assessments: Iterable[CountedAssessment], channel: str | None) -> Summary:
@@ -121,10 +129,12 @@ class Summary:
     def parse(cls, value: str) -> Summary | None:
         """The summary a value holds; None for anything else."""
         parts = value.split(" ")
-        if len(parts) not in (4, 5) or not all(p.isdigit() for p in parts[:3]):
+        if len(parts) not in (4, 7) or not all(p.isdigit() for p in parts[:3]):
+            return None
+        if len(parts) == 7 and (parts[4] != LOW or parts[6] != parts[2]):
             return None
         try:
-            score = float(parts[4]) if len(parts) == 5 else None
+            score = float(parts[5]) if len(parts) == 7 else None
         except ValueError:
             return None
         counted_, up, down = (int(p) for p in parts[:3])
