@@ -131,6 +131,8 @@ class MlflowFeedbackWriter:
         elif getattr(summaries[0], "value", None) != value:
             summary = Feedback(name=SUMMARY, value=value, source=summaries[0].source)
             self._client.update_assessment(trace_id, str(summaries[0].assessment_id), summary)
+        for duplicate in summaries[1:]:  # two instances delivered to one trace at once
+            self._client.delete_assessment(trace_id, str(duplicate.assessment_id))
 
     def _valid_assessments_of(self, intent: FeedbackIntent) -> list[Assessment]:
         info = self._client.get_trace_info(intent.trace_id)
