@@ -21,7 +21,7 @@ from bot.report.trace_pages import DirectPageReader, MlflowPageReader, TraceSour
 from bot.report.trace_records import (
     AnswerQuery,
     AssessmentRecord,
-    EndpointNotFound,
+    NoTraceMetrics,
     TraceRecord,
     tracking_failure,
 )
@@ -334,16 +334,17 @@ def test_trace_metrics_are_read_page_by_page_with_mlflows_credentials(
         ((404, b"<html>not found</html>"), True),
         ((405, b"<html>method not allowed</html>"), True),
         ((404, b'{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no"}'), False),
-        ((400, b'{"error_code": "INVALID_PARAMETER_VALUE", "message": "no"}'), False),
+        ((400, b'{"error_code": "INVALID_PARAMETER_VALUE", "message": "no"}'), True),
+        ((403, b'{"error_code": "PERMISSION_DENIED", "message": "no"}'), False),
         ((200, b'{"data_points": [{"values": {"COUNT": "2"}}]}'), False),
     ],
 )
-def test_a_server_without_trace_metrics_is_told_apart_from_other_errors(
+def test_a_server_without_the_trace_metrics_the_report_needs_is_told_apart(
     scripted: tuple[str, Scripted], answer: tuple[int, bytes], no_endpoint: bool
 ) -> None:
     url, script = scripted
     script.answers = [answer]
     with pytest.raises(Exception) as raised:
         TraceSource(url, "x").metric_points({"view_type": "TRACES"})
-    assert isinstance(raised.value, EndpointNotFound) is no_endpoint
+    assert isinstance(raised.value, NoTraceMetrics) is no_endpoint
     assert tracking_failure(raised.value) is not None

@@ -26,7 +26,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from bot.report.answer_feedback import AnswerFeedback, read_answer
-from bot.report.trace_records import AnswerQuery, EndpointNotFound
+from bot.report.trace_records import AnswerQuery, NoTraceMetrics
 from bot.report.window import ReportWindow
 from bot.tracing.counted_feedback import LOW_SCORE_BELOW
 from bot.tracing.data_model import RATING_DIMENSIONS
@@ -232,11 +232,11 @@ def compute_report(source: TraceSource, query: AnswerQuery, ui_base: str) -> Fee
 
         try:
             return aggregated_report(source, experiment_id, query, ui_base)
-        except EndpointNotFound as error:
+        except NoTraceMetrics as error:
             source.offers_metrics = False
             log.warning(
-                "the tracking server has no trace metrics (an older MLflow?): the "
-                "feedback report reads every answer page by page (%s)",
+                "the tracking server has no trace metrics for the report (an older MLflow?): "
+                "the feedback report reads every answer page by page (%s)",
                 error,
             )
         except NotExact as error:

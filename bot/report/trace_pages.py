@@ -51,6 +51,7 @@ from bot.report.trace_records import (
     AssessmentRecord,
     EndpointNotFound,
     MetricPoint,
+    NoTraceMetrics,
     TraceRecord,
     TraceSearchError,
 )
@@ -113,7 +114,8 @@ class TraceSource:
 
     def metric_points(self, request: dict[str, Any]) -> list[MetricPoint]:
         """Every data point of a `QueryTraceMetrics` request (its JSON body, without paging);
-        `EndpointNotFound` when the server does not offer it."""
+        `NoTraceMetrics` when the server does not offer it (`EndpointNotFound`) or refuses the
+        request's parameters (an MLflow whose trace metrics lack a view, metric or dimension)."""
         reader = page_reader(self._client.store.get_host_creds(), METRICS_ENDPOINT)
         points: list[MetricPoint] = []
         request = {**request, "max_results": METRICS_PAGE_SIZE}
@@ -125,6 +127,10 @@ class TraceSource:
                 if not token:
                     return points
                 request = {**request, "page_token": token}
+        except RestException as error:
+            if error.error_code == "INVALID_PARAMETER_VALUE":
+                raise NoTraceMetrics(f"the server refused {request}: {error}") from error
+            raise
         finally:
             reader.close()
 

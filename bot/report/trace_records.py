@@ -82,7 +82,11 @@ class TraceSearchError(Exception):
     """The tracking server answered a trace search with something MLflow's API never sends."""
 
 
-class EndpointNotFound(TraceSearchError):
+class NoTraceMetrics(TraceSearchError):
+    """The tracking server's trace metrics cannot answer the report's queries."""
+
+
+class EndpointNotFound(NoTraceMetrics):
     """The tracking server does not offer this REST endpoint (an older MLflow)."""
 
 
