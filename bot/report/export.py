@@ -12,7 +12,7 @@ from bot.report.reasons import reason_record
 from bot.report.trace_records import AnswerQuery, TraceRecord
 from bot.report.window import utc_iso
 from bot.tracing.counted_feedback import NEGATIVE_RATING
-from bot.tracing.data_model import RATING_SCALE, RATINGS, VOTE
+from bot.tracing.data_model import RATINGS, VOTE, rating_value
 
 # The answers to read: those with a valid assessment of one of the bot's names (whoever wrote
 # it: who counts is decided on each answer read), or, for negative ones, a 👎 (a reason counts
@@ -21,7 +21,7 @@ from bot.tracing.data_model import RATING_SCALE, RATINGS, VOTE
 WITH_FEEDBACK = tuple(f"feedback.`{name}` IS NOT NULL" for name in (VOTE, *RATINGS))
 NEGATIVE = (
     f"feedback.`{VOTE}` = 'false'",
-    *(f"feedback.`{name}` <= {NEGATIVE_RATING / RATING_SCALE}" for name in RATINGS),
+    *(f"feedback.`{name}` <= {rating_value(int(NEGATIVE_RATING))}" for name in RATINGS),
 )
 NEWEST_FIRST = ["timestamp_ms DESC", "request_id DESC"]
 
