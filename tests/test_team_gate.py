@@ -165,6 +165,8 @@ def click(team: dict | None, user_team: str) -> dict:
         (event("TOTHER"), OURS, False),  # not installed there
         (event(None), OURS, False),  # names no workspace
         (event(user_team=7), OURS, False),
+        (event(user_team={"id": "T0TEAM"}), OURS, False),  # not an ID at all
+        (click({"id": ["T0TEAM"]}, "T0TEAM"), OURS, False),
         (event(), frozenset(), False),  # nothing known: nobody is served
         # Enterprise Grid: the org listed serves its workspaces and their own people
         (event("TSIBLING", "E0ORG", user_team="TSIBLING"), ORG, True),

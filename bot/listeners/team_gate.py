@@ -39,11 +39,16 @@ _EVENT_USER_TEAMS = ("user_team", "team", "source_team")
 def is_ours(body: dict[str, Any], allowed: frozenset[str]) -> bool:
     """Whether the workspace this payload was sent for and the person acting are both ours."""
     workspace = _workspace_teams(body)
-    enterprise = extract_enterprise_id(body)
-    org_listed = isinstance(enterprise, str) and enterprise in allowed
-    if not org_listed and not (workspace and all(team in allowed for team in workspace)):
+    org_listed = _listed(extract_enterprise_id(body), allowed)
+    if not org_listed and not (workspace and all(_listed(team, allowed) for team in workspace)):
         return False
-    return all(team in allowed or (org_listed and team in workspace) for team in _user_teams(body))
+    return all(
+        _listed(team, allowed) or (org_listed and team in workspace) for team in _user_teams(body)
+    )
+
+
+def _listed(team_id: object, allowed: frozenset[str]) -> bool:
+    return isinstance(team_id, str) and team_id in allowed
 
 
 def allowed_teams(
