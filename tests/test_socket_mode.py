@@ -51,6 +51,9 @@ async def test_malformed_envelopes_are_acked_logged_and_the_connection_stays_up(
     ]
     for envelope_type, payload in malformed:
         assert await socket_sender.push(envelope_type, payload) == (200, "")
+    # Bolt answers 404 to a command no listener takes; over Socket Mode it is acked all the same
+    unknown = {"command": "/no-such-command", "user_id": "U1", "team_id": TEAM_ID, "text": ""}
+    assert await socket_sender.push("slash_commands", unknown) == (200, "")
     log = process.log()
     assert log.count("refused a malformed Slack payload (envelope") >= len(malformed)
     assert "Traceback" not in log and " ERROR " not in log
