@@ -19,7 +19,7 @@ from devkit.ids import new_id
 from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import Workspace, dm
 from devkit.slack_requests import SocketModeSender
-from tests.conftest import BOT_TOKEN
+from tests.conftest import BOT_TOKEN, TEAM_ID
 
 
 async def test_only_an_app_level_token_opens_a_connection(slack: SlackEmulator) -> None:
@@ -44,6 +44,7 @@ async def test_malformed_envelopes_are_acked_logged_and_the_connection_stays_up(
     process, app_token = socket_bot
     malformed = [
         ("interactive", {"type": "view_submission", "view": "not-an-object"}),
+        ("interactive", {"type": "view_submission", "response_urls": [{}, {}]}),
         ("events_api", {"type": "event_callback", "event": None}),
         ("events_api", {"type": "event_callback", "team_id": 7, "event": {"type": "message"}}),
         ("slash_commands", {"command": "/feedback-report", "text": "7d"}),  # no user

@@ -14,10 +14,19 @@ import pytest
 
 from bot.listeners.team_gate import is_ours
 from devkit.bot_process import BotProcess
-from devkit.conversation import ask, dm, final_answer, mention, open_rating_modal, trace_id_of
+from devkit.conversation import ask, final_answer, open_rating_modal, trace_id_of
 from devkit.ids import new_id
 from devkit.slack_api import SlackEmulator
-from devkit.slack_payloads import rate_click, view_submission, vote_click
+from devkit.slack_payloads import (
+    Workspace,
+    dm,
+    mention,
+    person,
+    rate_click,
+    rating_submission,
+    slash_command,
+    vote_click,
+)
 from devkit.slack_requests import SlackSender, SocketModeSender
 from devkit.traces import Tracking
 from tests.conftest import SIGNING_SECRET, TEAM_ID
@@ -55,17 +64,20 @@ async def test_other_teams_get_no_answer_no_vote_no_modal_and_no_report(
             ),
             await sender.interaction(foreign_user(vote_click(slack, answer, voter))),
             await sender.interaction(click),
-            await sender.interaction(view_submission(view, voter, scores, "ok", team_id=FOREIGN)),
+            await sender.interaction(
+                rating_submission(view, voter, scores, "ok", Workspace(team_id=FOREIGN))
+            ),
             await sender.command(
-                {
-                    "command": "/feedback-report",
-                    "text": "7d",
-                    "user_id": "UADMIN1",
-                    "channel_id": "C0ADMINS",
-                    "team_id": FOREIGN,
-                    "response_url": f"{slack.base_url}/response/{report_key}",
-                    "trigger_id": slack.new_trigger(),
-                }
+                slash_command(
+                    Workspace(team_id=FOREIGN),
+                    person(Workspace(team_id=FOREIGN), "UADMIN1"),
+                    "/feedback-report",
+                    "7d",
+                    channel="C0ADMINS",
+                    channel_name="admins",
+                    response_url=f"{slack.base_url}/response/{report_key}",
+                    trigger_id=slack.new_trigger(),
+                )
             ),
         ]
     finally:

@@ -91,6 +91,8 @@ def _check_object(payload: Any, what: str) -> str | None:
             isinstance(value, list) and all(isinstance(item, dict) for item in value)
         ):
             return f"{field} is not a list of objects"
+    if "response_url" not in payload and len(payload.get("response_urls") or []) > 1:
+        return "more than one response URL"  # Bolt's context builder then reads a missing logger
     view = payload.get("view")
     if isinstance(view, dict) and "state" in view and not isinstance(view["state"], dict):
         return "view.state is not an object"
