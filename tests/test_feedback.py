@@ -12,7 +12,7 @@ from devkit.conversation import ask, final_answer, open_rating_modal, trace_id_o
 from devkit.ids import new_id
 from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import dm, rating_submission, vote_click
-from devkit.slack_requests import SlackSender
+from devkit.slack_requests import Sender, SlackSender
 from devkit.traces import Tracking
 from devkit.waiting import eventually
 from tests.support.seed_analysis import analyze_ratings, analyze_user_feedback
@@ -23,8 +23,10 @@ def by(user: str, assessments: list[Assessment]) -> list[Assessment]:
 
 
 async def test_a_vote_then_a_changed_vote_leaves_one_valid_assessment(
-    sender: SlackSender, slack: SlackEmulator, tracking: Tracking
+    transport_sender: Sender, slack: SlackEmulator, tracking: Tracking
 ) -> None:
+    """Over both transports (signed HTTP and Socket Mode)."""
+    sender = transport_sender
     answer = await ask(sender, slack)
     trace_id, voter = trace_id_of(answer), new_id("U")
 

@@ -33,7 +33,7 @@ from devkit.mlflow_server import MlflowServer
 from devkit.ports import free_port
 from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import Workspace, person, slash_command
-from devkit.slack_requests import SlackSender
+from devkit.slack_requests import Sender, SlackSender
 from devkit.traces import Tracking
 from tests.conftest import BOT_TOKEN, ROOT_DIR, SIGNING_SECRET
 from tests.support.report_seed import FeedbackSeeder
@@ -208,7 +208,7 @@ def command(slack: SlackEmulator, user: str, text: str, key: str, **extra: str) 
 
 
 async def run_command(
-    sender: SlackSender, slack: SlackEmulator, user: str, text: str, **extra: str
+    sender: Sender, slack: SlackEmulator, user: str, text: str, **extra: str
 ) -> tuple[dict[str, Any], str]:
     """Send the command; its acknowledgement (checked to come within 3 s) and response key."""
     key = new_id("R")
@@ -435,8 +435,11 @@ async def test_bad_arguments_get_the_usage_and_nothing_is_computed(
     assert slack.response_url_posts.get(key) in (None, [])
 
 
-async def test_help_explains_the_definitions(sender: SlackSender, slack: SlackEmulator) -> None:
-    ack, key = await run_command(sender, slack, ADMIN, "help")
+async def test_help_explains_the_definitions(
+    transport_sender: Sender, slack: SlackEmulator
+) -> None:
+    """Over both transports (signed HTTP and Socket Mode)."""
+    ack, key = await run_command(transport_sender, slack, ADMIN, "help")
     all_text = "\n".join(texts(ack["blocks"]))
     for words in ("Feedback rate", "Positive rate", "👍 = 5, 👎 = 1", "below 3", "24h, 7d"):
         assert words in all_text
