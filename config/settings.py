@@ -135,6 +135,16 @@ class Settings(TrackingSettings):
     bot_data_dir: Path = Field(
         default=Path("data"), description="a writable directory for durable local state"
     )
+    question_max_age_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="seconds after which a question not yet answered gets an apology (> 0)",
+    )
+    question_lease_s: float = Field(
+        default=60.0,
+        ge=5,
+        description="seconds a worker holds a question before another may take it (≥ 5)",
+    )
 
     @field_validator("feedback_report_admins", mode="before")
     @classmethod

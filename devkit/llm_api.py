@@ -22,6 +22,7 @@ class LlmEmulator:
     model: str = "emulated-model"
     mode: str = "ok"
     delay_s: float = 0.0
+    chunk_delay_s: float = 0.0  # between streamed pieces: an answer that streams slowly
     answer_prefix: str = "Echo: "
     fixed_answer: str | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -51,7 +52,7 @@ class LlmEmulator:
             await self._runner.cleanup()
 
     def reset(self) -> None:
-        self.mode, self.delay_s, self.fixed_answer = "ok", 0.0, None
+        self.mode, self.delay_s, self.chunk_delay_s, self.fixed_answer = "ok", 0.0, 0.0, None
         self.requests.clear()
         self.served.clear()
 
@@ -130,7 +131,9 @@ class LlmEmulator:
 
         base = {"id": "chatcmpl-emulated", "object": "chat.completion.chunk", "created": created}
         pieces = [answer[i : i + 40] for i in range(0, len(answer), 40)] or [""]
-        for piece in pieces:
+        for index, piece in enumerate(pieces):
+            if index and self.chunk_delay_s:
+                await asyncio.sleep(self.chunk_delay_s)
             await send(
                 {
                     **base,

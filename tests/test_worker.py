@@ -11,7 +11,7 @@ import sys
 import aiohttp
 import pytest
 
-from bot.runtime.worker_process import WorkerLink, WorkerStartFailed
+from bot.runtime.worker_process import WorkerProcess, WorkerStartFailed
 from devkit.bot_process import BotProcess
 from devkit.conversation import dm, final_answer, trace_id_of
 from devkit.ids import new_id
@@ -88,6 +88,6 @@ async def test_a_worker_that_exits_before_it_is_ready_fails_the_start() -> None:
     """The front exits 1 rather than ack questions nobody will answer (the worker says why
     on stderr: an unreachable tracking server, a bad configuration)."""
     script = "import sys; print('a library printing'); sys.exit(3)"
-    link = WorkerLink(command=(sys.executable, "-c", script))
+    link = WorkerProcess(None, command=(sys.executable, "-c", script))
     with pytest.raises(WorkerStartFailed, match="exited with 3 at start"):
         await link.start()

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answering.answerer import Answerer, Question
 from bot.answering.incoming import IncomingMessage
-from bot.answering.recent_keys import RecentKeys
 from bot.answering.slack_reply import PostedAnswer, SlackThreadReply
 from bot.llm.client import ChatMessage
+from bot.slack.answer_message import answers_question
 from bot.slack.errors import SLACK_FAILURES, slack_error_reason
 from bot.storage.answer_index import AnswerStore
 
 log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 100
+LATE_APOLOGY = (
+    "Sorry, I could not answer this in time. Please ask again if you still need an answer."
+)
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
@@ -39,16 +43,54 @@ class Conversation:
         self._answerer = answerer
         self._answers = answers
         self._streaming = streaming
-        self._seen = RecentKeys()
 
-    async def handle(self, message: IncomingMessage, client: AsyncWebClient) -> None:
-        """Answer `message` if it is addressed to the bot, once, however often Slack sends it."""
+    async def handle(
+        self,
+        message: IncomingMessage,
+        client: AsyncWebClient,
+        *,
+        late: bool = False,
+        retake: bool = False,
+        leftover_stream: str | None = None,
+        on_stream: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        """Answer `message` if it is addressed to the bot (the store hands each message over
+        once: bot/answering/taking.py). `late`: an apology instead of the answer; `retake`:
+        an earlier attempt may have posted the answer already (its worker died before it was
+        marked done): then nothing is posted again; `leftover_stream`: a stream an earlier
+        attempt began, closed before the answer; `on_stream`: told the stream's ts when the
+        answer starts streaming."""
         if not await self._addressed_to_bot(message):
             return
-        if not self._seen.first_time(f"{message.channel_id}:{message.ts}"):
-            log.debug("already answering %s:%s", message.channel_id, message.ts)
+        if retake and await _answered_already(client, message):
+            log.info("question %s was answered before its worker died", message.key)
             return
-        await self._respond(message, client)
+        reply = self._reply_to(message, client, on_stream)
+        if leftover_stream is not None:
+            await reply.close_leftover(leftover_stream)
+        if late:
+            log.warning("question %s is too old to answer: apologising", message.key)
+            await reply.fail(LATE_APOLOGY)
+            return
+        await self._respond(message, client, reply)
+
+    def _reply_to(
+        self,
+        message: IncomingMessage,
+        client: AsyncWebClient,
+        on_stream: Callable[[str], Awaitable[None]] | None,
+    ) -> SlackThreadReply:
+        return SlackThreadReply(
+            client=client,
+            channel=message.channel_id,
+            thread_ts=message.reply_thread_ts,
+            recipient_user_id=message.user_id,
+            recipient_team_id=message.team_id,
+            is_dm=message.is_dm,
+            streaming=self._streaming,
+            question_ts=message.ts,
+            on_stream=on_stream,
+        )
 
     async def _addressed_to_bot(self, message: IncomingMessage) -> bool:
         if message.is_dm or message.mentions_bot:
@@ -57,7 +99,9 @@ class Conversation:
             return False
         return await self._answers.in_thread(message.channel_id, message.thread_ts)
 
-    async def _respond(self, message: IncomingMessage, client: AsyncWebClient) -> None:
+    async def _respond(
+        self, message: IncomingMessage, client: AsyncWebClient, reply: SlackThreadReply
+    ) -> None:
         if not message.is_dm:
             await self._answers.join_thread(message.channel_id, message.reply_thread_ts)
         history = await _thread_history(client, message) if message.thread_ts is not None else []
@@ -71,15 +115,6 @@ class Conversation:
             thread_ts=message.reply_thread_ts,
             history=history,
         )
-        reply = SlackThreadReply(
-            client=client,
-            channel=message.channel_id,
-            thread_ts=message.reply_thread_ts,
-            recipient_user_id=message.user_id,
-            recipient_team_id=message.team_id,
-            is_dm=message.is_dm,
-            streaming=self._streaming,
-        )
         result = await self._answerer.answer(question, reply)
         if isinstance(result.posted, PostedAnswer):
             await self._answers.record(
@@ -92,6 +127,26 @@ class Conversation:
             result.trace_id,
             result.ok,
         )
+
+
+async def _answered_already(client: AsyncWebClient, message: IncomingMessage) -> bool:
+    """Whether the thread holds this bot's final answer to `message` (it carries the
+    question's ts in its metadata). If Slack cannot tell, the question is answered again."""
+    try:
+        response = await client.conversations_replies(
+            channel=message.channel_id,
+            ts=message.reply_thread_ts,
+            oldest=message.ts,
+            include_all_metadata=True,
+            limit=HISTORY_LIMIT,
+        )
+    except SLACK_FAILURES as error:
+        log.warning("could not look for an earlier answer: %s", slack_error_reason(error))
+        return False
+    return any(
+        isinstance(m, dict) and answers_question(m, message.ts)
+        for m in response.get("messages") or []
+    )
 
 
 async def _thread_history(client: AsyncWebClient, message: IncomingMessage) -> list[ChatMessage]:

@@ -9,6 +9,7 @@ from typing import Protocol
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.answering.intake import QuestionIntake
 from bot.common.background import BackgroundTasks
 from bot.feedback.outbox import Outbox
 from bot.feedback.reactions import ReactionVotes
@@ -18,13 +19,18 @@ from bot.listeners.rating_modal import MetadataSigner
 from bot.report.command import FeedbackReportCommand
 from bot.slack.client import make_web_client
 from bot.storage.answer_index import AnswerStore
+from bot.storage.store import Store
 from config import Settings
 
 log = logging.getLogger(__name__)
 
 
-class Worker(messages.Questions, Protocol):
-    """The process that does the slow work (bot/runtime/worker_process.py): neither call waits."""
+class WorkerWakeups(Protocol):
+    """What the front tells the worker process (bot/runtime/worker_process.py): neither call
+    waits, and the work itself is in the store."""
+
+    def wake_questions(self) -> None:
+        """The store holds a new question."""
 
     def wake_feedback(self) -> None:
         """The outbox holds something new: deliver it to MLflow."""
@@ -37,22 +43,25 @@ class Bot:
     settings: Settings
     app: AsyncApp
     client: AsyncWebClient
+    store: Store
     answers: AnswerStore
     outbox: Outbox
     background: BackgroundTasks
 
     def close(self) -> None:
+        """(The store is the caller's: it opened it.)"""
         self.answers.close()
         self.outbox.close()
 
 
 def build_bot(
     settings: Settings,
-    worker: Worker,
+    store: Store,
+    worker: WorkerWakeups,
     *,
     client: AsyncWebClient | None = None,
 ) -> Bot:
-    """Build the front: questions go to `worker`, feedback to the outbox (it wakes `worker`)."""
+    """Build the front: questions go to the store, feedback to the outbox; each wakes `worker`."""
     client = client or make_web_client(settings)
     answers = AnswerStore(settings.bot_data_dir / "answers.sqlite3")
     outbox = Outbox(settings.bot_data_dir / "outbox.sqlite3", checkpoints=False)
@@ -72,9 +81,9 @@ def build_bot(
 
     background = BackgroundTasks()
     report.register(app, FeedbackReportCommand(settings), background)
-    messages.register(app, worker)
+    messages.register(app, QuestionIntake(store, worker.wake_questions))
     recorder = FeedbackRecorder(outbox, worker.wake_feedback)
     feedback.register(app, recorder, MetadataSigner(signing_secret), background)
     reactions.register(app, ReactionVotes(recorder, answers), background)
     ignored_events.register_last(app)  # keep last: it takes every event no listener took
-    return Bot(settings, app, client, answers, outbox, background)
+    return Bot(settings, app, client, store, answers, outbox, background)

@@ -1,0 +1,36 @@
+"""The store's tables (SQLAlchemy Core): one schema for every backend (SQLite now; PostgreSQL
+later, with the same tables and queries: bench/notes.md)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+# Questions the front has acked and no worker has answered yet. A row leaves when its answer
+# (or apology) is posted. `lease_owner`/`lease_until`: the worker answering it, and until when
+# its claim holds; NULL or past: any worker may take it. `reply_ts`: a stream an earlier
+# attempt began, which the next attempt finishes before it answers.
+questions = Table(
+    "questions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(64), nullable=False, unique=True),
+    Column("message_json", Text, nullable=False),
+    Column("received_at", Float, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("lease_owner", String(128)),
+    Column("lease_until", Float),
+    Column("reply_ts", String(32)),
+)
+Index("questions_lease", questions.c.lease_until)
+
+# Slack event keys already taken (a retry, or the message and app_mention events of one
+# message, carry the same key); kept for a while, then forgotten.
+seen_events = Table(
+    "seen_events",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("seen_at", Float, nullable=False),
+)
+Index("seen_events_age", seen_events.c.seen_at)
