@@ -124,9 +124,14 @@ async def test_kill_9_of_the_worker_during_a_burst_answers_every_question_once(
     answers = assert_answered_once(slack, channels)
     assert "the worker exited with -9" in bot.log()
     tracking = stack.tracking()
-    traced = {t.info.trace_id for t in await tracking.asearch()}
-    missing = {trace_id_of(a) for a in answers} - traced
-    assert not missing, f"{len(missing)} of 100 answers have no trace on the server"
+
+    async def all_traced() -> bool:
+        traced = {t.info.trace_id for t in await tracking.asearch()}
+        missing = {trace_id_of(a) for a in answers} - traced
+        assert not missing, f"{len(missing)} of 100 answers have no trace on the server"
+        return True
+
+    await eventually(all_traced, timeout_s=60, interval_s=1.0)
 
 
 async def test_a_retry_after_a_restart_is_answered_once(stack: Stack, slack: SlackEmulator) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -62,12 +63,16 @@ class Conversation:
         answer starts streaming."""
         if not await self._addressed_to_bot(message):
             return
-        if retake and await _answered_already(client, message):
-            log.info("question %s was answered before its worker died", message.key)
-            return
+        leftovers = {leftover_stream} if leftover_stream is not None else set()
+        if retake:
+            earlier = await _earlier_attempt(client, message)
+            if earlier.answered:
+                log.info("question %s was answered before its worker died", message.key)
+                return
+            leftovers.update(earlier.unfinished)
         reply = self._reply_to(message, client, on_stream)
-        if leftover_stream is not None:
-            await reply.close_leftover(leftover_stream)
+        for stream_ts in sorted(leftovers):
+            await reply.close_leftover(stream_ts)
         if late:
             log.warning("question %s is too old to answer: apologising", message.key)
             await reply.fail(LATE_APOLOGY)
@@ -129,9 +134,17 @@ class Conversation:
         )
 
 
-async def _answered_already(client: AsyncWebClient, message: IncomingMessage) -> bool:
-    """Whether the thread holds this bot's final answer to `message` (it carries the
-    question's ts in its metadata). If Slack cannot tell, the question is answered again."""
+@dataclass(frozen=True)
+class EarlierAttempt:
+    answered: bool  # the thread holds its final answer
+    unfinished: frozenset[str]  # the bot's messages after the question without one: streams
+    # a dead worker may have left open (its note of them may not have reached the store)
+
+
+async def _earlier_attempt(client: AsyncWebClient, message: IncomingMessage) -> EarlierAttempt:
+    """What an attempt at `message` whose worker died left in its thread: its final answer
+    (found by the question's ts in the answer's metadata), or messages it had begun. If Slack
+    cannot tell, nothing: the question is answered again."""
     try:
         response = await client.conversations_replies(
             channel=message.channel_id,
@@ -142,11 +155,18 @@ async def _answered_already(client: AsyncWebClient, message: IncomingMessage) ->
         )
     except SLACK_FAILURES as error:
         log.warning("could not look for an earlier answer: %s", slack_error_reason(error))
-        return False
-    return any(
-        isinstance(m, dict) and answers_question(m, message.ts)
+        return EarlierAttempt(False, frozenset())
+    later_from_bot = [
+        m
         for m in response.get("messages") or []
-    )
+        if isinstance(m, dict)
+        and (m.get("bot_id") or m.get("user") == message.bot_user_id)
+        and float(m.get("ts") or 0) > float(message.ts)
+    ]
+    if any(answers_question(m, message.ts) for m in later_from_bot):
+        return EarlierAttempt(True, frozenset())
+    unfinished = frozenset(str(m["ts"]) for m in later_from_bot if not m.get("metadata"))
+    return EarlierAttempt(False, unfinished)
 
 
 async def _thread_history(client: AsyncWebClient, message: IncomingMessage) -> list[ChatMessage]:

@@ -119,8 +119,8 @@ class SlackThreadReply:
                 channel=self.channel, ts=stream_ts, markdown_text=INTERRUPTED_NOTE
             )
             log.info("closed the interrupted stream %s in %s", stream_ts, self.channel)
-        except SLACK_FAILURES as error:  # e.g. it was closed already
-            log.info("interrupted stream %s: %s", stream_ts, slack_error_reason(error))
+        except SLACK_FAILURES as error:  # e.g. it was finished (a part of a long answer)
+            log.debug("interrupted stream %s: %s", stream_ts, slack_error_reason(error))
 
     # -- streaming -------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ from mlflow.tracing.client import TracingClient
 from bot.feedback.intent import FeedbackIntent
 from bot.feedback.outbox import Outbox, OutboxEntry
 from bot.tracing.data_model import WITHDRAWN_VOTE
+from bot.tracing.server_watch import TrackingServerWatch
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +151,11 @@ class FeedbackDeliverer:
         policy: RetryPolicy | None = None,
         concurrency: int = 8,
         batch: int = 200,
+        *,
+        watch: TrackingServerWatch | None = None,
     ) -> None:
         self._outbox = outbox
+        self._watch = watch
         self._writer = writer
         self._policy = policy or RetryPolicy()
         self._slots = asyncio.Semaphore(concurrency)
@@ -161,7 +165,12 @@ class FeedbackDeliverer:
         self.delivered_count = 0
 
     def start(self) -> None:
+        if self._watch is not None:
+            self._watch.when_back(self._server_back)
         self._task = asyncio.create_task(self._run(), name="feedback-deliverer")
+
+    async def _server_back(self) -> None:
+        self.wake()
 
     def wake(self) -> None:
         self._wake.set()
@@ -242,14 +251,15 @@ class FeedbackDeliverer:
             return True
         except Exception as error:
             delay = self._policy.delay(entry.attempts)
-            log.warning(
-                "tracking server unavailable for trace %s (%s); retry in %.1f s",
-                intent.trace_id,
-                str(error)[:200],
-                delay,
-            )
+            if self._watch is not None:
+                await self._watch.unreachable(error)  # one line while it stays away
+            else:
+                log.warning("tracking server unavailable (%s)", str(error)[:200])
+            log.debug("feedback on trace %s: retry in %.1f s", intent.trace_id, delay)
             await self._outbox.retry_later(entry, f"unavailable: {error}", delay)
             return False
+        if self._watch is not None:
+            await self._watch.reachable()
         if await self._outbox.delivered(entry):
             self.delivered_count += 1
         log.info(

@@ -17,11 +17,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Literal
 
-# An orderly stop: the worker gives its answers in flight this long, flushes their traces,
-# then drains the outbox this long; the front waits for all of it, with room for the flush.
+# An orderly stop: the worker gives its answers in flight this long, then sends the traces
+# waiting in the store and drains the outbox, each for at most OUTBOX_DRAIN_S (what is left
+# waits for the next start); the front waits for all of it.
 ANSWERS_GRACE_S = 20.0
 OUTBOX_DRAIN_S = 10.0
-STOP_WITHIN_S = ANSWERS_GRACE_S + OUTBOX_DRAIN_S + 10.0
+STOP_WITHIN_S = ANSWERS_GRACE_S + 2 * OUTBOX_DRAIN_S + 10.0
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
-"""What `GET /readyz` reports: the tracking server's reachability, the questions in the store,
-the outbox backlog, the worker process and its trace export counters. Cheap: the server
-check is cached for a few seconds."""
+"""What `GET /readyz` reports: the tracking server's reachability, the questions in the store, the
+traces waiting for the tracking server, the outbox backlog, the worker process and its trace
+export counters. Cheap: the server check is cached for a few seconds."""
 
 from __future__ import annotations
 
@@ -25,9 +25,11 @@ class Readiness:
     async def __call__(self) -> dict[str, object]:
         stats = await self.bot.outbox.stats()
         questions = await self.bot.store.question_stats()
+        traces = await self.bot.store.trace_stats()
         return {
             "tracking_server": "reachable" if await self._tracking_reachable() else "unreachable",
             "questions": questions.as_dict(),
+            "traces": traces.as_dict(),
             "outbox": stats.as_dict(),
             "tasks_in_flight": len(self.bot.background) + questions.in_progress,
             **self.worker.stats(),

@@ -28,6 +28,8 @@ import aiohttp
 from bot.answering.answerer import Answerer
 from bot.answering.conversation import Conversation
 from bot.answering.taking import QuestionTaker
+from bot.answering.trace_delivery import TraceDeliverer
+from bot.common.logs import configure_logging
 from bot.common.secret_redaction import install_secret_redaction, secrets_of
 from bot.feedback.delivery import FeedbackDeliverer, MlflowFeedbackWriter, RetryPolicy
 from bot.feedback.outbox import Outbox
@@ -46,13 +48,9 @@ from bot.runtime.pipe import (
 from bot.slack.client import make_web_client
 from bot.storage.answer_index import AnswerStore
 from bot.storage.store import Store, lease_owner
-from bot.tracing.export_watch import watch_trace_export
-from bot.tracing.setup import (
-    TrackingUnavailable,
-    bound_mlflow_client,
-    connect_experiment,
-    flush_traces,
-)
+from bot.tracing.durable_export import KeepingSpanExporter, TraceSender, keep_traces_with
+from bot.tracing.server_watch import TrackingServerWatch
+from bot.tracing.setup import TrackingUnavailable, bound_mlflow_client, connect_experiment
 from config import Settings, load_settings, settings_or_exit
 
 log = logging.getLogger(__name__)
@@ -63,6 +61,7 @@ MAX_LINE_BYTES = 64 * 1024
 
 def main() -> int:
     """The worker process's entry point (bot/runtime/worker_main.py, `python -m bot worker`)."""
+    configure_logging()
     settings = settings_or_exit(load_settings)
     install_secret_redaction(secrets_of(settings))
     try:
@@ -75,7 +74,6 @@ def main() -> int:
 async def run_worker(settings: Settings) -> int:
     _replies.take_stdout()
     bound_mlflow_client(settings)
-    export_stats = watch_trace_export()
     await connect_experiment(settings)
     loop = asyncio.get_running_loop()
     lines = asyncio.StreamReader(limit=MAX_LINE_BYTES)
@@ -83,12 +81,31 @@ async def run_worker(settings: Settings) -> int:
 
     answers = AnswerStore(settings.bot_data_dir / "answers.sqlite3")
     store = await Store.open(settings.bot_data_dir, durable=False)
+    exporter = KeepingSpanExporter(store.keep_trace)
+    keep_traces_with(exporter)
     outbox = Outbox(settings.bot_data_dir / "outbox.sqlite3", durable_writes=False)
+
+    async def waiting() -> str:
+        traces, feedback = await store.trace_stats(), await outbox.stats()
+        return f"{traces.waiting} trace(s), {feedback.pending} feedback entries"
+
+    watch = TrackingServerWatch(waiting)
+    traces = TraceDeliverer(
+        store,
+        TraceSender(settings.mlflow_tracking_uri),
+        watch,
+        retry_for_s=settings.trace_retry_for_s,
+    )
     deliverer = FeedbackDeliverer(
         outbox,
         MlflowFeedbackWriter(settings.mlflow_tracking_uri),
         RetryPolicy(trace_wait_s=settings.feedback_trace_wait_s),
+        watch=watch,
     )
+
+    def export_counters() -> dict[str, int]:
+        return {"traces_dropped": exporter.not_kept, **traces.counters()}
+
     model = await detect_model(settings)
     async with aiohttp.ClientSession() as slack_session:
         taker = QuestionTaker(
@@ -103,9 +120,10 @@ async def run_worker(settings: Settings) -> int:
             lease_s=settings.question_lease_s,
             max_age_s=settings.question_max_age_s,
         )
+        traces.start()
         deliverer.start()
         gc.freeze()  # start-up's objects stay: full collections skip them (bot/runtime/service.py)
-        reporting = asyncio.create_task(_report_counters(export_stats.as_dict))
+        reporting = asyncio.create_task(_report_counters(export_counters))
         taking = asyncio.create_task(taker.run(), name="taking questions")
         _say(Ready())
         try:
@@ -113,7 +131,8 @@ async def run_worker(settings: Settings) -> int:
             taker.stop()
             await taking
             await taker.finish(ANSWERS_GRACE_S)
-            await asyncio.to_thread(flush_traces)
+            if orderly and not await traces.drain(OUTBOX_DRAIN_S):
+                log.warning("traces stay in the store for the next start")
             if orderly and not await deliverer.drain(OUTBOX_DRAIN_S):
                 stats = await outbox.stats()
                 log.warning(
@@ -122,7 +141,8 @@ async def run_worker(settings: Settings) -> int:
         finally:
             taking.cancel()
             reporting.cancel()
-            _say(Counters(export_stats.as_dict()))
+            _say(Counters(export_counters()))
+            await traces.stop()
             await deliverer.stop()
             close = getattr(model, "aclose", None)
             if close is not None:
@@ -130,7 +150,7 @@ async def run_worker(settings: Settings) -> int:
             answers.close()
             outbox.close()
             await store.close()
-    log.info("worker stopped; trace export: %s", export_stats.as_dict())
+    log.info("worker stopped; trace export: %s", export_counters())
     return 0
 
 

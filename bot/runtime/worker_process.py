@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 WORKER_COMMAND = (sys.executable, "-m", "bot.runtime.worker_main")
 RESTART_DELAYS_S = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 STABLE_AFTER_S = 60.0  # a worker that lived this long is restarted without delay
-EXPORT_COUNTERS = ("traces_dropped", "trace_exports_failed")
+EXPORT_COUNTERS = ("traces_dropped", "traces_sent", "trace_exports_failed")
 WAKE_QUESTIONS = encode(Wake("questions"))
 WAKE_FEEDBACK = encode(Wake("feedback"))
 

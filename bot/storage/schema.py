@@ -34,3 +34,20 @@ seen_events = Table(
     Column("seen_at", Float, nullable=False),
 )
 Index("seen_events_age", seen_events.c.seen_at)
+
+# Finished traces waiting for the tracking server: each the whole trace (info and spans) as
+# MLflow's JSON, kept from the moment its root span ends until the server has it whole.
+# `dead_reason`: refused for good (or unreachable for the whole retry window), kept.
+traces = Table(
+    "traces",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("trace_id", String(64), nullable=False, unique=True),
+    Column("trace_json", Text, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Float, nullable=False),
+    Column("last_error", Text),
+    Column("dead_reason", Text),
+)
+Index("traces_due", traces.c.dead_reason, traces.c.next_attempt_at)

@@ -1,3 +1,4 @@
 """MLflow: the bounded tracing client and its set-up (`setup.py`), the data model of traces and
-assessments (`data_model.py`: tag and assessment names, the rating scale), export failures
-(`export_watch.py`) and links into the MLflow UI (`links.py`)."""
+assessments (`data_model.py`: tag and assessment names, the rating scale), keeping and sending
+traces (`durable_export.py`), the tracking server's ups and downs (`server_watch.py`) and links
+into the MLflow UI (`links.py`)."""
