@@ -11,7 +11,6 @@ import signal
 import sqlite3
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 from bot.answering.conversation import LATE_APOLOGY
@@ -24,16 +23,11 @@ from devkit.llm_api import LlmEmulator
 from devkit.slack_api import SlackEmulator
 from devkit.slack_requests import SlackSender
 from devkit.waiting import eventually
-from tests.support.stack import Stack
+from tests.support.stack import Stack, readiness
 
 pytestmark = pytest.mark.slow
 
 LONG_ANSWER = "a slowly streamed answer " * 20  # 13 pieces from the LLM emulator
-
-
-async def readiness(bot: BotProcess) -> dict:
-    async with aiohttp.ClientSession() as http, http.get(bot.url + "/readyz") as response:
-        return dict(await response.json())
 
 
 async def all_answered(bot: BotProcess) -> None:

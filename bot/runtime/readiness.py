@@ -31,7 +31,7 @@ class Readiness:
             "questions": questions.as_dict(),
             "traces": traces.as_dict(),
             "outbox": stats.as_dict(),
-            "tasks_in_flight": len(self.bot.background) + questions.in_progress,
+            "tasks_in_flight": len(self.bot.background) + questions.pending + questions.in_progress,
             **self.worker.stats(),
         }
 
