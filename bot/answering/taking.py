@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 POLL_S = 5.0  # also look without a wake-up (a lease that ran out, a missed wake-up)
 MAX_IN_HAND = 64
+MAX_ATTEMPTS = 5  # a question that failed this often (a bug, not a crash) is given up
 
 
 @dataclass
@@ -99,6 +100,10 @@ class QuestionTaker:
             message = IncomingMessage.from_json(question.message_json)
         except ValueError as error:
             log.error("question %d cannot be read, dropped: %s", question.id, error)
+            await self._done(question)
+            return
+        if question.attempts > MAX_ATTEMPTS:
+            log.error("question %s given up after %d attempts", message.key, MAX_ATTEMPTS)
             await self._done(question)
             return
         try:
