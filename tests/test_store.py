@@ -91,3 +91,12 @@ def test_pipe_messages_round_trip_and_refuse_garbage() -> None:
     for garbage in (b"[]", b'{"kind": "Wake"}', b'{"kind": "Wake", "topic": "x"}', b'{"x": 1}'):
         with pytest.raises(ValueError):
             decode(garbage)
+
+
+async def test_a_message_with_a_lone_surrogate_is_kept_as_it_came(store: Store) -> None:
+    """Valid JSON from Slack (`"\\ud800"`) but not valid UTF-8: refusing it would make Slack
+    retry it for ever."""
+    odd = IncomingMessage("half a pair: \ud800", "U1", "T1", "D1", "im", "5.1", None, "UBOT")
+    assert await store.add_question(odd.key, odd.to_json())
+    (taken,) = await store.take_questions("w1", lease_s=60, limit=1)
+    assert IncomingMessage.from_json(taken.message_json) == odd

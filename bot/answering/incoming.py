@@ -29,7 +29,9 @@ class IncomingMessage:
         return f"{self.channel_id}:{self.ts}"
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
+        """ASCII JSON: a lone surrogate (valid JSON from Slack, not valid UTF-8) is stored
+        escaped, as it came."""
+        return json.dumps(dataclasses.asdict(self))
 
     @classmethod
     def from_json(cls, text: str) -> IncomingMessage:
