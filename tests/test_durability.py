@@ -217,3 +217,17 @@ async def test_a_trace_the_server_refuses_is_kept_as_dead_with_its_reason(
 
 async def _nothing() -> str:
     return "nothing"
+
+
+async def test_a_trace_leaves_for_the_server_as_soon_as_it_is_kept(
+    stack: Stack, slack: SlackEmulator
+) -> None:
+    """The deliverer is woken by each kept trace: it does not wait for its next idle look
+    (30 s) while the server is up."""
+    _, sender = await stack.start_bot()
+    tracking = stack.tracking()
+    await answers_for(sender, slack, 1, tracking)  # the deliverer has just gone idle
+    started = time.monotonic()
+    (answer,) = await answers_for(sender, slack, 1)
+    await tracking.wait_for_trace(trace_id_of(answer), timeout_s=30)
+    assert time.monotonic() - started < 10

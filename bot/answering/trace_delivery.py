@@ -40,13 +40,19 @@ class TraceDeliverer:
     _failures_in_a_row: int = field(default=0, init=False)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
 
     def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         self.watch.when_back(self._server_back)
         self._task = asyncio.create_task(self._run(), name="trace-deliverer")
 
     def wake(self) -> None:
-        self._wakeup.set()
+        """A trace was kept: send it now, unless the server is away (then the next probe
+        waits for its backoff: a trace per answer must not become a probe per answer). Safe
+        from any thread."""
+        if self._loop is not None and not self.watch.down:
+            self._loop.call_soon_threadsafe(self._wakeup.set)
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -145,4 +151,4 @@ class TraceDeliverer:
 
     async def _server_back(self) -> None:
         await self.store.traces_due_now()
-        self.wake()
+        self._wakeup.set()

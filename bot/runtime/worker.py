@@ -96,6 +96,7 @@ async def run_worker(settings: Settings) -> int:
         watch,
         retry_for_s=settings.trace_retry_for_s,
     )
+    exporter.on_kept = traces.wake
     deliverer = FeedbackDeliverer(
         outbox,
         MlflowFeedbackWriter(settings.mlflow_tracking_uri),

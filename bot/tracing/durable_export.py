@@ -35,8 +35,11 @@ _RETRYABLE_4XX = (408, 425, 429)
 class KeepingSpanExporter(SpanExporter):
     """Each finished trace, whole, to `keep(trace_id, trace_json)` as its root span ends."""
 
-    def __init__(self, keep: Callable[[str, str], None]) -> None:
+    def __init__(
+        self, keep: Callable[[str, str], None], on_kept: Callable[[], None] | None = None
+    ) -> None:
         self._keep = keep
+        self.on_kept = on_kept  # told after each trace kept (from the thread that ended it)
         self._lock = threading.Lock()
         self.kept = 0
         self.not_kept = 0  # `keep` failed: the trace is lost (logged)
@@ -60,6 +63,8 @@ class KeepingSpanExporter(SpanExporter):
                 continue
             with self._lock:
                 self.kept += 1
+            if self.on_kept is not None:
+                self.on_kept()
         return SpanExportResult.SUCCESS
 
     def shutdown(self) -> None:
