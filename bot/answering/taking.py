@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answering.conversation import Conversation
 from bot.answering.incoming import IncomingMessage
+from bot.common.background import BackgroundTasks
 from bot.storage.store import Store, StoreUnavailable, TakenQuestion
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class QuestionTaker:
     _in_hand: dict[int, asyncio.Task[None]] = field(default_factory=dict, init=False)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _stopping: bool = field(default=False, init=False)
+    _background: BackgroundTasks = field(default_factory=BackgroundTasks, init=False)
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -112,7 +114,11 @@ class QuestionTaker:
                 log.info("question %s taken again (attempt %d)", message.key, question.attempts)
 
             async def note_stream(reply_ts: str) -> None:
-                await self.store.note_reply(question.id, reply_ts)
+                # Off the answer's path (~1.5 ms an answer): a retake that finds no note still
+                # finds the stream in the thread (bot/answering/conversation.py).
+                self._background.spawn(
+                    self.store.note_reply(question.id, reply_ts), f"note {reply_ts}"
+                )
 
             await self.conversation.handle(
                 message,
