@@ -100,3 +100,29 @@ async def test_a_message_with_a_lone_surrogate_is_kept_as_it_came(store: Store) 
     assert await store.add_question(odd.key, odd.to_json())
     (taken,) = await store.take_questions("w1", lease_s=60, limit=1)
     assert IncomingMessage.from_json(taken.message_json) == odd
+
+
+async def test_the_answer_index_of_an_earlier_version_is_imported_once(tmp_path: Path) -> None:
+    old = sqlite3.connect(tmp_path / "answers.sqlite3")
+    old.executescript(
+        "CREATE TABLE answers (channel TEXT, message_ts TEXT, thread_ts TEXT, trace_id TEXT,"
+        " posted_at REAL, PRIMARY KEY (channel, message_ts));"
+        "CREATE TABLE threads (channel TEXT, thread_ts TEXT, joined_at REAL,"
+        " PRIMARY KEY (channel, thread_ts));"
+        "INSERT INTO answers VALUES ('C1', '10.1', '10.0', 'tr-old', 1.0);"
+        "INSERT INTO threads VALUES ('C1', '10.0', 1.0);"
+    )
+    old.commit()
+    old.close()
+    store = await Store.open(tmp_path)
+    try:
+        assert await store.trace_for_message("C1", "10.1") == "tr-old"
+        assert await store.in_thread("C1", "10.0")
+        assert not await store.in_thread("C1", "11.0")
+        await store.record_answer("C1", "10.1", "10.0", "tr-new")  # the latest wins
+        assert await store.trace_for_message("C1", "10.1") == "tr-new"
+        await store.join_thread("C1", "10.0")  # again: no error
+    finally:
+        await store.close()
+    assert not (tmp_path / "answers.sqlite3").exists()
+    assert (tmp_path / "answers.sqlite3.imported").exists()

@@ -15,7 +15,7 @@ from bot.answering.slack_reply import PostedAnswer, SlackThreadReply
 from bot.llm.client import ChatMessage
 from bot.slack.answer_message import answers_question
 from bot.slack.errors import SLACK_FAILURES, slack_error_reason
-from bot.storage.answer_index import AnswerStore
+from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class Conversation:
     def __init__(
         self,
         answerer: Answerer,
-        answers: AnswerStore,
+        answers: Store,
         *,
         streaming: bool,
     ) -> None:
@@ -122,7 +122,7 @@ class Conversation:
         )
         result = await self._answerer.answer(question, reply)
         if isinstance(result.posted, PostedAnswer):
-            await self._answers.record(
+            await self._answers.record_answer(
                 result.posted.channel, result.posted.ts, message.reply_thread_ts, result.trace_id
             )
         log.info(

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.feedback.intent import is_trace_id
 from bot.feedback.recorder import FeedbackRecorder
 from bot.slack.answer_message import ANSWER_EVENT_TYPE
-from bot.storage.answer_index import AnswerStore
+from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ class BotIdentity:
 
 
 class ReactionVotes:
-    def __init__(self, recorder: FeedbackRecorder, answers: AnswerStore) -> None:
+    def __init__(self, recorder: FeedbackRecorder, answers: Store) -> None:
         self._recorder = recorder
         self._answers = answers
 
@@ -105,7 +105,7 @@ class ReactionVotes:
         trace_id = (metadata.get("event_payload") or {}).get("trace_id")
         if not isinstance(trace_id, str) or not is_trace_id(trace_id):
             return None
-        await self._answers.record(
+        await self._answers.record_answer(
             reaction.channel,
             reaction.message_ts,
             str(message.get("thread_ts") or reaction.message_ts),

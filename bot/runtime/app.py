@@ -18,7 +18,6 @@ from bot.listeners import feedback, ignored_events, messages, reactions, report
 from bot.listeners.rating_modal import MetadataSigner
 from bot.report.command import FeedbackReportCommand
 from bot.slack.client import make_web_client
-from bot.storage.answer_index import AnswerStore
 from bot.storage.store import Store
 from config import Settings
 
@@ -44,13 +43,11 @@ class Bot:
     app: AsyncApp
     client: AsyncWebClient
     store: Store
-    answers: AnswerStore
     outbox: Outbox
     background: BackgroundTasks
 
     def close(self) -> None:
         """(The store is the caller's: it opened it.)"""
-        self.answers.close()
         self.outbox.close()
 
 
@@ -63,7 +60,6 @@ def build_bot(
 ) -> Bot:
     """Build the front: questions go to the store, feedback to the outbox; each wakes `worker`."""
     client = client or make_web_client(settings)
-    answers = AnswerStore(settings.bot_data_dir / "answers.sqlite3")
     outbox = Outbox(settings.bot_data_dir / "outbox.sqlite3", checkpoints=False)
     signing_secret = settings.slack_signing_secret.get_secret_value()
     app = AsyncApp(
@@ -84,6 +80,6 @@ def build_bot(
     messages.register(app, QuestionIntake(store, worker.wake_questions))
     recorder = FeedbackRecorder(outbox, worker.wake_feedback)
     feedback.register(app, recorder, MetadataSigner(signing_secret), background)
-    reactions.register(app, ReactionVotes(recorder, answers), background)
+    reactions.register(app, ReactionVotes(recorder, store), background)
     ignored_events.register_last(app)  # keep last: it takes every event no listener took
-    return Bot(settings, app, client, store, answers, outbox, background)
+    return Bot(settings, app, client, store, outbox, background)

@@ -46,7 +46,6 @@ from bot.runtime.pipe import (
     encode,
 )
 from bot.slack.client import make_web_client
-from bot.storage.answer_index import AnswerStore
 from bot.storage.store import Store, lease_owner
 from bot.tracing.durable_export import KeepingSpanExporter, TraceSender, keep_traces_with
 from bot.tracing.server_watch import TrackingServerWatch
@@ -79,7 +78,6 @@ async def run_worker(settings: Settings) -> int:
     lines = asyncio.StreamReader(limit=MAX_LINE_BYTES)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), sys.stdin.buffer)
 
-    answers = AnswerStore(settings.bot_data_dir / "answers.sqlite3")
     store = await Store.open(settings.bot_data_dir, durable=False)
     exporter = KeepingSpanExporter(store.keep_trace)
     keep_traces_with(exporter)
@@ -113,7 +111,7 @@ async def run_worker(settings: Settings) -> int:
             store=store,
             conversation=Conversation(
                 Answerer(model, settings.llm_system_prompt, settings.llm_context_chars),
-                answers,
+                store,
                 streaming=settings.slack_streaming,
             ),
             client=make_web_client(settings, slack_session),
@@ -148,7 +146,6 @@ async def run_worker(settings: Settings) -> int:
             close = getattr(model, "aclose", None)
             if close is not None:
                 await close()
-            answers.close()
             outbox.close()
             await store.close()
     log.info("worker stopped; trace export: %s", export_counters())

@@ -1,2 +1,3 @@
-"""Local durable state: SQLite with one writer thread (`sqlite_db.py`) and the answer index
-(`answer_index.py`: which Slack message carries which trace)."""
+"""Local durable state: the store of work in flight (`store.py`, tables in `schema.py`:
+questions, seen event keys, traces waiting for the tracking server, the answer index), and
+SQLite with one writer thread (`sqlite_db.py`, the feedback outbox's)."""

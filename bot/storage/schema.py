@@ -51,3 +51,23 @@ traces = Table(
     Column("dead_reason", Text),
 )
 Index("traces_due", traces.c.dead_reason, traces.c.next_attempt_at)
+
+# Which Slack messages are this bot's answers, and which trace each carries (lets a reaction
+# find its trace without asking Slack); the threads the bot takes part in (it follows up
+# there). An index, not the record: each answer also carries its trace ID in its metadata.
+answers = Table(
+    "answers",
+    metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("message_ts", String(32), primary_key=True),
+    Column("thread_ts", String(32), nullable=False),
+    Column("trace_id", String(64), nullable=False),
+    Column("posted_at", Float, nullable=False),
+)
+threads = Table(
+    "threads",
+    metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("thread_ts", String(32), primary_key=True),
+    Column("joined_at", Float, nullable=False),
+)

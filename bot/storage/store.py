@@ -27,9 +27,11 @@ the oldest due ones (`due_traces`) and removes each once the server has it whole
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -53,11 +55,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.storage.schema import metadata, questions, seen_events, traces
+from bot.storage.schema import answers, metadata, questions, seen_events, threads, traces
 
 log = logging.getLogger(__name__)
 
 FILE_NAME = "store.sqlite3"
+OLD_ANSWER_INDEX = "answers.sqlite3"  # before the store: imported once, then renamed
 # A commit on the ack path waits at most this long for another writer (Slack waits 3 s).
 WRITE_WAIT_S = 2.0
 SEEN_EVENTS_TTL_S = 3600.0  # Slack retries an event within minutes
@@ -163,6 +166,10 @@ class Store:
         """The store in `data_dir`, its tables created if missing."""
         store = cls(sqlite_engine(data_dir / FILE_NAME, durable=durable))
         await store._run(lambda conn: metadata.create_all(conn))
+        old_index = data_dir / OLD_ANSWER_INDEX
+        if old_index.exists():
+            await store._run(lambda conn: _import_answer_index(conn, old_index))
+            old_index.rename(old_index.with_name(OLD_ANSWER_INDEX + ".imported"))
         return store
 
     async def close(self) -> None:
@@ -381,6 +388,43 @@ class Store:
         )
         return await self._run(lambda conn: int(conn.execute(revive).rowcount))
 
+    # -- the answer index ------------------------------------------------------------------
+
+    async def record_answer(
+        self, channel: str, message_ts: str, thread_ts: str, trace_id: str
+    ) -> None:
+        row = {"thread_ts": thread_ts, "trace_id": trace_id, "posted_at": time.time()}
+        upsert = (
+            _insert(self._engine, answers)
+            .values(channel=channel, message_ts=message_ts, **row)
+            .on_conflict_do_update(
+                index_elements=[answers.c.channel, answers.c.message_ts], set_=row
+            )
+        )
+        await self._run(lambda conn: conn.execute(upsert))
+
+    async def trace_for_message(self, channel: str, message_ts: str) -> str | None:
+        query = select(answers.c.trace_id).where(
+            answers.c.channel == channel, answers.c.message_ts == message_ts
+        )
+        return await self._run(lambda conn: conn.execute(query).scalar())
+
+    async def join_thread(self, channel: str, thread_ts: str) -> None:
+        """The bot takes part in this thread from now on (recorded before it answers, so a
+        quick follow-up is not missed)."""
+        insert = (
+            _insert(self._engine, threads)
+            .values(channel=channel, thread_ts=thread_ts, joined_at=time.time())
+            .on_conflict_do_nothing(index_elements=[threads.c.channel, threads.c.thread_ts])
+        )
+        await self._run(lambda conn: conn.execute(insert))
+
+    async def in_thread(self, channel: str, thread_ts: str) -> bool:
+        query = select(threads.c.joined_at).where(
+            threads.c.channel == channel, threads.c.thread_ts == thread_ts
+        )
+        return await self._run(lambda conn: conn.execute(query).first() is not None)
+
     # -- operating -------------------------------------------------------------------------
 
     async def question_stats(self) -> QuestionStats:
@@ -397,6 +441,28 @@ class Store:
             in_progress=in_progress,
             oldest_age_s=None if oldest is None else round(now - oldest, 1),
         )
+
+
+def _import_answer_index(conn: Connection, path: Path) -> None:
+    """The rows of the answer index's own file from before the store (the bot follows up in
+    the threads it joined then, and finds their traces)."""
+    with contextlib.closing(sqlite3.connect(path)) as old:
+        old_answers = old.execute(
+            "SELECT channel, message_ts, thread_ts, trace_id, posted_at FROM answers"
+        ).fetchall()
+        old_threads = old.execute("SELECT channel, thread_ts, joined_at FROM threads").fetchall()
+    engine_insert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
+    if old_answers:
+        conn.execute(
+            engine_insert(answers).on_conflict_do_nothing(),
+            [dict(zip(answers.c.keys(), row, strict=True)) for row in old_answers],
+        )
+    if old_threads:
+        conn.execute(
+            engine_insert(threads).on_conflict_do_nothing(),
+            [dict(zip(threads.c.keys(), row, strict=True)) for row in old_threads],
+        )
+    log.info("imported %d answers and %d threads from %s", len(old_answers), len(old_threads), path)
 
 
 def _first_line(error: BaseException) -> str:
