@@ -78,7 +78,6 @@ async def test_rapid_up_down_up_leaves_one_valid_up_vote(
 async def test_sigterm_flushes_pending_traces_and_feedback(
     stack: Stack, slack: SlackEmulator
 ) -> None:
-    stack.env["MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS"] = "1"  # keep traces pending longer
     bot, sender = await stack.start_bot()
     answers = await answers_for(sender, slack, 200)
     expected: dict[tuple[str, str, str], object] = {}
