@@ -27,28 +27,12 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _outbox(args: argparse.Namespace) -> int:
+def _store(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from bot.feedback.outbox import Outbox
+    from bot.ops import store_cli
 
-    path = Path(args.data_dir) / "outbox.sqlite3"
-    if not path.exists():
-        print(f"no outbox at {path}: nothing pending")
-        return 0
-    outbox = Outbox(path)
-    try:
-        if args.retry_dead:
-            print(f"{outbox.retry_dead_now()} dead entries will be retried by the running bot")
-        stats = outbox.stats_now()
-    finally:
-        outbox.close()
-    age = "-" if stats.oldest_pending_age_s is None else f"{stats.oldest_pending_age_s:.0f} s"
-    print(f"pending: {stats.pending} (oldest {age})")
-    print(f"dead:    {stats.dead}")
-    for reason, count in sorted(stats.dead_reasons.items()):
-        print(f"  {count:>6}  {reason}")
-    return 0
+    return store_cli.run(Path(args.data_dir), retry_dead=args.retry_dead)
 
 
 def _manifest(request_url: str | None) -> int:
@@ -69,9 +53,13 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="serve Slack (the default)")
     for p in (parser, serve):
         p.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"), help="bind address")
-    outbox = commands.add_parser("outbox", help="show the feedback outbox; retry dead entries")
-    outbox.add_argument("--data-dir", default=os.environ.get("BOT_DATA_DIR", "data"))
-    outbox.add_argument("--retry-dead", action="store_true", help="give dead entries a new try")
+    store = commands.add_parser(
+        "store",
+        aliases=["outbox"],
+        help="show what waits: questions, traces, feedback; retry dead traces and feedback",
+    )
+    store.add_argument("--data-dir", default=os.environ.get("BOT_DATA_DIR", "data"))
+    store.add_argument("--retry-dead", action="store_true", help="give dead entries a new try")
     commands.add_parser("worker", help="(started by `serve`) answers and delivers feedback")
     commands.add_parser("check", help="check the configuration, Slack, MLflow and the LLM")
     manifest = commands.add_parser("manifest", help="print the Slack app manifest")
@@ -90,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         return check()
     if args.command == "manifest":
         return _manifest(args.request_url)
-    if args.command == "outbox":
-        return _outbox(args)
+    if args.command in ("store", "outbox"):
+        return _store(args)
     if args.command in report_cli.COMMANDS:
         return report_cli.run(args, settings_or_exit(load_tracking_settings))
     parser.error(f"unknown command {args.command}")

@@ -109,9 +109,6 @@ class TrackingSettings(BaseSettings):
     mlflow_ui_url: str | None = Field(
         default=None, description="the MLflow UI's URL (defaults to the tracking URI)"
     )
-    trace_queue_size: int = Field(
-        default=20000, ge=100, description="the trace export queue's size (an integer ≥ 100)"
-    )
     mlflow_request_timeout_s: int = Field(
         default=5, ge=1, le=120, description="seconds per tracking-server request (1-120)"
     )
@@ -229,6 +226,21 @@ class Settings(LlmChoiceSettings, TrackingSettings):
     )
     bot_data_dir: Path = Field(
         default=Path("data"), description="a writable directory for durable local state"
+    )
+    trace_retry_for_s: float = Field(
+        default=86400.0,
+        gt=0,
+        description="seconds to keep retrying a trace the tracking server does not take (> 0)",
+    )
+    question_max_age_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="seconds after which a question not yet answered gets an apology (> 0)",
+    )
+    question_lease_s: float = Field(
+        default=60.0,
+        ge=5,
+        description="seconds a worker holds a question before another may take it (≥ 5)",
     )
 
     @field_validator("feedback_reasons", mode="before")

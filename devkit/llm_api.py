@@ -25,6 +25,7 @@ class LlmEmulator:
     retry_after: str | None = None
     rate_limited_requests: int | None = None
     delay_s: float = 0.0
+    chunk_delay_s: float = 0.0  # between streamed pieces: an answer that streams slowly
     answer_prefix: str = "Echo: "
     fixed_answer: str | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -54,7 +55,7 @@ class LlmEmulator:
             await self._runner.cleanup()
 
     def reset(self) -> None:
-        self.mode, self.delay_s, self.fixed_answer = "ok", 0.0, None
+        self.mode, self.delay_s, self.chunk_delay_s, self.fixed_answer = "ok", 0.0, 0.0, None
         self.retry_after, self.rate_limited_requests = None, None
         self.requests.clear()
         self.served.clear()
@@ -139,7 +140,9 @@ class LlmEmulator:
 
         base = {"id": "chatcmpl-emulated", "object": "chat.completion.chunk", "created": created}
         pieces = [answer[i : i + 40] for i in range(0, len(answer), 40)] or [""]
-        for piece in pieces:
+        for index, piece in enumerate(pieces):
+            if index and self.chunk_delay_s:
+                await asyncio.sleep(self.chunk_delay_s)
             await send(
                 {
                     **base,

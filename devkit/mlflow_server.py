@@ -15,6 +15,9 @@ from devkit.ports import free_port
 # processes the server does not need), no telemetry.
 MLFLOW_SERVER_ENV = {
     "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+    # No model-price catalog from the internet: on each span ingestion with token usage the
+    # server would try to fetch one (3 tries, 5 s each), and no test reaches the internet.
+    "MLFLOW_MODEL_CATALOG_URI": "",
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "DO_NOT_TRACK": "true",
 }

@@ -8,11 +8,9 @@ import os
 import signal
 import sys
 
-import aiohttp
 import pytest
 
-from bot.runtime.worker_process import WorkerLink, WorkerStartFailed
-from devkit.bot_process import BotProcess
+from bot.runtime.worker_process import WorkerProcess, WorkerStartFailed
 from devkit.conversation import final_answer, trace_id_of
 from devkit.ids import new_id
 from devkit.llm_api import LlmEmulator
@@ -20,17 +18,9 @@ from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import dm
 from devkit.slack_requests import SlackSender
 from devkit.waiting import eventually
-from tests.support.stack import Stack
+from tests.support.stack import Stack, readiness
 
 pytestmark = pytest.mark.slow
-
-
-async def readiness(bot: BotProcess) -> dict:
-    async with (
-        aiohttp.ClientSession() as http,
-        http.get(bot.url + "/readyz") as response,
-    ):
-        return dict(await response.json())
 
 
 async def ask(sender: SlackSender, channel: str) -> None:
@@ -89,6 +79,6 @@ async def test_a_worker_that_exits_before_it_is_ready_fails_the_start() -> None:
     """The front exits 1 rather than ack questions nobody will answer (the worker says why
     on stderr: an unreachable tracking server, a bad configuration)."""
     script = "import sys; print('a library printing'); sys.exit(3)"
-    link = WorkerLink(command=(sys.executable, "-c", script))
+    link = WorkerProcess(None, command=(sys.executable, "-c", script))
     with pytest.raises(WorkerStartFailed, match="exited with 3 at start"):
         await link.start()

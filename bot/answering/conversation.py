@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answering.answerer import Answerer, Question
 from bot.answering.assistant import AssistantPanel
 from bot.answering.incoming import IncomingMessage
-from bot.answering.recent_keys import RecentKeys
 from bot.answering.slack_reply import PostedAnswer, SlackThreadReply
 from bot.llm.client import ChatMessage
+from bot.slack.answer_message import answers_question
 from bot.slack.errors import SLACK_FAILURES, slack_error_reason
-from bot.storage.answer_index import AnswerStore
+from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 100
+LATE_APOLOGY = (
+    "Sorry, I could not answer this in time. Please ask again if you still need an answer."
+)
 
 
 def clean_text(text: str, bot_user_id: str | None) -> str:
@@ -32,7 +37,7 @@ class Conversation:
     def __init__(
         self,
         answerer: Answerer,
-        answers: AnswerStore,
+        answers: Store,
         *,
         streaming: bool,
         assistant: AssistantPanel | None = None,
@@ -41,16 +46,58 @@ class Conversation:
         self._answers = answers
         self._streaming = streaming
         self._assistant = assistant
-        self._seen = RecentKeys()
 
-    async def handle(self, message: IncomingMessage, client: AsyncWebClient) -> None:
-        """Answer `message` if it is addressed to the bot, once, however often Slack sends it."""
+    async def handle(
+        self,
+        message: IncomingMessage,
+        client: AsyncWebClient,
+        *,
+        late: bool = False,
+        retake: bool = False,
+        leftover_stream: str | None = None,
+        on_stream: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
+        """Answer `message` if it is addressed to the bot (the store hands each message over
+        once: bot/answering/taking.py). `late`: an apology instead of the answer; `retake`:
+        an earlier attempt may have posted the answer already (its worker died before it was
+        marked done): then nothing is posted again; `leftover_stream`: a stream an earlier
+        attempt began, closed before the answer; `on_stream`: told the stream's ts when the
+        answer starts streaming."""
         if not await self._addressed_to_bot(message):
             return
-        if not self._seen.first_time(f"{message.channel_id}:{message.ts}"):
-            log.debug("already answering %s:%s", message.channel_id, message.ts)
+        leftovers = {leftover_stream} if leftover_stream is not None else set()
+        if retake:
+            earlier = await _earlier_attempt(client, message)
+            if earlier.answered:
+                log.info("question %s was answered before its worker died", message.key)
+                return
+            leftovers.update(earlier.unfinished)
+        reply = self._reply_to(message, client, on_stream)
+        for stream_ts in sorted(leftovers):
+            await reply.close_leftover(stream_ts)
+        if late:
+            log.warning("question %s is too old to answer: apologising", message.key)
+            await reply.fail(LATE_APOLOGY)
             return
-        await self._respond(message, client)
+        await self._respond(message, client, reply)
+
+    def _reply_to(
+        self,
+        message: IncomingMessage,
+        client: AsyncWebClient,
+        on_stream: Callable[[str], Awaitable[None]] | None,
+    ) -> SlackThreadReply:
+        return SlackThreadReply(
+            client=client,
+            channel=message.channel_id,
+            thread_ts=message.reply_thread_ts,
+            recipient_user_id=message.user_id,
+            recipient_team_id=message.team_id,
+            is_dm=message.is_dm,
+            streaming=self._streaming,
+            question_ts=message.ts,
+            on_stream=on_stream,
+        )
 
     async def _addressed_to_bot(self, message: IncomingMessage) -> bool:
         if message.is_dm or message.mentions_bot:
@@ -59,7 +106,9 @@ class Conversation:
             return False
         return await self._answers.in_thread(message.channel_id, message.thread_ts)
 
-    async def _respond(self, message: IncomingMessage, client: AsyncWebClient) -> None:
+    async def _respond(
+        self, message: IncomingMessage, client: AsyncWebClient, reply: SlackThreadReply
+    ) -> None:
         if not message.is_dm:
             await self._answers.join_thread(message.channel_id, message.reply_thread_ts)
         history = await _thread_history(client, message) if message.thread_ts is not None else []
@@ -79,18 +128,9 @@ class Conversation:
             viewing_channel_id=viewing.channel_id if viewing else None,
             viewing_channel_label=viewing.label if viewing else None,
         )
-        reply = SlackThreadReply(
-            client=client,
-            channel=message.channel_id,
-            thread_ts=message.reply_thread_ts,
-            recipient_user_id=message.user_id,
-            recipient_team_id=message.team_id,
-            is_dm=message.is_dm,
-            streaming=self._streaming,
-        )
         result = await self._answerer.answer(question, reply)
         if isinstance(result.posted, PostedAnswer):
-            await self._answers.record(
+            await self._answers.record_answer(
                 result.posted.channel, result.posted.ts, message.reply_thread_ts, result.trace_id
             )
         log.info(
@@ -100,6 +140,41 @@ class Conversation:
             result.trace_id,
             result.ok,
         )
+
+
+@dataclass(frozen=True)
+class EarlierAttempt:
+    answered: bool  # the thread holds its final answer
+    unfinished: frozenset[str]  # the bot's messages after the question without one: streams
+    # a dead worker may have left open (its note of them may not have reached the store)
+
+
+async def _earlier_attempt(client: AsyncWebClient, message: IncomingMessage) -> EarlierAttempt:
+    """What an attempt at `message` whose worker died left in its thread: its final answer
+    (found by the question's ts in the answer's metadata), or messages it had begun. If Slack
+    cannot tell, nothing: the question is answered again."""
+    try:
+        response = await client.conversations_replies(
+            channel=message.channel_id,
+            ts=message.reply_thread_ts,
+            oldest=message.ts,
+            include_all_metadata=True,
+            limit=HISTORY_LIMIT,
+        )
+    except SLACK_FAILURES as error:
+        log.warning("could not look for an earlier answer: %s", slack_error_reason(error))
+        return EarlierAttempt(False, frozenset())
+    later_from_bot = [
+        m
+        for m in response.get("messages") or []
+        if isinstance(m, dict)
+        and (m.get("bot_id") or m.get("user") == message.bot_user_id)
+        and float(m.get("ts") or 0) > float(message.ts)
+    ]
+    if any(answers_question(m, message.ts) for m in later_from_bot):
+        return EarlierAttempt(True, frozenset())
+    unfinished = frozenset(str(m["ts"]) for m in later_from_bot if not m.get("metadata"))
+    return EarlierAttempt(False, unfinished)
 
 
 async def _thread_history(client: AsyncWebClient, message: IncomingMessage) -> list[ChatMessage]:

@@ -3,6 +3,8 @@ worker, which decides whether and how to answer it: bot/answering/conversation.p
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import dataclass
 
 
@@ -19,6 +21,25 @@ class IncomingMessage:
     thread_ts: str | None
     bot_user_id: str | None
     is_mention_event: bool = False
+
+    @property
+    def key(self) -> str:
+        """The same for every delivery of this message (a retry; its message and app_mention
+        events): what a question is stored under, once."""
+        return f"{self.channel_id}:{self.ts}"
+
+    def to_json(self) -> str:
+        """ASCII JSON: a lone surrogate (valid JSON from Slack, not valid UTF-8) is stored
+        escaped, as it came."""
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> IncomingMessage:
+        """ValueError if `text` is not one."""
+        try:
+            return cls(**json.loads(text))
+        except TypeError as error:
+            raise ValueError(f"not a stored message: {error}") from error
 
     @property
     def is_dm(self) -> bool:

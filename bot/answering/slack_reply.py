@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 # Append to a live stream at most this often, or when this much text is waiting.
 STREAM_FLUSH_INTERVAL_S = 0.25
 STREAM_FLUSH_CHARS = 512
+INTERRUPTED_NOTE = "\n\n_(interrupted: the answer follows below)_"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class SlackThreadReply:
     recipient_team_id: str | None
     is_dm: bool
     streaming: bool = True
+    question_ts: str | None = None  # the question answered, in the answer's metadata
+    on_stream: Callable[[str], Awaitable[None]] | None = None  # told the stream's ts
     _stream_ts: str | None = field(default=None, init=False)
     _streamed_chars: int = field(default=0, init=False)
     _pending: list[str] = field(default_factory=list, init=False)
@@ -93,7 +97,7 @@ class SlackThreadReply:
         return await self._post(
             parts[-1],
             answer_blocks(parts[-1], trace_id),
-            metadata=answer_metadata(trace_id).to_dict(),
+            metadata=answer_metadata(trace_id, self.question_ts).to_dict(),
         )
 
     async def fail(self, apology: str) -> None:
@@ -107,6 +111,16 @@ class SlackThreadReply:
             except SLACK_FAILURES as error:
                 log.warning("could not close the stream: %s", slack_error_reason(error))
         await self._post(apology, markdown_blocks(apology))
+
+    async def close_leftover(self, stream_ts: str) -> None:
+        """Close a stream an earlier attempt at this answer began and never finished."""
+        try:
+            await self.client.chat_stopStream(
+                channel=self.channel, ts=stream_ts, markdown_text=INTERRUPTED_NOTE
+            )
+            log.info("closed the interrupted stream %s in %s", stream_ts, self.channel)
+        except SLACK_FAILURES as error:  # e.g. it was finished (a part of a long answer)
+            log.debug("interrupted stream %s: %s", stream_ts, slack_error_reason(error))
 
     # -- streaming -------------------------------------------------------------------------
 
@@ -133,6 +147,11 @@ class SlackThreadReply:
         self._stream_ts = str(response["ts"])
         self._streamed_chars = len(text)
         self._last_flush = time.monotonic()
+        if self.on_stream is not None:
+            try:
+                await self.on_stream(self._stream_ts)
+            except Exception as error:  # the answer goes on; a retry would leave it open
+                log.warning("stream %s not noted: %s", self._stream_ts, error)
 
     async def _append(self) -> None:
         assert self._stream_ts is not None
@@ -166,7 +185,7 @@ class SlackThreadReply:
                     ts=self._stream_ts,
                     markdown_text=last_chunk or None,
                     blocks=feedback_blocks(trace_id),
-                    metadata=answer_metadata(trace_id),
+                    metadata=answer_metadata(trace_id, self.question_ts),
                 )
                 return PostedAnswer(self.channel, self._stream_ts)
             except SLACK_FAILURES as error:
@@ -185,7 +204,9 @@ class SlackThreadReply:
         for part in parts[:-1]:
             await self._post(part, markdown_blocks(part))
         return await self._post(
-            parts[-1], answer_blocks(parts[-1], trace_id), answer_metadata(trace_id).to_dict()
+            parts[-1],
+            answer_blocks(parts[-1], trace_id),
+            answer_metadata(trace_id, self.question_ts).to_dict(),
         )
 
     def _take_pending(self, limit: int) -> str:

@@ -40,6 +40,7 @@ from bot.tracing.counted_feedback import (
     counted,
 )
 from bot.tracing.data_model import TAG_CHANNEL, WITHDRAWN_VOTE
+from bot.tracing.server_watch import TrackingServerWatch
 
 log = logging.getLogger(__name__)
 
@@ -186,8 +187,11 @@ class FeedbackDeliverer:
         policy: RetryPolicy | None = None,
         concurrency: int = 8,
         batch: int = 200,
+        *,
+        watch: TrackingServerWatch | None = None,
     ) -> None:
         self._outbox = outbox
+        self._watch = watch
         self._writer = writer
         self._policy = policy or RetryPolicy()
         self._slots = asyncio.Semaphore(concurrency)
@@ -196,7 +200,12 @@ class FeedbackDeliverer:
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        if self._watch is not None:
+            self._watch.when_back(self._server_back)
         self._task = asyncio.create_task(self._run(), name="feedback-deliverer")
+
+    async def _server_back(self) -> None:
+        self.wake()
 
     def wake(self) -> None:
         self._wake.set()
@@ -277,14 +286,15 @@ class FeedbackDeliverer:
             return True
         except Exception as error:
             delay = self._policy.delay(entry.attempts)
-            log.warning(
-                "tracking server unavailable for trace %s (%s); retry in %.1f s",
-                intent.trace_id,
-                str(error)[:200],
-                delay,
-            )
+            if self._watch is not None:
+                await self._watch.unreachable(error)  # one line while it stays away
+            else:
+                log.warning("tracking server unavailable (%s)", str(error)[:200])
+            log.debug("feedback on trace %s: retry in %.1f s", intent.trace_id, delay)
             await self._outbox.retry_later(entry, f"unavailable: {error}", delay)
             return False
+        if self._watch is not None:
+            await self._watch.reachable()
         await self._outbox.delivered(entry)
         log.info(
             "feedback %s on %s by %s: %s", intent.name, intent.trace_id, intent.user_id, outcome

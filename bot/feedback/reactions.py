@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.feedback.intent import is_trace_id
 from bot.feedback.recorder import FeedbackRecorder, VoteResult
 from bot.slack.answer_message import BotIdentity, answer_trace
-from bot.storage.answer_index import AnswerStore
+from bot.storage.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ class ReactionOutcome:
 
 
 class ReactionVotes:
-    def __init__(self, recorder: FeedbackRecorder, answers: AnswerStore) -> None:
+    def __init__(self, recorder: FeedbackRecorder, answers: Store) -> None:
         self._recorder = recorder
         self._answers = answers
 
@@ -108,5 +108,7 @@ class ReactionVotes:
         if trace_id is None or not is_trace_id(trace_id):
             return None
         thread_ts = str(message.get("thread_ts") or reaction.message_ts)
-        await self._answers.record(reaction.channel, reaction.message_ts, thread_ts, trace_id)
+        await self._answers.record_answer(
+            reaction.channel, reaction.message_ts, thread_ts, trace_id
+        )
         return trace_id, thread_ts

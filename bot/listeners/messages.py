@@ -1,14 +1,18 @@
-"""Messages and @mentions → the worker process that answers them (`Questions.submit`)."""
+"""Messages and @mentions → the store, for the worker process that answers them
+(`QuestionIntake.accept`)."""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import logging
+from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.answering.incoming import IncomingMessage
+from bot.answering.intake import QuestionIntake
 from bot.listeners.payload_values import slack_id, slack_text, slack_ts
-from bot.listeners.safety import logged_not_raised
+
+log = logging.getLogger(__name__)
 
 # Subtypes that still carry a person's new words; everything else (edits, deletions,
 # joins, bot messages, …) is ignored.
@@ -51,25 +55,30 @@ def parse_message(
     )
 
 
-class Questions(Protocol):
-    """Where messages go to be answered (bot/runtime/worker_process.py): `submit` never waits."""
-
-    def submit(self, message: IncomingMessage) -> None: ...
-
-
-def register(app: AsyncApp, questions: Questions) -> None:
-    """Events are acked at once; the answer is worked out in the worker process."""
+def register(app: AsyncApp, intake: QuestionIntake) -> None:
+    """A question is committed before its event is acked: if it cannot be (QuestionNotKept),
+    the listener raises and Bolt answers 500, so that Slack sends the event again."""
 
     @app.event("message")
-    @logged_not_raised
     async def on_message(event: dict, body: dict, context: AsyncBoltContext) -> None:
-        message = parse_message(event, body, context.bot_user_id, mention=False)
+        message = _parsed(event, body, context, mention=False)
         if message is not None:
-            questions.submit(message)
+            await intake.accept(message)
 
     @app.event("app_mention")
-    @logged_not_raised
     async def on_mention(event: dict, body: dict, context: AsyncBoltContext) -> None:
-        message = parse_message(event, body, context.bot_user_id, mention=True)
+        message = _parsed(event, body, context, mention=True)
         if message is not None:
-            questions.submit(message)
+            await intake.accept(message)
+
+
+def _parsed(
+    event: dict, body: dict, context: AsyncBoltContext, *, mention: bool
+) -> IncomingMessage | None:
+    """The message, or None (an event that cannot be read is logged and acked: a retry of
+    it would fail the same way)."""
+    try:
+        return parse_message(event, body, context.bot_user_id, mention=mention)
+    except Exception:
+        log.exception("a %s event could not be read", "app_mention" if mention else "message")
+        return None

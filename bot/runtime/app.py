@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answering.assistant import AssistantPanel
+from bot.answering.intake import QuestionIntake
 from bot.common.background import BackgroundTasks
 from bot.feedback.outbox import Outbox
 from bot.feedback.reactions import ReactionVotes
@@ -28,15 +29,19 @@ from bot.listeners.rating_modal import MetadataSigner
 from bot.listeners.reason_prompt import ReasonSigner
 from bot.report.command import FeedbackReportCommand
 from bot.slack.client import make_web_client
-from bot.storage.answer_index import AnswerStore
 from bot.storage.assistant_threads import ASSISTANT_THREADS_FILE, AssistantThreadStore
+from bot.storage.store import Store
 from config import Settings
 
 log = logging.getLogger(__name__)
 
 
-class Worker(messages.Questions, Protocol):
-    """The process that does the slow work (bot/runtime/worker_process.py): neither call waits."""
+class WorkerWakeups(Protocol):
+    """What the front tells the worker process (bot/runtime/worker_process.py): neither call
+    waits, and the work itself is in the store."""
+
+    def wake_questions(self) -> None:
+        """The store holds a new question."""
 
     def wake_feedback(self) -> None:
         """The outbox holds something new: deliver it to MLflow."""
@@ -49,26 +54,26 @@ class Bot:
     settings: Settings
     app: AsyncApp
     client: AsyncWebClient
-    answers: AnswerStore
+    store: Store
     outbox: Outbox
     background: BackgroundTasks
     assistant_threads: AssistantThreadStore
 
     def close(self) -> None:
-        self.answers.close()
+        """(The store is the caller's: it opened it.)"""
         self.outbox.close()
         self.assistant_threads.close()
 
 
 def build_bot(
     settings: Settings,
-    worker: Worker,
+    store: Store,
+    worker: WorkerWakeups,
     *,
     client: AsyncWebClient | None = None,
 ) -> Bot:
-    """Build the front: questions go to `worker`, feedback to the outbox (it wakes `worker`)."""
+    """Build the front: questions go to the store, feedback to the outbox; each wakes `worker`."""
     client = client or make_web_client(settings)
-    answers = AnswerStore(settings.bot_data_dir / "answers.sqlite3")
     outbox = Outbox(settings.bot_data_dir / "outbox.sqlite3", checkpoints=False)
     threads = AssistantThreadStore(settings.bot_data_dir / ASSISTANT_THREADS_FILE)
     thread_contexts = assistant.ThreadContextStore(threads)
@@ -95,7 +100,7 @@ def build_bot(
     assistant.register(
         app, AssistantPanel(threads, settings.assistant_prompts), thread_contexts, background
     )
-    messages.register(app, worker)
+    messages.register(app, QuestionIntake(store, worker.wake_questions))
     labels = settings.feedback_reason_labels
     recorder = FeedbackRecorder(outbox, worker.wake_feedback, reasons=labels)
     follow_up = reasons.ReasonFollowUp(
@@ -103,6 +108,6 @@ def build_bot(
     )
     feedback.register(app, recorder, MetadataSigner(signing_secret), follow_up, background)
     reasons.register(app, recorder, follow_up, background)
-    reactions.register(app, ReactionVotes(recorder, answers), follow_up, background)
+    reactions.register(app, ReactionVotes(recorder, store), follow_up, background)
     ignored_events.register_last(app)  # keep last: it takes every event no listener took
-    return Bot(settings, app, client, answers, outbox, background, threads)
+    return Bot(settings, app, client, store, outbox, background, threads)

@@ -1,60 +1,82 @@
-"""The lines between the front and its worker process: one JSON object per line.
+"""The pipe between the front and its worker process: wake-ups, not work.
 
-Front → worker (the worker's stdin):
-    {"id": 7, "question": {...}}   answer this message (bot/answering/incoming.py)
-    {"wake": "feedback"}           the outbox holds something new: deliver it
-    {"stop": true}                 an orderly stop: the input closes next; drain the outbox
-Worker → front (the worker's stdout):
-    {"ready": true}                connected to the tracking server, working
-    {"read": 7}                    question 7 is taken (sent before answering begins)
-    {"done": 7}                    question 7 is answered (or failed, apologised for)
-    {"counters": {...}}            its trace export counters, when they change
+Work crosses in the store (bot/storage/store.py); the pipe only says that there is some, and
+carries the worker's start-up and counters back. One JSON object per line, each a frozen
+dataclass below (`encode` / `decode`):
 
-Anything else on the worker's stdout (a library printing) is ignored by the front.
+Front → worker (its stdin):  Wake("questions") | Wake("feedback") | Stop()
+Worker → front (its stdout): Ready() | Counters({...})
+
+Anything else on the worker's stdout (a library printing) is not decoded by the front.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Literal
 
-from bot.answering.incoming import IncomingMessage
-
-WAKE_FEEDBACK = b'{"wake": "feedback"}\n'
-STOP = b'{"stop": true}\n'
-
-# An orderly stop: the worker gives its answers in flight this long, flushes their traces,
-# then drains the outbox this long; the front waits for all of it, with room for the flush.
+# An orderly stop: the worker gives its answers in flight this long, then sends the traces
+# waiting in the store and drains the outbox, each for at most OUTBOX_DRAIN_S (what is left
+# waits for the next start); the front waits for all of it.
 ANSWERS_GRACE_S = 20.0
 OUTBOX_DRAIN_S = 10.0
-STOP_WITHIN_S = ANSWERS_GRACE_S + OUTBOX_DRAIN_S + 10.0
+STOP_WITHIN_S = ANSWERS_GRACE_S + 2 * OUTBOX_DRAIN_S + 10.0
 
 
-def question_line(question_id: int, message: IncomingMessage) -> bytes:
-    fields = {"id": question_id, "question": dataclasses.asdict(message)}
-    return json.dumps(fields, ensure_ascii=False).encode() + b"\n"
+@dataclass(frozen=True)
+class Wake:
+    """The store holds new work of this kind."""
+
+    topic: Literal["questions", "feedback"]
 
 
-def reply_line(fields: dict[str, Any]) -> str:
-    return json.dumps(fields) + "\n"
+@dataclass(frozen=True)
+class Stop:
+    """An orderly stop: the input closes next; finish, flush, drain the outbox."""
 
 
-def parse_line(line: bytes) -> dict[str, Any]:
-    """The object on `line`; ValueError if it is not one."""
+@dataclass(frozen=True)
+class Ready:
+    """The worker is connected to the tracking server and working."""
+
+
+@dataclass(frozen=True)
+class Counters:
+    """The worker's trace export counters, when they change."""
+
+    values: dict[str, int] = field(default_factory=dict)
+
+
+PipeMessage = Wake | Stop | Ready | Counters
+_KINDS: dict[str, type[PipeMessage]] = {
+    kind.__name__: kind for kind in (Wake, Stop, Ready, Counters)
+}
+_TOPICS = ("questions", "feedback")
+
+
+def encode(message: PipeMessage) -> bytes:
+    fields = {"kind": type(message).__name__, **dataclasses.asdict(message)}
+    return json.dumps(fields).encode() + b"\n"
+
+
+def decode(line: bytes) -> PipeMessage:
+    """The message on `line`; ValueError if it is not one."""
     fields = json.loads(line)
     if not isinstance(fields, dict):
         raise ValueError("not a JSON object")
-    return fields
-
-
-def question_of(fields: dict[str, Any]) -> tuple[int, IncomingMessage]:
-    """The question in a `{"id": …, "question": …}` line; ValueError if it is not one."""
+    kind = _KINDS.get(str(fields.pop("kind", "")))
+    if kind is None:
+        raise ValueError("not a pipe message")
     try:
-        question_id = fields["id"]
-        message = IncomingMessage(**fields["question"])
-    except (KeyError, TypeError) as error:
-        raise ValueError(f"not a question: {error}") from error
-    if not isinstance(question_id, int):
-        raise ValueError("not a question: its id is not a number")
-    return question_id, message
+        message = kind(**fields)
+    except TypeError as error:
+        raise ValueError(f"not a {kind.__name__}: {error}") from error
+    if isinstance(message, Wake) and message.topic not in _TOPICS:
+        raise ValueError(f"wake for an unknown topic: {message.topic!r}")
+    if isinstance(message, Counters) and not all(
+        isinstance(v, int) for v in message.values.values()
+    ):
+        raise ValueError("counters must be integers")
+    return message

@@ -1,6 +1,6 @@
-"""What `GET /readyz` reports: the tracking server's reachability, the outbox backlog, the
-worker process and its trace export counters. Cheap: the server check is cached for a few
-seconds."""
+"""What `GET /readyz` reports: the tracking server's reachability, the questions in the store, the
+traces waiting for the tracking server, the outbox backlog, the worker process and its trace
+export counters. Cheap: the server check is cached for a few seconds."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from bot.runtime.app import Bot
-from bot.runtime.worker_process import WorkerLink
+from bot.runtime.worker_process import WorkerProcess
 
 CACHE_S = 5.0
 
@@ -18,16 +18,20 @@ CACHE_S = 5.0
 @dataclass
 class Readiness:
     bot: Bot
-    worker: WorkerLink
+    worker: WorkerProcess
     _checked_at: float = field(default=0.0, init=False)
     _reachable: bool = field(default=False, init=False)
 
     async def __call__(self) -> dict[str, object]:
         stats = await self.bot.outbox.stats()
+        questions = await self.bot.store.question_stats()
+        traces = await self.bot.store.trace_stats()
         return {
             "tracking_server": "reachable" if await self._tracking_reachable() else "unreachable",
+            "questions": questions.as_dict(),
+            "traces": traces.as_dict(),
             "outbox": stats.as_dict(),
-            "tasks_in_flight": len(self.bot.background) + self.worker.answers_in_flight,
+            "tasks_in_flight": len(self.bot.background) + questions.pending + questions.in_progress,
             **self.worker.stats(),
         }
 

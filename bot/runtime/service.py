@@ -15,8 +15,9 @@ from bot.runtime.http_front import SlackHttpServer
 from bot.runtime.pipe import STOP_WITHIN_S
 from bot.runtime.readiness import Readiness
 from bot.runtime.socket_front import GuardedSocketModeHandler
-from bot.runtime.worker_process import WorkerLink
+from bot.runtime.worker_process import WorkerProcess
 from bot.slack.client import make_web_client
+from bot.storage.store import Store
 from config import Settings
 
 log = logging.getLogger(__name__)
@@ -27,12 +28,18 @@ FRONT_GRACE_S = 10.0  # confirmations and report replies in flight
 async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
     """Serve until SIGTERM or SIGINT, then stop taking work, finish, flush, and return.
 
-    The worker process (bot/runtime/worker.py) connects to the tracking server, answers and delivers
-    feedback; this process acks Slack and keeps the outbox."""
-    worker = WorkerLink()
+    This process commits questions to the store and feedback to the outbox, and acks Slack;
+    the worker process (bot/runtime/worker.py) connects to the tracking server, answers and
+    delivers feedback."""
+    store = await Store.open(settings.bot_data_dir)
+    # The one instance on this store: questions a worker held when the bot stopped (or was
+    # killed) are taken again at once, not when their leases run out.
+    if released := await store.release_questions():
+        log.warning("%d question(s) begun before the restart are answered again", released)
+    worker = WorkerProcess(store)
     await worker.start()
     slack_session = aiohttp.ClientSession()
-    bot = build_bot(settings, worker, client=make_web_client(settings, slack_session))
+    bot = build_bot(settings, store, worker, client=make_web_client(settings, slack_session))
     http = SlackHttpServer(
         bot.app,
         settings.slack_signing_secret.get_secret_value(),
@@ -61,12 +68,16 @@ async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
     log.info("stopping: no new work; finishing what is in flight")
     await shutdown(bot, worker, http, runner, socket_mode)
     await slack_session.close()
+    waiting = await store.question_stats()
+    if waiting.pending or waiting.in_progress:
+        log.warning("%d question(s) wait in the store for the next start", waiting.pending)
+    await store.close()
     log.info("worker: %s", worker.stats())
 
 
 async def shutdown(
     bot: Bot,
-    worker: WorkerLink,
+    worker: WorkerProcess,
     http: SlackHttpServer,
     runner: web.AppRunner,
     socket_mode: GuardedSocketModeHandler | None,

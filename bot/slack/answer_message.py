@@ -31,9 +31,26 @@ MARKDOWN_LIMIT = 12_000
 FALLBACK_TEXT_LIMIT = 3_000
 
 
-def answer_metadata(trace_id: str) -> Metadata:
-    """The message metadata that ties an answer to its MLflow trace."""
-    return Metadata(event_type=ANSWER_EVENT_TYPE, event_payload={"trace_id": trace_id})
+def answer_metadata(trace_id: str, question_ts: str | None = None) -> Metadata:
+    """The message metadata that ties an answer to its MLflow trace (and to the question it
+    answers: a second attempt at it finds the first one's answer by it)."""
+    payload = {"trace_id": trace_id}
+    if question_ts is not None:
+        payload["question_ts"] = question_ts
+    return Metadata(event_type=ANSWER_EVENT_TYPE, event_payload=payload)
+
+
+def answers_question(message: dict, question_ts: str) -> bool:
+    """Whether `message` (as Slack returns it, with its metadata) is the answer to the
+    question posted at `question_ts`."""
+    metadata = message.get("metadata") or {}
+    payload = metadata.get("event_payload") if isinstance(metadata, dict) else None
+    return (
+        isinstance(metadata, dict)
+        and metadata.get("event_type") == ANSWER_EVENT_TYPE
+        and isinstance(payload, dict)
+        and payload.get("question_ts") == question_ts
+    )
 
 
 @dataclass(frozen=True)

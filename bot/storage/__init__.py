@@ -1,3 +1,4 @@
-"""Local durable state: SQLite with one writer thread (`sqlite_db.py`) and the answer index
-(`answer_index.py`: which Slack message carries which trace), and the assistant panel's threads
-(`assistant_threads.py`: the channel each user is viewing)."""
+"""Local durable state: the store of work in flight (`store.py`, tables in `schema.py`:
+questions, seen event keys, traces waiting for the tracking server, the answer index), SQLite
+with one writer thread (`sqlite_db.py`, the feedback outbox's), and the assistant panel's
+threads (`assistant_threads.py`: the channel each user is viewing)."""

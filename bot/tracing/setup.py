@@ -1,4 +1,5 @@
-"""MLflow set-up: a bounded client, the experiment, the export queue, and flushing on exit."""
+"""MLflow set-up: a bounded client and the experiment. Traces are kept and sent by
+bot/tracing/durable_export.py, not by MLflow's asynchronous export queue."""
 
 from __future__ import annotations
 
@@ -33,14 +34,6 @@ OPTIONAL_PACKAGES_MLFLOW_PROBES = (
 )
 
 
-# MLflow hands finished spans to its exporter every `INTERVAL_MILLIS` (or once 5 are waiting).
-# Its default, 5000 ms, kept an answer's trace (2 spans) in the worker's memory for up to 5 s
-# at a quiet time: a crash in that window lost traces of answers already posted, and a 👍
-# clicked at once waited for the trace. At 250 ms the trace is on the server ~0.25 s after the
-# answer; the price is export work interleaved with answering (bench/notes.md).
-EXPORT_INTERVAL_MS = "250"
-
-
 class TrackingUnavailable(Exception):
     """The tracking server could not be reached in time."""
 
@@ -48,19 +41,19 @@ class TrackingUnavailable(Exception):
 def bound_mlflow_client(settings: TrackingSettings) -> None:
     """Configure the MLflow client before its first call.
 
-    No call may block for minutes when the server is down (the default is 150 s+), and the
-    trace export queue must hold a burst instead of silently dropping it.
+    No call may block for minutes when the server is down (the default is 150 s+). Spans go
+    from MLflow's span processor straight to the bot's exporter (no batching thread, no
+    asynchronous queue: a finished trace is kept in the store at once). While the server is
+    down, urllib3 would log a warning per retried request: the deliverers log one line when
+    it goes away and one when it is back instead (bot/tracing/server_watch.py).
     """
     os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(settings.mlflow_request_retries)
     os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(settings.mlflow_request_timeout_s)
     os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] = "1"
     os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_JITTER"] = "0.5"
-    os.environ["MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"] = "true"
-    os.environ["MLFLOW_ASYNC_TRACE_LOGGING_MAX_QUEUE_SIZE"] = str(settings.trace_queue_size)
-    # A few exporters keep a single tracking server busy without queueing requests past
-    # their timeout (10, MLflow's default, made a burst of 1000 time out on a 2-core host).
-    os.environ.setdefault("MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS", "4")
-    os.environ.setdefault("MLFLOW_ASYNC_TRACE_LOGGING_MAX_INTERVAL_MILLIS", EXPORT_INTERVAL_MS)
+    os.environ["MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"] = "false"
+    os.environ["MLFLOW_USE_BATCH_SPAN_PROCESSOR"] = "false"
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     os.environ["MLFLOW_TRACKING_URI"] = settings.mlflow_tracking_uri
     # Usage telemetry to MLflow's servers is off unless the operator turns it on.
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -113,8 +106,3 @@ async def connect_experiment(settings: TrackingSettings, wait_s: float = 60.0) -
             log.warning("tracking server not reachable yet (%s); retrying", error)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
-
-
-def flush_traces() -> None:
-    """Block until every finished trace has been exported (or has failed to be)."""
-    mlflow.flush_trace_async_logging()

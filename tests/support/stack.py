@@ -8,6 +8,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 
 from devkit.bot_process import BotProcess
@@ -114,3 +115,9 @@ async def assert_exactly(
         return True
 
     await eventually(check, timeout_s=timeout_s, interval_s=1.0)
+
+
+async def readiness(bot: BotProcess) -> dict[str, Any]:
+    """What the bot's `/readyz` says."""
+    async with aiohttp.ClientSession() as http, http.get(bot.url + "/readyz") as response:
+        return dict(await response.json())

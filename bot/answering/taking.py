@@ -1,0 +1,153 @@
+"""The worker's side of questions: take them from the store with a lease, answer, mark done.
+
+A question stays in the store until its answer (or apology) is posted. While it is answered
+its lease is extended; if the worker dies, the lease is released by the front (or runs out)
+and another worker takes it: a stream the dead worker began is closed first
+(bot/answering/conversation.py), so the user sees one final answer. A question older than
+`max_age_s` when taken gets a short apology instead of a late answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.answering.conversation import Conversation
+from bot.answering.incoming import IncomingMessage
+from bot.common.background import BackgroundTasks
+from bot.storage.store import Store, StoreUnavailable, TakenQuestion
+
+log = logging.getLogger(__name__)
+
+POLL_S = 5.0  # also look without a wake-up (a lease that ran out, a missed wake-up)
+MAX_IN_HAND = 64
+MAX_ATTEMPTS = 5  # a question that failed this often (a bug, not a crash) is given up
+
+
+@dataclass
+class QuestionTaker:
+    store: Store
+    conversation: Conversation
+    client: AsyncWebClient
+    owner: str
+    lease_s: float
+    max_age_s: float
+    max_in_hand: int = MAX_IN_HAND
+    _in_hand: dict[int, asyncio.Task[None]] = field(default_factory=dict, init=False)
+    _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _stopping: bool = field(default=False, init=False)
+    _background: BackgroundTasks = field(default_factory=BackgroundTasks, init=False)
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    @property
+    def in_hand(self) -> int:
+        return len(self._in_hand)
+
+    async def run(self) -> None:
+        """Take and answer questions until `stop()`."""
+        renewing = asyncio.create_task(self._extend_leases())
+        try:
+            while not self._stopping:
+                self._wakeup.clear()
+                room = self.max_in_hand - len(self._in_hand)
+                try:
+                    taken = await self.store.take_questions(self.owner, self.lease_s, room)
+                except StoreUnavailable as error:
+                    log.error("could not take questions from the store: %s", error)
+                    taken = []
+                for question in taken:
+                    task = asyncio.create_task(self._answer(question), name=f"q{question.id}")
+                    self._in_hand[question.id] = task
+                if taken and len(taken) == room:
+                    continue  # more may be waiting
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), POLL_S)
+        finally:
+            renewing.cancel()
+
+    def stop(self) -> None:
+        """Take nothing more (what is in hand goes on)."""
+        self._stopping = True
+        self._wakeup.set()
+
+    async def finish(self, grace_s: float) -> bool:
+        """Wait up to `grace_s` for the answers in hand; those still running are released for
+        the next start. True if all finished."""
+        tasks = list(self._in_hand.values())
+        if tasks:
+            _, running = await asyncio.wait(tasks, timeout=grace_s)
+        else:
+            running = set()
+        if not running:
+            return True
+        log.warning("%d answer(s) still running at shutdown: left for the next start", len(running))
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)
+        try:
+            await self.store.release_questions(self.owner)
+        except StoreUnavailable as error:
+            log.error("could not release the questions in hand: %s", error)
+        return False
+
+    async def _answer(self, question: TakenQuestion) -> None:
+        try:
+            message = IncomingMessage.from_json(question.message_json)
+        except ValueError as error:
+            log.error("question %d cannot be read, dropped: %s", question.id, error)
+            await self._done(question)
+            return
+        if question.attempts > MAX_ATTEMPTS:
+            log.error("question %s given up after %d attempts", message.key, MAX_ATTEMPTS)
+            await self._done(question)
+            return
+        try:
+            late = time.time() - question.received_at > self.max_age_s
+            if question.attempts > 1:
+                log.info("question %s taken again (attempt %d)", message.key, question.attempts)
+
+            async def note_stream(reply_ts: str) -> None:
+                # Off the answer's path (~1.5 ms an answer): a retake that finds no note still
+                # finds the stream in the thread (bot/answering/conversation.py).
+                self._background.spawn(
+                    self.store.note_reply(question.id, reply_ts), f"note {reply_ts}"
+                )
+
+            await self.conversation.handle(
+                message,
+                self.client,
+                late=late,
+                retake=question.attempts > 1,
+                leftover_stream=question.reply_ts,
+                on_stream=note_stream,
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("answering %s failed; it is taken again later", message.key)
+            self._in_hand.pop(question.id, None)
+            return
+        await self._done(question)
+
+    async def _done(self, question: TakenQuestion) -> None:
+        self._in_hand.pop(question.id, None)
+        self._wakeup.set()  # room for another
+        try:
+            await self.store.question_done(question.id)
+        except StoreUnavailable as error:
+            log.error("question %d answered but not marked done: %s", question.id, error)
+
+    async def _extend_leases(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease_s / 3)
+            try:
+                await self.store.extend_leases(self.owner, list(self._in_hand), self.lease_s)
+            except StoreUnavailable as error:
+                log.error("could not extend the leases in hand: %s", error)

@@ -1,0 +1,154 @@
+"""Sending kept traces to the tracking server: oldest first, each removed from the store only
+once the server has it whole (bot/tracing/durable_export.py).
+
+While the server is unreachable (connection refused, 5xx, timeouts) one trace, the oldest,
+probes it with exponential backoff and full jitter; the others wait in the store (not in
+memory: a batch at a time is read). When it answers again, everything waiting is due at once.
+A trace refused for good (a 4xx) or unsent for `retry_for_s` is kept as dead with its reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+
+from bot.storage.store import Store, StoreUnavailable, WaitingTrace
+from bot.tracing.durable_export import TraceSender, refused_for_good
+from bot.tracing.server_watch import TrackingServerWatch
+
+log = logging.getLogger(__name__)
+
+BATCH = 32
+CONCURRENCY = 4
+BASE_DELAY_S = 0.5
+MAX_DELAY_S = 15.0
+IDLE_WAIT_S = 30.0
+
+
+@dataclass
+class TraceDeliverer:
+    store: Store
+    sender: TraceSender
+    watch: TrackingServerWatch
+    retry_for_s: float = 24 * 3600.0
+    sent: int = 0
+    failed_attempts: int = 0  # sends that failed (server down, 5xx, refused): /readyz
+    _failures_in_a_row: int = field(default=0, init=False)
+    _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _task: asyncio.Task[None] | None = field(default=None, init=False)
+    _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.watch.when_back(self._server_back)
+        self._task = asyncio.create_task(self._run(), name="trace-deliverer")
+
+    def wake(self) -> None:
+        """A trace was kept: send it now, unless the server is away (then the next probe
+        waits for its backoff: a trace per answer must not become a probe per answer). Safe
+        from any thread."""
+        if self._loop is not None and not self.watch.down:
+            self._loop.call_soon_threadsafe(self._wakeup.set)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    def counters(self) -> dict[str, int]:
+        return {"traces_sent": self.sent, "trace_exports_failed": self.failed_attempts}
+
+    async def drain(self, timeout_s: float) -> bool:
+        """Send everything waiting now, backoff ignored (an orderly stop); True if none is
+        left. What is left stays in the store for the next start."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            batch = await self.store.due_traces(BATCH, ignore_backoff=True)
+            if not batch:
+                return True
+            try:
+                sent_all = await asyncio.wait_for(
+                    self._send_batch(batch), max(0.1, deadline - time.monotonic())
+                )
+            except TimeoutError:
+                break
+            if not sent_all:
+                break  # unreachable: no point hammering it during a stop
+        return not await self.store.due_traces(1, ignore_backoff=True)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                batch = await self.store.due_traces(BATCH)
+                if batch:
+                    if await self._send_batch(batch):
+                        continue
+                    wait_s = self._backoff()
+                else:
+                    due_in = await self.store.next_trace_due_in()
+                    wait_s = IDLE_WAIT_S if due_in is None else due_in
+            except asyncio.CancelledError:
+                raise
+            except StoreUnavailable as error:
+                log.error("trace delivery cannot read the store: %s", error)
+                wait_s = 5.0
+            self._wakeup.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wakeup.wait(), wait_s)
+
+    async def _send_batch(self, batch: list[WaitingTrace]) -> bool:
+        """Send the batch (oldest first, a few at a time); False as soon as the server is
+        unreachable (the rest waits for the next probe)."""
+        if self.watch.down:
+            batch = batch[:1]  # one probe
+        for start in range(0, len(batch), CONCURRENCY):
+            results = await asyncio.gather(
+                *(self._send(waiting) for waiting in batch[start : start + CONCURRENCY])
+            )
+            if not all(results):
+                return False
+        return True
+
+    async def _send(self, waiting: WaitingTrace) -> bool:
+        """True if sent (or dead for good); False if the server was unreachable."""
+        try:
+            await asyncio.to_thread(self.sender.send, waiting.trace_json)
+        except Exception as error:
+            self.failed_attempts += 1
+            return await self._failed(waiting, error)
+        await self.store.trace_sent(waiting.id)
+        self.sent += 1
+        self._failures_in_a_row = 0
+        await self.watch.reachable()
+        return True
+
+    async def _failed(self, waiting: WaitingTrace, error: Exception) -> bool:
+        reason = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
+        if refused_for_good(error):
+            log.error("trace %s refused by the tracking server: %s", waiting.trace_id, reason)
+            await self.store.trace_dead(waiting.id, f"refused: {reason}")
+            return True
+        if time.time() - waiting.created_at > self.retry_for_s:
+            log.error(
+                "trace %s unsent for %.0f s: kept as dead", waiting.trace_id, self.retry_for_s
+            )
+            await self.store.trace_dead(waiting.id, "tracking server unreachable too long")
+            return True
+        await self.watch.unreachable(error)
+        self._failures_in_a_row += 1
+        await self.store.retry_trace(waiting.id, f"unavailable: {reason}", self._backoff())
+        return False
+
+    def _backoff(self) -> float:
+        """Exponential backoff with full jitter."""
+        ceiling = min(MAX_DELAY_S, BASE_DELAY_S * 2 ** max(0, self._failures_in_a_row - 1))
+        return random.uniform(ceiling / 2, ceiling)
+
+    async def _server_back(self) -> None:
+        await self.store.traces_due_now()
+        self._wakeup.set()

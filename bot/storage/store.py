@@ -1,0 +1,475 @@
+"""The durable store of work in flight: the boundary between the front and the worker.
+
+One schema (bot/storage/schema.py) and one set of queries in SQLAlchemy Core, run on SQLite
+(WAL, file `store.sqlite3` in `BOT_DATA_DIR`). Each call runs one whole transaction on a
+thread of the store's own (`_run`), never across turns of the event loop: MLflow's span
+processor keeps a trace synchronously on the loop's thread (`keep_trace`), and a transaction
+left open by the loop while it waits there would deadlock it (bench/notes.md). A PostgreSQL
+backend is a second engine for the same statements: claims already say `FOR UPDATE SKIP
+LOCKED` (which SQLite, with its one writer at a time, does not need and SQLAlchemy leaves
+out), upserts go through the dialect's own `insert` (`_insert`). Why this and not
+hand-written SQL per driver: bench/notes.md.
+
+Questions: the front commits each question with its event key before it acks Slack
+(`add_question`; `StoreUnavailable` if it cannot, so that Slack retries). A worker takes
+questions with a lease (`take_questions`), extends it while it answers, notes a stream it
+began (`note_reply`), and removes the question once answered (`question_done`). A question
+whose worker died is taken again when its lease runs out, or at once when the worker's
+leases are released (`release_questions`: the front does it when its worker dies, and at
+start for every lease, as the one instance on its SQLite file).
+
+Traces: MLflow's span processor hands each finished trace to `keep_trace` (synchronous: it is
+called as the root span ends, and returns once the trace is committed); a deliverer sends
+the oldest due ones (`due_traces`) and removes each once the server has it whole
+(`trace_sent`), or retries it later (`retry_trace`), or keeps it as dead (`trace_dead`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    create_engine,
+    delete,
+    event,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.storage.schema import answers, metadata, questions, seen_events, threads, traces
+
+log = logging.getLogger(__name__)
+
+FILE_NAME = "store.sqlite3"
+OLD_ANSWER_INDEX = "answers.sqlite3"  # before the store: imported once, then renamed
+# A commit on the ack path waits at most this long for another writer (Slack waits 3 s).
+WRITE_WAIT_S = 2.0
+SEEN_EVENTS_TTL_S = 3600.0  # Slack retries an event within minutes
+FORGET_EVERY_S = 60.0
+THREADS = 4
+
+T = TypeVar("T")
+
+
+class StoreUnavailable(Exception):
+    """The store could not be read or written (locked, disk full, unwritable, gone)."""
+
+
+@dataclass(frozen=True)
+class TakenQuestion:
+    id: int
+    message_json: str
+    received_at: float
+    attempts: int  # this one included
+    reply_ts: str | None  # a stream an earlier attempt began
+
+
+@dataclass(frozen=True)
+class WaitingTrace:
+    id: int
+    trace_id: str
+    trace_json: str
+    created_at: float
+    attempts: int
+
+
+@dataclass(frozen=True)
+class TraceStats:
+    waiting: int
+    dead: int
+    oldest_age_s: float | None
+    dead_reasons: dict[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "waiting": self.waiting,
+            "dead": self.dead,
+            "oldest_age_s": self.oldest_age_s,
+            "dead_reasons": self.dead_reasons,
+        }
+
+
+@dataclass(frozen=True)
+class QuestionStats:
+    pending: int  # waiting for a worker (never taken, or its lease ran out)
+    in_progress: int  # a worker holds its lease
+    oldest_age_s: float | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "pending": self.pending,
+            "in_progress": self.in_progress,
+            "oldest_age_s": self.oldest_age_s,
+        }
+
+
+def lease_owner(pid: int | None = None) -> str:
+    """Who holds a lease: a worker process, by host and process ID."""
+    return f"{socket.gethostname()}:{pid if pid is not None else os.getpid()}"
+
+
+def sqlite_engine(path: Path, *, durable: bool) -> Engine:
+    """SQLite in WAL mode. `durable`: `synchronous=FULL`, a commit survives a power cut (the
+    front's, before it acks); otherwise `NORMAL`, it survives a crash of the process (the
+    worker's bookkeeping: a lost mark means a question is taken again, a trace sent again)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{path}", pool_size=THREADS + 1)
+    _set_pragmas(engine, durable=durable)
+    return engine
+
+
+def _set_pragmas(engine: Engine, *, durable: bool) -> None:
+    synchronous = "FULL" if durable else "NORMAL"
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute(f"PRAGMA busy_timeout={int(WRITE_WAIT_S * 1000)}")
+        cursor.close()
+
+
+def _insert(engine: Engine, table: Table) -> Any:
+    """An INSERT that can say ON CONFLICT, in the engine's dialect."""
+    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="store")
+        self._forgotten_at = 0.0
+
+    @classmethod
+    async def open(cls, data_dir: Path, *, durable: bool = True) -> Store:
+        """The store in `data_dir`, its tables created if missing."""
+        store = cls(sqlite_engine(data_dir / FILE_NAME, durable=durable))
+        await store._run(lambda conn: metadata.create_all(conn))
+        old_index = data_dir / OLD_ANSWER_INDEX
+        if old_index.exists():
+            await store._run(lambda conn: _import_answer_index(conn, old_index))
+            old_index.rename(old_index.with_name(OLD_ANSWER_INDEX + ".imported"))
+        return store
+
+    async def close(self) -> None:
+        self._threads.shutdown(wait=True)
+        self._engine.dispose()
+
+    async def _run(self, work: Callable[[Connection], T]) -> T:
+        """`work` in one transaction on a store thread; database failures become
+        StoreUnavailable."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, self._transaction, work)
+
+    def _transaction(self, work: Callable[[Connection], T]) -> T:
+        try:
+            with self._engine.begin() as conn:
+                return work(conn)
+        except (SQLAlchemyError, OSError) as error:
+            raise StoreUnavailable(f"{type(error).__name__}: {_first_line(error)}") from error
+
+    # -- questions: the front ------------------------------------------------------------
+
+    async def add_question(self, key: str, message_json: str) -> bool:
+        """Commit a question under its event key, before Slack is answered. False if the key
+        was seen already (a retry, the other event of the same message): nothing is added."""
+        now = time.time()
+        forget = now - self._forgotten_at > FORGET_EVERY_S
+        if forget:
+            self._forgotten_at = now
+
+        def add(conn: Connection) -> bool:
+            seen = conn.execute(
+                _insert(self._engine, seen_events)
+                .values(key=key, seen_at=now)
+                .on_conflict_do_nothing(index_elements=[seen_events.c.key])
+            )
+            if seen.rowcount != 1:
+                return False
+            conn.execute(
+                questions.insert().values(
+                    key=key, message_json=message_json, received_at=now, attempts=0
+                )
+            )
+            if forget:
+                conn.execute(
+                    delete(seen_events).where(seen_events.c.seen_at < now - SEEN_EVENTS_TTL_S)
+                )
+            return True
+
+        return await self._run(add)
+
+    # -- questions: the worker -----------------------------------------------------------
+
+    async def take_questions(self, owner: str, lease_s: float, limit: int) -> list[TakenQuestion]:
+        """Claim up to `limit` questions nobody holds, oldest first, for `lease_s`."""
+        if limit <= 0:
+            return []
+        now = time.time()
+        free = (
+            select(questions.c.id)
+            .where(or_(questions.c.lease_until.is_(None), questions.c.lease_until < now))
+            .order_by(questions.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(questions)
+            .where(questions.c.id.in_(free))
+            .values(
+                lease_owner=owner,
+                lease_until=now + lease_s,
+                attempts=questions.c.attempts + 1,
+            )
+            .returning(
+                questions.c.id,
+                questions.c.message_json,
+                questions.c.received_at,
+                questions.c.attempts,
+                questions.c.reply_ts,
+            )
+        )
+        rows = await self._run(lambda conn: conn.execute(claim).all())
+        return sorted((TakenQuestion(*row) for row in rows), key=lambda q: q.id)
+
+    async def extend_leases(self, owner: str, ids: Sequence[int], lease_s: float) -> None:
+        if not ids:
+            return
+        statement = (
+            update(questions)
+            .where(questions.c.id.in_(list(ids)), questions.c.lease_owner == owner)
+            .values(lease_until=time.time() + lease_s)
+        )
+        await self._run(lambda conn: conn.execute(statement))
+
+    async def note_reply(self, question_id: int, reply_ts: str) -> None:
+        """The answer of this question is streaming in message `reply_ts`."""
+        statement = update(questions).where(questions.c.id == question_id).values(reply_ts=reply_ts)
+        await self._run(lambda conn: conn.execute(statement))
+
+    async def question_done(self, question_id: int) -> None:
+        statement = delete(questions).where(questions.c.id == question_id)
+        await self._run(lambda conn: conn.execute(statement))
+
+    async def release_questions(self, owner: str | None = None) -> int:
+        """Let any worker take at once the questions `owner` held (every held one if None);
+        how many were released."""
+        held: ColumnElement[bool] = questions.c.lease_owner.is_not(None)
+        if owner is not None:
+            held = questions.c.lease_owner == owner
+        release = update(questions).where(held).values(lease_owner=None, lease_until=None)
+        return await self._run(lambda conn: int(conn.execute(release).rowcount))
+
+    # -- traces --------------------------------------------------------------------------
+
+    def keep_trace(self, trace_id: str, trace_json: str) -> None:
+        """Commit a finished trace (blocking: called as its root span ends, on the event
+        loop's thread). Kept again, the first copy stays."""
+        now = time.time()
+        insert = (
+            _insert(self._engine, traces)
+            .values(
+                trace_id=trace_id,
+                trace_json=trace_json,
+                created_at=now,
+                attempts=0,
+                next_attempt_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[traces.c.trace_id])
+        )
+        self._transaction(lambda conn: conn.execute(insert))
+
+    async def due_traces(self, limit: int, *, ignore_backoff: bool = False) -> list[WaitingTrace]:
+        """The oldest traces due for a try (every waiting one if `ignore_backoff`)."""
+        now = float("inf") if ignore_backoff else time.time()
+        query = (
+            select(
+                traces.c.id,
+                traces.c.trace_id,
+                traces.c.trace_json,
+                traces.c.created_at,
+                traces.c.attempts,
+            )
+            .where(traces.c.dead_reason.is_(None), traces.c.next_attempt_at <= now)
+            .order_by(traces.c.id)
+            .limit(limit)
+        )
+        rows = await self._run(lambda conn: conn.execute(query).all())
+        return [WaitingTrace(*row) for row in rows]
+
+    async def next_trace_due_in(self) -> float | None:
+        """Seconds until the next waiting trace is due (0: now), None if none waits."""
+        query = select(func.min(traces.c.next_attempt_at)).where(traces.c.dead_reason.is_(None))
+        due = await self._run(lambda conn: conn.execute(query).scalar())
+        return None if due is None else max(0.0, due - time.time())
+
+    async def trace_sent(self, trace_row_id: int) -> None:
+        statement = delete(traces).where(traces.c.id == trace_row_id)
+        await self._run(lambda conn: conn.execute(statement))
+
+    async def retry_trace(self, trace_row_id: int, error: str, delay_s: float) -> None:
+        statement = (
+            update(traces)
+            .where(traces.c.id == trace_row_id)
+            .values(
+                attempts=traces.c.attempts + 1,
+                last_error=error[:500],
+                next_attempt_at=time.time() + delay_s,
+            )
+        )
+        await self._run(lambda conn: conn.execute(statement))
+
+    async def traces_due_now(self) -> None:
+        """Every waiting trace is due at once (the tracking server is back)."""
+        statement = (
+            update(traces).where(traces.c.dead_reason.is_(None)).values(next_attempt_at=time.time())
+        )
+        await self._run(lambda conn: conn.execute(statement))
+
+    async def trace_dead(self, trace_row_id: int, reason: str) -> None:
+        statement = (
+            update(traces)
+            .where(traces.c.id == trace_row_id)
+            .values(dead_reason=reason[:500], attempts=traces.c.attempts + 1)
+        )
+        await self._run(lambda conn: conn.execute(statement))
+
+    async def trace_stats(self) -> TraceStats:
+        now = time.time()
+        waiting = traces.c.dead_reason.is_(None)
+
+        def read(conn: Connection) -> tuple[Any, Any, dict[str, int]]:
+            count, oldest = conn.execute(
+                select(func.count(), func.min(traces.c.created_at)).where(waiting)
+            ).one()
+            dead = conn.execute(
+                select(traces.c.dead_reason, func.count())
+                .where(traces.c.dead_reason.is_not(None))
+                .group_by(traces.c.dead_reason)
+            )
+            return count, oldest, {str(reason): int(n) for reason, n in dead.all()}
+
+        count, oldest, reasons = await self._run(read)
+        return TraceStats(
+            waiting=count,
+            dead=sum(reasons.values()),
+            oldest_age_s=None if oldest is None else round(now - oldest, 1),
+            dead_reasons=reasons,
+        )
+
+    async def retry_dead_traces(self) -> int:
+        """Give every dead trace a fresh start; how many."""
+        now = time.time()
+        revive = (
+            update(traces)
+            .where(traces.c.dead_reason.is_not(None))
+            .values(dead_reason=None, attempts=0, next_attempt_at=now, created_at=now)
+        )
+        return await self._run(lambda conn: int(conn.execute(revive).rowcount))
+
+    # -- the answer index ------------------------------------------------------------------
+
+    async def record_answer(
+        self, channel: str, message_ts: str, thread_ts: str, trace_id: str
+    ) -> None:
+        row = {"thread_ts": thread_ts, "trace_id": trace_id, "posted_at": time.time()}
+        upsert = (
+            _insert(self._engine, answers)
+            .values(channel=channel, message_ts=message_ts, **row)
+            .on_conflict_do_update(
+                index_elements=[answers.c.channel, answers.c.message_ts], set_=row
+            )
+        )
+        await self._run(lambda conn: conn.execute(upsert))
+
+    async def answer_at(self, channel: str, message_ts: str) -> tuple[str, str] | None:
+        """The trace ID and thread of the answer posted as this message, if it is one."""
+        query = select(answers.c.trace_id, answers.c.thread_ts).where(
+            answers.c.channel == channel, answers.c.message_ts == message_ts
+        )
+
+        def first(conn: Connection) -> tuple[str, str] | None:
+            row = conn.execute(query).first()
+            return (row[0], row[1]) if row else None
+
+        return await self._run(first)
+
+    async def join_thread(self, channel: str, thread_ts: str) -> None:
+        """The bot takes part in this thread from now on (recorded before it answers, so a
+        quick follow-up is not missed)."""
+        insert = (
+            _insert(self._engine, threads)
+            .values(channel=channel, thread_ts=thread_ts, joined_at=time.time())
+            .on_conflict_do_nothing(index_elements=[threads.c.channel, threads.c.thread_ts])
+        )
+        await self._run(lambda conn: conn.execute(insert))
+
+    async def in_thread(self, channel: str, thread_ts: str) -> bool:
+        query = select(threads.c.joined_at).where(
+            threads.c.channel == channel, threads.c.thread_ts == thread_ts
+        )
+        return await self._run(lambda conn: conn.execute(query).first() is not None)
+
+    # -- operating -------------------------------------------------------------------------
+
+    async def question_stats(self) -> QuestionStats:
+        now = time.time()
+        held = questions.c.lease_until >= now
+        query = select(
+            func.count(),
+            func.count().filter(held),
+            func.min(questions.c.received_at),
+        ).select_from(questions)
+        total, in_progress, oldest = await self._run(lambda conn: conn.execute(query).one())
+        return QuestionStats(
+            pending=total - in_progress,
+            in_progress=in_progress,
+            oldest_age_s=None if oldest is None else round(now - oldest, 1),
+        )
+
+
+def _import_answer_index(conn: Connection, path: Path) -> None:
+    """The rows of the answer index's own file from before the store (the bot follows up in
+    the threads it joined then, and finds their traces)."""
+    with contextlib.closing(sqlite3.connect(path)) as old:
+        old_answers = old.execute(
+            "SELECT channel, message_ts, thread_ts, trace_id, posted_at FROM answers"
+        ).fetchall()
+        old_threads = old.execute("SELECT channel, thread_ts, joined_at FROM threads").fetchall()
+    engine_insert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
+    if old_answers:
+        conn.execute(
+            engine_insert(answers).on_conflict_do_nothing(),
+            [dict(zip(answers.c.keys(), row, strict=True)) for row in old_answers],
+        )
+    if old_threads:
+        conn.execute(
+            engine_insert(threads).on_conflict_do_nothing(),
+            [dict(zip(threads.c.keys(), row, strict=True)) for row in old_threads],
+        )
+    log.info("imported %d answers and %d threads from %s", len(old_answers), len(old_threads), path)
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(getattr(error, "orig", None) or error).splitlines() or [""])[0]

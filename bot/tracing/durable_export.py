@@ -1,0 +1,117 @@
+"""Traces kept until the tracking server has them: MLflow builds each trace, we transport it.
+
+MLflow's own span processor (`MlflowV3SpanProcessor`) still does everything up to export: the
+trace's info, metadata and tags, its spans. It hands each ended span to an OpenTelemetry
+`SpanExporter`, the extension point it is built on; ours (`KeepingSpanExporter`) takes the
+whole trace off MLflow's in-memory trace manager when its root span ends and hands it, as
+MLflow's JSON, to `keep` (the store), before the answer's code goes on. Nothing waits in
+memory. `TraceSender` then sends a kept trace with MLflow's tracing client (trace info, then
+spans; trace data to artifacts where the server keeps spans there), raising on any failure so
+the caller decides: retry, or keep as dead (`refused_for_good`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Sequence
+
+from mlflow.entities import Trace
+from mlflow.exceptions import MlflowException
+from mlflow.tracing import provider
+from mlflow.tracing.client import TracingClient
+from mlflow.tracing.processor.base_mlflow import BaseMlflowSpanProcessor
+from mlflow.tracing.trace_manager import InMemoryTraceManager
+from mlflow.tracing.utils import add_size_stats_to_trace_metadata
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+log = logging.getLogger(__name__)
+
+# Statuses after which the same request cannot succeed later (timeouts and rate limits can).
+_RETRYABLE_4XX = (408, 425, 429)
+
+
+class KeepingSpanExporter(SpanExporter):
+    """Each finished trace, whole, to `keep(trace_id, trace_json)` as its root span ends."""
+
+    def __init__(
+        self, keep: Callable[[str, str], None], on_kept: Callable[[], None] | None = None
+    ) -> None:
+        self._keep = keep
+        self.on_kept = on_kept  # told after each trace kept (from the thread that ended it)
+        self._lock = threading.Lock()
+        self.kept = 0
+        self.not_kept = 0  # `keep` failed: the trace is lost (logged)
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        manager = InMemoryTraceManager.get_instance()
+        for span in spans:
+            if span.parent is not None:
+                continue  # its trace is kept with its root span
+            managed = manager.pop_trace(span.context.trace_id)
+            if managed is None:
+                continue
+            trace = managed.trace
+            add_size_stats_to_trace_metadata(trace)
+            try:
+                self._keep(trace.info.trace_id, trace.to_json())
+            except Exception as error:
+                with self._lock:
+                    self.not_kept += 1
+                log.error("trace %s could not be kept: %s", trace.info.trace_id, error)
+                continue
+            with self._lock:
+                self.kept += 1
+            if self.on_kept is not None:
+                self.on_kept()
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True  # nothing is held
+
+
+def keep_traces_with(exporter: KeepingSpanExporter) -> None:
+    """Have MLflow's span processor hand every ended span to `exporter` (synchronously: no
+    batching thread, so a trace is kept before the code that ended its root span goes on)."""
+    provider._get_tracer(__name__)  # builds MLflow's tracer provider and its span processor
+    processor = provider._get_span_processor()
+    if not isinstance(processor, BaseMlflowSpanProcessor):
+        raise RuntimeError("MLflow's span processor was not found: traces cannot be kept")
+    if processor._batch_delegate is not None:
+        raise RuntimeError("MLflow batches spans (MLFLOW_USE_BATCH_SPAN_PROCESSOR): unset it")
+    processor.span_exporter = exporter
+
+
+class TraceSender:
+    """Blocking: run it in a worker thread. Sending a trace again replaces what the server
+    has of it (same trace ID, same span IDs), so a resend after a partial failure duplicates
+    nothing."""
+
+    def __init__(self, tracking_uri: str) -> None:
+        self._client = TracingClient(tracking_uri)
+
+    def send(self, trace_json: str) -> str:
+        """Send the trace; its ID is returned. Raises what the client raised.
+
+        The trace's info first, then its spans: the server's slow path (an IntegrityError,
+        a rollback and a merge) when the spans create the trace's row first made draining
+        ~1.4x slower (bench/notes.md)."""
+        trace = Trace.from_json(trace_json)
+        info = self._client.start_trace(trace.info)
+        try:
+            self._client.log_spans(str(trace.info.experiment_id), trace.data.spans)
+        except NotImplementedError:  # a server that keeps spans as artifacts
+            self._client._upload_trace_data(info, trace.data)
+        return trace.info.trace_id
+
+
+def refused_for_good(error: Exception) -> bool:
+    """Whether the server refused the request itself (a 4xx that a retry cannot change)."""
+    if not isinstance(error, MlflowException):
+        return False
+    status = error.get_http_status_code()
+    return 400 <= status < 500 and status not in _RETRYABLE_4XX

@@ -1,0 +1,128 @@
+"""The store of work in flight (bot/storage/store.py) on a real SQLite file, and the pipe's
+typed messages: questions are kept once, claimed with leases, taken again when a lease is
+released or runs out; a store another writer holds refuses in time instead of hanging."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.answering.incoming import IncomingMessage
+from bot.runtime.pipe import Counters, Ready, Stop, Wake, decode, encode
+from bot.storage.store import FILE_NAME, WRITE_WAIT_S, Store, StoreUnavailable
+
+
+@pytest.fixture
+async def store(tmp_path: Path):
+    opened = await Store.open(tmp_path)
+    yield opened
+    await opened.close()
+
+
+def message(ts: str) -> IncomingMessage:
+    return IncomingMessage("hi", "U1", "T1", "D1", "im", ts, None, "UBOT")
+
+
+async def test_a_question_is_kept_once_per_event_key(store: Store) -> None:
+    first = message("1.000001")
+    assert await store.add_question(first.key, first.to_json())
+    assert not await store.add_question(first.key, first.to_json())  # a retry
+    second = message("1.000002")
+    assert await store.add_question(second.key, second.to_json())
+    stats = await store.question_stats()
+    assert (stats.pending, stats.in_progress) == (2, 0)
+
+    taken = await store.take_questions("w1", lease_s=60, limit=10)
+    assert [IncomingMessage.from_json(q.message_json) for q in taken] == [first, second]
+    assert [q.attempts for q in taken] == [1, 1]
+    assert await store.take_questions("w2", lease_s=60, limit=10) == []  # held
+    stats = await store.question_stats()
+    assert (stats.pending, stats.in_progress) == (0, 2)
+
+    await store.question_done(taken[0].id)
+    assert not await store.add_question(first.key, first.to_json())  # answered: still seen
+    assert (await store.question_stats()).in_progress == 1
+
+
+async def test_a_released_or_expired_lease_lets_another_worker_take_it(store: Store) -> None:
+    for ts in ("2.1", "2.2", "2.3"):
+        await store.add_question(message(ts).key, message(ts).to_json())
+    held_by_dead = await store.take_questions("dead", lease_s=60, limit=2)
+    await store.note_reply(held_by_dead[0].id, "99.5")
+    assert await store.release_questions("someone-else") == 0
+    assert await store.release_questions("dead") == 2
+
+    retaken = await store.take_questions("w2", lease_s=0.2, limit=10)
+    assert [q.attempts for q in retaken] == [2, 2, 1]
+    assert retaken[0].reply_ts == "99.5"  # the stream the dead worker began
+    await asyncio.sleep(0.3)  # w2's leases run out
+    assert len(await store.take_questions("w3", lease_s=60, limit=10)) == 3
+
+
+async def test_an_extended_lease_holds(store: Store) -> None:
+    await store.add_question("k", message("3.1").to_json())
+    (taken,) = await store.take_questions("w1", lease_s=0.3, limit=1)
+    await asyncio.sleep(0.2)
+    await store.extend_leases("w1", [taken.id], lease_s=60)
+    await asyncio.sleep(0.2)
+    assert await store.take_questions("w2", lease_s=60, limit=1) == []
+
+
+async def test_a_store_held_by_another_writer_refuses_in_time(store: Store, tmp_path: Path) -> None:
+    holder = sqlite3.connect(tmp_path / FILE_NAME, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(StoreUnavailable, match="locked"):
+            await store.add_question("k", message("4.1").to_json())
+        assert asyncio.get_running_loop().time() - started < WRITE_WAIT_S + 1.0
+    finally:
+        holder.rollback()
+        holder.close()
+    assert await store.add_question("k", message("4.1").to_json())  # nothing half-kept
+
+
+def test_pipe_messages_round_trip_and_refuse_garbage() -> None:
+    for sent in (Wake("questions"), Wake("feedback"), Stop(), Ready(), Counters({"a": 1})):
+        assert decode(encode(sent)) == sent
+    for garbage in (b"[]", b'{"kind": "Wake"}', b'{"kind": "Wake", "topic": "x"}', b'{"x": 1}'):
+        with pytest.raises(ValueError):
+            decode(garbage)
+
+
+async def test_a_message_with_a_lone_surrogate_is_kept_as_it_came(store: Store) -> None:
+    """Valid JSON from Slack (`"\\ud800"`) but not valid UTF-8: refusing it would make Slack
+    retry it for ever."""
+    odd = IncomingMessage("half a pair: \ud800", "U1", "T1", "D1", "im", "5.1", None, "UBOT")
+    assert await store.add_question(odd.key, odd.to_json())
+    (taken,) = await store.take_questions("w1", lease_s=60, limit=1)
+    assert IncomingMessage.from_json(taken.message_json) == odd
+
+
+async def test_the_answer_index_of_an_earlier_version_is_imported_once(tmp_path: Path) -> None:
+    old = sqlite3.connect(tmp_path / "answers.sqlite3")
+    old.executescript(
+        "CREATE TABLE answers (channel TEXT, message_ts TEXT, thread_ts TEXT, trace_id TEXT,"
+        " posted_at REAL, PRIMARY KEY (channel, message_ts));"
+        "CREATE TABLE threads (channel TEXT, thread_ts TEXT, joined_at REAL,"
+        " PRIMARY KEY (channel, thread_ts));"
+        "INSERT INTO answers VALUES ('C1', '10.1', '10.0', 'tr-old', 1.0);"
+        "INSERT INTO threads VALUES ('C1', '10.0', 1.0);"
+    )
+    old.commit()
+    old.close()
+    store = await Store.open(tmp_path)
+    try:
+        assert await store.answer_at("C1", "10.1") == ("tr-old", "10.0")
+        assert await store.in_thread("C1", "10.0")
+        assert not await store.in_thread("C1", "11.0")
+        await store.record_answer("C1", "10.1", "10.0", "tr-new")  # the latest wins
+        assert await store.answer_at("C1", "10.1") == ("tr-new", "10.0")
+        await store.join_thread("C1", "10.0")  # again: no error
+    finally:
+        await store.close()
+    assert not (tmp_path / "answers.sqlite3").exists()
+    assert (tmp_path / "answers.sqlite3.imported").exists()
