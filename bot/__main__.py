@@ -32,7 +32,10 @@ def _store(args: argparse.Namespace) -> int:
 
     from bot.ops import store_cli
 
-    return store_cli.run(Path(args.data_dir), retry_dead=args.retry_dead)
+    database_url = os.environ.get("DATABASE_URL") or None
+    if args.command == "migrate":
+        return store_cli.migrate(Path(args.data_dir), database_url=database_url)
+    return store_cli.run(Path(args.data_dir), retry_dead=args.retry_dead, database_url=database_url)
 
 
 def _manifest(request_url: str | None) -> int:
@@ -60,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     store.add_argument("--data-dir", default=os.environ.get("BOT_DATA_DIR", "data"))
     store.add_argument("--retry-dead", action="store_true", help="give dead entries a new try")
+    migrate = commands.add_parser(
+        "migrate", help="bring the store's schema up to date (DATABASE_URL, else BOT_DATA_DIR)"
+    )
+    migrate.add_argument("--data-dir", default=os.environ.get("BOT_DATA_DIR", "data"))
     commands.add_parser("worker", help="(started by `serve`) answers and delivers feedback")
     commands.add_parser("check", help="check the configuration, Slack, MLflow and the LLM")
     manifest = commands.add_parser("manifest", help="print the Slack app manifest")
@@ -78,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         return check()
     if args.command == "manifest":
         return _manifest(args.request_url)
-    if args.command in ("store", "outbox"):
+    if args.command in ("store", "outbox", "migrate"):
         return _store(args)
     if args.command in report_cli.COMMANDS:
         return report_cli.run(args, settings_or_exit(load_tracking_settings))

@@ -28,6 +28,10 @@ DEFAULT_SYSTEM_PROMPT = (
 S = TypeVar("S", bound="TrackingSettings")
 
 
+# The URL schemes DATABASE_URL may have (platforms' Postgres add-ons say `postgres://`).
+POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
 class ConfigError(Exception):
     """A missing or malformed setting; the message names the variable."""
 
@@ -142,6 +146,11 @@ class Settings(TrackingSettings):
         gt=0,
         description="seconds after which a question not yet answered gets an apology (> 0)",
     )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://user:password@host/db (or postgres://…) to keep the store "
+        "on PostgreSQL, shared by every instance; unset: SQLite in BOT_DATA_DIR",
+    )
     question_lease_s: float = Field(
         default=60.0,
         ge=5,
@@ -159,10 +168,22 @@ class Settings(TrackingSettings):
             return frozenset(ids)
         return value
 
-    @field_validator("slack_app_token", "openai_api_key", mode="before")
+    @field_validator("slack_app_token", "openai_api_key", "database_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(POSTGRES_SCHEMES):
+            raise ValueError("not a postgresql:// or postgres:// URL")
+        return value
+
+    @property
+    def store_url(self) -> str | None:
+        """Where the store lives: a PostgreSQL URL, or None for SQLite in `bot_data_dir`."""
+        return None if self.database_url is None else self.database_url.get_secret_value()
 
     @field_validator("openai_base_url", "ollama_url", mode="before")
     @classmethod

@@ -1,23 +1,37 @@
-"""The store of work in flight (bot/storage/store.py) on a real SQLite file, and the pipe's
-typed messages: questions are kept once, claimed with leases, taken again when a lease is
-released or runs out; a store another writer holds refuses in time instead of hanging."""
+"""The store of work in flight (bot/storage/store.py) on both backends, a real SQLite file and
+a real PostgreSQL, and the pipe's typed messages: questions are kept once, claimed with
+leases, taken again when a lease is released or runs out; a store another writer holds
+refuses in time instead of hanging; migrations run once however many instances start."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
+from sqlalchemy import create_engine, text
 
 from bot.answering.incoming import IncomingMessage
 from bot.runtime.pipe import Counters, Ready, Stop, Wake, decode, encode
+from bot.storage.engine import driver_url
+from bot.storage.migrations import STEPS
 from bot.storage.store import FILE_NAME, WRITE_WAIT_S, Store, StoreUnavailable
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_url(request: pytest.FixtureRequest) -> str | None:
+    """None: SQLite in the test's directory; else a fresh PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return None
+    return str(request.getfixturevalue("database_url"))
+
+
 @pytest.fixture
-async def store(tmp_path: Path):
-    opened = await Store.open(tmp_path)
+async def store(tmp_path: Path, backend_url: str | None):
+    opened = await Store.open(tmp_path, database_url=backend_url)
     yield opened
     await opened.close()
 
@@ -71,18 +85,67 @@ async def test_an_extended_lease_holds(store: Store) -> None:
     assert await store.take_questions("w2", lease_s=60, limit=1) == []
 
 
-async def test_a_store_held_by_another_writer_refuses_in_time(store: Store, tmp_path: Path) -> None:
-    holder = sqlite3.connect(tmp_path / FILE_NAME, isolation_level=None)
-    holder.execute("BEGIN EXCLUSIVE")
+async def test_a_store_held_by_another_writer_refuses_in_time(
+    store: Store, tmp_path: Path, backend_url: str | None
+) -> None:
+    if backend_url is None:
+        holder: Any = sqlite3.connect(tmp_path / FILE_NAME, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        refusal = "locked"
+    else:
+        holder = psycopg.connect(backend_url)
+        holder.execute("LOCK TABLE seen_events IN ACCESS EXCLUSIVE MODE")
+        refusal = "lock timeout"
     try:
         started = asyncio.get_running_loop().time()
-        with pytest.raises(StoreUnavailable, match="locked"):
+        with pytest.raises(StoreUnavailable, match=refusal):
             await store.add_question("k", message("4.1").to_json())
         assert asyncio.get_running_loop().time() - started < WRITE_WAIT_S + 1.0
     finally:
         holder.rollback()
         holder.close()
     assert await store.add_question("k", message("4.1").to_json())  # nothing half-kept
+
+
+async def test_instances_starting_together_migrate_once(database_url: str) -> None:
+    """Five instances open one new PostgreSQL database at once: one creates the schema under
+    the advisory lock, the others find it done; all of them work."""
+    opened = await asyncio.gather(
+        *(Store.open(Path("unused"), database_url=database_url) for _ in range(5))
+    )
+    try:
+        engine = create_engine(driver_url(database_url))
+        with engine.connect() as conn:
+            versions = conn.execute(text("SELECT version FROM schema_version")).scalars().all()
+        engine.dispose()
+        assert versions == [step[0] for step in STEPS]
+        assert await opened[0].add_question("k", message("6.1").to_json())
+        assert not await opened[4].add_question("k", message("6.1").to_json())
+    finally:
+        for each in opened:
+            await each.close()
+
+
+async def test_two_instances_never_take_the_same_question(database_url: str) -> None:
+    """Workers of two instances claim at once from one queue (FOR UPDATE SKIP LOCKED): each
+    question goes to exactly one of them."""
+    one = await Store.open(Path("unused"), database_url=database_url)
+    two = await Store.open(Path("unused"), database_url=database_url)
+    try:
+        for n in range(40):
+            await one.add_question(f"k{n}", message(f"7.{n}").to_json())
+        takes = await asyncio.gather(
+            *(
+                store.take_questions(f"w{i}", lease_s=60, limit=3)
+                for i in range(10)
+                for store in (one, two)
+            )
+        )
+        ids = [q.id for taken in takes for q in taken]
+        assert len(ids) == len(set(ids)) == 40
+    finally:
+        await one.close()
+        await two.close()
 
 
 def test_pipe_messages_round_trip_and_refuse_garbage() -> None:

@@ -31,10 +31,11 @@ async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
     This process commits questions to the store and feedback to the outbox, and acks Slack;
     the worker process (bot/runtime/worker.py) connects to the tracking server, answers and
     delivers feedback."""
-    store = await Store.open(settings.bot_data_dir)
-    # The one instance on this store: questions a worker held when the bot stopped (or was
-    # killed) are taken again at once, not when their leases run out.
-    if released := await store.release_questions():
+    store = await Store.open(settings.bot_data_dir, database_url=settings.store_url)
+    # The one instance on a SQLite store: questions a worker held when the bot stopped (or was
+    # killed) are taken again at once, not when their leases run out. A shared store's leases
+    # may be other instances' own: they run out (QUESTION_LEASE_S) if their holder died.
+    if not store.shared and (released := await store.release_questions()):
         log.warning("%d question(s) begun before the restart are answered again", released)
     worker = WorkerProcess(store)
     await worker.start()

@@ -27,7 +27,7 @@ import aiohttp
 
 from bot.answering.answerer import Answerer
 from bot.answering.conversation import Conversation
-from bot.answering.taking import QuestionTaker
+from bot.answering.taking import POLL_S, SHARED_POLL_S, QuestionTaker
 from bot.answering.trace_delivery import TraceDeliverer
 from bot.common.logs import configure_logging
 from bot.common.secret_redaction import install_secret_redaction, secrets_of
@@ -78,7 +78,7 @@ async def run_worker(settings: Settings) -> int:
     lines = asyncio.StreamReader(limit=MAX_LINE_BYTES)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), sys.stdin.buffer)
 
-    store = await Store.open(settings.bot_data_dir, durable=False)
+    store = await Store.open(settings.bot_data_dir, durable=False, database_url=settings.store_url)
     exporter = KeepingSpanExporter(store.keep_trace)
     keep_traces_with(exporter)
     outbox = Outbox(settings.bot_data_dir / "outbox.sqlite3", durable_writes=False)
@@ -118,6 +118,7 @@ async def run_worker(settings: Settings) -> int:
             owner=lease_owner(),
             lease_s=settings.question_lease_s,
             max_age_s=settings.question_max_age_s,
+            poll_s=SHARED_POLL_S if store.shared else POLL_S,
         )
         traces.start()
         deliverer.start()

@@ -55,7 +55,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.storage.schema import answers, metadata, questions, seen_events, threads, traces
+from bot.storage.engine import postgres_engine
+from bot.storage.migrations import migrate
+from bot.storage.schema import answers, questions, seen_events, threads, traces
 
 log = logging.getLogger(__name__)
 
@@ -162,15 +164,32 @@ class Store:
         self._forgotten_at = 0.0
 
     @classmethod
-    async def open(cls, data_dir: Path, *, durable: bool = True) -> Store:
-        """The store in `data_dir`, its tables created if missing."""
-        store = cls(sqlite_engine(data_dir / FILE_NAME, durable=durable))
-        await store._run(lambda conn: metadata.create_all(conn))
+    async def open(
+        cls, data_dir: Path, *, durable: bool = True, database_url: str | None = None
+    ) -> Store:
+        """The store on PostgreSQL at `database_url` if given, else in `data_dir` (SQLite);
+        its schema migrated (bot/storage/migrations.py)."""
+        if database_url:
+            engine = postgres_engine(database_url, durable=durable, pool_size=THREADS + 1)
+        else:
+            engine = sqlite_engine(data_dir / FILE_NAME, durable=durable)
+        store = cls(engine)
+        try:
+            await asyncio.get_running_loop().run_in_executor(store._threads, migrate, engine)
+        except (SQLAlchemyError, OSError) as error:
+            await store.close()
+            raise StoreUnavailable(f"{type(error).__name__}: {_first_line(error)}") from error
         old_index = data_dir / OLD_ANSWER_INDEX
         if old_index.exists():
             await store._run(lambda conn: _import_answer_index(conn, old_index))
             old_index.rename(old_index.with_name(OLD_ANSWER_INDEX + ".imported"))
         return store
+
+    @property
+    def shared(self) -> bool:
+        """Other instances may use this store (PostgreSQL): a lease is released only by its
+        owner, or runs out; never all at once at start."""
+        return self._engine.dialect.name != "sqlite"
 
     async def close(self) -> None:
         self._threads.shutdown(wait=True)
@@ -200,12 +219,15 @@ class Store:
             self._forgotten_at = now
 
         def add(conn: Connection) -> bool:
+            # Whether it was new by the row it returns: an INSERT's rowcount is not reported
+            # by every driver (psycopg's is -1 once SQLAlchemy has closed the cursor).
             seen = conn.execute(
                 _insert(self._engine, seen_events)
                 .values(key=key, seen_at=now)
                 .on_conflict_do_nothing(index_elements=[seen_events.c.key])
+                .returning(seen_events.c.key)
             )
-            if seen.rowcount != 1:
+            if seen.first() is None:
                 return False
             conn.execute(
                 questions.insert().values(
