@@ -6,22 +6,27 @@ injected, counts asserted)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
+from pathlib import Path
 
 import pytest
 
 from bot.answering.slack_reply import INTERRUPTED_NOTE
 from devkit.bot_process import BotProcess
-from devkit.conversation import dm
+from devkit.conversation import dm, trace_id_of
 from devkit.ids import new_id
 from devkit.llm_api import LlmEmulator
+from devkit.postgres_server import PostgresServer
 from devkit.slack_api import SlackEmulator
 from devkit.slack_requests import SlackSender
+from devkit.waiting import eventually
 from tests.support.stack import Stack
 from tests.test_questions import LONG_ANSWER, all_answered, assert_answered_once, kill_9
 
 pytestmark = pytest.mark.slow
 
+TRACES_SENT = re.compile(r"worker stopped; trace export: .*'traces_sent': (\d+)")
 LEASE_S = 5  # the least QUESTION_LEASE_S allows: a dead instance's questions wait this long
 
 
@@ -82,3 +87,61 @@ async def test_a_question_of_an_instance_killed_mid_answer_is_answered_once_by_a
         (interrupted,) = [m for m in slack.bot_messages(channel) if not m.get("metadata")]
         assert interrupted["text"].endswith(INTERRUPTED_NOTE)
     assert b.log().count("taken again (attempt 2)") == len(channels)
+
+
+async def test_postgres_restarted_under_load_loses_and_duplicates_nothing(
+    stack: Stack, slack: SlackEmulator, tmp_path: Path
+) -> None:
+    """Questions keep coming to two instances while their PostgreSQL restarts: an event the
+    store cannot take is refused with a 5xx (Slack sends it again), never acked and lost;
+    once the database is back every question is answered once and traced once."""
+    database = PostgresServer()
+    await asyncio.to_thread(database.start)
+    try:
+        stack.env["DATABASE_URL"] = database.url
+        instances = [await start_instance(stack), await start_instance(stack)]
+        channels = [new_id("D") for _ in range(40)]
+        refused: list[int] = []
+
+        async def ask_until_acked(n: int, channel: str) -> None:
+            """As Slack does: the same event again (a retry) until it is acked."""
+            await asyncio.sleep(n * 0.15)  # ~6 s of steady load
+            event, event_id = dm(new_id("U"), channel, "asked"), f"Ev{uuid.uuid4().hex[:10]}"
+            for attempt in range(60):
+                _, sender = instances[(n + attempt) % 2]
+                status, _ = await sender.event(event, event_id=event_id, retry_num=attempt or None)
+                if status == 200:
+                    return
+                assert status >= 500, status
+                refused.append(status)
+                await asyncio.sleep(0.5)
+            raise AssertionError(f"{channel} was never acked")
+
+        asking = asyncio.gather(*(ask_until_acked(n, c) for n, c in enumerate(channels)))
+        await asyncio.sleep(2.0)
+        await asyncio.to_thread(database.stop)
+        await asyncio.sleep(2.0)
+        await asyncio.to_thread(database.start)
+        await asking
+
+        assert refused, "no event was refused while the database was down"
+        for bot, _ in instances:
+            await all_answered(bot)
+        answers = assert_answered_once(slack, channels)
+        tracking = stack.tracking()
+
+        async def all_traced_once() -> bool:
+            traced = [t.info.trace_id for t in await tracking.asearch()]
+            assert len(traced) == len(set(traced))
+            missing = {trace_id_of(a) for a in answers} - set(traced)
+            assert not missing, f"{len(missing)} of 40 answers have no trace on the server"
+            return True
+
+        await eventually(all_traced_once, timeout_s=60, interval_s=1.0)
+        for bot, _ in instances:
+            await asyncio.to_thread(bot.stop)
+        sent = [int(n) for bot, _ in instances for n in TRACES_SENT.findall(bot.log())]
+        assert sum(sent) == len(channels), f"traces sent per worker: {sent}"  # each by one
+    finally:
+        await stack.close()
+        await asyncio.to_thread(database.remove)

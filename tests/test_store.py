@@ -36,6 +36,16 @@ async def store(tmp_path: Path, backend_url: str | None):
     await opened.close()
 
 
+def schema_versions(url: str) -> list[int]:
+    """The migration steps recorded in the database at `url` (SQLAlchemy's form)."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        versions = conn.execute(text("SELECT version FROM schema_version ORDER BY 1")).scalars()
+        recorded = list(versions)
+    engine.dispose()
+    return recorded
+
+
 def message(ts: str) -> IncomingMessage:
     return IncomingMessage("hi", "U1", "T1", "D1", "im", ts, None, "UBOT")
 
@@ -114,11 +124,7 @@ async def test_instances_starting_together_migrate_once(database_url: str) -> No
         *(Store.open(Path("unused"), database_url=database_url) for _ in range(5))
     )
     try:
-        engine = create_engine(driver_url(database_url))
-        with engine.connect() as conn:
-            versions = conn.execute(text("SELECT version FROM schema_version")).scalars().all()
-        engine.dispose()
-        assert versions == [step[0] for step in STEPS]
+        assert schema_versions(driver_url(database_url)) == [step[0] for step in STEPS]
         assert await opened[0].add_question("k", message("6.1").to_json())
         assert not await opened[4].add_question("k", message("6.1").to_json())
     finally:
@@ -189,3 +195,50 @@ async def test_the_answer_index_of_an_earlier_version_is_imported_once(tmp_path:
         await store.close()
     assert not (tmp_path / "answers.sqlite3").exists()
     assert (tmp_path / "answers.sqlite3.imported").exists()
+
+
+async def test_a_waiting_trace_is_in_one_senders_hands_at_a_time(
+    store: Store, tmp_path: Path, backend_url: str | None
+) -> None:
+    """Senders of two instances claim due traces at once: each trace goes to one of them; one
+    sent back for a retry, or every one when the server is back, can be claimed again."""
+    other = await Store.open(tmp_path, database_url=backend_url)
+    try:
+        for n in range(30):
+            await asyncio.to_thread(store.keep_trace, f"tr-{n}", "{}")
+        claims = await asyncio.gather(
+            *(each.due_traces(4, ignore_backoff=True) for _ in range(6) for each in (store, other))
+        )
+        ids = [t.id for claim in claims for t in claim]
+        assert len(ids) == len(set(ids)) == 30
+        assert await other.due_traces(30, ignore_backoff=True) == []  # all in hand
+        assert await store.next_trace_due_in() == 0.0  # still waiting: none was sent
+
+        first = min(ids)
+        await store.retry_trace(first, "unavailable", delay_s=0)
+        assert [t.id for t in await other.due_traces(30)] == [first]
+        await store.traces_due_now()  # the server is back: the probe's claims are let go
+        assert len(await other.due_traces(30)) == 30
+    finally:
+        await other.close()
+
+
+async def test_a_store_made_before_a_migration_is_brought_up_to_date(
+    store: Store, tmp_path: Path, backend_url: str | None
+) -> None:
+    """A database at schema version 1 (traces without `claimed_until`) gets the column at the
+    next start, and works."""
+    url = f"sqlite:///{tmp_path / FILE_NAME}" if backend_url is None else driver_url(backend_url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE traces DROP COLUMN claimed_until"))
+        conn.execute(text("DELETE FROM schema_version WHERE version > 1"))
+    engine.dispose()
+
+    reopened = await Store.open(tmp_path, database_url=backend_url)
+    try:
+        await asyncio.to_thread(reopened.keep_trace, "tr-old", "{}")
+        assert [t.trace_id for t in await reopened.due_traces(5)] == ["tr-old"]
+    finally:
+        await reopened.close()
+    assert schema_versions(url) == [step[0] for step in STEPS]

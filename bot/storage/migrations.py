@@ -13,9 +13,20 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, func, select, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    MetaData,
+    Table,
+    func,
+    inspect,
+    select,
+    text,
+)
 
-from bot.storage.schema import metadata
+from bot.storage.schema import metadata, traces
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +37,24 @@ _versions = MetaData()
 schema_version = Table("schema_version", _versions, Column("version", Integer, primary_key=True))
 
 Step = Callable[[Connection], None]
+
+
+def _add_column(table: Table, name: str) -> Step:
+    """A column the schema has and a table created before it lacks (one created since has
+    it already: create_all made it whole)."""
+
+    def step(conn: Connection) -> None:
+        if name not in {column["name"] for column in inspect(conn).get_columns(table.name)}:
+            kind = table.c[name].type.compile(conn.dialect)
+            conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {name} {kind}"))
+
+    return step
+
+
 # (version, what it does, how): append only; never edit a released step.
 STEPS: list[tuple[int, str, Step]] = [
     (1, "the store's first tables", lambda conn: None),  # made by create_all
+    (2, "traces.claimed_until", _add_column(traces, "claimed_until")),
 ]
 
 
