@@ -19,8 +19,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     settings = settings_or_exit(load_settings)
     install_secret_redaction(secrets_of(settings))
+    with_worker = args.command != "web"
+    if not with_worker and settings.store_url is None:
+        print("error: `web` needs DATABASE_URL: its workers run apart", file=sys.stderr)
+        return 2
     try:
-        asyncio.run(serve(settings, host=args.host))
+        asyncio.run(serve(settings, host=args.host, with_worker=with_worker))
     except WorkerStartFailed as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
@@ -53,8 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command")
-    serve = commands.add_parser("serve", help="serve Slack (the default)")
-    for p in (parser, serve):
+    serve = commands.add_parser("serve", help="serve Slack and answer (the default)")
+    web = commands.add_parser(
+        "web", help="serve Slack only; `worker` processes answer (needs DATABASE_URL)"
+    )
+    for p in (parser, serve, web):
         p.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"), help="bind address")
     store = commands.add_parser(
         "store",
@@ -67,18 +74,20 @@ def main(argv: list[str] | None = None) -> int:
         "migrate", help="bring the store's schema up to date (DATABASE_URL, else BOT_DATA_DIR)"
     )
     migrate.add_argument("--data-dir", default=os.environ.get("BOT_DATA_DIR", "data"))
-    commands.add_parser("worker", help="(started by `serve`) answers and delivers feedback")
+    commands.add_parser(
+        "worker", help="answer and deliver only, beside `web` processes (needs DATABASE_URL)"
+    )
     commands.add_parser("check", help="check the configuration, Slack, MLflow and the LLM")
     manifest = commands.add_parser("manifest", help="print the Slack app manifest")
     manifest.add_argument("--request-url", help="https URL of /slack/events: the HTTP variant")
     report_cli.add_commands(commands)
     args = parser.parse_args(argv)
-    if args.command in (None, "serve"):
+    if args.command in (None, "serve", "web"):
         return _serve(args)
     if args.command == "worker":
         from bot.runtime.worker import main as worker
 
-        return worker()
+        return worker(standalone=True)
     if args.command == "check":
         from bot.ops.check import main as check
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
 import uuid
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from devkit.postgres_server import PostgresServer
 from devkit.slack_api import SlackEmulator
 from devkit.slack_requests import SlackSender
 from devkit.waiting import eventually
-from tests.support.stack import Stack
+from tests.support.stack import Stack, readiness
 from tests.test_questions import LONG_ANSWER, all_answered, assert_answered_once, kill_9
 
 pytestmark = pytest.mark.slow
@@ -38,11 +39,11 @@ def shared(stack: Stack, database_url: str) -> Stack:
     return stack
 
 
-async def start_instance(stack: Stack) -> tuple[BotProcess, SlackSender]:
-    """One more instance on the shared database, with a `BOT_DATA_DIR` of its own (as on a
-    platform where each instance has a disk of its own)."""
+async def start_instance(stack: Stack, *args: str) -> tuple[BotProcess, SlackSender]:
+    """One more instance on the shared database (`python -m bot` and `args`), with a
+    `BOT_DATA_DIR` of its own (as on a platform where each instance has a disk of its own)."""
     stack.env["BOT_DATA_DIR"] = str(stack.root / f"{stack.experiment}-{len(stack.bots)}-data")
-    return await stack.start_bot()
+    return await stack.start_bot(*args)
 
 
 async def test_an_event_to_one_instance_and_its_retry_to_another_are_answered_once(
@@ -145,3 +146,21 @@ async def test_postgres_restarted_under_load_loses_and_duplicates_nothing(
     finally:
         await stack.close()
         await asyncio.to_thread(database.remove)
+
+
+async def test_web_and_worker_process_types_answer_on_one_database(
+    shared: Stack, slack: SlackEmulator
+) -> None:
+    """`python -m bot web` only acks and keeps; `python -m bot worker` answers what any front
+    kept, and stops in order on SIGTERM."""
+    web, to_web = await start_instance(shared, "web")
+    worker, _ = await start_instance(shared, "worker")
+    channels = [new_id("D") for _ in range(5)]
+    for channel in channels:
+        assert (await to_web.event(dm(new_id("U"), channel, "asked of the web")))[0] == 200
+    await all_answered(web)
+    assert_answered_once(slack, channels)
+    assert web.children() == []  # no worker process of its own
+    assert (await readiness(web))["worker"] == "separate"
+    worker.signal(signal.SIGTERM)
+    assert await asyncio.to_thread(worker.wait, 60) == 0

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from bot.runtime.app import Bot
-from bot.runtime.worker_process import WorkerProcess
+from bot.runtime.worker_process import Workers
 
 CACHE_S = 5.0
 
@@ -18,7 +18,7 @@ CACHE_S = 5.0
 @dataclass
 class Readiness:
     bot: Bot
-    worker: WorkerProcess
+    worker: Workers
     _checked_at: float = field(default=0.0, init=False)
     _reachable: bool = field(default=False, init=False)
 

@@ -11,6 +11,10 @@ It stops when its stdin closes: it finishes the answers in hand (those it cannot
 time stay in the store for the next start), flushes their traces and, after an orderly stop,
 drains the outbox. SIGINT and SIGTERM are ignored (bot/runtime/worker_main.py): a terminal or
 a platform signalling the whole group must not kill answers the front has acked.
+
+`python -m bot worker` runs it standalone instead, as a process type of its own on a shared
+store (PostgreSQL): no front, no pipe; it finds new questions by polling the store and stops
+the same orderly way on SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import asyncio
 import gc
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import IO
@@ -37,6 +42,7 @@ from bot.llm.choice import detect_model
 from bot.runtime.pipe import (
     ANSWERS_GRACE_S,
     OUTBOX_DRAIN_S,
+    WORKER_READY,
     Counters,
     PipeMessage,
     Ready,
@@ -58,25 +64,36 @@ COUNTERS_EVERY_S = 1.0
 MAX_LINE_BYTES = 64 * 1024
 
 
-def main() -> int:
-    """The worker process's entry point (bot/runtime/worker_main.py, `python -m bot worker`)."""
+def main(*, standalone: bool = False) -> int:
+    """The worker process's entry point: started by the front (bot/runtime/worker_main.py),
+    or `standalone` (`python -m bot worker`: a process type of its own on a shared store,
+    stopped by SIGTERM or SIGINT)."""
     configure_logging()
     settings = settings_or_exit(load_settings)
     install_secret_redaction(secrets_of(settings))
+    if standalone and settings.store_url is None:
+        print("error: `worker` needs DATABASE_URL: it shares the store", file=sys.stderr)
+        return 2
     try:
-        return asyncio.run(run_worker(settings))
+        return asyncio.run(run_worker(settings, standalone=standalone))
     except TrackingUnavailable as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
 
-async def run_worker(settings: Settings) -> int:
-    _replies.take_stdout()
+async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
+    loop = asyncio.get_running_loop()
+    if not standalone:
+        _replies.take_stdout()
     bound_mlflow_client(settings)
     await connect_experiment(settings)
-    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
     lines = asyncio.StreamReader(limit=MAX_LINE_BYTES)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), sys.stdin.buffer)
+    if standalone:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stopping.set)
+    else:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), sys.stdin.buffer)
 
     store = await Store.open(settings.bot_data_dir, durable=False, database_url=settings.store_url)
     exporter = KeepingSpanExporter(store.keep_trace)
@@ -126,8 +143,15 @@ async def run_worker(settings: Settings) -> int:
         reporting = asyncio.create_task(_report_counters(export_counters))
         taking = asyncio.create_task(taker.run(), name="taking questions")
         _say(Ready())
+        if standalone:
+            log.info(WORKER_READY)
         try:
-            orderly = await _follow_the_front(lines, taker, deliverer)
+            if standalone:
+                await stopping.wait()
+                log.info("stopping: no new work; finishing what is in hand")
+                orderly = True
+            else:
+                orderly = await _follow_the_front(lines, taker, deliverer)
             taker.stop()
             await taking
             await taker.finish(ANSWERS_GRACE_S)
@@ -207,8 +231,8 @@ class _Replies:
         os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
     def say(self, message: PipeMessage) -> None:
-        assert self._file is not None, "take_stdout() first"
-        self._file.write(encode(message).decode())
+        if self._file is not None:  # None: a standalone worker, no front listens
+            self._file.write(encode(message).decode())
 
 
 _replies = _Replies()
