@@ -10,7 +10,9 @@ import re
 import signal
 import uuid
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 
 from bot.answering.slack_reply import INTERRUPTED_NOTE
@@ -44,6 +46,11 @@ async def start_instance(stack: Stack, *args: str) -> tuple[BotProcess, SlackSen
     `BOT_DATA_DIR` of its own (as on a platform where each instance has a disk of its own)."""
     stack.env["BOT_DATA_DIR"] = str(stack.root / f"{stack.experiment}-{len(stack.bots)}-data")
     return await stack.start_bot(*args)
+
+
+async def readyz(bot: BotProcess) -> tuple[int, dict[str, Any]]:
+    async with aiohttp.ClientSession() as http, http.get(bot.url + "/readyz") as response:
+        return response.status, dict(await response.json())
 
 
 async def test_an_event_to_one_instance_and_its_retry_to_another_are_answered_once(
@@ -121,8 +128,11 @@ async def test_postgres_restarted_under_load_loses_and_duplicates_nothing(
         asking = asyncio.gather(*(ask_until_acked(n, c) for n, c in enumerate(channels)))
         await asyncio.sleep(2.0)
         await asyncio.to_thread(database.stop)
+        status, ready = await readyz(instances[0][0])
+        assert status == 503 and ready["store"].startswith("unavailable"), ready
         await asyncio.sleep(2.0)
         await asyncio.to_thread(database.start)
+        assert (await readyz(instances[1][0]))[0] == 200  # a fresh connection, no stale one
         await asking
 
         assert refused, "no event was refused while the database was down"
@@ -164,3 +174,16 @@ async def test_web_and_worker_process_types_answer_on_one_database(
     assert (await readiness(web))["worker"] == "separate"
     worker.signal(signal.SIGTERM)
     assert await asyncio.to_thread(worker.wait, 60) == 0
+
+
+async def test_an_instance_stays_ready_while_the_tracking_server_is_down(stack: Stack) -> None:
+    """Behind a load balancer every instance would leave rotation at once: what the server
+    cannot take waits in the store, so only the store decides readiness."""
+    bot, _ = await start_instance(stack)
+    await asyncio.to_thread(stack.server.stop)
+    try:
+        status, ready = await readyz(bot)
+        assert status == 200, ready
+        assert (ready["tracking_server"], ready["store"]) == ("unreachable", "available")
+    finally:
+        await asyncio.to_thread(stack.server.start)
