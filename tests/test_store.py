@@ -6,7 +6,10 @@ refuses in time instead of hanging; migrations run once however many instances s
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -242,3 +245,31 @@ async def test_a_store_made_before_a_migration_is_brought_up_to_date(
     finally:
         await reopened.close()
     assert schema_versions(url) == [step[0] for step in STEPS]
+
+
+def test_migrate_and_store_commands_work_on_postgresql(database_url: str, tmp_path: Path) -> None:
+    """`python -m bot migrate` brings a new database up to date (again: nothing to do);
+    `python -m bot store` reads it; a DATABASE_URL that is not PostgreSQL's is refused."""
+    env = {**os.environ, "DATABASE_URL": database_url, "BOT_DATA_DIR": str(tmp_path)}
+
+    def bot(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    for _ in range(2):
+        migrated = bot("migrate")
+        assert migrated.returncode == 0, migrated.stderr
+        assert "is up to date" in migrated.stdout and "@127.0.0.1" in migrated.stdout
+    assert schema_versions(driver_url(database_url)) == [step[0] for step in STEPS]
+    shown = bot("store")
+    assert shown.returncode == 0, shown.stderr
+    assert "questions: 0 pending, 0 in progress" in shown.stdout
+    refused = bot("worker", DATABASE_URL="mysql://nope/db")
+    assert refused.returncode == 2
+    assert "DATABASE_URL is invalid (not a postgresql:// or postgres:// URL)" in refused.stderr
