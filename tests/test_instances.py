@@ -9,7 +9,6 @@ import asyncio
 import re
 import signal
 import uuid
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -98,15 +97,18 @@ async def test_a_question_of_an_instance_killed_mid_answer_is_answered_once_by_a
 
 
 async def test_postgres_restarted_under_load_loses_and_duplicates_nothing(
-    stack: Stack, slack: SlackEmulator, tmp_path: Path
+    stack: Stack, slack: SlackEmulator, llm: LlmEmulator
 ) -> None:
-    """Questions keep coming to two instances while their PostgreSQL restarts: an event the
-    store cannot take is refused with a 5xx (Slack sends it again), never acked and lost;
-    once the database is back every question is answered once and traced once."""
+    """Questions keep coming to two instances while their PostgreSQL restarts, and answers
+    stream through the restart: an event the store cannot take is refused with a 5xx (Slack
+    sends it again), never acked and lost; once the database is back every question is
+    answered once and traced once."""
+    llm.fixed_answer, llm.chunk_delay_s = "an answer in a few pieces " * 4, 0.3  # ~1.5 s each
     database = PostgresServer()
     await asyncio.to_thread(database.start)
     try:
         stack.env["DATABASE_URL"] = database.url
+        stack.env["QUESTION_LEASE_S"] = str(LEASE_S)  # an answer the outage broke: retaken
         instances = [await start_instance(stack), await start_instance(stack)]
         channels = [new_id("D") for _ in range(40)]
         refused: list[int] = []

@@ -61,6 +61,7 @@ from config import Settings, load_settings, settings_or_exit
 log = logging.getLogger(__name__)
 
 COUNTERS_EVERY_S = 1.0
+KEEP_HELD_EVERY_S = 1.0
 MAX_LINE_BYTES = 64 * 1024
 
 
@@ -141,6 +142,7 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
         deliverer.start()
         gc.freeze()  # start-up's objects stay: full collections skip them (bot/runtime/service.py)
         reporting = asyncio.create_task(_report_counters(export_counters))
+        keeping = asyncio.create_task(_keep_held_traces(exporter), name="keeping held traces")
         taking = asyncio.create_task(taker.run(), name="taking questions")
         _say(Ready())
         if standalone:
@@ -155,6 +157,9 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
             taker.stop()
             await taking
             await taker.finish(ANSWERS_GRACE_S)
+            keeping.cancel()
+            if await asyncio.to_thread(exporter.keep_held):
+                log.error("%d trace(s) the store could not take are lost", exporter.held)
             if orderly and not await traces.drain(OUTBOX_DRAIN_S):
                 log.warning("traces stay in the store for the next start")
             if orderly and not await deliverer.drain(OUTBOX_DRAIN_S):
@@ -164,6 +169,7 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
                 )
         finally:
             taking.cancel()
+            keeping.cancel()
             reporting.cancel()
             _say(Counters(export_counters()))
             await traces.stop()
@@ -206,6 +212,15 @@ async def _next_line(reader: asyncio.StreamReader) -> bytes:
             return await reader.readline()
         except ValueError:
             log.error("a line over %d bytes from the front was skipped", MAX_LINE_BYTES)
+
+
+async def _keep_held_traces(exporter: KeepingSpanExporter) -> None:
+    """Traces the store could not take when they ended (a database restarting) are kept as
+    soon as it takes them again."""
+    while True:
+        await asyncio.sleep(KEEP_HELD_EVERY_S)
+        if exporter.held:
+            await asyncio.to_thread(exporter.keep_held)
 
 
 async def _report_counters(counters: Callable[[], dict[str, int]]) -> None:
