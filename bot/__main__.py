@@ -16,6 +16,7 @@ from config import load_settings, load_tracking_settings, settings_or_exit
 def _serve(args: argparse.Namespace) -> int:
     from bot.runtime.service import serve
     from bot.runtime.worker_process import WorkerStartFailed
+    from bot.storage.store import StoreUnavailable
 
     settings = settings_or_exit(load_settings)
     install_secret_redaction(secrets_of(settings))
@@ -27,6 +28,9 @@ def _serve(args: argparse.Namespace) -> int:
         asyncio.run(serve(settings, host=args.host, with_worker=with_worker))
     except WorkerStartFailed as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except StoreUnavailable as error:
+        print(f"error: the store is unavailable: {error}", file=sys.stderr)
         return 1
     return 0
 

@@ -22,6 +22,7 @@ from bot.runtime.pipe import Counters, Ready, Stop, Wake, decode, encode
 from bot.storage.engine import driver_url
 from bot.storage.migrations import STEPS
 from bot.storage.store import FILE_NAME, WRITE_WAIT_S, Store, StoreUnavailable
+from devkit.ports import free_port
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -270,6 +271,9 @@ def test_migrate_and_store_commands_work_on_postgresql(database_url: str, tmp_pa
     shown = bot("store")
     assert shown.returncode == 0, shown.stderr
     assert "questions: 0 pending, 0 in progress" in shown.stdout
+    unreachable = bot("migrate", DATABASE_URL=f"postgresql://postgres@127.0.0.1:{free_port()}/x")
+    assert unreachable.returncode == 1
+    assert "could not be migrated: OperationalError: connection failed" in unreachable.stderr
     refused = bot("worker", DATABASE_URL="mysql://nope/db")
     assert refused.returncode == 2
     assert "DATABASE_URL is invalid (not a postgresql:// or postgres:// URL)" in refused.stderr

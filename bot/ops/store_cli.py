@@ -7,6 +7,7 @@ them up). `python -m bot migrate`: the store's schema brought up to date."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
 from bot.feedback.outbox import Outbox
@@ -80,7 +81,7 @@ def migrate(data_dir: Path, *, database_url: str | None) -> int:
     try:
         asyncio.run(opened())
     except StoreUnavailable as error:
-        print(f"error: the store at {where} could not be migrated: {error}")
+        print(f"error: the store at {where} could not be migrated: {error}", file=sys.stderr)
         return 1
     print(f"the store at {where} is up to date")
     return 0

@@ -52,7 +52,7 @@ from bot.runtime.pipe import (
     encode,
 )
 from bot.slack.client import make_web_client
-from bot.storage.store import Store, lease_owner
+from bot.storage.store import Store, StoreUnavailable, lease_owner
 from bot.tracing.durable_export import KeepingSpanExporter, TraceSender, keep_traces_with
 from bot.tracing.server_watch import TrackingServerWatch
 from bot.tracing.setup import TrackingUnavailable, bound_mlflow_client, connect_experiment
@@ -79,6 +79,9 @@ def main(*, standalone: bool = False) -> int:
         return asyncio.run(run_worker(settings, standalone=standalone))
     except TrackingUnavailable as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except StoreUnavailable as error:
+        print(f"error: the store is unavailable: {error}", file=sys.stderr)
         return 1
 
 
