@@ -17,6 +17,7 @@ from config.settings import POSTGRES_SCHEMES
 
 CONNECT_TIMEOUT_S = 2  # Slack waits 3 s for an ack
 LOCK_WAIT_MS = 2000
+TCP_USER_TIMEOUT_MS = 3000
 
 
 def driver_url(url: str) -> str:
@@ -45,6 +46,14 @@ def postgres_engine(url: str, *, durable: bool, pool_size: int) -> Engine:
             "connect_timeout": CONNECT_TIMEOUT_S,
             "options": options,
             "application_name": "slack-feedback-bot",
+            # A database host that vanished (failover, lost network) without closing its
+            # connections: data it never acknowledges fails the call after TCP_USER_TIMEOUT_MS,
+            # an idle connection is found dead by keepalives, instead of after TCP's minutes.
+            "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 2,
+            "keepalives_count": 3,
         },
     )
 
