@@ -28,6 +28,7 @@ from devkit.conversation import final_answer, open_rating_modal, trace_id_of
 from devkit.llm_api import LlmEmulator
 from devkit.mlflow_server import MlflowServer
 from devkit.ports import free_port
+from devkit.postgres_server import PostgresServer
 from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import Workspace, dm, event_envelope, rating_submission, vote_click
 from devkit.slack_requests import SlackSender
@@ -36,6 +37,7 @@ from devkit.traces import Tracking
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("event_callback", "block_actions", "view_submission")
 FIGURES = ("overhead", "feedback", "ack", "burst", "report")
+DATABASES = ("sqlite", "postgresql")
 
 
 def rss_mb(pid: int) -> float:
@@ -46,9 +48,14 @@ def rss_mb(pid: int) -> float:
 
 
 class Bench:
-    def __init__(self, args: argparse.Namespace, work: Path) -> None:
+    """One run of the figures with the store on `database`: SQLite in `BOT_DATA_DIR`, or a
+    throwaway PostgreSQL cluster on this machine (devkit/postgres_server.py)."""
+
+    def __init__(self, args: argparse.Namespace, work: Path, database: str = "sqlite") -> None:
         self.args = args
         self.work = work
+        self.database = database
+        self.postgres: PostgresServer | None = None
         self.token = "xoxb-bench-" + secrets.token_hex(8)
         self.secret = "bench-" + secrets.token_hex(16)
         self.llm_key = "sk-bench-" + secrets.token_hex(8)
@@ -63,6 +70,9 @@ class Bench:
         # ingestion does not take the cores the bot's acks are measured on (BENCHMARKS.md).
         self.mlflow = MlflowServer(self.work / "mlflow", niceness=10)
         await asyncio.to_thread(self.mlflow.start)
+        if self.database == "postgresql":
+            self.postgres = PostgresServer()
+            await asyncio.to_thread(self.postgres.start)
         self.experiment = "bench"
         env = {
             "SLACK_BOT_TOKEN": self.token,
@@ -74,6 +84,7 @@ class Bench:
             "OPENAI_API_KEY": self.llm_key,
             "BOT_DATA_DIR": str(self.work / "bot-data"),
             "LOG_LEVEL": "WARNING",
+            **self.database_env("bot"),
         }
         self.bot_env = env
         self.bot = BotProcess(env, self.work / "bot.log")
@@ -96,9 +107,19 @@ class Bench:
             await self.sender.close()
             await asyncio.to_thread(self.bot.stop)
             await asyncio.to_thread(self.mlflow.stop)
+            if self.postgres is not None:
+                await asyncio.to_thread(self.postgres.remove)
             await self.slack.stop()
             await self.llm.stop()
         return self.results
+
+    def database_env(self, name: str) -> dict[str, str]:
+        """`DATABASE_URL` of a new database `name` on the run's PostgreSQL (none on SQLite)."""
+        if self.postgres is None:
+            return {}
+        if name != "bot":  # the cluster starts with `bot`
+            self.postgres.sql(f"CREATE DATABASE {name}")
+        return {"DATABASE_URL": self.postgres.url.rsplit("/", 1)[0] + "/" + name}
 
     def bot_rss_mb(self) -> dict[str, float]:
         """RSS of the bot's processes: the front and the answer worker it started."""
@@ -221,6 +242,7 @@ class Bench:
                 "SLACK_API_URL": urls["slack_api_url"],
                 "OPENAI_BASE_URL": urls["llm_base_url"],
                 "BOT_DATA_DIR": str(self.work / "bot-data-ack"),
+                **self.database_env("ack"),
             },
             self.work / "bot-ack.log",
         )
@@ -286,15 +308,37 @@ class Bench:
     # -- 3. burst ---------------------------------------------------------------------------
 
     async def burst(self) -> None:
+        self.results["burst"] = await self.one_burst([self.sender], "DBURST")
+        if self.postgres is None:
+            return
+        # The same burst spread over two instances on the one database (as a load balancer
+        # would): on a 2-core machine this shows the overhead of sharing and that every
+        # question is answered once, not a speed-up.
+        second = BotProcess(
+            {**self.bot_env, "BOT_DATA_DIR": str(self.work / "bot-data-2")}, self.work / "bot-2.log"
+        )
+        await asyncio.to_thread(second.start)
+        sender = SlackSender(second.url, self.secret, "T0TEAM", "ABOT")
+        try:
+            await self.bot_idle(self.bot.url)
+            self.results["burst_two_instances"] = await self.one_burst(
+                [self.sender, sender], "DTWO"
+            )
+        finally:
+            await sender.close()
+            await asyncio.to_thread(second.stop)
+
+    async def one_burst(self, senders: list[SlackSender], prefix: str) -> dict[str, Any]:
+        """`--burst` questions at once, spread over `senders` in turn."""
         tracking = Tracking(self.mlflow.url, self.experiment)
-        channels = [f"DBURST{i:05d}" for i in range(self.args.burst)]
+        channels = [f"{prefix}{i:05d}" for i in range(self.args.burst)]
         # The burst's traces: those that started from now on (the earlier figures' bots are
         # idle or stopped, and traced into the same experiment).
         since = f"trace.timestamp_ms >= {int(time.time() * 1000)}"
         started = time.monotonic()
         await asyncio.gather(
             *(
-                self.sender.event(dm(f"UBURST{i:05d}", c, f"burst {i}"))
+                senders[i % len(senders)].event(dm(f"U{prefix}{i:05d}", c, f"burst {i}"))
                 for i, c in enumerate(channels)
             )
         )
@@ -309,11 +353,16 @@ class Bench:
                 break
             await asyncio.sleep(1)
         exported = time.monotonic() - started
-        self.results["burst"] = {
+        answers_posted = sum(
+            len([m for m in self.slack.bot_messages(c) if m.get("metadata")]) for c in channels
+        )
+        return {
             "questions": self.args.burst,
+            "instances": len(senders),
             "answered_in_s": round(answered, 1),
             "traces_exported_in_s": round(exported, 1),
             "traces_on_server": len(expected & found),
+            "answers_posted": answers_posted,  # one per question: none twice
             "other_traces_in_window": len(found - expected),
         }
 
@@ -403,10 +452,62 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
         *results["report"]["lines"],
         "```",
     ]
+    if "postgresql" in results:
+        lines += ["", *side_by_side(results, results["postgresql"])]
     notes = ROOT / "bench" / "notes.md"
     if notes.exists():
         lines += ["", notes.read_text().rstrip()]
     return "\n".join(lines) + "\n"
+
+
+def side_by_side(sqlite: dict[str, Any], postgresql: dict[str, Any]) -> list[str]:
+    """The figures the store is on the path of, with the store on SQLite and on PostgreSQL
+    (a throwaway cluster on the same machine, fsync off: bench/notes.md)."""
+
+    def ack_p99(results: dict[str, Any], kind: str, rate: float) -> str:
+        rows = [
+            r["bot"]["p99_ms"]
+            for r in results.get("ack_latency", [])
+            if r["kind"] == kind and r["offered_rps"] == rate
+        ]
+        return f"{rows[0]} ms" if rows else "—"
+
+    def burst(figure: dict[str, Any] | None) -> str:
+        if figure is None:
+            return "—"
+        return (
+            f"{figure['traces_on_server']}/{figure['questions']} traces, "
+            f"{figure.get('answers_posted', '?')} answers, answered in {figure['answered_in_s']} s"
+            f", traced in {figure.get('traces_exported_in_s', '?')} s"
+        )
+
+    rates = sorted({r["offered_rps"] for r in sqlite.get("ack_latency", [])})
+    lines = [
+        "## The store on SQLite and on PostgreSQL, side by side",
+        "",
+        "The same figures in the same run, the store on SQLite (`BOT_DATA_DIR`) and then on "
+        "PostgreSQL (`DATABASE_URL`, a local cluster with fsync off). Two instances: the same "
+        "burst spread over two bot processes on the one database; on this 2-core machine that "
+        "shows the cost of sharing and that each question is answered once, not a speed-up.",
+        "",
+        "| figure | SQLite | PostgreSQL |",
+        "|---|---|---|",
+    ]
+    for rate in rates:
+        lines.append(
+            f"| event ack p99 at {rate:g}/s | {ack_p99(sqlite, 'event_callback', rate)} "
+            f"| {ack_p99(postgresql, 'event_callback', rate)} |"
+        )
+    lines += [
+        f"| click → durable p99 at 50/s | {ack_p99(sqlite, 'block_actions', 50)} "
+        f"| {ack_p99(postgresql, 'block_actions', 50)} |",
+        f"| per-answer overhead, median | {sqlite['per_answer_overhead_ms']['p50']} ms "
+        f"| {postgresql['per_answer_overhead_ms']['p50']} ms |",
+        f"| burst, one instance | {burst(sqlite.get('burst'))} "
+        f"| {burst(postgresql.get('burst'))} |",
+        f"| burst, two instances | — | {burst(postgresql.get('burst_two_instances'))} |",
+    ]
+    return lines
 
 
 def report_figures(sizes: str) -> list[str]:
@@ -450,6 +551,12 @@ def main() -> None:
     )
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS))
     parser.add_argument(
+        "--database",
+        choices=(*DATABASES, "both"),
+        default="both",
+        help="where the bot keeps its store: BENCHMARKS.md wants both, side by side",
+    )
+    parser.add_argument(
         "--report-only", action="store_true", help="keep bench/results.json, redo the report"
     )
     args = parser.parse_args()
@@ -458,12 +565,23 @@ def main() -> None:
     if args.report_only:
         results = json.loads(results_path.read_text())
     else:
+        databases = DATABASES if args.database == "both" else (args.database,)
+        runs = {}
         with tempfile.TemporaryDirectory(prefix="bench-") as work:
-            results = asyncio.run(Bench(args, Path(work)).run())
+            for database in databases:
+                (Path(work) / database).mkdir()
+                runs[database] = asyncio.run(Bench(args, Path(work) / database, database).run())
+        results = {**runs[databases[0]], "store": databases[0]}
+        if len(runs) > 1:
+            results["postgresql"] = runs["postgresql"]
     if "report" in args.figures:
         lines = report_figures(args.report_sizes)
         results["report"] = {"sizes": args.report_sizes, "lines": lines}
-    partial = set(args.figures) != set(FIGURES) or set(args.kinds) != set(KINDS)
+    partial = (
+        set(args.figures) != set(FIGURES)
+        or set(args.kinds) != set(KINDS)
+        or args.database != "both"
+    )
     if partial and not args.report_only:
         print(json.dumps(results, indent=2))  # a partial run does not replace the record
         return

@@ -16,13 +16,21 @@ from config import load_settings, load_tracking_settings, settings_or_exit
 def _serve(args: argparse.Namespace) -> int:
     from bot.runtime.service import serve
     from bot.runtime.worker_process import WorkerStartFailed
+    from bot.storage.store import StoreUnavailable
 
     settings = settings_or_exit(load_settings)
     install_secret_redaction(secrets_of(settings))
+    with_worker = args.command != "web"
+    if not with_worker and settings.store_url is None:
+        print("error: `web` needs DATABASE_URL: its workers run apart", file=sys.stderr)
+        return 2
     try:
-        asyncio.run(serve(settings, host=args.host))
+        asyncio.run(serve(settings, host=args.host, with_worker=with_worker))
     except WorkerStartFailed as error:
         print(f"error: {error}", file=sys.stderr)
+        return 1
+    except StoreUnavailable as error:
+        print(f"error: the store is unavailable: {error}", file=sys.stderr)
         return 1
     return 0
 
@@ -32,7 +40,10 @@ def _store(args: argparse.Namespace) -> int:
 
     from bot.ops import store_cli
 
-    return store_cli.run(Path(args.data_dir), retry_dead=args.retry_dead)
+    database_url = os.environ.get("DATABASE_URL") or None
+    if args.command == "migrate":
+        return store_cli.migrate(Path(args.data_dir), database_url=database_url)
+    return store_cli.run(Path(args.data_dir), retry_dead=args.retry_dead, database_url=database_url)
 
 
 def _manifest(request_url: str | None) -> int:
@@ -50,8 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging()
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command")
-    serve = commands.add_parser("serve", help="serve Slack (the default)")
-    for p in (parser, serve):
+    serve = commands.add_parser("serve", help="serve Slack and answer (the default)")
+    web = commands.add_parser(
+        "web", help="serve Slack only; `worker` processes answer (needs DATABASE_URL)"
+    )
+    for p in (parser, serve, web):
         p.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"), help="bind address")
     store = commands.add_parser(
         "store",
@@ -60,25 +74,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     store.add_argument("--data-dir", default=os.environ.get("BOT_DATA_DIR", "data"))
     store.add_argument("--retry-dead", action="store_true", help="give dead entries a new try")
-    commands.add_parser("worker", help="(started by `serve`) answers and delivers feedback")
+    migrate = commands.add_parser(
+        "migrate", help="bring the store's schema up to date (DATABASE_URL, else BOT_DATA_DIR)"
+    )
+    migrate.add_argument("--data-dir", default=os.environ.get("BOT_DATA_DIR", "data"))
+    commands.add_parser(
+        "worker", help="answer and deliver only, beside `web` processes (needs DATABASE_URL)"
+    )
     commands.add_parser("check", help="check the configuration, Slack, MLflow and the LLM")
     manifest = commands.add_parser("manifest", help="print the Slack app manifest")
     manifest.add_argument("--request-url", help="https URL of /slack/events: the HTTP variant")
     report_cli.add_commands(commands)
     args = parser.parse_args(argv)
-    if args.command in (None, "serve"):
+    if args.command in (None, "serve", "web"):
         return _serve(args)
     if args.command == "worker":
         from bot.runtime.worker import main as worker
 
-        return worker()
+        return worker(standalone=True)
     if args.command == "check":
         from bot.ops.check import main as check
 
         return check()
     if args.command == "manifest":
         return _manifest(args.request_url)
-    if args.command in ("store", "outbox"):
+    if args.command in ("store", "outbox", "migrate"):
         return _store(args)
     if args.command in report_cli.COMMANDS:
         return report_cli.run(args, settings_or_exit(load_tracking_settings))

@@ -89,6 +89,10 @@ def reason_key(label: str) -> str:
     return "_".join(re.findall(r"[a-z0-9]+", label.lower()))
 
 
+# The URL schemes DATABASE_URL may have (platforms' Postgres add-ons say `postgres://`).
+POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
 class ConfigError(Exception):
     """A missing or malformed setting; the message names the variable."""
 
@@ -237,6 +241,11 @@ class Settings(LlmChoiceSettings, TrackingSettings):
         gt=0,
         description="seconds after which a question not yet answered gets an apology (> 0)",
     )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://user:password@host/db (or postgres://…) to keep the store "
+        "on PostgreSQL, shared by every instance; unset: SQLite in BOT_DATA_DIR",
+    )
     question_lease_s: float = Field(
         default=60.0,
         ge=5,
@@ -284,7 +293,7 @@ class Settings(LlmChoiceSettings, TrackingSettings):
             return [{"title": v, "message": v} if isinstance(v, str) else v for v in value]
         return value
 
-    @field_validator("slack_app_token", mode="before")
+    @field_validator("slack_app_token", "database_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
@@ -293,6 +302,18 @@ class Settings(LlmChoiceSettings, TrackingSettings):
     def feedback_reason_labels(self) -> dict[str, str]:
         """The 👎 reasons offered, stored value → label, in the configured order."""
         return {reason_key(label): label for label in self.feedback_reasons}
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(POSTGRES_SCHEMES):
+            raise ValueError("not a postgresql:// or postgres:// URL")
+        return value
+
+    @property
+    def store_url(self) -> str | None:
+        """Where the store lives: a PostgreSQL URL, or None for SQLite in `bot_data_dir`."""
+        return None if self.database_url is None else self.database_url.get_secret_value()
 
     @property
     def socket_mode(self) -> bool:

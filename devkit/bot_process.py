@@ -10,13 +10,18 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bot.runtime.pipe import WORKER_READY
 from devkit.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 class BotProcess:
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    """`python -m bot` and its `args`: e.g. `("web",)` or `("worker",)` (process types on a
+    shared store; a standalone worker has no HTTP port: it is ready when it says so)."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, args: tuple[str, ...] = ()) -> None:
+        self.args = args
         self.port = free_port()
         self.env = {**env, "PORT": str(self.port), "HOST": "127.0.0.1"}
         self.url = f"http://127.0.0.1:{self.port}"
@@ -28,7 +33,7 @@ class BotProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the process owns it
         clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MLFLOW_"))}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot"],
+            [sys.executable, "-m", "bot", *self.args],
             cwd=ROOT,
             env={**clean_env, **self.env},
             stdout=log,
@@ -39,6 +44,11 @@ class BotProcess:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"the bot exited at start-up; see {self.log_path}")
+            if self.args[:1] == ("worker",):
+                if WORKER_READY in self.log():
+                    return
+                time.sleep(0.1)
+                continue
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
                     if response.status == 200:

@@ -15,6 +15,7 @@ import pytest
 from devkit.bot_process import BotProcess
 from devkit.llm_api import LlmEmulator
 from devkit.mlflow_server import MlflowServer
+from devkit.postgres_server import PostgresServer
 from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import Workspace
 from devkit.slack_requests import SlackSender, SocketModeSender
@@ -146,6 +147,23 @@ def transport_sender(request: pytest.FixtureRequest) -> SlackSender | SocketMode
     if request.param == "http":
         return request.getfixturevalue("sender")
     return request.getfixturevalue("socket_sender")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One throwaway PostgreSQL cluster for the session (devkit/postgres_server.py)."""
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture
+def database_url(postgres_server: PostgresServer) -> str:
+    """A new, empty database of its own on the session's cluster."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    postgres_server.sql(f"CREATE DATABASE {name}")
+    return postgres_server.url.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture(scope="session")

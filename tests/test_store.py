@@ -1,25 +1,53 @@
-"""The store of work in flight (bot/storage/store.py) on a real SQLite file, and the pipe's
-typed messages: questions are kept once, claimed with leases, taken again when a lease is
-released or runs out; a store another writer holds refuses in time instead of hanging."""
+"""The store of work in flight (bot/storage/store.py) on both backends, a real SQLite file and
+a real PostgreSQL, and the pipe's typed messages: questions are kept once, claimed with
+leases, taken again when a lease is released or runs out; a store another writer holds
+refuses in time instead of hanging; migrations run once however many instances start."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
+from sqlalchemy import create_engine, text
 
 from bot.answering.incoming import IncomingMessage
 from bot.runtime.pipe import Counters, Ready, Stop, Wake, decode, encode
+from bot.storage.engine import driver_url
+from bot.storage.migrations import STEPS
 from bot.storage.store import FILE_NAME, WRITE_WAIT_S, Store, StoreUnavailable
+from devkit.ports import free_port
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_url(request: pytest.FixtureRequest) -> str | None:
+    """None: SQLite in the test's directory; else a fresh PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return None
+    return str(request.getfixturevalue("database_url"))
 
 
 @pytest.fixture
-async def store(tmp_path: Path):
-    opened = await Store.open(tmp_path)
+async def store(tmp_path: Path, backend_url: str | None):
+    opened = await Store.open(tmp_path, database_url=backend_url)
     yield opened
     await opened.close()
+
+
+def schema_versions(url: str) -> list[int]:
+    """The migration steps recorded in the database at `url` (SQLAlchemy's form)."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        versions = conn.execute(text("SELECT version FROM schema_version ORDER BY 1")).scalars()
+        recorded = list(versions)
+    engine.dispose()
+    return recorded
 
 
 def message(ts: str) -> IncomingMessage:
@@ -71,18 +99,63 @@ async def test_an_extended_lease_holds(store: Store) -> None:
     assert await store.take_questions("w2", lease_s=60, limit=1) == []
 
 
-async def test_a_store_held_by_another_writer_refuses_in_time(store: Store, tmp_path: Path) -> None:
-    holder = sqlite3.connect(tmp_path / FILE_NAME, isolation_level=None)
-    holder.execute("BEGIN EXCLUSIVE")
+async def test_a_store_held_by_another_writer_refuses_in_time(
+    store: Store, tmp_path: Path, backend_url: str | None
+) -> None:
+    if backend_url is None:
+        holder: Any = sqlite3.connect(tmp_path / FILE_NAME, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")
+        refusal = "locked"
+    else:
+        holder = psycopg.connect(backend_url)
+        holder.execute("LOCK TABLE seen_events IN ACCESS EXCLUSIVE MODE")
+        refusal = "lock timeout"
     try:
         started = asyncio.get_running_loop().time()
-        with pytest.raises(StoreUnavailable, match="locked"):
+        with pytest.raises(StoreUnavailable, match=refusal):
             await store.add_question("k", message("4.1").to_json())
         assert asyncio.get_running_loop().time() - started < WRITE_WAIT_S + 1.0
     finally:
         holder.rollback()
         holder.close()
     assert await store.add_question("k", message("4.1").to_json())  # nothing half-kept
+
+
+async def test_instances_starting_together_migrate_once(database_url: str) -> None:
+    """Five instances open one new PostgreSQL database at once: one creates the schema under
+    the advisory lock, the others find it done; all of them work."""
+    opened = await asyncio.gather(
+        *(Store.open(Path("unused"), database_url=database_url) for _ in range(5))
+    )
+    try:
+        assert schema_versions(driver_url(database_url)) == [step[0] for step in STEPS]
+        assert await opened[0].add_question("k", message("6.1").to_json())
+        assert not await opened[4].add_question("k", message("6.1").to_json())
+    finally:
+        for each in opened:
+            await each.close()
+
+
+async def test_two_instances_never_take_the_same_question(database_url: str) -> None:
+    """Workers of two instances claim at once from one queue (FOR UPDATE SKIP LOCKED): each
+    question goes to exactly one of them."""
+    one = await Store.open(Path("unused"), database_url=database_url)
+    two = await Store.open(Path("unused"), database_url=database_url)
+    try:
+        for n in range(40):
+            await one.add_question(f"k{n}", message(f"7.{n}").to_json())
+        takes = await asyncio.gather(
+            *(
+                store.take_questions(f"w{i}", lease_s=60, limit=3)
+                for i in range(10)
+                for store in (one, two)
+            )
+        )
+        ids = [q.id for taken in takes for q in taken]
+        assert len(ids) == len(set(ids)) == 40
+    finally:
+        await one.close()
+        await two.close()
 
 
 def test_pipe_messages_round_trip_and_refuse_garbage() -> None:
@@ -126,3 +199,81 @@ async def test_the_answer_index_of_an_earlier_version_is_imported_once(tmp_path:
         await store.close()
     assert not (tmp_path / "answers.sqlite3").exists()
     assert (tmp_path / "answers.sqlite3.imported").exists()
+
+
+async def test_a_waiting_trace_is_in_one_senders_hands_at_a_time(
+    store: Store, tmp_path: Path, backend_url: str | None
+) -> None:
+    """Senders of two instances claim due traces at once: each trace goes to one of them; one
+    sent back for a retry, or every one when the server is back, can be claimed again."""
+    other = await Store.open(tmp_path, database_url=backend_url)
+    try:
+        for n in range(30):
+            await asyncio.to_thread(store.keep_trace, f"tr-{n}", "{}")
+        claims = await asyncio.gather(
+            *(each.due_traces(4, ignore_backoff=True) for _ in range(6) for each in (store, other))
+        )
+        ids = [t.id for claim in claims for t in claim]
+        assert len(ids) == len(set(ids)) == 30
+        assert await other.due_traces(30, ignore_backoff=True) == []  # all in hand
+        assert await store.next_trace_due_in() == 0.0  # still waiting: none was sent
+
+        first = min(ids)
+        await store.retry_trace(first, "unavailable", delay_s=0)
+        assert [t.id for t in await other.due_traces(30)] == [first]
+        await store.traces_due_now()  # the server is back: the probe's claims are let go
+        assert len(await other.due_traces(30)) == 30
+    finally:
+        await other.close()
+
+
+async def test_a_store_made_before_a_migration_is_brought_up_to_date(
+    store: Store, tmp_path: Path, backend_url: str | None
+) -> None:
+    """A database at schema version 1 (traces without `claimed_until`) gets the column at the
+    next start, and works."""
+    url = f"sqlite:///{tmp_path / FILE_NAME}" if backend_url is None else driver_url(backend_url)
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("ALTER TABLE traces DROP COLUMN claimed_until"))
+        conn.execute(text("DELETE FROM schema_version WHERE version > 1"))
+    engine.dispose()
+
+    reopened = await Store.open(tmp_path, database_url=backend_url)
+    try:
+        await asyncio.to_thread(reopened.keep_trace, "tr-old", "{}")
+        assert [t.trace_id for t in await reopened.due_traces(5)] == ["tr-old"]
+    finally:
+        await reopened.close()
+    assert schema_versions(url) == [step[0] for step in STEPS]
+
+
+def test_migrate_and_store_commands_work_on_postgresql(database_url: str, tmp_path: Path) -> None:
+    """`python -m bot migrate` brings a new database up to date (again: nothing to do);
+    `python -m bot store` reads it; a DATABASE_URL that is not PostgreSQL's is refused."""
+    env = {**os.environ, "DATABASE_URL": database_url, "BOT_DATA_DIR": str(tmp_path)}
+
+    def bot(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            env={**env, **extra},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    for _ in range(2):
+        migrated = bot("migrate")
+        assert migrated.returncode == 0, migrated.stderr
+        assert "is up to date" in migrated.stdout and "@127.0.0.1" in migrated.stdout
+    assert schema_versions(driver_url(database_url)) == [step[0] for step in STEPS]
+    shown = bot("store")
+    assert shown.returncode == 0, shown.stderr
+    assert "questions: 0 pending, 0 in progress" in shown.stdout
+    unreachable = bot("migrate", DATABASE_URL=f"postgresql://postgres@127.0.0.1:{free_port()}/x")
+    assert unreachable.returncode == 1
+    assert "could not be migrated: OperationalError: connection failed" in unreachable.stderr
+    refused = bot("worker", DATABASE_URL="mysql://nope/db")
+    assert refused.returncode == 2
+    assert "DATABASE_URL is invalid (not a postgresql:// or postgres:// URL)" in refused.stderr

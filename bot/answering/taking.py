@@ -25,6 +25,9 @@ from bot.storage.store import Store, StoreUnavailable, TakenQuestion
 log = logging.getLogger(__name__)
 
 POLL_S = 5.0  # also look without a wake-up (a lease that ran out, a missed wake-up)
+# On a shared store (PostgreSQL) other instances' fronts add questions without waking this
+# worker: it looks often (one indexed claim query; bench/notes.md).
+SHARED_POLL_S = 1.0
 MAX_IN_HAND = 64
 MAX_ATTEMPTS = 5  # a question that failed this often (a bug, not a crash) is given up
 
@@ -38,6 +41,7 @@ class QuestionTaker:
     lease_s: float
     max_age_s: float
     max_in_hand: int = MAX_IN_HAND
+    poll_s: float = POLL_S
     _in_hand: dict[int, asyncio.Task[None]] = field(default_factory=dict, init=False)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _stopping: bool = field(default=False, init=False)
@@ -54,7 +58,13 @@ class QuestionTaker:
         """Take and answer questions until `stop()`."""
         renewing = asyncio.create_task(self._extend_leases())
         try:
-            while not self._stopping:
+            while True:
+                # Stopping on a store of its own, the worker takes one last look: the questions
+                # its front acked before it stopped are answered now, not at the next start. On
+                # a shared store other instances take them.
+                last_look = self._stopping
+                if last_look and self.store.shared:
+                    break
                 self._wakeup.clear()
                 room = self.max_in_hand - len(self._in_hand)
                 try:
@@ -65,10 +75,12 @@ class QuestionTaker:
                 for question in taken:
                     task = asyncio.create_task(self._answer(question), name=f"q{question.id}")
                     self._in_hand[question.id] = task
+                if last_look:
+                    break
                 if taken and len(taken) == room:
                     continue  # more may be waiting
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), POLL_S)
+                    await asyncio.wait_for(self._wakeup.wait(), self.poll_s)
         finally:
             renewing.cancel()
 

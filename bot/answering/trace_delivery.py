@@ -79,7 +79,7 @@ class TraceDeliverer:
                 break
             if not sent_all:
                 break  # unreachable: no point hammering it during a stop
-        return not await self.store.due_traces(1, ignore_backoff=True)
+        return await self.store.next_trace_due_in() is None  # none waits (nor is claimed)
 
     async def _run(self) -> None:
         while True:

@@ -1,22 +1,24 @@
 """`python -m bot store [--data-dir DIR] [--retry-dead]` (alias: `outbox`): what waits in
-`BOT_DATA_DIR` — questions not answered yet, traces not on the tracking server yet, feedback
-not delivered yet — and what was given up on (dead), with the reasons. `--retry-dead` gives
-dead traces and feedback a new start (the running bot picks them up)."""
+the store (`DATABASE_URL`, else `BOT_DATA_DIR`) — questions not answered yet, traces not on
+the tracking server yet, feedback not delivered yet — and what was given up on (dead), with
+the reasons. `--retry-dead` gives dead traces and feedback a new start (the running bot picks
+them up). `python -m bot migrate`: the store's schema brought up to date."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
 from bot.feedback.outbox import Outbox
-from bot.storage.store import FILE_NAME, Store
+from bot.storage.store import FILE_NAME, Store, StoreUnavailable
 
 OUTBOX_FILE = "outbox.sqlite3"
 
 
-def run(data_dir: Path, *, retry_dead: bool) -> int:
-    if (data_dir / FILE_NAME).exists():
-        asyncio.run(_show_store(data_dir, retry_dead=retry_dead))
+def run(data_dir: Path, *, retry_dead: bool, database_url: str | None = None) -> int:
+    if database_url or (data_dir / FILE_NAME).exists():
+        asyncio.run(_show_store(data_dir, retry_dead=retry_dead, database_url=database_url))
     else:
         print(f"no store at {data_dir / FILE_NAME}: no question or trace waits")
     outbox_path = data_dir / OUTBOX_FILE
@@ -37,8 +39,8 @@ def run(data_dir: Path, *, retry_dead: bool) -> int:
     return 0
 
 
-async def _show_store(data_dir: Path, *, retry_dead: bool) -> None:
-    store = await Store.open(data_dir)
+async def _show_store(data_dir: Path, *, retry_dead: bool, database_url: str | None) -> None:
+    store = await Store.open(data_dir, database_url=database_url)
     try:
         if retry_dead:
             print(
@@ -65,3 +67,21 @@ def _age(seconds: float | None) -> str:
 def _reasons(reasons: dict[str, int]) -> None:
     for reason, count in sorted(reasons.items()):
         print(f"  {count:>6}  {reason}")
+
+
+def migrate(data_dir: Path, *, database_url: str | None) -> int:
+    """`python -m bot migrate`: bring the store's schema up to date (every start does too)."""
+    from bot.storage.engine import safe_url
+
+    async def opened() -> None:
+        store = await Store.open(data_dir, database_url=database_url)
+        await store.close()
+
+    where = safe_url(database_url) if database_url else str(data_dir / FILE_NAME)
+    try:
+        asyncio.run(opened())
+    except StoreUnavailable as error:
+        print(f"error: the store at {where} could not be migrated: {error}", file=sys.stderr)
+        return 1
+    print(f"the store at {where} is up to date")
+    return 0

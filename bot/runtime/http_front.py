@@ -84,7 +84,7 @@ class SlackHttpServer:
         details: dict[str, object] = {"accepting": self.accepting}
         if self._readiness is not None:
             details.update(await self._readiness())
-        ready = self.accepting and details.get("tracking_server") != "unreachable"
+        ready = self.accepting and details.get("store", "available") == "available"
         return web.Response(
             status=200 if ready else 503,
             text=json.dumps(details),

@@ -23,6 +23,8 @@ from typing import Literal
 ANSWERS_GRACE_S = 20.0
 OUTBOX_DRAIN_S = 10.0
 STOP_WITHIN_S = ANSWERS_GRACE_S + 2 * OUTBOX_DRAIN_S + 10.0
+# What a standalone worker (no pipe: `python -m bot worker`) logs once it is ready instead.
+WORKER_READY = "worker ready: taking questions from the shared store"
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,9 @@
 """What `GET /readyz` reports: the tracking server's reachability, the questions in the store, the
 traces waiting for the tracking server, the outbox backlog, the worker process and its trace
-export counters. Cheap: the server check is cached for a few seconds."""
+export counters. Cheap: the server check is cached for a few seconds. Ready (200) means this
+instance can take work: it is accepting and its store answers. The tracking server's state is
+reported, not required: what it cannot take yet waits in the store (with several instances
+behind a load balancer, an outage of it must not take every one of them out of rotation)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,8 @@ from dataclasses import dataclass, field
 import aiohttp
 
 from bot.runtime.app import Bot
-from bot.runtime.worker_process import WorkerProcess
+from bot.runtime.worker_process import Workers
+from bot.storage.store import StoreUnavailable
 
 CACHE_S = 5.0
 
@@ -18,16 +22,21 @@ CACHE_S = 5.0
 @dataclass
 class Readiness:
     bot: Bot
-    worker: WorkerProcess
+    worker: Workers
     _checked_at: float = field(default=0.0, init=False)
     _reachable: bool = field(default=False, init=False)
 
     async def __call__(self) -> dict[str, object]:
         stats = await self.bot.outbox.stats()
-        questions = await self.bot.store.question_stats()
-        traces = await self.bot.store.trace_stats()
+        tracking = "reachable" if await self._tracking_reachable() else "unreachable"
+        try:
+            questions = await self.bot.store.question_stats()
+            traces = await self.bot.store.trace_stats()
+        except StoreUnavailable as error:  # nothing can be acked: not ready
+            return {"tracking_server": tracking, "store": f"unavailable: {error}"}
         return {
-            "tracking_server": "reachable" if await self._tracking_reachable() else "unreachable",
+            "tracking_server": tracking,
+            "store": "available",
             "questions": questions.as_dict(),
             "traces": traces.as_dict(),
             "outbox": stats.as_dict(),

@@ -15,7 +15,7 @@ from bot.runtime.http_front import SlackHttpServer
 from bot.runtime.pipe import STOP_WITHIN_S
 from bot.runtime.readiness import Readiness
 from bot.runtime.socket_front import GuardedSocketModeHandler
-from bot.runtime.worker_process import WorkerProcess
+from bot.runtime.worker_process import SeparateWorkers, WorkerProcess, Workers
 from bot.slack.client import make_web_client
 from bot.storage.store import Store
 from config import Settings
@@ -25,18 +25,20 @@ log = logging.getLogger(__name__)
 FRONT_GRACE_S = 10.0  # confirmations and report replies in flight
 
 
-async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
+async def serve(settings: Settings, host: str = "0.0.0.0", *, with_worker: bool = True) -> None:
     """Serve until SIGTERM or SIGINT, then stop taking work, finish, flush, and return.
 
     This process commits questions to the store and feedback to the outbox, and acks Slack;
     the worker process (bot/runtime/worker.py) connects to the tracking server, answers and
-    delivers feedback."""
-    store = await Store.open(settings.bot_data_dir)
-    # The one instance on this store: questions a worker held when the bot stopped (or was
-    # killed) are taken again at once, not when their leases run out.
-    if released := await store.release_questions():
+    delivers feedback: this process's own (`with_worker`), or, for `python -m bot web` on a
+    shared store, separate ones (`python -m bot worker`)."""
+    store = await Store.open(settings.bot_data_dir, database_url=settings.store_url)
+    # The one instance on a SQLite store: questions a worker held when the bot stopped (or was
+    # killed) are taken again at once, not when their leases run out. A shared store's leases
+    # may be other instances' own: they run out (QUESTION_LEASE_S) if their holder died.
+    if not store.shared and (released := await store.release_questions()):
         log.warning("%d question(s) begun before the restart are answered again", released)
-    worker = WorkerProcess(store)
+    worker: Workers = WorkerProcess(store) if with_worker else SeparateWorkers()
     await worker.start()
     slack_session = aiohttp.ClientSession()
     bot = build_bot(settings, store, worker, client=make_web_client(settings, slack_session))
@@ -77,7 +79,7 @@ async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
 
 async def shutdown(
     bot: Bot,
-    worker: WorkerProcess,
+    worker: Workers,
     http: SlackHttpServer,
     runner: web.AppRunner,
     socket_mode: GuardedSocketModeHandler | None,

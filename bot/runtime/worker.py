@@ -11,6 +11,10 @@ It stops when its stdin closes: it finishes the answers in hand (those it cannot
 time stay in the store for the next start), flushes their traces and, after an orderly stop,
 drains the outbox. SIGINT and SIGTERM are ignored (bot/runtime/worker_main.py): a terminal or
 a platform signalling the whole group must not kill answers the front has acked.
+
+`python -m bot worker` runs it standalone instead, as a process type of its own on a shared
+store (PostgreSQL): no front, no pipe; it finds new questions by polling the store and stops
+the same orderly way on SIGTERM or SIGINT.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import asyncio
 import gc
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import IO
@@ -28,7 +33,7 @@ import aiohttp
 from bot.answering.answerer import Answerer
 from bot.answering.assistant import AssistantPanel
 from bot.answering.conversation import Conversation
-from bot.answering.taking import QuestionTaker
+from bot.answering.taking import POLL_S, SHARED_POLL_S, QuestionTaker
 from bot.answering.trace_delivery import TraceDeliverer
 from bot.common.log_setup import configure_logging
 from bot.common.secret_redaction import install_secret_redaction, secrets_of
@@ -38,6 +43,7 @@ from bot.llm.choice import detect_model
 from bot.runtime.pipe import (
     ANSWERS_GRACE_S,
     OUTBOX_DRAIN_S,
+    WORKER_READY,
     Counters,
     PipeMessage,
     Ready,
@@ -48,7 +54,7 @@ from bot.runtime.pipe import (
 )
 from bot.slack.client import make_web_client
 from bot.storage.assistant_threads import ASSISTANT_THREADS_FILE, AssistantThreadStore
-from bot.storage.store import Store, lease_owner
+from bot.storage.store import Store, StoreUnavailable, lease_owner
 from bot.tracing.durable_export import KeepingSpanExporter, TraceSender, keep_traces_with
 from bot.tracing.server_watch import TrackingServerWatch
 from bot.tracing.setup import TrackingUnavailable, bound_mlflow_client, connect_experiment
@@ -57,30 +63,45 @@ from config import Settings, load_settings, settings_or_exit
 log = logging.getLogger(__name__)
 
 COUNTERS_EVERY_S = 1.0
+KEEP_HELD_EVERY_S = 1.0
 MAX_LINE_BYTES = 64 * 1024
 
 
-def main() -> int:
-    """The worker process's entry point (bot/runtime/worker_main.py, `python -m bot worker`)."""
+def main(*, standalone: bool = False) -> int:
+    """The worker process's entry point: started by the front (bot/runtime/worker_main.py),
+    or `standalone` (`python -m bot worker`: a process type of its own on a shared store,
+    stopped by SIGTERM or SIGINT)."""
     configure_logging()
     settings = settings_or_exit(load_settings)
     install_secret_redaction(secrets_of(settings))
+    if standalone and settings.store_url is None:
+        print("error: `worker` needs DATABASE_URL: it shares the store", file=sys.stderr)
+        return 2
     try:
-        return asyncio.run(run_worker(settings))
+        return asyncio.run(run_worker(settings, standalone=standalone))
     except TrackingUnavailable as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except StoreUnavailable as error:
+        print(f"error: the store is unavailable: {error}", file=sys.stderr)
+        return 1
 
 
-async def run_worker(settings: Settings) -> int:
-    _replies.take_stdout()
+async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
+    loop = asyncio.get_running_loop()
+    if not standalone:
+        _replies.take_stdout()
     bound_mlflow_client(settings)
     await connect_experiment(settings)
-    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
     lines = asyncio.StreamReader(limit=MAX_LINE_BYTES)
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), sys.stdin.buffer)
+    if standalone:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stopping.set)
+    else:
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), sys.stdin.buffer)
 
-    store = await Store.open(settings.bot_data_dir, durable=False)
+    store = await Store.open(settings.bot_data_dir, durable=False, database_url=settings.store_url)
     exporter = KeepingSpanExporter(store.keep_trace)
     keep_traces_with(exporter)
     threads = AssistantThreadStore(settings.bot_data_dir / ASSISTANT_THREADS_FILE)
@@ -122,18 +143,30 @@ async def run_worker(settings: Settings) -> int:
             owner=lease_owner(),
             lease_s=settings.question_lease_s,
             max_age_s=settings.question_max_age_s,
+            poll_s=SHARED_POLL_S if store.shared else POLL_S,
         )
         traces.start()
         deliverer.start()
         gc.freeze()  # start-up's objects stay: full collections skip them (bot/runtime/service.py)
         reporting = asyncio.create_task(_report_counters(export_counters))
+        keeping = asyncio.create_task(_keep_held_traces(exporter), name="keeping held traces")
         taking = asyncio.create_task(taker.run(), name="taking questions")
         _say(Ready())
+        if standalone:
+            log.info(WORKER_READY)
         try:
-            orderly = await _follow_the_front(lines, taker, deliverer)
+            if standalone:
+                await stopping.wait()
+                log.info("stopping: no new work; finishing what is in hand")
+                orderly = True
+            else:
+                orderly = await _follow_the_front(lines, taker, deliverer)
             taker.stop()
             await taking
             await taker.finish(ANSWERS_GRACE_S)
+            keeping.cancel()
+            if await asyncio.to_thread(exporter.keep_held):
+                log.error("%d trace(s) the store could not take are lost", exporter.held)
             if orderly and not await traces.drain(OUTBOX_DRAIN_S):
                 log.warning("traces stay in the store for the next start")
             if orderly and not await deliverer.drain(OUTBOX_DRAIN_S):
@@ -143,6 +176,7 @@ async def run_worker(settings: Settings) -> int:
                 )
         finally:
             taking.cancel()
+            keeping.cancel()
             reporting.cancel()
             _say(Counters(export_counters()))
             await traces.stop()
@@ -188,6 +222,15 @@ async def _next_line(reader: asyncio.StreamReader) -> bytes:
             log.error("a line over %d bytes from the front was skipped", MAX_LINE_BYTES)
 
 
+async def _keep_held_traces(exporter: KeepingSpanExporter) -> None:
+    """Traces the store could not take when they ended (a database restarting) are kept as
+    soon as it takes them again."""
+    while True:
+        await asyncio.sleep(KEEP_HELD_EVERY_S)
+        if exporter.held:
+            await asyncio.to_thread(exporter.keep_held)
+
+
 async def _report_counters(counters: Callable[[], dict[str, int]]) -> None:
     last: dict[str, int] | None = None
     while True:
@@ -211,8 +254,8 @@ class _Replies:
         os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
     def say(self, message: PipeMessage) -> None:
-        assert self._file is not None, "take_stdout() first"
-        self._file.write(encode(message).decode())
+        if self._file is not None:  # None: a standalone worker, no front listens
+            self._file.write(encode(message).decode())
 
 
 _replies = _Replies()

@@ -171,3 +171,29 @@ class WorkerProcess:
             await asyncio.sleep(delay)
             await self._spawn()
             self.restarts += 1
+
+
+class SeparateWorkers:
+    """`python -m bot web`: no worker process of the front's own. Workers run as a process type
+    of their own (`python -m bot worker`) on the shared store and find what this front keeps
+    by polling it: nothing to start, wake or stop here."""
+
+    restarts = 0
+
+    async def start(self) -> None:
+        """Nothing to start."""
+
+    def wake_questions(self) -> None:
+        """The workers poll the shared store."""
+
+    def wake_feedback(self) -> None:
+        """The workers poll the outbox."""
+
+    def stats(self) -> dict[str, object]:
+        return {"worker": "separate"}
+
+    async def stop(self, timeout_s: float) -> bool:
+        return True
+
+
+Workers = WorkerProcess | SeparateWorkers

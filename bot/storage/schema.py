@@ -38,6 +38,7 @@ Index("seen_events_age", seen_events.c.seen_at)
 # Finished traces waiting for the tracking server: each the whole trace (info and spans) as
 # MLflow's JSON, kept from the moment its root span ends until the server has it whole.
 # `dead_reason`: refused for good (or unreachable for the whole retry window), kept.
+# `claimed_until`: a sender has it in hand until then (no other instance sends it meanwhile).
 traces = Table(
     "traces",
     metadata,
@@ -49,6 +50,7 @@ traces = Table(
     Column("next_attempt_at", Float, nullable=False),
     Column("last_error", Text),
     Column("dead_reason", Text),
+    Column("claimed_until", Float),
 )
 Index("traces_due", traces.c.dead_reason, traces.c.next_attempt_at)
 

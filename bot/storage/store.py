@@ -44,6 +44,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Table,
+    and_,
     create_engine,
     delete,
     event,
@@ -55,7 +56,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.storage.schema import answers, metadata, questions, seen_events, threads, traces
+from bot.storage.engine import postgres_engine
+from bot.storage.migrations import migrate
+from bot.storage.schema import answers, questions, seen_events, threads, traces
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,9 @@ WRITE_WAIT_S = 2.0
 SEEN_EVENTS_TTL_S = 3600.0  # Slack retries an event within minutes
 FORGET_EVERY_S = 60.0
 THREADS = 4
+# A trace a sender has in hand is not sent by another for this long (a send is bounded well
+# below it; a sender that died leaves its claims to run out).
+TRACE_CLAIM_S = 30.0
 
 T = TypeVar("T")
 
@@ -155,6 +161,27 @@ def _insert(engine: Engine, table: Table) -> Any:
     return dialect.insert(table)
 
 
+def _claim(
+    table: Table,
+    free: ColumnElement[bool],
+    limit: int,
+    values: dict[str, Any],
+    returning: Sequence[Any],
+) -> Any:
+    """Up to `limit` of the oldest `free` rows of `table` set to `values`, `returning` their
+    columns. Rows another transaction is claiming are skipped, not waited for (`FOR UPDATE
+    SKIP LOCKED` on PostgreSQL; SQLite's one writer at a time needs nothing): instances that
+    claim at once each get rows of their own."""
+    oldest = (
+        select(table.c.id)
+        .where(free)
+        .order_by(table.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return update(table).where(table.c.id.in_(oldest)).values(**values).returning(*returning)
+
+
 class Store:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -162,15 +189,32 @@ class Store:
         self._forgotten_at = 0.0
 
     @classmethod
-    async def open(cls, data_dir: Path, *, durable: bool = True) -> Store:
-        """The store in `data_dir`, its tables created if missing."""
-        store = cls(sqlite_engine(data_dir / FILE_NAME, durable=durable))
-        await store._run(lambda conn: metadata.create_all(conn))
+    async def open(
+        cls, data_dir: Path, *, durable: bool = True, database_url: str | None = None
+    ) -> Store:
+        """The store on PostgreSQL at `database_url` if given, else in `data_dir` (SQLite);
+        its schema migrated (bot/storage/migrations.py)."""
+        if database_url:
+            engine = postgres_engine(database_url, durable=durable, pool_size=THREADS + 1)
+        else:
+            engine = sqlite_engine(data_dir / FILE_NAME, durable=durable)
+        store = cls(engine)
+        try:
+            await asyncio.get_running_loop().run_in_executor(store._threads, migrate, engine)
+        except (SQLAlchemyError, OSError) as error:
+            await store.close()
+            raise StoreUnavailable(f"{type(error).__name__}: {_first_line(error)}") from error
         old_index = data_dir / OLD_ANSWER_INDEX
         if old_index.exists():
             await store._run(lambda conn: _import_answer_index(conn, old_index))
             old_index.rename(old_index.with_name(OLD_ANSWER_INDEX + ".imported"))
         return store
+
+    @property
+    def shared(self) -> bool:
+        """Other instances may use this store (PostgreSQL): a lease is released only by its
+        owner, or runs out; never all at once at start."""
+        return self._engine.dialect.name != "sqlite"
 
     async def close(self) -> None:
         self._threads.shutdown(wait=True)
@@ -200,12 +244,15 @@ class Store:
             self._forgotten_at = now
 
         def add(conn: Connection) -> bool:
+            # Whether it was new by the row it returns: an INSERT's rowcount is not reported
+            # by every driver (psycopg's is -1 once SQLAlchemy has closed the cursor).
             seen = conn.execute(
                 _insert(self._engine, seen_events)
                 .values(key=key, seen_at=now)
                 .on_conflict_do_nothing(index_elements=[seen_events.c.key])
+                .returning(seen_events.c.key)
             )
-            if seen.rowcount != 1:
+            if seen.first() is None:
                 return False
             conn.execute(
                 questions.insert().values(
@@ -227,28 +274,22 @@ class Store:
         if limit <= 0:
             return []
         now = time.time()
-        free = (
-            select(questions.c.id)
-            .where(or_(questions.c.lease_until.is_(None), questions.c.lease_until < now))
-            .order_by(questions.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        claim = (
-            update(questions)
-            .where(questions.c.id.in_(free))
-            .values(
-                lease_owner=owner,
-                lease_until=now + lease_s,
-                attempts=questions.c.attempts + 1,
-            )
-            .returning(
+        claim = _claim(
+            questions,
+            or_(questions.c.lease_until.is_(None), questions.c.lease_until < now),
+            limit,
+            {
+                "lease_owner": owner,
+                "lease_until": now + lease_s,
+                "attempts": questions.c.attempts + 1,
+            },
+            (
                 questions.c.id,
                 questions.c.message_json,
                 questions.c.received_at,
                 questions.c.attempts,
                 questions.c.reply_ts,
-            )
+            ),
         )
         rows = await self._run(lambda conn: conn.execute(claim).all())
         return sorted((TakenQuestion(*row) for row in rows), key=lambda q: q.id)
@@ -301,22 +342,30 @@ class Store:
         self._transaction(lambda conn: conn.execute(insert))
 
     async def due_traces(self, limit: int, *, ignore_backoff: bool = False) -> list[WaitingTrace]:
-        """The oldest traces due for a try (every waiting one if `ignore_backoff`)."""
-        now = float("inf") if ignore_backoff else time.time()
-        query = (
-            select(
+        """Claim the oldest traces due for a try (every waiting one if `ignore_backoff`) that
+        no other sender holds, for `TRACE_CLAIM_S`: on a shared store, each is sent by one
+        instance at a time."""
+        now = time.time()
+        due_by = float("inf") if ignore_backoff else now
+        claim = _claim(
+            traces,
+            and_(
+                traces.c.dead_reason.is_(None),
+                traces.c.next_attempt_at <= due_by,
+                or_(traces.c.claimed_until.is_(None), traces.c.claimed_until < now),
+            ),
+            limit,
+            {"claimed_until": now + TRACE_CLAIM_S},
+            (
                 traces.c.id,
                 traces.c.trace_id,
                 traces.c.trace_json,
                 traces.c.created_at,
                 traces.c.attempts,
-            )
-            .where(traces.c.dead_reason.is_(None), traces.c.next_attempt_at <= now)
-            .order_by(traces.c.id)
-            .limit(limit)
+            ),
         )
-        rows = await self._run(lambda conn: conn.execute(query).all())
-        return [WaitingTrace(*row) for row in rows]
+        rows = await self._run(lambda conn: conn.execute(claim).all())
+        return sorted((WaitingTrace(*row) for row in rows), key=lambda t: t.id)
 
     async def next_trace_due_in(self) -> float | None:
         """Seconds until the next waiting trace is due (0: now), None if none waits."""
@@ -336,14 +385,18 @@ class Store:
                 attempts=traces.c.attempts + 1,
                 last_error=error[:500],
                 next_attempt_at=time.time() + delay_s,
+                claimed_until=None,
             )
         )
         await self._run(lambda conn: conn.execute(statement))
 
     async def traces_due_now(self) -> None:
-        """Every waiting trace is due at once (the tracking server is back)."""
+        """Every waiting trace is due at once (the tracking server is back), claims too: a
+        sender that held some while the server was away sent only its probe."""
         statement = (
-            update(traces).where(traces.c.dead_reason.is_(None)).values(next_attempt_at=time.time())
+            update(traces)
+            .where(traces.c.dead_reason.is_(None))
+            .values(next_attempt_at=time.time(), claimed_until=None)
         )
         await self._run(lambda conn: conn.execute(statement))
 
@@ -351,7 +404,7 @@ class Store:
         statement = (
             update(traces)
             .where(traces.c.id == trace_row_id)
-            .values(dead_reason=reason[:500], attempts=traces.c.attempts + 1)
+            .values(dead_reason=reason[:500], attempts=traces.c.attempts + 1, claimed_until=None)
         )
         await self._run(lambda conn: conn.execute(statement))
 

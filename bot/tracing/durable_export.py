@@ -5,15 +5,18 @@ trace's info, metadata and tags, its spans. It hands each ended span to an OpenT
 `SpanExporter`, the extension point it is built on; ours (`KeepingSpanExporter`) takes the
 whole trace off MLflow's in-memory trace manager when its root span ends and hands it, as
 MLflow's JSON, to `keep` (the store), before the answer's code goes on. Nothing waits in
-memory. `TraceSender` then sends a kept trace with MLflow's tracing client (trace info, then
-spans; trace data to artifacts where the server keeps spans there), raising on any failure so
-the caller decides: retry, or keep as dead (`refused_for_good`).
+memory, unless the store cannot take it (a database restarting): then the trace is held, up
+to `MAX_HELD` of them, and kept by `keep_held`, which the worker calls every second.
+`TraceSender` then sends a kept trace with MLflow's tracing client (trace info, then spans;
+trace data to artifacts where the server keeps spans there), raising on any failure so the
+caller decides: retry, or keep as dead (`refused_for_good`).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 
 from mlflow.entities import Trace
@@ -28,6 +31,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 log = logging.getLogger(__name__)
 
+MAX_HELD = 2000  # traces held while the store cannot take them (~10 kB each); beyond: lost
 # Statuses after which the same request cannot succeed later (timeouts and rate limits can).
 _RETRYABLE_4XX = (408, 425, 429)
 
@@ -41,8 +45,9 @@ class KeepingSpanExporter(SpanExporter):
         self._keep = keep
         self.on_kept = on_kept  # told after each trace kept (from the thread that ended it)
         self._lock = threading.Lock()
+        self._held: deque[tuple[str, str]] = deque()  # oldest first
         self.kept = 0
-        self.not_kept = 0  # `keep` failed: the trace is lost (logged)
+        self.not_kept = 0  # neither kept nor held (more than MAX_HELD waited): lost, logged
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         manager = InMemoryTraceManager.get_instance()
@@ -54,18 +59,51 @@ class KeepingSpanExporter(SpanExporter):
                 continue
             trace = managed.trace
             add_size_stats_to_trace_metadata(trace)
-            try:
-                self._keep(trace.info.trace_id, trace.to_json())
-            except Exception as error:
-                with self._lock:
-                    self.not_kept += 1
-                log.error("trace %s could not be kept: %s", trace.info.trace_id, error)
-                continue
-            with self._lock:
-                self.kept += 1
-            if self.on_kept is not None:
-                self.on_kept()
+            trace_json = trace.to_json()
+            if self.held or not self._try_keep(trace.info.trace_id, trace_json):
+                self._hold(trace.info.trace_id, trace_json)
         return SpanExportResult.SUCCESS
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
+    def keep_held(self) -> int:
+        """Keep the held traces, oldest first, until the store refuses one; how many are still
+        held. Blocking: run it off the event loop."""
+        while True:
+            with self._lock:
+                if not self._held:
+                    return 0
+                trace_id, trace_json = self._held[0]
+            if not self._try_keep(trace_id, trace_json, quiet=True):
+                return self.held
+            with self._lock:
+                self._held.popleft()
+                if not self._held:
+                    log.warning("the store took the held traces")
+
+    def _try_keep(self, trace_id: str, trace_json: str, *, quiet: bool = False) -> bool:
+        try:
+            self._keep(trace_id, trace_json)
+        except Exception as error:
+            if not quiet:
+                log.error("trace %s could not be kept yet (held in memory): %s", trace_id, error)
+            return False
+        with self._lock:
+            self.kept += 1
+        if self.on_kept is not None:
+            self.on_kept()
+        return True
+
+    def _hold(self, trace_id: str, trace_json: str) -> None:
+        with self._lock:
+            self._held.append((trace_id, trace_json))
+            if len(self._held) <= MAX_HELD:
+                return
+            lost, _ = self._held.popleft()
+            self.not_kept += 1
+        log.error("trace %s lost: %d traces wait for the store already", lost, MAX_HELD)
 
     def shutdown(self) -> None:
         pass

@@ -41,8 +41,9 @@ class Stack:
         self.bots: list[BotProcess] = []
         self.senders: list[SlackSender] = []
 
-    async def start_bot(self) -> tuple[BotProcess, SlackSender]:
-        bot = BotProcess(self.env, self.root / f"{self.experiment}-{len(self.bots)}.log")
+    async def start_bot(self, *args: str) -> tuple[BotProcess, SlackSender]:
+        """`python -m bot` and `args` (a process type: `web`, `worker`)."""
+        bot = BotProcess(self.env, self.root / f"{self.experiment}-{len(self.bots)}.log", args)
         await asyncio.to_thread(bot.start)
         sender = SlackSender(bot.url, self.env["SLACK_SIGNING_SECRET"], "T0TEAM", "ABOT")
         self.bots.append(bot)
