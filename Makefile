@@ -5,7 +5,7 @@ MLFLOW_VENV := .venv-mlflow
 BIN := $(VENV)/bin
 MLFLOW_VERSION := 3.17.2
 
-.PHONY: install run test lint unit bench clean
+.PHONY: install run test test-fast lint unit bench clean
 
 install: $(VENV)/.installed $(MLFLOW_VENV)/.installed
 
@@ -38,6 +38,10 @@ unit: install
 	$(BIN)/pytest --numprocesses 2 --dist loadfile $(PYTEST_ARGS)
 
 test: lint unit
+
+# The fast layer alone (no process started: tests/conftest.py marks those `slow`): < 30 s.
+test-fast: install
+	$(BIN)/pytest -p no:xdist -m "not slow" $(PYTEST_ARGS)
 
 # Not part of `make test`: runs for 7-10 minutes and prints its figures (BENCHMARKS.md).
 bench: install

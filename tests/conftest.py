@@ -1,4 +1,10 @@
-"""Real parts for every test: an MLflow server, the Slack and LLM emulators, the bot process."""
+"""Real parts for every test: an MLflow server, the Slack and LLM emulators, the bot process.
+
+Two layers. A test that starts a real process (the tracking server, the bot, a browser, any
+subprocess) is `slow`: it is marked so here when it uses a fixture that starts one
+(`PROCESS_FIXTURES`), and a test that starts one itself must say so (`pytest.mark.slow`) or it
+fails. Everything else is the fast layer (`make test-fast`: `pytest -m "not slow"`).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ from devkit.mlflow_server import MlflowServer
 from devkit.slack_api import SlackEmulator
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
+from tests.support.layers import no_process_start_unless_slow
 from tests.support.stack import Stack
 
 BOT_TOKEN = "xoxb-test-" + secrets.token_hex(12)
@@ -25,6 +32,30 @@ SIGNING_SECRET = "signing-" + secrets.token_hex(16)
 LLM_KEY = "sk-test-" + secrets.token_hex(16)
 TEAM_ID = "T0TEAM"
 ROOT_DIR = Path(__file__).resolve().parents[1]
+
+# Fixtures that start a real process, directly or through the fixtures they use.
+PROCESS_FIXTURES = frozenset({"mlflow_server", "outage_server", "bot", "stack"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses a process fixture (even through another fixture) is slow."""
+    for item in items:
+        if PROCESS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    """The fast layer stays fast: a test not marked slow that starts a process fails, and so
+    does one whose fixtures (of any scope: they start in this phase) start one."""
+    with no_process_start_unless_slow(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    with no_process_start_unless_slow(item):
+        return (yield)
 
 
 @pytest.fixture(scope="session")

@@ -175,6 +175,7 @@ async def test_the_recorder_refuses_what_it_cannot_record(tmp_path: Path) -> Non
         outbox.close()
 
 
+@pytest.mark.slow  # starts a process
 def test_the_outbox_command_shows_and_revives_dead_entries(tmp_path: Path) -> None:
     import subprocess
     import sys

@@ -620,6 +620,7 @@ async def test_cli_relative_windows(mlflow_server: MlflowServer) -> None:
     assert only_cy["answers"] == 1 and only_cy["most_negative_channels"] == []
 
 
+@pytest.mark.slow  # starts a process
 def test_cli_needs_no_slack_settings_and_says_what_is_missing() -> None:
     result = run_cli({}, "report")
     assert result.returncode == 2
@@ -632,6 +633,7 @@ def test_cli_needs_no_slack_settings_and_says_what_is_missing() -> None:
     assert result.returncode == 2 and "not a channel ID" in result.stderr
 
 
+@pytest.mark.slow  # starts a process
 def test_cli_with_the_tracking_server_down_says_so_and_exits_1() -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     for command in ("report", "export"):

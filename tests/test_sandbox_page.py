@@ -208,6 +208,7 @@ async def wait_for(predicate: Any, timeout_s: float = 10.0) -> Any:
     raise TimeoutError("never happened")
 
 
+@pytest.mark.slow  # starts a process
 async def test_the_page_sends_slacks_requests_and_shows_what_the_app_answers(
     sandbox_and_app: tuple[Sandbox, ScriptedApp],
 ) -> None:
@@ -330,6 +331,7 @@ async def test_the_page_sends_slacks_requests_and_shows_what_the_app_answers(
         assert app.bad_signatures == 0
 
 
+@pytest.mark.slow  # starts a process
 async def test_an_app_that_is_down_or_refuses_is_shown_as_slack_would(
     sandbox_and_app: tuple[Sandbox, ScriptedApp],
 ) -> None:

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from devkit.conversation import dm, final_answer, mention, trace_id_of
 from devkit.ids import new_id
 from devkit.llm_api import LlmEmulator
@@ -288,6 +290,7 @@ async def test_a_malformed_interaction_is_refused_and_the_bot_stays_up(
     assert (await final_answer(slack, channel))["text"] == "Echo: still there?"
 
 
+@pytest.mark.slow  # starts a process
 def test_missing_configuration_exits_2_naming_the_variable() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MLFLOW_"))}
     env["SLACK_BOT_TOKEN"] = "xoxb-secret-value"
@@ -305,6 +308,7 @@ def test_missing_configuration_exits_2_naming_the_variable() -> None:
     assert "xoxb-secret-value" not in result.stderr + result.stdout
 
 
+@pytest.mark.slow  # starts a process
 def test_a_file_tracking_uri_is_refused_clearly() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MLFLOW_"))}
     env.update(
