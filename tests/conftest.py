@@ -24,6 +24,7 @@ from devkit.mlflow_server import MlflowServer
 from devkit.slack_api import SlackEmulator
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
+from tests.support.front import Front, front_settings, running_front
 from tests.support.layers import no_process_start_unless_slow
 from tests.support.stack import Stack
 
@@ -173,3 +174,10 @@ async def stack(
     created = Stack(bot_env, outage_server, tmp_root)
     yield created
     await created.close()
+
+
+@pytest.fixture
+async def front(slack: SlackEmulator, tmp_path: Path) -> AsyncIterator[Front]:
+    """The real front in this event loop, the worker a stand-in (tests/support/front.py)."""
+    async with running_front(front_settings(slack, tmp_path), slack) as running:
+        yield running

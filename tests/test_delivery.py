@@ -17,6 +17,7 @@ from bot.feedback.delivery import FeedbackDeliverer, MlflowFeedbackWriter, Retry
 from bot.feedback.intent import FeedbackIntent
 from bot.feedback.outbox import Outbox
 from bot.feedback.recorder import FeedbackRecorder, InvalidFeedback
+from devkit.ids import new_trace_id
 from devkit.mlflow_server import MlflowServer
 from devkit.waiting import eventually
 
@@ -40,10 +41,6 @@ def create_trace(server: MlflowServer, experiment_id: str, trace_id: str | None 
     )
     TracingClient(server.url).start_trace(info)
     return trace_id
-
-
-def new_trace_id() -> str:
-    return "tr-" + uuid.uuid4().hex
 
 
 def valid_of(server: MlflowServer, trace_id: str) -> list:

@@ -36,6 +36,7 @@ from hypothesis import strategies as st
 
 from devkit.bot_process import BotProcess
 from devkit.conversation import dm, final_answer, mention, open_rating_modal, trace_id_of
+from devkit.ids import new_id
 from devkit.mlflow_server import MlflowServer
 from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import rate_click, view_submission, vote_click
@@ -116,10 +117,6 @@ async def fuzzed(
 
 
 _counter = itertools.count(1)
-
-
-def new_id(prefix: str) -> str:
-    return prefix + uuid.uuid4().hex[:10].upper()
 
 
 def new_ts() -> str:
