@@ -35,6 +35,18 @@ def mention(user: str, channel: str, text: str, **extra: str) -> dict:
     }
 
 
+def reaction(user: str, emoji: str, message: dict, added: bool = True) -> dict:
+    """`user` adding (or removing) the `emoji` reaction on `message`."""
+    return {
+        "type": "reaction_added" if added else "reaction_removed",
+        "user": user,
+        "reaction": emoji,
+        "item": {"type": "message", "channel": message["channel"], "ts": message["ts"]},
+        "item_user": message.get("user", "UBOT"),
+        "event_ts": f"{time.time():.6f}",
+    }
+
+
 async def final_answer(slack: SlackEmulator, channel: str, count: int = 1) -> dict:
     """The bot's `count`-th answer in `channel`, once its metadata (set at the end) is there."""
 

@@ -11,7 +11,7 @@ import pytest
 from bot.listeners.feedback import FORM_EXPIRED, NO_TRACE, NOT_OUR_ANSWER
 from bot.report.command import BUILDING, REFUSAL
 from bot.tracing.data_model import RATING_DIMENSIONS, VOTE, rating_value
-from devkit.conversation import dm, mention, open_rating_modal
+from devkit.conversation import dm, mention, open_rating_modal, reaction, trace_id_of
 from devkit.ids import new_id, new_trace_id
 from devkit.slack_payloads import view_submission, vote_click
 from tests.support.front import Front
@@ -98,7 +98,7 @@ async def test_a_bad_signature_or_a_malformed_payload_never_reaches_a_listener(
 async def test_a_thumbs_up_is_committed_to_the_outbox_and_wakes_the_worker(front: Front) -> None:
     answer = await front.answer()
     user = new_id("U")
-    trace_id = answer["metadata"]["event_payload"]["trace_id"]
+    trace_id = trace_id_of(answer)
     status, _ = await front.sender.interaction(vote_click(front.slack, answer, user))
     assert status == 200
     latest = await front.latest(trace_id, user)
@@ -111,7 +111,7 @@ async def test_a_thumbs_up_is_committed_to_the_outbox_and_wakes_the_worker(front
 async def test_the_same_vote_again_changes_nothing_and_another_replaces_it(front: Front) -> None:
     answer = await front.answer()
     user = new_id("U")
-    trace_id = answer["metadata"]["event_payload"]["trace_id"]
+    trace_id = trace_id_of(answer)
     await front.sender.interaction(vote_click(front.slack, answer, user, positive=False))
     await front.sender.interaction(vote_click(front.slack, answer, user, positive=False))
     assert front.worker.wakes == 1
@@ -133,7 +133,7 @@ async def test_a_click_on_another_apps_message_records_nothing(front: Front) -> 
     click["message"]["bot_id"] = "BOTHER"
     assert (await front.sender.interaction(click))[0] == 200
     await front.settled()
-    trace_id = answer["metadata"]["event_payload"]["trace_id"]
+    trace_id = trace_id_of(answer)
     assert await front.latest(trace_id, user) == {} and front.worker.wakes == 0
     assert front.ephemeral_to(user) == [NOT_OUR_ANSWER]
 
@@ -161,7 +161,7 @@ async def _open_modal(front: Front, answer: dict, user: str) -> dict:
 async def test_a_submitted_rating_is_committed_and_prefills_the_next_modal(front: Front) -> None:
     answer = await front.answer()
     user = new_id("U")
-    trace_id = answer["metadata"]["event_payload"]["trace_id"]
+    trace_id = trace_id_of(answer)
     view = await _open_modal(front, answer, user)
     assert initial_scores(view) == dict.fromkeys(RATING_DIMENSIONS)
     scores = {"accuracy": "5", "helpfulness": "2", "relevance": "4"}
@@ -193,7 +193,7 @@ async def test_a_submission_missing_a_score_is_answered_with_errors_and_records_
     answered = json.loads(body)
     assert status == 200 and answered["response_action"] == "errors"
     assert set(answered["errors"]) == {"helpfulness", "relevance"}
-    trace_id = answer["metadata"]["event_payload"]["trace_id"]
+    trace_id = trace_id_of(answer)
     assert await front.latest(trace_id, user) == {} and front.worker.wakes == 0
 
 
@@ -201,7 +201,7 @@ async def test_a_modal_redirected_to_another_answer_records_nothing(front: Front
     answer = await front.answer()
     user = new_id("U")
     view = await _open_modal(front, answer, user)
-    trace_id = answer["metadata"]["event_payload"]["trace_id"]
+    trace_id = trace_id_of(answer)
     other = new_trace_id()
     # Whatever its layout, a form that names another trace than the one it was opened for.
     view["private_metadata"] = view["private_metadata"].replace(trace_id, other)
@@ -216,28 +216,17 @@ async def test_a_modal_redirected_to_another_answer_records_nothing(front: Front
 # -- reactions -----------------------------------------------------------------------------
 
 
-def _reaction(user: str, answer: dict, emoji: str, *, added: bool = True) -> dict:
-    return {
-        "type": "reaction_added" if added else "reaction_removed",
-        "user": user,
-        "reaction": emoji,
-        "item_user": "UBOT",
-        "item": {"type": "message", "channel": answer["channel"], "ts": answer["ts"]},
-        "event_ts": answer["ts"],
-    }
-
-
 async def test_a_thumbs_down_reaction_votes_and_removing_it_withdraws_the_vote(
     front: Front,
 ) -> None:
     answer = await front.answer()
     user = new_id("U")
-    trace_id = answer["metadata"]["event_payload"]["trace_id"]
-    assert (await front.sender.event(_reaction(user, answer, "-1::skin-tone-3")))[0] == 200
+    trace_id = trace_id_of(answer)
+    assert (await front.sender.event(reaction(user, "-1::skin-tone-3", answer)))[0] == 200
     await front.settled()
     latest = await front.latest(trace_id, user)
     assert latest[VOTE].value is False and latest[VOTE].origin == "reaction"
-    await front.sender.event(_reaction(user, answer, "-1", added=False))
+    await front.sender.event(reaction(user, "-1", answer, added=False))
     await front.settled()
     assert (await front.latest(trace_id, user))[VOTE].value is None
     assert front.worker.wakes == 2
@@ -248,13 +237,13 @@ async def test_a_click_after_a_reaction_replaces_it_and_removing_the_reaction_th
 ) -> None:
     answer = await front.answer()
     user = new_id("U")
-    trace_id = answer["metadata"]["event_payload"]["trace_id"]
-    await front.sender.event(_reaction(user, answer, "+1"))
+    trace_id = trace_id_of(answer)
+    await front.sender.event(reaction(user, "+1", answer))
     await front.settled()
     await front.sender.interaction(vote_click(front.slack, answer, user, positive=False))
     latest = await front.latest(trace_id, user)
     assert latest[VOTE].value is False and latest[VOTE].origin == "button"
-    await front.sender.event(_reaction(user, answer, "+1", added=False))
+    await front.sender.event(reaction(user, "+1", answer, added=False))
     await front.settled()
     assert (await front.latest(trace_id, user))[VOTE].value is False
     assert front.worker.wakes == 2
@@ -265,10 +254,10 @@ async def test_reactions_on_messages_that_are_not_answers_record_nothing(front: 
     channel = new_id("C")
     person = front.slack.add_user_message(channel, new_id("U"), "hello")
     answer = await front.answer(channel=channel)
-    await front.sender.event(_reaction(user, person, "+1"))
-    await front.sender.event(_reaction(user, answer, "tada"))
+    await front.sender.event(reaction(user, "+1", person))
+    await front.sender.event(reaction(user, "tada", answer))
     await front.settled()
-    trace_id = answer["metadata"]["event_payload"]["trace_id"]
+    trace_id = trace_id_of(answer)
     assert await front.latest(trace_id, user) == {} and front.worker.wakes == 0
 
 

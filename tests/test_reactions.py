@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
-from devkit.conversation import ask, trace_id_of
+from devkit.conversation import ask, reaction, trace_id_of
 from devkit.ids import new_id
 from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import vote_click
@@ -14,17 +13,6 @@ from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from devkit.waiting import eventually
 from tests.support.stack import Stack, answers_for, assert_exactly
-
-
-def reaction(user: str, emoji: str, message: dict, added: bool = True) -> dict:
-    return {
-        "type": "reaction_added" if added else "reaction_removed",
-        "user": user,
-        "reaction": emoji,
-        "item": {"type": "message", "channel": message["channel"], "ts": message["ts"]},
-        "item_user": message.get("user", "UBOT"),
-        "event_ts": f"{time.time():.6f}",
-    }
 
 
 async def votes_by(tracking: Tracking, trace_id: str, user: str) -> list[tuple[str, object]]:
