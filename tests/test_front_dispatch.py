@@ -5,7 +5,9 @@ worker stand-in (tests/support/front.py)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bot.listeners.feedback import FORM_EXPIRED, NO_TRACE, NOT_OUR_ANSWER
@@ -13,8 +15,9 @@ from bot.report.command import BUILDING, REFUSAL
 from bot.tracing.data_model import RATING_DIMENSIONS, VOTE, rating_value
 from devkit.conversation import dm, mention, open_rating_modal, reaction, trace_id_of
 from devkit.ids import new_id, new_trace_id
+from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import view_submission, vote_click
-from tests.support.front import Front
+from tests.support.front import Front, front_settings, running_front
 from tests.support.views import initial_scores
 
 # -- questions -----------------------------------------------------------------------------
@@ -297,3 +300,57 @@ async def test_a_listed_admin_gets_the_building_line_usage_or_help(front: Front)
     _, body = await front.sender.command(_report("UADMIN1", "help"))
     answered = json.loads(body)
     assert answered["response_type"] == "ephemeral" and answered["blocks"]
+
+
+async def test_workspace_admins_and_owners_are_allowed_when_the_setting_says_so(
+    slack: SlackEmulator, tmp_path: Path
+) -> None:
+    admin, owner, member = new_id("U"), new_id("U"), new_id("U")
+    slack.users[admin] = {"id": admin, "is_admin": True}
+    slack.users[owner] = {"id": owner, "is_owner": True}
+    slack.users[member] = {"id": member, "is_admin": False}
+    gone = new_id("U")
+    slack.users[gone] = {"id": gone, "is_admin": True, "deleted": True}
+    settings = front_settings(slack, tmp_path, feedback_report_allow_workspace_admins=True)
+    async with running_front(settings, slack) as front:
+        for user, answer in (
+            (admin, BUILDING),
+            (owner, BUILDING),
+            (member, REFUSAL),
+            (gone, REFUSAL),
+        ):
+            _, body = await front.sender.command(_report(user, "7d"))
+            assert json.loads(body)["text"] == answer, user
+        await front.settled()
+
+
+# -- health and readiness ------------------------------------------------------------------
+
+
+async def test_health_is_503_while_stopping_and_new_events_are_refused(front: Front) -> None:
+    async with aiohttp.ClientSession(front.sender.url.removesuffix("/slack/events")) as http:
+        async with http.get("/healthz") as response:
+            assert response.status == 200 and (await response.json())["status"] == "ok"
+        front.http.accepting = False
+        async with http.get("/healthz") as response:
+            assert response.status == 503 and (await response.json())["status"] == "stopping"
+        async with http.get("/readyz") as response:
+            assert response.status == 503 and (await response.json())["accepting"] is False
+    status, _ = await front.sender.event(dm(new_id("U"), new_id("D"), "too late"))
+    assert status == 503 and front.worker.questions == []
+
+
+async def test_readiness_is_503_with_the_tracking_server_unreachable_and_counts_what_waits(
+    front: Front,
+) -> None:
+    answer = await front.answer()
+    await front.sender.interaction(vote_click(front.slack, answer, new_id("U")))
+    front.worker.lost_answers = 2
+    async with (
+        aiohttp.ClientSession(front.sender.url.removesuffix("/slack/events")) as http,
+        http.get("/readyz") as response,
+    ):
+        details = await response.json()
+    assert response.status == 503 and details["tracking_server"] == "unreachable"
+    assert details["accepting"] is True and details["answers_lost"] == 2
+    assert details["outbox"]["pending"] == 1 and details["outbox"]["dead"] == 0

@@ -18,6 +18,7 @@ from bot.answering.incoming import IncomingMessage
 from bot.feedback.outbox import LatestIntent
 from bot.runtime.app import Bot, build_bot
 from bot.runtime.http_front import SlackHttpServer
+from bot.runtime.readiness import Readiness
 from bot.slack.answer_message import answer_blocks, answer_metadata
 from config import Settings, load_settings
 from devkit.ids import new_id, new_trace_id
@@ -33,12 +34,19 @@ class WorkerStandIn:
 
     questions: list[IncomingMessage] = field(default_factory=list)
     wakes: int = 0
+    lost_answers: int = 0  # as the real one counts them (answers a dead worker had begun)
 
     def submit(self, message: IncomingMessage) -> None:
         self.questions.append(message)
 
     def wake_feedback(self) -> None:
         self.wakes += 1
+
+    # What /readyz asks of the worker (bot/runtime/readiness.py).
+    answers_in_flight = 0
+
+    def stats(self) -> dict[str, object]:
+        return {"worker": "running", "answers_lost": self.lost_answers}
 
 
 @dataclass
@@ -93,7 +101,7 @@ async def running_front(settings: Settings, slack: SlackEmulator) -> AsyncIterat
     worker = WorkerStandIn()
     bot = build_bot(settings, worker)
     secret = settings.slack_signing_secret.get_secret_value()
-    http = SlackHttpServer(bot.app, secret)
+    http = SlackHttpServer(bot.app, secret, Readiness(bot, worker))  # type: ignore[arg-type]
     server = TestServer(http.web_app(), host="127.0.0.1")
     await server.start_server()
     sender = SlackSender(str(server.make_url("")).rstrip("/"), secret, slack.team_id, slack.app_id)
