@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -27,12 +26,7 @@ from devkit.traces import Tracking
 from tests.support.front import Front, front_settings, running_front
 from tests.support.layers import no_process_start_unless_slow
 from tests.support.stack import Stack
-
-BOT_TOKEN = "xoxb-test-" + secrets.token_hex(12)
-SIGNING_SECRET = "signing-" + secrets.token_hex(16)
-LLM_KEY = "sk-test-" + secrets.token_hex(16)
-TEAM_ID = "T0TEAM"
-ROOT_DIR = Path(__file__).resolve().parents[1]
+from tests.support.suite import BOT_TOKEN, LLM_KEY, SIGNING_SECRET, TEAM_ID
 
 # Fixtures that start a real process, directly or through the fixtures they use.
 PROCESS_FIXTURES = frozenset({"mlflow_server", "outage_server", "bot", "stack"})

@@ -177,7 +177,7 @@ def test_the_outbox_command_shows_and_revives_dead_entries(tmp_path: Path) -> No
     import subprocess
     import sys
 
-    from tests.conftest import ROOT_DIR
+    from tests.support.suite import ROOT_DIR
 
     outbox = Outbox(tmp_path / "outbox.sqlite3")
     trace_id = new_trace_id()

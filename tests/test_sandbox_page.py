@@ -18,13 +18,13 @@ from urllib.parse import parse_qs
 import aiohttp
 import pytest
 from aiohttp import web
-from playwright.async_api import Page, expect
+from playwright.async_api import expect
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from sandbox import APP_ID, BOT_ID, BOT_USER_ID, CHANNEL_ID, DM_ID, SANDBOX_USER_ID, TEAM_ID
 from sandbox.server import Sandbox
-from tests.support.browser import chromium_page, screenshot
+from tests.support.browser import chromium_page, screenshot, send
 
 TOKEN = "xoxb-sandbox-test-" + secrets.token_hex(8)
 SECRET = secrets.token_hex(16)
@@ -192,11 +192,6 @@ async def sandbox_and_app() -> AsyncIterator[tuple[Sandbox, ScriptedApp]]:
     yield sandbox, app
     await sandbox.stop()
     await runner.cleanup()
-
-
-async def send(page: Page, text: str) -> None:
-    await page.fill("#composer-input", text)
-    await page.press("#composer-input", "Enter")
 
 
 async def wait_for(predicate: Any, timeout_s: float = 10.0) -> Any:

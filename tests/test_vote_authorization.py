@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from devkit.conversation import trace_id_of
+from devkit.conversation import ask, trace_id_of
 from devkit.ids import new_id
 from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import rate_click, vote_click
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
-from tests.test_feedback import ask, eventually
+from devkit.waiting import eventually
 
 DROP = object()
 # Who posted the clicked message, as the payload says: (bot_id, app_id, api_app_id).
