@@ -77,11 +77,14 @@ async def test_sigterm_flushes_pending_traces_and_feedback(
         user = new_id("U")
         await sender.interaction(vote_click(slack, answer, user, False))
         expected[(trace_id_of(answer), user, "user_feedback")] = False
+    tracking = stack.tracking()
+    exported_before = len(await tracking.asearch())
     bot.signal(signal.SIGTERM)
     code = await asyncio.to_thread(bot.wait, 60)
     assert code == 0, bot.log()[-2000:]
+    # The signal came with traces still to export: the ones on the server now were flushed.
+    assert exported_before < 200, "every trace was exported before the signal"
 
-    tracking = stack.tracking()
     traces = await tracking.asearch()
     assert len(traces) == 200
     assert {t.info.trace_id for t in traces} == {trace_id_of(a) for a in answers}

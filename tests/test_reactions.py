@@ -49,8 +49,19 @@ async def test_a_thumbs_up_reaction_is_a_vote_and_a_later_click_replaces_it(
 
     # Removing the reaction now changes nothing: the click came later and replaced it.
     await sender.event(reaction(user, "+1", answer, added=False))
-    await asyncio.sleep(1.0)
+    await after_a_control_vote(sender, tracking, answer)
     assert await votes_by(tracking, trace_id, user) == [("user_feedback", False)]
+
+
+async def after_a_control_vote(sender: SlackSender, tracking: Tracking, answer: dict) -> str:
+    """Another user's 👍 reaction on `answer`, sent now, has landed in MLflow: what was sent
+    before it had the time to land too. The control user is returned."""
+    control = new_id("U")
+    await sender.event(reaction(control, "+1", answer))
+    await eventually(
+        lambda: _equals(votes_by(tracking, trace_id_of(answer), control), [("user_feedback", True)])
+    )
+    return control
 
 
 async def _equals(actual_coro, expected) -> bool:  # type: ignore[no-untyped-def]
@@ -100,8 +111,8 @@ async def test_other_emoji_and_other_messages_are_ignored(
     await sender.event(reaction(user, "+1", users_message))
     await sender.event(reaction(user, "+1", foreign))
     await sender.event(reaction("UBOT", "+1", answer))
-    await asyncio.sleep(1.5)
-    assert await tracking.assessments(trace_id) == []
+    control = await after_a_control_vote(sender, tracking, answer)
+    assert [a.source.source_id for a in await tracking.assessments(trace_id)] == [control]
 
 
 async def test_a_reaction_finds_its_answer_through_slack_when_the_bot_has_no_record(
@@ -126,6 +137,13 @@ async def test_a_reaction_finds_its_answer_through_slack_when_the_bot_has_no_rec
     assert replies and replies[-1].args["include_all_metadata"] in (True, "true", "1")
 
     # The answer is remembered now: the next reaction needs no Slack call.
-    await sender.event(reaction(new_id("U"), "-1", answer))
-    await asyncio.sleep(1.0)
+    second = new_id("U")
+    await sender.event(reaction(second, "-1", answer))
+    await assert_exactly(
+        tracking,
+        {
+            (trace_id_of(answer), user, "user_feedback"): True,
+            (trace_id_of(answer), second, "user_feedback"): False,
+        },
+    )
     assert len(slack.calls_to("conversations.replies")) == lookups + 1

@@ -10,10 +10,8 @@ import asyncio
 import csv
 import io
 import json
-import os
 import re
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,9 +31,11 @@ from devkit.ports import free_port
 from devkit.slack_api import SlackEmulator
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
-from tests.conftest import BOT_TOKEN, ROOT_DIR, SIGNING_SECRET
+from tests.support.commands import run_bot_command
+from tests.support.mlflow_client import mlflow_client_restored
 from tests.support.report_seed import FeedbackSeeder
 from tests.support.seed_analysis import analyze_ratings, analyze_user_feedback
+from tests.support.suite import BOT_TOKEN, SIGNING_SECRET
 
 ADMIN = "UADMIN1"
 WINDOW = "2021-03-01..2021-03-04"
@@ -228,6 +228,13 @@ async def report_message(slack: SlackEmulator, key: str) -> dict[str, Any]:
     return dict(message)
 
 
+async def after_a_control_report(sender: SlackSender, slack: SlackEmulator) -> None:
+    """An admin's report sent now has been computed and posted: a report the command before
+    it had started would have been posted by now too."""
+    _, key = await run_command(sender, slack, ADMIN, "24h")
+    await report_message(slack, key)
+
+
 def texts(blocks: list[dict[str, Any]]) -> list[str]:
     """Every text in the blocks, in order."""
     found: list[str] = []
@@ -318,15 +325,7 @@ def assert_slack_report(message: dict[str, Any], want: dict[str, Any]) -> None:
 
 
 def run_cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MLFLOW_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=ROOT_DIR,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
+    return run_bot_command(*args, env=env, timeout_s=timeout)
 
 
 async def cli_output(env: dict[str, str], *args: str) -> str:
@@ -429,7 +428,7 @@ async def test_bad_arguments_get_the_usage_and_nothing_is_computed(
 ) -> None:
     ack, key = await run_command(sender, slack, ADMIN, text)
     assert "Usage" in ack["text"] and "/feedback-report [window] [channel]" in ack["text"]
-    await asyncio.sleep(0.5)
+    await after_a_control_report(sender, slack)
     assert slack.response_url_posts.get(key) in (None, [])
 
 
@@ -438,7 +437,7 @@ async def test_help_explains_the_definitions(sender: SlackSender, slack: SlackEm
     all_text = "\n".join(texts(ack["blocks"]))
     for words in ("Feedback rate", "Positive rate", "👍 = 5, 👎 = 1", "below 3", "24h, 7d"):
         assert words in all_text
-    await asyncio.sleep(0.3)
+    await after_a_control_report(sender, slack)
     assert slack.response_url_posts.get(key) in (None, [])
 
 
@@ -459,7 +458,7 @@ async def test_anyone_but_an_admin_is_refused_without_numbers(
     ack, key = await run_command(sender, slack, user, text, user_name=user_name)
     assert ack["text"] == REFUSAL
     assert not re.search(r"\d", ack["text"]) and "blocks" not in ack
-    await asyncio.sleep(0.8)
+    await after_a_control_report(sender, slack)
     assert slack.response_url_posts.get(key) in (None, [])
     assert f"refused /feedback-report to {user}" in bot.log()
 
@@ -486,34 +485,80 @@ async def test_only_listed_admins_when_workspace_admins_are_not_allowed(
     assert answer.message.text == BUILDING and answer.report is not None
 
 
-def settings(tracking_uri: str, *, allow_workspace_admins: bool = True) -> Settings:
+def settings(
+    tracking_uri: str, *, allow_workspace_admins: bool = True, **tracking: int
+) -> Settings:
     return Settings(
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
         mlflow_tracking_uri=tracking_uri,
         feedback_report_admins=ADMIN,
         feedback_report_allow_workspace_admins=allow_workspace_admins,
+        **tracking,
     )
 
 
-async def test_a_tracking_server_that_is_down_is_reported_plainly(
-    slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
-    dead = f"http://127.0.0.1:{free_port()}"
-    reports = FeedbackReportCommand(settings(dead))
+async def report_in_process(slack: SlackEmulator, reports: FeedbackReportCommand) -> str:
+    """The report's text as posted to the response_url, built in this process."""
     client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
     key = new_id("R")
-    answer = await reports.first_answer(
-        Invocation(ADMIN, "7d", f"{slack.base_url}/response/{key}"), client
-    )
-    assert answer.message.text == BUILDING and answer.report is not None
-    await reports.build_and_post(answer.report, f"{slack.base_url}/response/{key}", client)
+    response_url = f"{slack.base_url}/response/{key}"
+    with mlflow_client_restored():
+        answer = await reports.first_answer(Invocation(ADMIN, "7d", response_url), client)
+        assert answer.message.text == BUILDING and answer.report is not None
+        await reports.build_and_post(answer.report, response_url, client)
     message = await report_message(slack, key)
-    assert message["text"].startswith("Sorry, the feedback report could not be built:")
-    assert "MLflow tracking server did not answer" in message["text"]
     assert not message.get("blocks")
+    return str(message["text"])
+
+
+async def test_a_tracking_server_that_is_down_is_reported_plainly(slack: SlackEmulator) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    reports = FeedbackReportCommand(settings(dead, mlflow_request_retries=0))
+    text = await report_in_process(slack, reports)
+    assert text.startswith("Sorry, the feedback report could not be built:")
+    assert "MLflow tracking server did not answer" in text
+
+
+class SilentServer:
+    """Accepts connections and never answers (a tracking server that hangs)."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._writers.append(writer)
+
+    async def stop(self) -> None:
+        for writer in self._writers:
+            writer.close()
+        self._server.close()
+        await self._server.wait_closed()
+
+
+@pytest.mark.parametrize("retries", [0, 1])
+async def test_a_hanging_tracking_server_costs_the_timeout_per_try(
+    slack: SlackEmulator, retries: int
+) -> None:
+    """MLFLOW_REQUEST_TIMEOUT_S bounds each request, MLFLOW_REQUEST_RETRIES counts the tries."""
+    silent = SilentServer()
+    url = await silent.start()
+    reports = FeedbackReportCommand(
+        settings(url, mlflow_request_timeout_s=1, mlflow_request_retries=retries)
+    )
+    started = time.monotonic()
+    text = await report_in_process(slack, reports)
+    elapsed = time.monotonic() - started
+    await silent.stop()
+    assert "MLflow tracking server did not answer" in text
+    assert silent.connections == retries + 1
+    assert retries + 1 <= elapsed < 2 * (retries + 1) + 1
 
 
 # -- the command line -------------------------------------------------------------------------
@@ -748,8 +793,11 @@ async def test_the_seed_analysis_counts_differently_on_changed_votes(
         "helpfulness": 2.0,
         "relevance": 4.0,
     }
-    ours = expected(dataset, mlflow_server.url)
+    # The bot's report of the same traces counts valid human votes only.
+    env = cli_env(mlflow_server, experiment_name)
+    ours = json.loads(await cli_output(env, "report", "--since", WINDOW, "--format", "json"))
     assert (ours["feedback_rate_pct"], ours["votes"]["positive_rate_pct"]) == (66.7, 57.1)
+    assert (ours["votes"]["up"], ours["votes"]["down"]) != (5, 5)
 
 
 async def test_the_seed_analysis_agrees_when_every_answer_has_one_vote(

@@ -321,7 +321,7 @@ async def test_the_workspace_admin_check_refuses_odd_user_ids_without_raising(sl
     from slack_sdk.web.async_client import AsyncWebClient
 
     from bot.report.access import ReportAccess
-    from tests.conftest import BOT_TOKEN
+    from tests.support.suite import BOT_TOKEN
 
     access = ReportAccess([], allow_workspace_admins=True)
     client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
