@@ -3,6 +3,7 @@ real SQLite outbox in a temporary directory, with no MLflow."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,6 +181,9 @@ async def test_the_latest_rating_prefills_and_a_vote_does_not(recording: Recordi
     await recorder.vote(trace_id, "U1", True)
     assert await recorder.current_ratings(trace_id, "U1") == CurrentRatings({}, None)
     await recorder.rate(trace_id, "U1", {"accuracy": 2, "helpfulness": 4, "relevance": 5}, "a")
+    assert await recorder.current_ratings(trace_id, "U1") == CurrentRatings(
+        {"accuracy": 2, "helpfulness": 4, "relevance": 5}, "a"
+    )
     await recorder.rate(trace_id, "U1", {"accuracy": 3, "helpfulness": 4, "relevance": 1}, None)
     assert await recorder.current_ratings(trace_id, "U1") == CurrentRatings(
         {"accuracy": 3, "helpfulness": 4, "relevance": 1}, None
@@ -239,3 +243,28 @@ async def test_a_new_intent_revives_a_dead_entry_of_its_key(recording: Recording
     await outbox.submit([FeedbackIntent(trace_id, "U1", VOTE, False)])
     [again] = await outbox.due(10)
     assert again.intent.value is False and (await outbox.stats()).dead == 0
+
+
+async def test_the_backlog_is_timed_from_the_oldest_intent_and_reasons_are_cut(
+    recording: Recording, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1_000.0]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    outbox = recording.outbox
+    assert (await outbox.stats()).oldest_pending_age_s is None
+    await outbox.submit([FeedbackIntent(new_trace_id(), "U1", VOTE, True)])
+    clock[0] = 1_005.0
+    await outbox.submit([FeedbackIntent(new_trace_id(), "U1", VOTE, False)])
+    clock[0] = 1_012.345
+    stats = await outbox.stats()
+    assert stats.as_dict() == {
+        "pending": 2,
+        "dead": 0,
+        "oldest_pending_age_s": 12.3,
+        "dead_reasons": {},
+    }
+    first, second = await outbox.due(10)
+    assert (first.created_at, second.created_at) == (1_000.0, 1_005.0)
+    await outbox.mark_dead(first, "r" * 600)
+    stats = await outbox.stats()
+    assert stats.dead_reasons == {"r" * 500: 1} and stats.oldest_pending_age_s == 7.3

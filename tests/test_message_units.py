@@ -186,7 +186,9 @@ def test_a_comment_too_long_or_not_text_is_an_error_on_the_comment() -> None:
         dict.fromkeys(RATING_DIMENSIONS, 4), "c" * COMMENT_MAX_CHARS
     )
     too_long = read_submission(_submitted(scores, "c" * (COMMENT_MAX_CHARS + 1)))
-    assert set(too_long) == {"comment"}  # type: ignore[arg-type]
+    assert too_long == {
+        "comment": f"Please keep the comment to {COMMENT_MAX_CHARS} characters or fewer."
+    }
     assert read_submission(_submitted(scores, 12)) == {"comment": "The comment must be text."}
 
 
@@ -194,3 +196,49 @@ def test_a_comment_too_long_or_not_text_is_an_error_on_the_comment() -> None:
 def test_a_state_of_another_shape_is_errors_not_a_crash(state: object) -> None:
     errors = read_submission(state)
     assert isinstance(errors, dict) and set(errors) == set(RATING_DIMENSIONS)
+
+
+def test_the_modal_as_a_person_sees_it() -> None:
+    view = rating_view(_target(), CurrentRatings({"accuracy": 2}, None), SIGNER).to_dict()
+    assert (view["title"]["text"], view["submit"]["text"], view["close"]["text"]) == (
+        "Rate this answer",
+        "Submit rating",
+        "Cancel",
+    )
+    assert view["blocks"][0]["elements"][0]["text"] == (
+        "Rate this answer from 1 (poor) to 5 (excellent). Your earlier ratings are filled in."
+    )
+    questions = [
+        (b["label"]["text"], b["hint"]["text"], b["element"]["placeholder"]["text"])
+        for b in view["blocks"][1:4]
+    ]
+    assert questions == [
+        ("Accuracy", "Is the answer correct?", "Choose 1–5"),
+        ("Helpfulness", "Did it help you get your job done?", "Choose 1–5"),
+        ("Relevance", "Does it answer what you asked?", "Choose 1–5"),
+    ]
+    options = view["blocks"][1]["element"]["options"]
+    assert [o["text"]["text"] for o in options] == [
+        "1 · Poor",
+        "2 · Fair",
+        "3 · Good",
+        "4 · Very good",
+        "5 · Excellent",
+    ]
+    comment = view["blocks"][4]
+    assert comment["label"]["text"] == "Comment" and comment["element"]["multiline"] is True
+    assert comment["element"]["placeholder"]["text"] == "What was good or missing? (optional)"
+    first = rating_view(_target(), CurrentRatings({}, None), SIGNER).to_dict()
+    assert first["blocks"][0]["elements"][0]["text"] == (
+        "Rate this answer from 1 (poor) to 5 (excellent). "
+    )
+
+
+def test_the_submission_is_read_from_the_blocks_and_actions_the_modal_declares() -> None:
+    view = rating_view(_target(), CurrentRatings({}, None), SIGNER).to_dict()
+    declared = {b["block_id"]: b["element"]["action_id"] for b in view["blocks"][1:]}
+    values = {
+        block: {action: {"selected_option": {"value": "4"}, "value": "why"}}
+        for block, action in declared.items()
+    }
+    assert read_submission(values) == RatingForm(dict.fromkeys(RATING_DIMENSIONS, 4), "why")
