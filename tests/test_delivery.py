@@ -68,7 +68,12 @@ async def test_feedback_given_before_its_trace_exists_lands_once_it_does(
     recorder, outbox, _ = delivery
     trace_id = new_trace_id()
     await recorder.vote(trace_id, "UEARLY", False)
-    await asyncio.sleep(1.0)
+
+    async def tried() -> bool:  # the deliverer tried, and the vote waits for its trace
+        (entry,) = await outbox.due(10, ignore_backoff=True)
+        return entry.attempts >= 1
+
+    await eventually(tried, timeout_s=30)
     stats = await outbox.stats()
     assert stats.pending == 1 and stats.dead == 0
 
