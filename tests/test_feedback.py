@@ -56,6 +56,7 @@ async def test_a_vote_then_a_changed_vote_leaves_one_valid_assessment(
     assert valid[0].source.source_type == "HUMAN"
     assert valid[0].source.source_id == voter
     assert valid[0].metadata["slack.channel"] == answer["channel"]
+    assert valid[0].metadata["origin"] == "button"
     everything = by(voter, await tracking.assessments(trace_id))
     assert sorted((a.value, a.valid) for a in everything) == [(False, True), (True, False)]
     replies = [e for e in slack.ephemeral if e["user"] == voter]
@@ -120,6 +121,7 @@ async def test_the_rating_modal_opens_and_a_submission_logs_three_ratings(
     assert ratings["user_relevance"].value == pytest.approx(0.6)
     assert all(a.rationale == "Clear, thanks" for a in ratings.values())
     assert all(a.source.source_type == "HUMAN" for a in ratings.values())
+    assert all(a.metadata["origin"] == "modal" for a in ratings.values())
 
     # Opening it again shows the current ratings; a second submission replaces them.
     view = await open_rating_modal(sender, slack, answer, rater)
@@ -143,6 +145,26 @@ async def test_the_rating_modal_opens_and_a_submission_logs_three_ratings(
         return True
 
     await eventually(rerated)
+
+
+async def test_the_same_rating_submitted_again_changes_nothing(
+    sender: SlackSender, slack: SlackEmulator, tracking: Tracking
+) -> None:
+    answer = await ask(sender, slack)
+    trace_id, rater = trace_id_of(answer), new_id("U")
+    scores = {"accuracy": "3", "helpfulness": "4", "relevance": "5"}
+    for _ in range(2):
+        view = await open_rating_modal(sender, slack, answer, rater)
+        status, body = await sender.interaction(view_submission(view, rater, scores, "same"))
+        assert status == 200 and "errors" not in body
+        await after_a_control_vote(sender, slack, tracking, answer)  # this submission landed
+
+    mine = by(rater, await tracking.assessments(trace_id))
+    assert sorted((a.name, round(a.value, 2), a.valid is not False) for a in mine) == [
+        ("user_accuracy", 0.6, True),
+        ("user_helpfulness", 0.8, True),
+        ("user_relevance", 1.0, True),
+    ]  # three assessments, none overridden by an identical copy
 
 
 async def test_an_invalid_submission_returns_errors_and_logs_nothing(

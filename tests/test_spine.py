@@ -14,6 +14,7 @@ from devkit.slack_api import SlackEmulator
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from tests.support.commands import run_bot_command
+from tests.support.stack import Stack
 
 
 async def test_url_verification_answers_the_challenge(sender: SlackSender) -> None:
@@ -330,3 +331,30 @@ async def test_readyz_reports_the_tracking_server_and_the_outbox(sender: SlackSe
     assert ready["tracking_server"] == "reachable"
     assert ready["outbox"]["dead"] == 0
     assert ready["traces_dropped"] == 0
+
+
+async def test_with_slack_streaming_false_answers_are_posted_without_a_stream(
+    stack: Stack, slack: SlackEmulator
+) -> None:
+    stack.env["SLACK_STREAMING"] = "false"
+    _, sender = await stack.start_bot()
+    channel = new_id("C")
+    await sender.event(mention(new_id("U"), channel, "no stream please"))
+    answer = await final_answer(slack, channel)
+    assert "no stream please" in shown_markdown(answer)
+    assert [c for c in slack.calls_to("chat.startStream") if c.args["channel"] == channel] == []
+    posted = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == channel]
+    assert len(posted) == 1
+
+
+async def test_llm_system_prompt_is_what_the_model_is_told_first(
+    stack: Stack, slack: SlackEmulator, llm: LlmEmulator
+) -> None:
+    prompt = "You answer the tests of this bot, and only them."
+    stack.env["LLM_SYSTEM_PROMPT"] = prompt
+    _, sender = await stack.start_bot()
+    channel = new_id("D")
+    await sender.event(dm(new_id("U"), channel, "who are you?"))
+    await final_answer(slack, channel)
+    [request] = [r for r in llm.requests if r["messages"][-1]["content"] == "who are you?"]
+    assert request["messages"][0] == {"role": "system", "content": prompt}
