@@ -12,7 +12,7 @@ from devkit.ids import new_id
 from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import vote_click
 from devkit.waiting import eventually
-from tests.support.stack import Stack, answers_for, assert_exactly, rate, timed
+from tests.support.stack import Stack, answers_for, assert_exactly, rate, readiness, timed
 
 pytestmark = pytest.mark.slow
 
@@ -134,3 +134,24 @@ async def test_a_burst_of_1000_answers_gives_1000_traces(
 
     await eventually(all_traces, timeout_s=120, interval_s=2.0)
     assert {trace_id_of(a) for a in answers} == {t.info.trace_id for t in await tracking.asearch()}
+
+
+async def test_a_trace_export_that_fails_is_counted_in_readiness(
+    stack: Stack, slack: SlackEmulator
+) -> None:
+    """mlflow-tracing only logs a failed export; the bot counts it (a log filter that an
+    MLflow upgrade could silence: this is the test that would say so)."""
+    stack.env.update(MLFLOW_REQUEST_RETRIES="0", MLFLOW_REQUEST_TIMEOUT_S="2")
+    bot, sender = await stack.start_bot()
+    await answers_for(sender, slack, 1, stack.tracking())  # exports work
+    assert (await readiness(bot))["trace_exports_failed"] == 0
+    await asyncio.to_thread(stack.server.stop)
+
+    await answers_for(sender, slack, 1)  # answered; its trace cannot be exported
+
+    async def counted() -> dict:
+        ready = await readiness(bot)
+        assert ready["trace_exports_failed"] == 1 and ready["traces_dropped"] == 0
+        return ready
+
+    await eventually(counted, timeout_s=60)

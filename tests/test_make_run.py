@@ -24,7 +24,6 @@ import mlflow
 import pytest
 from playwright.async_api import Locator, Page, expect
 
-from bot.report.command import BUILDING
 from bot.tracing.data_model import RATING_DIMENSIONS, RATINGS, VOTE, rating_value
 from devkit.bot_process import clean_environment
 from devkit.ports import free_port
@@ -338,11 +337,10 @@ async def test_feedback_report_gives_the_admin_a_report(make_run: MakeRun, page:
     await send(page, "/feedback-report")
     status, _ = await next_delivery(page, "command", sent)
     assert status == "200"
-    # The report itself replaces the immediate "Building the report…" (a refusal, the usage
-    # or that line alone would not show its header).
+    # The report itself, after the immediate "Building the report…" (a refusal, the usage or
+    # that line alone would not show its header).
     await expect(shown.filter(has_text="Feedback report")).to_have_count(1, timeout=30_000)
-    await expect(shown.filter(has_text=BUILDING)).to_have_count(0)
-    assert await shown.count() == before + 1
+    assert await shown.count() > before
 
 
 def test_ctrl_c_stops_everything_make_run_started(make_run: MakeRun) -> None:

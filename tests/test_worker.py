@@ -9,28 +9,18 @@ import os
 import signal
 import sys
 
-import aiohttp
 import pytest
 
 from bot.runtime.worker_process import WorkerLink, WorkerStartFailed
-from devkit.bot_process import BotProcess
 from devkit.conversation import dm, final_answer, trace_id_of
 from devkit.ids import new_id
 from devkit.llm_api import LlmEmulator
 from devkit.slack_api import SlackEmulator
 from devkit.slack_requests import SlackSender
 from devkit.waiting import eventually
-from tests.support.stack import Stack
+from tests.support.stack import Stack, readiness
 
 pytestmark = pytest.mark.slow
-
-
-async def readiness(bot: BotProcess) -> dict:
-    async with (
-        aiohttp.ClientSession() as http,
-        http.get(bot.url + "/readyz") as response,
-    ):
-        return dict(await response.json())
 
 
 async def ask(sender: SlackSender, channel: str) -> None:
