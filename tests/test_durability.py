@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 
 import pytest
@@ -155,3 +156,40 @@ async def test_a_trace_export_that_fails_is_counted_in_readiness(
         return ready
 
     await eventually(counted, timeout_s=60)
+
+
+async def test_traces_a_full_export_queue_drops_are_counted(
+    stack: Stack, slack: SlackEmulator
+) -> None:
+    """TRACE_QUEUE_SIZE bounds the traces waiting for export: with the tracking server frozen,
+    a burst overflows it, and every trace that never reaches the server is counted."""
+    stack.env.update(
+        TRACE_QUEUE_SIZE="100",
+        MLFLOW_ASYNC_TRACE_LOGGING_MAX_WORKERS="1",
+        MLFLOW_REQUEST_RETRIES="0",
+        MLFLOW_REQUEST_TIMEOUT_S="5",
+    )
+    bot, sender = await stack.start_bot()
+    tracking = stack.tracking()
+    await answers_for(sender, slack, 1, tracking)  # the experiment exists, exports work
+    server = stack.server.process
+    assert server is not None
+    os.killpg(server.pid, signal.SIGSTOP)  # it takes connections and answers none
+    try:
+        answers = await answers_for(sender, slack, 150)
+        assert (await readiness(bot))["traces_dropped"] > 0
+    finally:
+        os.killpg(server.pid, signal.SIGCONT)
+    burst = {trace_id_of(a) for a in answers}
+
+    async def accounted() -> bool:
+        # No trace is lost silently. (The counter counts export tasks refused by the full
+        # queue; in this run it counted more than the traces that never arrived.)
+        ready = await readiness(bot)
+        on_server = burst & {t.info.trace_id for t in await tracking.asearch()}
+        missing = len(burst) - len(on_server)
+        counted = ready["traces_dropped"] + ready["trace_exports_failed"]
+        assert missing <= counted, (missing, ready)
+        return True
+
+    await eventually(accounted, timeout_s=120, interval_s=1.0)
