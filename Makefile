@@ -5,16 +5,24 @@ MLFLOW_VENV := .venv-mlflow
 BIN := $(VENV)/bin
 MLFLOW_VERSION := 3.17.2
 
-.PHONY: install run test test-fast mutate lint unit bench clean
+.PHONY: install lock run test test-fast mutate lint unit bench clean
 
 install: $(VENV)/.installed $(MLFLOW_VENV)/.installed
 
-# The bot's environment: mlflow-tracing only, exactly as deployed (plus dev tools).
-$(VENV)/.installed: pyproject.toml
+# The bot's environment: mlflow-tracing only, exactly as deployed (plus dev tools), at the
+# versions in requirements.lock (what CI tested); the project itself on top, without resolving.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $@
+
+# Recompile requirements.lock from pyproject.toml (runtime + dev), e.g. after adding a
+# dependency; then `make install` installs it.
+lock: $(VENV)/.installed
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 \
+		--custom-compile-command 'make lock' --quiet --output-file requirements.lock
 
 # The local tracking server is a service with an environment of its own (full mlflow).
 $(MLFLOW_VENV)/.installed:

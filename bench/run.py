@@ -24,12 +24,12 @@ from typing import Any
 import aiohttp
 
 from devkit.bot_process import BotProcess
-from devkit.conversation import dm, final_answer, open_rating_modal, trace_id_of
+from devkit.conversation import final_answer, open_rating_modal, trace_id_of
 from devkit.llm_api import LlmEmulator
 from devkit.mlflow_server import MlflowServer
 from devkit.ports import free_port
 from devkit.slack_api import SlackEmulator
-from devkit.slack_payloads import view_submission, vote_click
+from devkit.slack_payloads import Workspace, dm, event_envelope, rating_submission, vote_click
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 
@@ -172,22 +172,10 @@ class Bench:
         click = vote_click(self.slack, answer, "UTEMPLATE", positive=True)
         view = await open_rating_modal(self.sender, self.slack, answer, "UTEMPLATE")
 
-        submission = view_submission(
+        submission = rating_submission(
             view, "UTEMPLATE", {"accuracy": "4", "helpfulness": "4", "relevance": "4"}, "fine"
         )
-        envelope = json.loads(
-            json.dumps(
-                {
-                    "type": "event_callback",
-                    "team_id": "T0TEAM",
-                    "api_app_id": "ABOT",
-                    "event_id": "Ev0",
-                    "event_time": int(time.time()),
-                    "event": dm("UTEMPLATE", "D0", "q"),
-                    "authorizations": [{"team_id": "T0TEAM", "user_id": "UBOT", "is_bot": True}],
-                }
-            )
-        )
+        envelope = event_envelope(Workspace.of(self.slack), dm("UTEMPLATE", "D0", "q"), "Ev0")
         paths = {}
         for kind, payload in zip(KINDS, (envelope, click, submission), strict=True):
             path = self.work / f"{kind}.json"

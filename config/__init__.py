@@ -2,8 +2,10 @@
 
 from config.settings import (
     ConfigError,
+    LlmChoiceSettings,
     Settings,
     TrackingSettings,
+    load_llm_choice_settings,
     load_settings,
     load_tracking_settings,
     settings_or_exit,
@@ -11,8 +13,10 @@ from config.settings import (
 
 __all__ = [
     "ConfigError",
+    "LlmChoiceSettings",
     "Settings",
     "TrackingSettings",
+    "load_llm_choice_settings",
     "load_settings",
     "load_tracking_settings",
     "settings_or_exit",

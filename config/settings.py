@@ -5,6 +5,8 @@ Secrets are `SecretStr`: they never appear in `repr`, logs or error messages.
 
 from __future__ import annotations
 
+import json
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +14,7 @@ from typing import Annotated, TypeVar
 
 from pydantic import (
     AnyHttpUrl,
+    BaseModel,
     Field,
     SecretStr,
     ValidationError,
@@ -25,7 +28,64 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 
-S = TypeVar("S", bound="TrackingSettings")
+# Slack shows at most four suggested prompts in an assistant thread.
+MAX_ASSISTANT_PROMPTS = 4
+
+
+class AssistantPrompt(BaseModel):
+    """A suggested prompt of the assistant panel: its button label, and what clicking sends."""
+
+    title: str = Field(min_length=1, max_length=75)
+    message: str = Field(min_length=1, max_length=2000)
+
+
+DEFAULT_ASSISTANT_PROMPTS = (
+    AssistantPrompt(
+        title="What can you help with?",
+        message="What can you help me with, and what should I better ask a colleague?",
+    ),
+    AssistantPrompt(
+        title="Draft a message",
+        message="Help me draft a short, friendly message to my team announcing a change.",
+    ),
+    AssistantPrompt(
+        title="Explain a term",
+        message="Explain in plain words, with an example, what a service-level objective is.",
+    ),
+    AssistantPrompt(
+        title="Summarize a text",
+        message="Summarize the text I paste next in three bullet points.",
+    ),
+)
+
+S = TypeVar("S", bound=BaseSettings)
+
+_SETTINGS_CONFIG = SettingsConfigDict(
+    env_file=".env",
+    env_file_encoding="utf-8",
+    extra="ignore",
+    case_sensitive=False,
+    hide_input_in_errors=True,
+)
+
+DEFAULT_FEEDBACK_REASONS = (
+    "Inaccurate",
+    "Incomplete",
+    "Not what I asked",
+    "Outdated",
+    "Inappropriate",
+    "Other",
+)
+# Slack's limits: a button's or an option's text is at most 75 characters; the follow-up
+# keeps its buttons to one row of choices.
+REASON_LABEL_MAX_CHARS = 75
+REASONS_MAX = 10
+
+
+def reason_key(label: str) -> str:
+    """The stored value of a 👎 reason: its label in lower case, words joined by `_`
+    ("Not what I asked" → `not_what_i_asked`)."""
+    return "_".join(re.findall(r"[a-z0-9]+", label.lower()))
 
 
 class ConfigError(Exception):
@@ -38,13 +98,7 @@ class TrackingSettings(BaseSettings):
     `python -m bot report|export` read only these, so they run without Slack secrets.
     """
 
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        case_sensitive=False,
-        hide_input_in_errors=True,
-    )
+    model_config = _SETTINGS_CONFIG
 
     # MLflow
     mlflow_tracking_uri: str = Field(description="the tracking server's http(s) URL")
@@ -80,7 +134,34 @@ class TrackingSettings(BaseSettings):
         return (self.mlflow_ui_url or self.mlflow_tracking_uri).rstrip("/")
 
 
-class Settings(TrackingSettings):
+class LlmChoiceSettings(BaseSettings):
+    """Which LLM answers (`bot.llm.choice`): the only home of these defaults, read by the bot,
+    `python -m bot check` and `make run`."""
+
+    model_config = _SETTINGS_CONFIG
+
+    openai_base_url: AnyHttpUrl | None = Field(
+        default=None, description="an OpenAI-compatible base URL including /v1"
+    )
+    openai_api_key: SecretStr | None = Field(default=None, description="the LLM API key")
+    llm_model: str = Field(default="gpt-4o-mini", min_length=1, description="a model name")
+    ollama_url: AnyHttpUrl | None = Field(
+        default=AnyHttpUrl("http://127.0.0.1:11434"),
+        description="a local Ollama's URL, tried when OPENAI_BASE_URL is unset (empty: never)",
+    )
+
+    @field_validator("openai_api_key", mode="before")
+    @classmethod
+    def _empty_key_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("openai_base_url", "ollama_url", mode="before")
+    @classmethod
+    def _empty_url_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+class Settings(LlmChoiceSettings, TrackingSettings):
     """Everything the bot needs to serve Slack."""
 
     # Slack
@@ -98,16 +179,7 @@ class Settings(TrackingSettings):
     )
     port: int = Field(default=3000, ge=1, le=65535, description="a TCP port, 1-65535")
 
-    # LLM
-    openai_base_url: AnyHttpUrl | None = Field(
-        default=None, description="an OpenAI-compatible base URL including /v1"
-    )
-    openai_api_key: SecretStr | None = Field(default=None, description="the LLM API key")
-    llm_model: str = Field(default="gpt-4o-mini", min_length=1, description="a model name")
-    ollama_url: AnyHttpUrl | None = Field(
-        default=AnyHttpUrl("http://127.0.0.1:11434"),
-        description="a local Ollama's URL, tried when OPENAI_BASE_URL is unset (empty: never)",
-    )
+    # LLM (which one: LlmChoiceSettings)
     llm_system_prompt: str = Field(default=DEFAULT_SYSTEM_PROMPT, description="a system prompt")
     llm_timeout_s: float = Field(
         default=60.0,
@@ -117,6 +189,13 @@ class Settings(TrackingSettings):
     )
     llm_context_chars: int = Field(
         default=24000, ge=1000, description="the character budget of a prompt (≥ 1000)"
+    )
+
+    # The assistant panel
+    assistant_prompts: Annotated[tuple[AssistantPrompt, ...], NoDecode] = Field(
+        default=DEFAULT_ASSISTANT_PROMPTS,
+        max_length=MAX_ASSISTANT_PROMPTS,
+        description='a JSON list of up to 4 prompts, each "text" or {"title": …, "message": …}',
     )
 
     # Feedback and report
@@ -132,9 +211,38 @@ class Settings(TrackingSettings):
         gt=0,
         description="seconds to keep retrying feedback on a trace not yet on the server (> 0)",
     )
+    feedback_ask_reason: bool = Field(
+        default=True, description="ask the voter what went wrong after a 👎 (true/false)"
+    )
+    feedback_reasons: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=DEFAULT_FEEDBACK_REASONS,
+        description=(
+            f"comma-separated reasons offered after a 👎 (1-{REASONS_MAX}, each at most "
+            f"{REASON_LABEL_MAX_CHARS} characters, distinct), e.g. Inaccurate,Outdated,Other"
+        ),
+    )
     bot_data_dir: Path = Field(
         default=Path("data"), description="a writable directory for durable local state"
     )
+
+    @field_validator("feedback_reasons", mode="before")
+    @classmethod
+    def _reason_labels(cls, value: object) -> object:
+        labels = (
+            [part.strip() for part in value.split(",") if part.strip()]
+            if isinstance(value, str)
+            else value
+        )
+        if not isinstance(labels, list | tuple):
+            return labels
+        keys = [reason_key(str(label)) for label in labels]
+        if not 1 <= len(labels) <= REASONS_MAX:
+            raise ValueError(f"{len(labels)} reasons")
+        if any(len(str(label)) > REASON_LABEL_MAX_CHARS for label in labels):
+            raise ValueError(f"a reason longer than {REASON_LABEL_MAX_CHARS} characters")
+        if "" in keys or len(set(keys)) != len(keys):
+            raise ValueError("reasons must differ in their letters or digits")
+        return tuple(str(label) for label in labels)
 
     @field_validator("feedback_report_admins", mode="before")
     @classmethod
@@ -147,15 +255,27 @@ class Settings(TrackingSettings):
             return frozenset(ids)
         return value
 
-    @field_validator("slack_app_token", "openai_api_key", mode="before")
+    @field_validator("assistant_prompts", mode="before")
+    @classmethod
+    def _prompt_text_is_title_and_message(cls, value: object) -> object:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value) if value.strip() else []
+            except ValueError:
+                raise ValueError("not JSON") from None
+        if isinstance(value, list | tuple):
+            return [{"title": v, "message": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("slack_app_token", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("openai_base_url", "ollama_url", mode="before")
-    @classmethod
-    def _empty_url_is_unset(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
+    @property
+    def feedback_reason_labels(self) -> dict[str, str]:
+        """The 👎 reasons offered, stored value → label, in the configured order."""
+        return {reason_key(label): label for label in self.feedback_reasons}
 
     @property
     def socket_mode(self) -> bool:
@@ -190,6 +310,11 @@ def settings_or_exit(load: Callable[[], S]) -> S:
 def load_settings(**overrides: object) -> Settings:
     """Build the settings or raise `ConfigError` with one line per bad variable."""
     return _load(Settings, overrides)
+
+
+def load_llm_choice_settings(**overrides: object) -> LlmChoiceSettings:
+    """Only the settings that choose the LLM (for `make run`'s summary)."""
+    return _load(LlmChoiceSettings, overrides)
 
 
 def load_tracking_settings(**overrides: object) -> TrackingSettings:

@@ -1,50 +1,11 @@
-"""Users talking to the bot: events shaped like Slack's, and waiting for the answer."""
+"""Users talking to the bot (events from `devkit.slack_payloads`), and waiting for the answer."""
 
 from __future__ import annotations
 
-import time
-
 from devkit.ids import new_id
 from devkit.slack_api import SlackEmulator
-from devkit.slack_payloads import rate_click
+from devkit.slack_payloads import dm, mention, rate_click
 from devkit.slack_requests import SlackSender
-
-
-def dm(user: str, channel: str, text: str, **extra: str) -> dict:
-    return {
-        "type": "message",
-        "channel_type": "im",
-        "channel": channel,
-        "user": user,
-        "text": text,
-        "ts": f"{time.time():.6f}",
-        "event_ts": f"{time.time():.6f}",
-        **extra,
-    }
-
-
-def mention(user: str, channel: str, text: str, **extra: str) -> dict:
-    return {
-        "type": "app_mention",
-        "channel": channel,
-        "user": user,
-        "text": f"<@UBOT> {text}",
-        "ts": f"{time.time():.6f}",
-        "team": "T0TEAM",
-        **extra,
-    }
-
-
-def reaction(user: str, emoji: str, message: dict, added: bool = True) -> dict:
-    """`user` adding (or removing) the `emoji` reaction on `message`."""
-    return {
-        "type": "reaction_added" if added else "reaction_removed",
-        "user": user,
-        "reaction": emoji,
-        "item": {"type": "message", "channel": message["channel"], "ts": message["ts"]},
-        "item_user": message.get("user", "UBOT"),
-        "event_ts": f"{time.time():.6f}",
-    }
 
 
 async def final_answer(slack: SlackEmulator, channel: str, count: int = 1) -> dict:
@@ -92,3 +53,16 @@ def shown_markdown(message: dict) -> str:
     """What a person sees of a message: its markdown blocks, or its streamed text."""
     markdown = [b["text"] for b in message.get("blocks", []) if b["type"] == "markdown"]
     return "".join(markdown) if markdown else str(message["text"])
+
+
+async def ask_in_assistant_thread(
+    sender: SlackSender, slack: SlackEmulator, channel: str, thread_ts: str, text: str
+) -> dict:
+    """The user types (or clicks a suggested prompt) in an assistant thread: the message is in
+    the thread, and Slack sends it as a DM `message` event. The event is returned."""
+    user = slack.assistant_threads[(channel, thread_ts)]["user"]
+    message = slack.add_user_message(channel, user, text, thread_ts=thread_ts)
+    event = dm(user, channel, text, thread_ts=thread_ts, ts=message["ts"], event_ts=message["ts"])
+    status, _ = await sender.event(event)
+    assert status == 200
+    return event

@@ -1,8 +1,9 @@
 """An OpenAI-compatible chat-completions emulator (plain and SSE streaming, with usage).
 
 `mode` switches its behaviour: "ok", "error" (HTTP 500), "hang" (never answers),
-"garbage" (200 with a body that is not a completion), "rate_limit" (429), "unauthorized" (401
-quoting the key it was given, as careless endpoints do).
+"garbage" (200 with a body that is not a completion), "rate_limit" (429, with `Retry-After:
+retry_after` when set, for the next `rate_limited_requests` requests, then "ok"; None: all),
+"unauthorized" (401 quoting the key it was given, as careless endpoints do).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ class LlmEmulator:
     api_key: str
     model: str = "emulated-model"
     mode: str = "ok"
+    retry_after: str | None = None
+    rate_limited_requests: int | None = None
     delay_s: float = 0.0
     answer_prefix: str = "Echo: "
     fixed_answer: str | None = None
@@ -52,6 +55,7 @@ class LlmEmulator:
 
     def reset(self) -> None:
         self.mode, self.delay_s, self.fixed_answer = "ok", 0.0, None
+        self.retry_after, self.rate_limited_requests = None, None
         self.requests.clear()
         self.served.clear()
 
@@ -88,8 +92,13 @@ class LlmEmulator:
             await asyncio.sleep(3600)
         if self.mode == "error":
             return _error(500, "server_error", "The server had an error.")
-        if self.mode == "rate_limit":
-            return _error(429, "rate_limit_exceeded", "Rate limit reached.")
+        if self.mode == "rate_limit" and self.rate_limited_requests != 0:
+            if self.rate_limited_requests is not None:
+                self.rate_limited_requests -= 1
+            refusal = _error(429, "rate_limit_exceeded", "Rate limit reached.")
+            if self.retry_after is not None:
+                refusal.headers["Retry-After"] = self.retry_after
+            return refusal
         if self.mode == "garbage":
             return web.Response(
                 status=200, text="<html>definitely not JSON", content_type="text/html"

@@ -24,6 +24,9 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+# assistant.threads.*: at most 4 suggested prompts, 10 loading messages (Slack's documentation).
+MAX_SUGGESTED_PROMPTS = 4
+MAX_LOADING_MESSAGES = 10
 MESSAGE_BLOCKS_LIMIT = 50
 MODAL_BLOCKS_LIMIT = 100
 MARKDOWN_TOTAL_LIMIT = 12_000
@@ -56,12 +59,14 @@ class SlackEmulator:
         *,
         bot_token: str,
         team_id: str = "T0TEAM",
+        team_domain: str = "emulated",
         bot_user_id: str = "UBOT",
         bot_id: str = "BBOT",
         app_id: str = "ABOT",
     ) -> None:
         self.bot_token = bot_token
         self.team_id = team_id
+        self.team_domain = team_domain
         self.bot_user_id = bot_user_id
         self.bot_id = bot_id
         self.app_id = app_id
@@ -79,6 +84,8 @@ class SlackEmulator:
         self._last_ts = 0.0
         self._view_counter = itertools.count(1)
         self._streams: dict[str, dict[str, Any]] = {}
+        # (DM channel, thread_ts) → the panel's state: title, suggested prompts, status.
+        self.assistant_threads: dict[tuple[str, str], dict[str, Any]] = {}
         self.changed = asyncio.Event()
         self.base_url = ""
         self._runner: web.AppRunner | None = None
@@ -137,30 +144,74 @@ class SlackEmulator:
         self._triggers[trigger] = time.monotonic()
         return trigger
 
-    def add_user_message(
-        self, channel: str, user: str, text: str, thread_ts: str | None = None
+    def add_message(
+        self, channel: str, fields: dict[str, Any], thread_ts: str | None = None
     ) -> dict[str, Any]:
-        message = {"type": "message", "user": user, "text": text, "ts": self.new_ts()}
+        """A message posted by someone other than the bot (`fields`: who, what)."""
+        message = {"type": "message", **fields, "ts": self.new_ts()}
         if thread_ts:
             message["thread_ts"] = thread_ts
         self._store(channel, message)
         return message
 
+    def add_user_message(
+        self, channel: str, user: str, text: str, thread_ts: str | None = None
+    ) -> dict[str, Any]:
+        return self.add_message(channel, {"user": user, "text": text}, thread_ts)
+
     def add_foreign_bot_message(
         self, channel: str, text: str, thread_ts: str | None = None
     ) -> dict:
-        message = {
+        fields = {"subtype": "bot_message", "bot_id": "BOTHER", "app_id": "AOTHER", "text": text}
+        return self.add_message(channel, fields, thread_ts)
+
+    def start_assistant_thread(
+        self, channel: str, user: str, context_channel: str | None
+    ) -> dict[str, Any]:
+        """The user opens the app's assistant panel: Slack starts a thread in the app's DM (its
+        root, from the app, has subtype `assistant_app_thread`); the
+        `assistant_thread_started` event that says so is returned."""
+        root = {
             "type": "message",
-            "subtype": "bot_message",
-            "bot_id": "BOTHER",
-            "app_id": "AOTHER",
-            "text": text,
+            "subtype": "assistant_app_thread",
+            "user": self.bot_user_id,
+            "text": "",
             "ts": self.new_ts(),
         }
-        if thread_ts:
-            message["thread_ts"] = thread_ts
-        self._store(channel, message)
-        return message
+        self._store(channel, root)
+        self.assistant_threads[(channel, root["ts"])] = {
+            "user": user,
+            "title": None,
+            "prompts": None,
+            "status": None,
+            "context": self._thread_context(context_channel),
+        }
+        return self._assistant_event("assistant_thread_started", channel, root["ts"])
+
+    def change_assistant_context(
+        self, channel: str, thread_ts: str, context_channel: str | None
+    ) -> dict[str, Any]:
+        """The user moves to another channel with the panel open: the event Slack sends."""
+        thread = self.assistant_threads[(channel, thread_ts)]
+        thread["context"] = self._thread_context(context_channel)
+        self._notify()
+        return self._assistant_event("assistant_thread_context_changed", channel, thread_ts)
+
+    def _thread_context(self, channel: str | None) -> dict[str, Any]:
+        return {"channel_id": channel, "team_id": self.team_id, "enterprise_id": None}
+
+    def _assistant_event(self, kind: str, channel: str, thread_ts: str) -> dict[str, Any]:
+        thread = self.assistant_threads[(channel, thread_ts)]
+        return {
+            "type": kind,
+            "assistant_thread": {
+                "user_id": thread["user"],
+                "channel_id": channel,
+                "thread_ts": thread_ts,
+                "context": dict(thread["context"]),
+            },
+            "event_ts": self.new_ts(),
+        }
 
     def add_channel(self, channel_id: str, name: str, *, private: bool = False) -> None:
         """A channel the bot can see (listed by `conversations.list`)."""
@@ -265,6 +316,9 @@ class SlackEmulator:
     def _store(self, channel: str, message: dict[str, Any]) -> None:
         message.setdefault("channel", channel)
         self.messages[channel].append(message)
+        thread = self.assistant_threads.get((channel, str(message.get("thread_ts"))))
+        if thread is not None and message.get("bot_id") == self.bot_id:
+            thread["status"] = None  # the app replied: Slack clears its status
         self._notify()
 
     def _bot_message(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -277,9 +331,9 @@ class SlackEmulator:
             raise SlackApiError("msg_too_long")
         if blocks is not None:
             _validate_blocks(blocks, MESSAGE_BLOCKS_LIMIT)
+        # As Slack shows an app's posts: the bot user and bot_id, and no subtype.
         message: dict[str, Any] = {
             "type": "message",
-            "subtype": "bot_message",
             "user": self.bot_user_id,
             "bot_id": self.bot_id,
             "app_id": self.app_id,
@@ -400,8 +454,57 @@ class SlackEmulator:
     def _m_assistant_threads_setStatus(self, args: dict) -> dict:
         _required(args, "channel_id")
         _required(args, "thread_ts")
+        if not isinstance(args.get("status"), str):  # "" clears it
+            raise SlackApiError("invalid_arguments")
+        loading = args.get("loading_messages")
+        if isinstance(loading, str):
+            loading = _json_argument(loading)
+        if loading is not None and (
+            not isinstance(loading, list) or len(loading) > MAX_LOADING_MESSAGES
+        ):
+            raise SlackApiError("invalid_arguments")
         if not str(args["channel_id"]).startswith("D"):
             raise SlackApiError("not_allowed_token_type")
+        thread = self.assistant_threads.get((args["channel_id"], str(args["thread_ts"])))
+        if thread is not None:
+            thread["status"] = args["status"] or None
+        return {}
+
+    def _assistant_thread(self, args: dict) -> dict[str, Any]:
+        channel, thread_ts = _required(args, "channel_id"), str(_required(args, "thread_ts"))
+        if channel not in self.messages:
+            raise SlackApiError("channel_not_found")
+        thread = self.assistant_threads.get((channel, thread_ts))
+        if thread is None:
+            raise SlackApiError("invalid_thread_ts")
+        return thread
+
+    def _m_assistant_threads_setSuggestedPrompts(self, args: dict) -> dict:
+        thread = self._assistant_thread(args)
+        prompts = _required(args, "prompts")
+        if isinstance(prompts, str):
+            prompts = _json_argument(prompts)
+        if not isinstance(prompts, list) or not 1 <= len(prompts) <= MAX_SUGGESTED_PROMPTS:
+            raise SlackApiError("invalid_arguments")
+        for prompt in prompts:
+            if not (
+                isinstance(prompt, dict)
+                and set(prompt) == {"title", "message"}
+                and all(isinstance(prompt[k], str) and prompt[k].strip() for k in prompt)
+            ):
+                raise SlackApiError("invalid_arguments")
+        title = args.get("title")
+        if title is not None and not isinstance(title, str):
+            raise SlackApiError("invalid_arguments")
+        thread["prompts"] = {"title": title, "prompts": prompts}
+        return {}
+
+    def _m_assistant_threads_setTitle(self, args: dict) -> dict:
+        thread = self._assistant_thread(args)
+        title = _required(args, "title")
+        if not isinstance(title, str) or not title.strip():
+            raise SlackApiError("invalid_arguments")
+        thread["title"] = title
         return {}
 
     def _history(self, args: dict, root_ts: str | None) -> dict:
@@ -443,6 +546,9 @@ class SlackEmulator:
 
     def _m_conversations_info(self, args: dict) -> dict:
         channel = _required(args, "channel")
+        known = self.channels.get(channel)
+        if known is not None:
+            return {"channel": {**known, "is_im": False}}
         return {
             "channel": {"id": channel, "name": channel.lower(), "is_im": channel.startswith("D")}
         }
@@ -514,6 +620,13 @@ def _required(args: dict, key: str) -> Any:
     if value in (None, ""):
         raise SlackApiError("invalid_arguments")
     return value
+
+
+def _json_argument(raw: str) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        raise SlackApiError("invalid_arguments") from None
 
 
 def _check_markdown(text: str) -> None:

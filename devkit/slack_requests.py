@@ -1,4 +1,4 @@
-"""Slack-signed HTTP requests to the bot, shaped like Slack's (see shared/slack-payloads.md)."""
+"""Slack-signed HTTP requests to the bot, shaped like Slack's (events, interactions, commands)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from urllib.parse import urlencode
 
 import aiohttp
 from slack_sdk.signature import SignatureVerifier
+
+from devkit.slack_payloads import Workspace, event_envelope
 
 _ids = itertools.count(1)
 
@@ -60,20 +62,17 @@ class SlackSender:
             return response.status, await response.text()
 
     async def event(
-        self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
+        self,
+        event: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        retry_num: int | None = None,
+        api_app_id: str | None = None,
     ) -> tuple[int, str]:
-        envelope = {
-            "token": "legacy-unused",
-            "team_id": self.team_id,
-            "api_app_id": self.app_id,
-            "type": "event_callback",
-            "event_id": event_id or f"Ev{next(_ids):010d}",
-            "event_time": int(time.time()),
-            "event": event,
-            "authorizations": [
-                {"team_id": self.team_id, "user_id": self.bot_user_id, "is_bot": True}
-            ],
-        }
+        workspace = Workspace(
+            team_id=self.team_id, app_id=api_app_id or self.app_id, bot_user_id=self.bot_user_id
+        )
+        envelope = event_envelope(workspace, event, event_id or f"Ev{next(_ids):010d}")
         headers = {}
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}

@@ -2,7 +2,7 @@
 
 Environment: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (the same as the bot's), SANDBOX_BOT_URL
 (the bot's base URL), SANDBOX_PORT (default 3100), SANDBOX_HOST (default 127.0.0.1),
-SANDBOX_MLFLOW_URL (a link on the page).
+SANDBOX_MLFLOW_URL (a link on the page, to MLFLOW_EXPERIMENT_NAME's traces once it exists).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ async def serve() -> None:
         bot_token=env["SLACK_BOT_TOKEN"],
         signing_secret=env["SLACK_SIGNING_SECRET"],
         mlflow_url=env.get("SANDBOX_MLFLOW_URL") or None,
+        mlflow_experiment=env.get("MLFLOW_EXPERIMENT_NAME") or "slack-genai-bot",
     )
     url = await sandbox.start(
         env.get("SANDBOX_HOST", "127.0.0.1"), int(env.get("SANDBOX_PORT", "3100"))

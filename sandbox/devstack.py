@@ -27,11 +27,11 @@ from pathlib import Path
 import aiohttp
 from dotenv import dotenv_values
 
-from bot.llm.local import find_ollama
+from bot.llm.choice import choose_llm
+from config import ConfigError, LlmChoiceSettings, load_llm_choice_settings
 from devkit.mlflow_server import MLFLOW_SERVER_ENV, mlflow_server_command
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
 PREFERRED_PORTS = {"MLFLOW_PORT": 5000, "SANDBOX_PORT": 3100, "PORT": 3000}
 
 
@@ -214,14 +214,17 @@ class DevStack:
         self.started.append(("bot", bot_url + "/slack/events", note))
 
     async def _llm(self) -> str:
-        base = self._given("OPENAI_BASE_URL")
-        if base is not None:
-            return f"{base} ({self._given('LLM_MODEL') or 'gpt-4o-mini'})"
-        ollama = self.config.get("OLLAMA_URL", DEFAULT_OLLAMA_URL).strip()
-        local = await find_ollama(ollama, self._given("LLM_MODEL")) if ollama else None
-        if local is not None:
-            return f"local Ollama, model {local.model}"
-        return "none configured, the offline responder echoes questions"
+        """The bot's choice of LLM (`bot.llm.choice`), from the same settings."""
+        given = {
+            name: self.config[name.upper()]
+            for name in LlmChoiceSettings.model_fields
+            if name.upper() in self.config
+        }
+        try:
+            settings = load_llm_choice_settings(_env_file=None, **given)
+        except ConfigError as error:
+            return f"not configured correctly ({error})"
+        return (await choose_llm(settings)).describe()
 
     async def _spawn(
         self,

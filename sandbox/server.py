@@ -19,9 +19,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
+import aiohttp
 from aiohttp import web
 
+from devkit import slack_payloads as payloads
 from devkit.slack_api import SlackApiError
 from devkit.slack_requests import SlackSender
 from sandbox import (
@@ -33,8 +36,8 @@ from sandbox import (
     DM_ID,
     SANDBOX_USER_ID,
     SANDBOX_USER_NAME,
+    TEAM_DOMAIN,
     TEAM_ID,
-    payloads,
 )
 from sandbox.slack import SandboxSlack
 
@@ -48,6 +51,11 @@ CONVERSATIONS = {
     CHANNEL_ID: {"id": CHANNEL_ID, "name": "general", "kind": "channel"},
     DM_ID: {"id": DM_ID, "name": BOT_NAME, "kind": "im"},
 }
+WORKSPACE = payloads.Workspace(TEAM_ID, TEAM_DOMAIN, APP_ID, BOT_ID, BOT_USER_ID)
+USER = payloads.person(WORKSPACE, SANDBOX_USER_ID, SANDBOX_USER_NAME)
+# The command's text as Slack sends it with "Escape channels, users, and links" on.
+CHANNEL_NAMES = {c["name"]: c["id"] for c in CONVERSATIONS.values() if c["kind"] == "channel"}
+USER_NAMES = {SANDBOX_USER_NAME: SANDBOX_USER_ID, BOT_NAME: BOT_USER_ID}
 # What people type for the bot; the client turns it into Slack's mention syntax.
 _AT_BOT = re.compile(rf"@(?:{re.escape(BOT_NAME)}|bot)\b", re.IGNORECASE)
 
@@ -74,20 +82,27 @@ class Sandbox:
         bot_token: str,
         signing_secret: str,
         mlflow_url: str | None = None,
+        mlflow_experiment: str | None = None,
     ) -> None:
+        """`mlflow_url`: the MLflow UI; the sidebar links to `mlflow_experiment`'s traces
+        there once the bot has created it."""
         self.slack = SandboxSlack(
             bot_token=bot_token,
             team_id=TEAM_ID,
+            team_domain=TEAM_DOMAIN,
             bot_user_id=BOT_USER_ID,
             bot_id=BOT_ID,
             app_id=APP_ID,
         )
         self.sender = SlackSender(bot_url, signing_secret, TEAM_ID, APP_ID, BOT_USER_ID)
         self.mlflow_url = mlflow_url
+        self.mlflow_experiment = mlflow_experiment
+        self.mlflow_link = mlflow_url  # the experiment's traces, once known
         self.deliveries: deque[Delivery] = deque(maxlen=200)
         self._delivery_ids = 0
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -101,6 +116,9 @@ class Sandbox:
         app.router.add_post("/sandbox/action", self._action)
         app.router.add_post("/sandbox/view_submission", self._view_submission)
         app.router.add_post("/sandbox/view_close", self._view_close)
+        app.router.add_post("/sandbox/assistant/open", self._assistant_open)
+        app.router.add_post("/sandbox/assistant/context", self._assistant_context)
+        app.router.add_post("/sandbox/reaction", self._reaction)
         app.on_shutdown.append(self._on_shutdown)
         return app
 
@@ -111,10 +129,15 @@ class Sandbox:
         await site.start()
         bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.slack.base_url = f"http://{host}:{bound}"
+        task = asyncio.create_task(self._find_experiment(), name="find the MLflow experiment")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
         return self.slack.base_url
 
     async def stop(self) -> None:
         self._closing.set()
+        for task in list(self._background):
+            task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
         await self.sender.close()
@@ -149,10 +172,21 @@ class Sandbox:
             "me": {"id": SANDBOX_USER_ID, "name": SANDBOX_USER_NAME},
             "bot": {"user_id": BOT_USER_ID, "name": BOT_NAME},
             "users": {SANDBOX_USER_ID: SANDBOX_USER_NAME, BOT_USER_ID: BOT_NAME},
-            "mlflow_url": self.mlflow_url,
+            "mlflow_url": self.mlflow_link,
             "conversations": list(channels.values()),
             "items": {channel: self._items(channel) for channel in channels},
             "modal": modal,
+            "assistant_threads": [
+                {
+                    "channel": channel,
+                    "thread_ts": thread_ts,
+                    "title": thread["title"],
+                    "prompts": thread["prompts"],
+                    "status": thread["status"],
+                    "viewing": thread["context"]["channel_id"],
+                }
+                for (channel, thread_ts), thread in slack.assistant_threads.items()
+            ],
             "deliveries": [asdict(d) for d in reversed(self.deliveries)],
         }
 
@@ -171,6 +205,8 @@ class Sandbox:
                     "streamed": "streaming" in m,
                     "streaming": bool(m.get("streaming")),
                     "metadata": m.get("metadata"),
+                    "reactions": m.get("reactions") or [],
+                    "chosen": self.slack.feedback_choices.get((channel, m["ts"]), {}),
                 }
             )
         for e in self.slack.ephemeral:
@@ -232,29 +268,57 @@ class Sandbox:
         message = self.slack.add_user_message(channel, SANDBOX_USER_ID, text, thread_ts)
         kind = CONVERSATIONS[channel]["kind"]
         root = self.slack.find_message(channel, thread_ts) if thread_ts else None
-        event = payloads.message_event(message, channel, kind, root.get("user") if root else None)
+        parent = root.get("user") if root else None
+        event = payloads.message_event(WORKSPACE, message, channel, kind, parent)
         events = [event]
         if kind == "channel" and f"<@{BOT_USER_ID}>" in text:
             events.append(payloads.app_mention_event(event))
         statuses = []
         for each in events:
-            send = functools.partial(
-                self.sender.event, each, event_id=f"Ev{uuid.uuid4().hex[:12].upper()}"
-            )
-            delivery = await self._deliver(
-                f"event {each['type']}", f"{kind} {channel}", send, EVENT_TIMEOUT_S
-            )
+            delivery = await self._deliver_event(each, f"{kind} {channel}")
             statuses.append(delivery.status)
         return web.json_response({"ts": message["ts"], "statuses": statuses})
 
+    async def _assistant_open(self, request: web.Request) -> web.Response:
+        """The user opens the app's assistant panel while viewing a conversation: a new
+        thread in the app's DM, and `assistant_thread_started`."""
+        viewing = (await request.json()).get("viewing")
+        event = self.slack.start_assistant_thread(
+            DM_ID, SANDBOX_USER_ID, viewing if viewing in CONVERSATIONS else None
+        )
+        delivery = await self._deliver_event(event, "assistant panel opened")
+        thread_ts = event["assistant_thread"]["thread_ts"]
+        return web.json_response({"thread_ts": thread_ts, "status": delivery.status})
+
+    async def _assistant_context(self, request: web.Request) -> web.Response:
+        """With the panel open, the user moves to another conversation."""
+        body = await request.json()
+        thread_ts, viewing = str(body.get("thread_ts")), body.get("viewing")
+        if (DM_ID, thread_ts) not in self.slack.assistant_threads or viewing not in CONVERSATIONS:
+            raise web.HTTPBadRequest(text="an open assistant thread and a known channel, please")
+        event = self.slack.change_assistant_context(DM_ID, thread_ts, viewing)
+        delivery = await self._deliver_event(event, f"now viewing {viewing}")
+        return web.json_response({"status": delivery.status})
+
+    async def _deliver_event(self, event: dict[str, Any], detail: str) -> Delivery:
+        send = functools.partial(
+            self.sender.event, event, event_id=f"Ev{uuid.uuid4().hex[:12].upper()}"
+        )
+        return await self._deliver(f"event {event['type']}", detail, send, EVENT_TIMEOUT_S)
+
     async def _command(self, channel: str, typed: str) -> dict[str, Any]:
         command, _, text = typed.partition(" ")
+        # Where replies to the response_url go: once the immediate answer shows, that message
+        # (so `replace_original` replaces it).
+        context: dict[str, Any] = {"channel": channel, "source": "command"}
         fields = payloads.slash_command(
+            WORKSPACE,
+            USER,
             command,
-            text.strip(),
+            payloads.escaped_command_text(text.strip(), CHANNEL_NAMES, USER_NAMES),
             channel=channel,
             channel_name=CONVERSATIONS[channel]["name"],
-            response_url=self.slack.new_response_url({"channel": channel, "source": "command"}),
+            response_url=self.slack.new_response_url(context),
             trigger_id=self.slack.new_trigger(),
         )
         delivery = await self._deliver(
@@ -263,7 +327,7 @@ class Sandbox:
         if delivery.status == 200:
             reply = _json_or_text(delivery.body)
             if reply:
-                self.slack.show_response(channel, None, reply)
+                context.update(source="response", ts=self.slack.show_response(channel, None, reply))
         else:
             self.slack.show_response(
                 channel, None, {"text": f"{command} failed: {_failure(delivery)}"}, "slackbot"
@@ -292,6 +356,8 @@ class Sandbox:
         except (KeyError, IndexError, TypeError, ValueError):
             raise web.HTTPBadRequest(text="no such element") from None
         block_id = block.get("block_id") or f"sandbox-block-{block_index}"
+        if element.get("type") == "feedback_buttons" and body.get("choice"):
+            self.slack.remember_choice(channel, ts, block_index, str(body["choice"]))
         act = payloads.action(
             block,
             element,
@@ -300,19 +366,14 @@ class Sandbox:
             selected=body.get("selected"),
         )
         thread_ts = original.get("thread_ts")
-        container: dict[str, Any] = {
-            "type": "message",
-            "message_ts": ts,
-            "channel_id": channel,
-            "is_ephemeral": source != "message",
-        }
-        if thread_ts:
-            container["thread_ts"] = thread_ts
-        message = None
-        if source == "message":
-            message = {k: v for k, v in original.items() if k not in ("channel", "streaming")}
+        container = payloads.message_container(
+            channel, {"ts": ts, "thread_ts": thread_ts}, ephemeral=source != "message"
+        )
+        message = payloads.as_clicked(original) if source == "message" else None
         payload = payloads.block_actions(
+            WORKSPACE,
             act,
+            user=USER,
             channel=channel,
             channel_name=CONVERSATIONS[channel]["name"],
             container=container,
@@ -337,12 +398,12 @@ class Sandbox:
         if view is None or view_id not in self.slack.modals:
             raise web.HTTPNotFound(text="no such modal")
         values, missing = payloads.view_state(view, body.get("values") or {})
-        view["state"] = {"values": values}
+        view["state"] = {"values": values}  # what the page shows
         if missing:  # Slack's client refuses to submit, without asking the app
             self.slack.modal_errors[view_id] = missing
             self.slack.touch()
             return web.json_response({"status": None, "errors": missing})
-        payload = payloads.view_submission(view, self.slack.new_trigger())
+        payload = payloads.view_submission(WORKSPACE, view, USER, values, self.slack.new_trigger())
         delivery = await self._deliver(
             "view_submission",
             view.get("callback_id") or view_id,
@@ -385,7 +446,7 @@ class Sandbox:
             raise web.HTTPNotFound(text="no such modal")
         self.slack.close_modal(view_id)
         if view.get("notify_on_close"):
-            payload = payloads.view_closed(view)
+            payload = payloads.view_closed(WORKSPACE, view, USER)
             await self._deliver(
                 "view_closed",
                 view.get("callback_id") or view_id,
@@ -393,6 +454,46 @@ class Sandbox:
                 ACK_TIMEOUT_S,
             )
         return web.json_response({"closed": view_id})
+
+    async def _reaction(self, request: web.Request) -> web.Response:
+        """The page's user adds (or, if there, removes) an emoji reaction on a message."""
+        body = await request.json()
+        channel, ts, emoji = body.get("channel"), str(body.get("ts")), str(body.get("emoji") or "")
+        if channel not in CONVERSATIONS or not re.fullmatch(r"[a-z0-9_+-]{1,64}", emoji):
+            raise web.HTTPBadRequest(text="a known channel and an emoji name, please")
+        added = self.slack.toggle_reaction(channel, ts, SANDBOX_USER_ID, emoji)
+        if added is None:
+            raise web.HTTPNotFound(text="no such message")
+        message = self.slack.find_message(channel, ts) or {}
+        author = message.get("user") or (BOT_USER_ID if message.get("bot_id") else None)
+        reacted = {"channel": channel, "ts": ts, "user": author}
+        event = payloads.reaction_event(SANDBOX_USER_ID, emoji, reacted, added)
+        delivery = await self._deliver_event(event, f":{emoji}: on {channel} {ts}")
+        return web.json_response({"added": added, "status": delivery.status})
+
+    # -- the MLflow link -------------------------------------------------------------------
+
+    async def _find_experiment(self) -> None:
+        """Point the sidebar's link at the experiment's traces once the bot has created it."""
+        if not self.mlflow_url or not self.mlflow_experiment:
+            return
+        base = self.mlflow_url.rstrip("/")
+        url = f"{base}/api/2.0/mlflow/experiments/get-by-name"
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as http:
+            while not self._closing.is_set():
+                try:
+                    params = {"experiment_name": self.mlflow_experiment}
+                    async with http.get(url, params=params) as response:
+                        if response.status == 200:
+                            found = (await response.json())["experiment"]["experiment_id"]
+                            self.mlflow_link = (
+                                f"{base}/#/experiments/{quote(found, safe='')}/traces"
+                            )
+                            self.slack.touch()
+                            return
+                except (aiohttp.ClientError, TimeoutError, KeyError, ValueError):
+                    pass  # not up yet
+                await asyncio.sleep(1.0)
 
     # -- delivery --------------------------------------------------------------------------
 

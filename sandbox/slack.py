@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from devkit.slack_api import SlackEmulator
-from sandbox import SANDBOX_USER_ID, SANDBOX_USER_NAME, TEAM_ID
+from sandbox import CHANNEL_ID, SANDBOX_USER_ID, SANDBOX_USER_NAME, TEAM_ID
 
 
 class SandboxSlack(SlackEmulator):
@@ -31,6 +31,9 @@ class SandboxSlack(SlackEmulator):
             "deleted": False,
             "profile": {"display_name": SANDBOX_USER_NAME, "real_name": "Sandbox User"},
         }
+        self.add_channel(CHANNEL_ID, "general")
+        # The sandbox user's feedback_buttons choices: (channel, ts) → block index → choice.
+        self.feedback_choices: dict[tuple[str, str], dict[str, str]] = {}
 
     def _notify(self) -> None:
         self.version += 1
@@ -50,10 +53,12 @@ class SandboxSlack(SlackEmulator):
 
     def show_response(
         self, channel: str, thread_ts: str | None, payload: dict[str, Any], sender: str = "app"
-    ) -> None:
+    ) -> str:
+        """Show an app's reply; its ts is returned."""
+        ts = self.new_ts()
         self.responses.append(
             {
-                "ts": self.new_ts(),
+                "ts": ts,
                 "channel": channel,
                 "thread_ts": thread_ts,
                 "text": payload.get("text") or "",
@@ -63,12 +68,41 @@ class SandboxSlack(SlackEmulator):
             }
         )
         self._notify()
+        return ts
 
     def ephemeral_message(self, ts: str) -> dict[str, Any] | None:
         return next((e for e in self.ephemeral if e.get("message_ts") == ts), None)
 
     def response_message(self, ts: str) -> dict[str, Any] | None:
         return next((r for r in self.responses if r["ts"] == ts), None)
+
+    # -- reactions and vote highlights ---------------------------------------------------------
+
+    def toggle_reaction(self, channel: str, ts: str, user: str, name: str) -> bool | None:
+        """Add the user's `name` reaction to the message, or remove it if there: True if added,
+        None if there is no such message. Kept as Slack shows it (`reactions`)."""
+        message = self.find_message(channel, ts)
+        if message is None:
+            return None
+        reactions = message.setdefault("reactions", [])
+        entry = next((r for r in reactions if r["name"] == name), None)
+        if entry is None:
+            entry = {"name": name, "users": [], "count": 0}
+            reactions.append(entry)
+        added = user not in entry["users"]
+        if added:
+            entry["users"].append(user)
+        else:
+            entry["users"].remove(user)
+        entry["count"] = len(entry["users"])
+        message["reactions"] = [r for r in reactions if r["count"]]
+        self._notify()
+        return added
+
+    def remember_choice(self, channel: str, ts: str, block: int, choice: str) -> None:
+        """A feedback_buttons click: Slack keeps the button selected, across reloads too."""
+        self.feedback_choices.setdefault((channel, ts), {})[str(block)] = choice
+        self._notify()
 
     def close_modal(self, view_id: str, *, clear: bool = False) -> None:
         if clear:

@@ -7,10 +7,10 @@ import asyncio
 import pytest
 from mlflow.entities import Assessment
 
-from devkit.conversation import ask, dm, final_answer, open_rating_modal, trace_id_of
+from devkit.conversation import ask, final_answer, open_rating_modal, trace_id_of
 from devkit.ids import new_id
 from devkit.slack_api import SlackEmulator
-from devkit.slack_payloads import view_submission, vote_click
+from devkit.slack_payloads import dm, rating_submission, vote_click
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from devkit.waiting import eventually
@@ -59,8 +59,9 @@ async def test_a_vote_then_a_changed_vote_leaves_one_valid_assessment(
     assert valid[0].metadata["origin"] == "button"
     everything = by(voter, await tracking.assessments(trace_id))
     assert sorted((a.value, a.valid) for a in everything) == [(False, True), (True, False)]
+    # The buttons show the vote themselves: the 👍 said nothing, the 👎 asked what went wrong.
     replies = [e for e in slack.ephemeral if e["user"] == voter]
-    assert "👍" in replies[0]["text"] and "👎" in replies[1]["text"]
+    assert [e["text"] for e in replies] == ["What went wrong?"]
 
 
 async def test_each_user_has_their_own_vote_and_a_repeat_adds_nothing(
@@ -82,7 +83,7 @@ async def test_each_user_has_their_own_vote_and_a_repeat_adds_nothing(
     await eventually(both)
     await after_a_control_vote(sender, slack, tracking, answer)  # the repeat had time to land
     assert len(by(alice, await tracking.assessments(trace_id))) == 1
-    assert "already" in [e for e in slack.ephemeral if e["user"] == alice][-1]["text"]
+    assert [e for e in slack.ephemeral if e["user"] == alice] == []  # 👍 needs no message
 
 
 async def test_the_rating_modal_opens_and_a_submission_logs_three_ratings(
@@ -103,7 +104,7 @@ async def test_the_rating_modal_opens_and_a_submission_logs_three_ratings(
     assert inputs["comment"]["element"]["type"] == "plain_text_input"
     assert len(view["private_metadata"]) <= 3000
 
-    submission = view_submission(
+    submission = rating_submission(
         view, rater, {"accuracy": "4", "helpfulness": "5", "relevance": "3"}, "Clear, thanks"
     )
     status, body = await sender.interaction(submission)
@@ -132,7 +133,9 @@ async def test_the_rating_modal_opens_and_a_submission_logs_three_ratings(
     assert prefilled["comment"]["initial_value"] == "Clear, thanks"
 
     await sender.interaction(
-        view_submission(view, rater, {"accuracy": "2", "helpfulness": "5", "relevance": "3"}, "Hmm")
+        rating_submission(
+            view, rater, {"accuracy": "2", "helpfulness": "5", "relevance": "3"}, "Hmm"
+        )
     )
 
     async def rerated() -> bool:
@@ -155,7 +158,7 @@ async def test_the_same_rating_submitted_again_changes_nothing(
     scores = {"accuracy": "3", "helpfulness": "4", "relevance": "5"}
     for _ in range(2):
         view = await open_rating_modal(sender, slack, answer, rater)
-        status, body = await sender.interaction(view_submission(view, rater, scores, "same"))
+        status, body = await sender.interaction(rating_submission(view, rater, scores, "same"))
         assert status == 200 and "errors" not in body
         await after_a_control_vote(sender, slack, tracking, answer)  # this submission landed
 
@@ -174,19 +177,21 @@ async def test_an_invalid_submission_returns_errors_and_logs_nothing(
     trace_id, rater = trace_id_of(answer), new_id("U")
     view = await open_rating_modal(sender, slack, answer, rater)
 
-    missing = view_submission(view, rater, {"accuracy": "4", "helpfulness": None, "relevance": "3"})
+    missing = rating_submission(
+        view, rater, {"accuracy": "4", "helpfulness": None, "relevance": "3"}
+    )
     status, body = await sender.interaction(missing)
     assert status == 200
     assert '"response_action": "errors"' in body.replace('":"', '": "')
     assert "helpfulness" in body and "accuracy" not in body
 
-    out_of_range = view_submission(
+    out_of_range = rating_submission(
         view, rater, {"accuracy": "9", "helpfulness": "1", "relevance": "0"}
     )
     status, body = await sender.interaction(out_of_range)
     assert "accuracy" in body and "relevance" in body and "helpfulness" not in body
 
-    tampered = view_submission(
+    tampered = rating_submission(
         {**view, "private_metadata": view["private_metadata"].replace(trace_id[3:9], "ffffff")},
         rater,
         {"accuracy": "4", "helpfulness": "4", "relevance": "4"},
@@ -264,7 +269,7 @@ async def test_the_seed_analysis_reads_the_logged_feedback(
     rater = new_id("U")
     view = await open_rating_modal(sender, slack, answers[0], rater)
     await sender.interaction(
-        view_submission(view, rater, {"accuracy": "5", "helpfulness": "4", "relevance": "3"})
+        rating_submission(view, rater, {"accuracy": "5", "helpfulness": "4", "relevance": "3"})
     )
 
     async def all_landed() -> list:

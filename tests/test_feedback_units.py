@@ -18,7 +18,7 @@ from bot.feedback.recorder import (
     FeedbackRecorder,
     InvalidFeedback,
 )
-from bot.tracing.data_model import RATING_DIMENSIONS, RATING_SCALE, VOTE, rating_score, rating_value
+from bot.tracing.data_model import RATING_DIMENSIONS, SCORES, VOTE, rating_score, rating_value
 from devkit.ids import new_trace_id
 
 
@@ -44,7 +44,7 @@ async def recording(tmp_path: Path) -> AsyncIterator[Recording]:
 
 
 def test_scores_are_stored_as_fifths_and_read_back_as_scores() -> None:
-    assert RATING_SCALE == 5
+    assert list(SCORES) == [1, 2, 3, 4, 5]
     assert [rating_value(s) for s in range(1, 6)] == [0.2, 0.4, 0.6, 0.8, 1.0]
     assert [round(rating_score(rating_value(s))) for s in range(1, 6)] == [1, 2, 3, 4, 5]
 

@@ -9,7 +9,8 @@ of its own. A fuzzed event that the bot accepted (2xx) and that is a real questi
 the experiment's traces are exactly the seed answers plus those questions. Fuzzed clicks and
 submissions carry the real trace IDs of the seed answers, but each one is broken in at least one
 way that must stop it (no user, not our message, no vote value, tampered modal metadata, no
-valid scores): the outbox must stay empty and no trace may get an assessment.
+valid scores; a reason click by someone else, asked too long ago, not as signed or not offered):
+the outbox must stay empty and no trace may get an assessment.
 
 Scale: `HYPOTHESIS_PROFILE=deep` runs ten times the CI examples (see tests/support/fuzzing.py).
 """
@@ -35,13 +36,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.listeners.guard import malformed_reason
+from bot.listeners.reason_prompt import ReasonSigner, ReasonTarget, follow_up_blocks
 from bot.runtime.http_front import MAX_BODY_BYTES
 from devkit.bot_process import BotProcess
-from devkit.conversation import dm, final_answer, mention, open_rating_modal, trace_id_of
+from devkit.conversation import final_answer, open_rating_modal, trace_id_of
 from devkit.ids import new_id
 from devkit.mlflow_server import MlflowServer
 from devkit.slack_api import SlackEmulator
-from devkit.slack_payloads import rate_click, view_submission, vote_click
+from devkit.slack_payloads import (
+    dm,
+    follow_up_click,
+    mention,
+    rate_click,
+    rating_submission,
+    vote_click,
+)
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from devkit.waiting import eventually
@@ -266,6 +275,30 @@ def other_events(draw: st.DrawFn, answer: dict[str, Any]) -> dict[str, Any]:
 
 
 @st.composite
+def assistant_events(draw: st.DrawFn) -> dict[str, Any]:
+    """The assistant panel's thread started or its context changed (the greeting may go out;
+    no trace may come of it)."""
+    context = {
+        "channel_id": draw(st.sampled_from(["$CHANNEL", "$DM", None])),
+        "team_id": TEAM_ID,
+        "enterprise_id": None,
+    }
+    event = {
+        "type": draw(
+            st.sampled_from(["assistant_thread_started", "assistant_thread_context_changed"])
+        ),
+        "assistant_thread": {
+            "user_id": "$USER",
+            "channel_id": "$DM",
+            "thread_ts": "$ROOT_TS",
+            "context": context,
+        },
+        "event_ts": "$TS",
+    }
+    return draw(envelopes(event))
+
+
+@st.composite
 def envelopes(draw: st.DrawFn, event: dict[str, Any]) -> dict[str, Any]:
     """`event` (mutated, or not) in an Events API envelope (mutated, or not)."""
     if draw(st.booleans()):
@@ -343,6 +376,35 @@ def rate_clicks(draw: st.DrawFn, slack: SlackEmulator, answers: list[dict]) -> d
     return draw(mutated(payload))
 
 
+REASONER = "UREASONER"
+
+
+@st.composite
+def broken_reason_clicks(
+    draw: st.DrawFn, slack: SlackEmulator, answers: list[dict]
+) -> dict[str, Any]:
+    """Clicks in a "What went wrong?" follow-up the bot could have posted to REASONER, each
+    broken: clicked by someone else, a value not as signed, asked too long ago, or a reason
+    not offered."""
+    answer = draw(st.sampled_from(answers))
+    breakers = draw(st.sets(st.sampled_from(["user", "value", "stale", "unknown"]), min_size=1))
+    asked = int(time.time()) - (3 * 24 * 3600 if "stale" in breakers else 0)
+    target = ReasonTarget(trace_id_of(answer), REASONER, answer["channel"], None, asked)
+    labels = {"inaccurate": "Inaccurate", "zzz" if "unknown" in breakers else "other": "Other"}
+    blocks = follow_up_blocks(target, labels, ReasonSigner(SIGNING_SECRET))
+    follow_up = {"channel": answer["channel"], "blocks": [b.to_dict() for b in blocks]}
+    actions = [e["action_id"] for e in follow_up["blocks"][1]["elements"]]
+    action_id = actions[1] if "unknown" in breakers else draw(st.sampled_from(actions))
+    payload = draw(mutated(follow_up_click(slack, follow_up, REASONER, action_id)))
+    if "user" in breakers:
+        _set(payload, "user", draw(st.one_of(NO_USER, st.just({"id": "$USER"}))))
+    if "value" in breakers:
+        actions_sent = payload.get("actions")
+        if isinstance(actions_sent, list) and actions_sent:
+            _set(actions_sent[0], "value", draw(ODD_VALUES))
+    return payload
+
+
 TRACE_ID_IN_TEXT = re.compile(r"tr-[0-9a-f]{32}")
 SCORES = st.one_of(st.none(), st.sampled_from(["1", "3", "5"]), ODD_TEXT)
 COMMENTS = st.one_of(st.none(), st.text(max_size=300), ODD_TEXT, ENORMOUS_TEXT)
@@ -351,7 +413,7 @@ COMMENTS = st.one_of(st.none(), st.text(max_size=300), ODD_TEXT, ENORMOUS_TEXT)
 @st.composite
 def broken_submissions(draw: st.DrawFn, view: dict[str, Any]) -> dict[str, Any]:
     scores = {d: draw(SCORES) for d in ("accuracy", "helpfulness", "relevance")}
-    payload = draw(mutated(view_submission(view, "$USER", scores, draw(COMMENTS))))
+    payload = draw(mutated(rating_submission(view, "$USER", scores, draw(COMMENTS))))
     breakers = draw(st.sets(st.sampled_from(["user", "metadata", "scores"]), min_size=1))
     if "user" in breakers:
         _set(payload, "user", draw(NO_USER))
@@ -522,8 +584,20 @@ async def test_fuzzed_reactions_and_unknown_events(fuzzed: FuzzedBot, slack: Sla
     await assert_no_junk(fuzzed, sent)
 
 
+async def test_fuzzed_assistant_panel_events(fuzzed: FuzzedBot, slack: SlackEmulator) -> None:
+    sent = await fuzz(fuzzed, slack, "event", assistant_events(), share=0.5)
+    await assert_no_junk(fuzzed, sent)
+
+
 async def test_fuzzed_votes(fuzzed: FuzzedBot, slack: SlackEmulator) -> None:
     sent = await fuzz(fuzzed, slack, "interaction", broken_votes(slack, fuzzed.answers), 1.0)
+    await assert_no_junk(fuzzed, sent)
+
+
+async def test_fuzzed_reason_clicks(fuzzed: FuzzedBot, slack: SlackEmulator) -> None:
+    strategy = broken_reason_clicks(slack, fuzzed.answers)
+    sent = await fuzz(fuzzed, slack, "interaction", strategy, share=1.0)
+    assert "reason refused" in fuzzed.process.log()[fuzzed.log_offset :]  # they reached it
     await assert_no_junk(fuzzed, sent)
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from bot.__main__ import main
 from bot.ops.manifest import BOT_EVENTS, BOT_SCOPES, build_manifest
+from config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -21,6 +22,8 @@ def test_manifest_json_is_the_socket_mode_manifest_the_code_builds() -> None:
     assert "request_url" not in settings["event_subscriptions"]
     assert settings["interactivity"] == {"is_enabled": True}
     assert "url" not in committed["features"]["slash_commands"][0]
+    # "Escape channels, users, and links": a channel arrives as <#C…|name>, no look-up needed.
+    assert committed["features"]["slash_commands"][0]["should_escape"] is True
 
 
 def test_the_manifest_asks_for_what_the_bot_uses_and_nothing_more() -> None:
@@ -37,6 +40,7 @@ def test_the_manifest_asks_for_what_the_bot_uses_and_nothing_more() -> None:
         "reactions:read",
         "channels:read",
         "groups:read",
+        "assistant:write",
     }
     assert set(BOT_SCOPES) == set(manifest["oauth_config"]["scopes"]["bot"])
     assert (
@@ -50,11 +54,25 @@ def test_the_manifest_asks_for_what_the_bot_uses_and_nothing_more() -> None:
             "message.mpim",
             "reaction_added",
             "reaction_removed",
+            "assistant_thread_started",
+            "assistant_thread_context_changed",
         ]
     )
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/feedback-report"]
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
     assert manifest["features"]["app_home"]["messages_tab_read_only_enabled"] is False
+
+
+def test_the_manifest_enables_the_assistant_panel_with_the_default_prompts() -> None:
+    view = build_manifest()["features"]["assistant_view"]
+    assert view["assistant_description"]
+    prompts = view["suggested_prompts"]
+    assert 1 <= len(prompts) <= 4
+    assert prompts == [
+        {"title": p.title, "message": p.message}
+        for p in Settings.model_fields["assistant_prompts"].default
+    ]
+    assert all(p["title"] and p["message"] for p in prompts)
 
 
 def test_manifest_request_url_prints_the_http_variant(capsys: pytest.CaptureFixture) -> None:

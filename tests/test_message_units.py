@@ -30,7 +30,7 @@ from bot.slack.answer_message import (
 from bot.tracing.data_model import RATING_DIMENSIONS
 from devkit.ids import new_trace_id
 from devkit.slack_api import MESSAGE_BLOCKS_LIMIT, MODAL_BLOCKS_LIMIT, _validate_blocks
-from devkit.slack_payloads import view_submission
+from devkit.slack_payloads import rating_submission
 from tests.support.views import initial_scores
 
 # -- the answer -------------------------------------------------------------------------------
@@ -157,7 +157,7 @@ def test_a_changed_or_foreign_form_is_refused() -> None:
 
 
 def _submitted(scores: dict[str, str | None], comment: object = None) -> object:
-    values = view_submission({}, "U1", scores)["view"]["state"]["values"]
+    values = rating_submission({}, "U1", scores)["view"]["state"]["values"]
     values["comment"]["comment"]["value"] = comment
     return values
 

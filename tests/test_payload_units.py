@@ -17,7 +17,7 @@ from bot.listeners.messages import parse_message
 from bot.listeners.payload_values import slack_id, slack_text, slack_ts
 from bot.listeners.reactions import parse_reaction
 from bot.listeners.report import parse_invocation
-from devkit.conversation import dm
+from devkit.slack_payloads import dm
 
 # -- single values ---------------------------------------------------------------------------
 

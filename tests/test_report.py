@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.report.args import COMMAND
 from bot.report.command import BUILDING, REFUSAL, FeedbackReportCommand, Invocation
 from bot.tracing.links import trace_url
 from config import Settings
@@ -29,6 +30,7 @@ from devkit.ids import new_id
 from devkit.mlflow_server import MlflowServer
 from devkit.ports import free_port
 from devkit.slack_api import SlackEmulator
+from devkit.slack_payloads import Workspace, person, slash_command
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from tests.support.commands import run_bot_command
@@ -191,18 +193,18 @@ def expected(data: Dataset, ui_base: str) -> dict[str, Any]:
 
 
 def command(slack: SlackEmulator, user: str, text: str, key: str, **extra: str) -> dict[str, str]:
-    return {
-        "command": "/feedback-report",
-        "text": text,
-        "user_id": user,
-        "user_name": extra.pop("user_name", "someone"),
-        "channel_id": "C0ADMINS",
-        "team_id": "T0TEAM",
-        "response_url": f"{slack.base_url}/response/{key}",
-        "trigger_id": slack.new_trigger(),
-        "api_app_id": "ABOT",
-        **extra,
-    }
+    workspace = Workspace.of(slack)
+    fields = slash_command(
+        workspace,
+        person(workspace, user, extra.pop("user_name", "someone")),
+        COMMAND,
+        text,
+        channel="C0ADMINS",
+        channel_name="admins",
+        response_url=f"{slack.base_url}/response/{key}",
+        trigger_id=slack.new_trigger(),
+    )
+    return {**fields, **extra}
 
 
 async def run_command(
@@ -479,9 +481,9 @@ async def test_only_listed_admins_when_workspace_admins_are_not_allowed(
     slack.users["UWSADMIN"] = {"id": "UWSADMIN", "is_admin": True}
     client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
     reports = FeedbackReportCommand(settings(mlflow_server.url, allow_workspace_admins=False))
-    answer = await reports.first_answer(Invocation("UWSADMIN", "7d", "unused"), client)
+    answer = await reports.acknowledge(Invocation("UWSADMIN", "7d", "unused"), client)
     assert answer.message.text == REFUSAL and answer.report is None
-    answer = await reports.first_answer(Invocation(ADMIN, "7d", "unused"), client)
+    answer = await reports.acknowledge(Invocation(ADMIN, "7d", "unused"), client)
     assert answer.message.text == BUILDING and answer.report is not None
 
 
@@ -504,7 +506,7 @@ async def report_in_process(slack: SlackEmulator, reports: FeedbackReportCommand
     key = new_id("R")
     response_url = f"{slack.base_url}/response/{key}"
     with mlflow_client_restored():
-        answer = await reports.first_answer(Invocation(ADMIN, "7d", response_url), client)
+        answer = await reports.acknowledge(Invocation(ADMIN, "7d", response_url), client)
         assert answer.message.text == BUILDING and answer.report is not None
         await reports.build_and_post(answer.report, response_url, client)
     message = await report_message(slack, key)
@@ -706,6 +708,7 @@ def check_export_line(line: str) -> dict[str, Any]:
         "answered_at",
         "votes",
         "ratings",
+        "reasons",
     }
     assert record["trace_id"].startswith("tr-")
     assert isinstance(record["question"], str) and record["question"]
@@ -715,6 +718,9 @@ def check_export_line(line: str) -> dict[str, Any]:
     for vote in record["votes"]:
         assert set(vote) == {"user", "value", "at"} and isinstance(vote["value"], bool)
         datetime.fromisoformat(vote["at"])
+    for reason in record["reasons"]:
+        assert set(reason) == {"user", "reason", "comment", "at"}
+        datetime.fromisoformat(reason["at"])
     for rating in record["ratings"]:
         assert set(rating) == {"user", "dimension", "score", "comment", "at"}
         assert rating["dimension"] in ("accuracy", "helpfulness", "relevance")

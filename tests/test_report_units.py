@@ -27,6 +27,7 @@ from bot.report.window import WindowError, parse_window
 from bot.tracing.links import trace_url
 from config import load_tracking_settings
 from devkit.slack_api import MESSAGE_BLOCKS_LIMIT, _validate_blocks
+from devkit.slack_payloads import escaped_command_text
 
 NOW = datetime(2026, 11, 27, 10, 30, tzinfo=UTC)
 
@@ -91,6 +92,18 @@ def test_report_arguments() -> None:
     assert parse_report_args("#release-notes", NOW).channel == ChannelRef(None, "release-notes")
     assert parse_report_args("C0123ABC 24h", NOW).channel == ChannelRef("C0123ABC")
     assert parse_report_args("<#G0PRIV1>", NOW).channel == ChannelRef("G0PRIV1")
+
+
+def test_report_arguments_as_slack_sends_them_with_escaping_on() -> None:
+    """The manifest turns on "Escape channels, users, and links": a known #name comes as
+    <#C…|name> (the sandbox and the tests send it so), read without any look-up."""
+    sent = escaped_command_text("30d #general", {"general": "C0GENERAL"}, {})
+    assert sent == "30d <#C0GENERAL|general>"
+    assert parse_report_args(sent, NOW).channel == ChannelRef("C0GENERAL", "general")
+    assert escaped_command_text("#nope", {"general": "C0GENERAL"}, {}) == "#nope"
+    assert escaped_command_text("@you & https://x.test/a", {}, {"you": "U0YOU"}) == (
+        "<@U0YOU|you> &amp; <https://x.test/a>"
+    )
 
 
 @pytest.mark.parametrize(

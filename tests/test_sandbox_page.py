@@ -12,16 +12,22 @@ import asyncio
 import json
 import secrets
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 import aiohttp
 import pytest
 from aiohttp import web
-from playwright.async_api import expect
+from playwright.async_api import Locator, Page, expect
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.answering.assistant import GREETING, thread_title
+from devkit.bot_process import BotProcess
+from devkit.mlflow_server import MlflowServer
+from devkit.traces import Tracking
+from devkit.waiting import eventually
 from sandbox import APP_ID, BOT_ID, BOT_USER_ID, CHANNEL_ID, DM_ID, SANDBOX_USER_ID, TEAM_ID
 from sandbox.server import Sandbox
 from tests.support.browser import chromium_page, screenshot, send
@@ -288,14 +294,15 @@ async def test_the_page_sends_slacks_requests_and_shows_what_the_app_answers(
         values = app.of_type("view_submission")[1]["view"]["state"]["values"]
         assert values["comment"]["text"]["value"] == "Clear and right."
 
-        # A slash command: its immediate answer, then what the app posts to response_url.
-        await send(page, "/feedback-report last 7 days")
+        # A slash command: its immediate answer, then what the app posts to response_url. The
+        # text comes as Slack sends it with "Escape channels, users, and links" on (manifest).
+        await send(page, "/feedback-report last 7 days in #general & for @you")
         responses = page.locator(".msg.kind-response")
         await expect(responses.filter(has_text="Working on it…")).to_have_count(1)
         await expect(responses.filter(has_text="Report: 1 vote, all 👍")).to_have_count(1)
         command = app.of_type("/feedback-report")[0]
         assert (command["text"], command["user_id"], command["channel_id"]) == (
-            "last 7 days",
+            f"last 7 days in <#{CHANNEL_ID}|general> &amp; for <@{SANDBOX_USER_ID}|you>",
             SANDBOX_USER_ID,
             DM_ID,
         )
@@ -391,3 +398,175 @@ async def test_response_actions_update_push_and_clear_modals_and_closing_notifie
         submitted = app.of_type("view_submission")[0]["view"]["state"]["values"]
         assert submitted["comment"]["text"] == {"type": "plain_text_input", "value": "fine"}
         assert submitted["accuracy"]["score"]["selected_option"] == option(3)
+
+
+# -- the real bot in the sandbox: the 👎 follow-up, reactions, the report ----------------------
+
+
+@pytest.fixture
+async def sandbox_with_bot(
+    bot_env: dict[str, str], mlflow_server: MlflowServer, tmp_root: Path
+) -> AsyncIterator[tuple[Sandbox, Tracking]]:
+    """The sandbox and a bot process of their own (own experiment and data dir)."""
+    experiment = f"sandbox-{secrets.token_hex(4)}"
+    env = {
+        **bot_env,
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_SIGNING_SECRET": SECRET,
+        "MLFLOW_EXPERIMENT_NAME": experiment,
+        "BOT_DATA_DIR": str(tmp_root / experiment),
+        "FEEDBACK_REPORT_ADMINS": SANDBOX_USER_ID,
+        "LLM_TIMEOUT_S": "30",
+    }
+    bot = BotProcess(env, tmp_root / f"{experiment}.log")
+    sandbox = Sandbox(
+        bot_url=bot.url,
+        bot_token=TOKEN,
+        signing_secret=SECRET,
+        mlflow_url=mlflow_server.url,
+        mlflow_experiment=experiment,
+    )
+    await sandbox.start()
+    bot.env["SLACK_API_URL"] = sandbox.slack.api_url
+    try:
+        await asyncio.to_thread(bot.start)
+        yield sandbox, Tracking(mlflow_server.url, experiment)
+    finally:
+        await asyncio.to_thread(bot.stop)
+        await sandbox.stop()
+
+
+async def ask_in_dm(page: Page, question: str) -> Locator:
+    """Ask the bot in the DM; the thread its answer is in, once the answer is complete."""
+    await send(page, question)
+    thread = page.locator(".thread", has=page.locator(".msg.from-bot", has_text=question))
+    await expect(thread.locator("button.feedback")).to_have_count(2, timeout=20_000)
+    return thread
+
+
+async def reasons_by_me(tracking: Tracking) -> list[tuple[str, str | None]]:
+    return sorted(
+        (str(a.value), a.rationale)
+        for trace in await tracking.asearch()
+        for a in trace.info.assessments
+        if a.name == "user_feedback_reason" and a.valid is not False
+    )
+
+
+async def test_a_thumbs_down_asks_why_in_the_page_and_the_reason_reaches_mlflow(
+    sandbox_with_bot: tuple[Sandbox, Tracking],
+) -> None:
+    sandbox, tracking = sandbox_with_bot
+    async with chromium_page() as page:
+        await page.goto(sandbox.url)
+
+        # 👎 → "What went wrong?" in the thread, for me alone → a reason → a thank-you.
+        first = await ask_in_dm(page, "Where is the wiki?")
+        await first.locator("button.feedback[data-choice=negative]").click()
+        follow_up = first.locator(".msg.kind-ephemeral", has_text="What went wrong?")
+        await expect(follow_up.locator(".only-you")).to_be_visible()
+        await screenshot(page, "sandbox-reason-follow-up.png")
+        await follow_up.get_by_role("button", name="Inaccurate").click()
+        thanks = first.locator(".msg.kind-ephemeral", has_text="Thanks — noted")
+        await expect(thanks).to_contain_text("Inaccurate")
+        await expect(first.locator(".msg.kind-ephemeral")).to_have_count(1)  # replaced
+
+        # 👎 → "Tell us more…" → the modal: a reason is required, the comment is not.
+        for question, reason, comment in (
+            ("Who runs payroll?", "Outdated", None),
+            ("How do I reset my token?", "Incomplete", "It skips the second step."),
+        ):
+            thread = await ask_in_dm(page, question)
+            await thread.locator("button.feedback[data-choice=negative]").click()
+            await thread.get_by_role("button", name="Tell us more…").click()
+            modal = page.locator("#modal")
+            await expect(modal.locator("#modal-title")).to_have_text("What went wrong?")
+            await modal.get_by_role("button", name="Send").click()
+            await expect(modal.locator("[data-error-for=reason]")).not_to_be_empty()
+            await modal.locator("[data-block-id=reason] select").select_option(label=reason)
+            if comment:
+                await modal.locator("[data-block-id=comment] textarea").fill(comment)
+            await modal.get_by_role("button", name="Send").click()
+            await expect(page.locator("#modal-backdrop")).to_be_hidden()
+            await expect(thread.locator(".msg.kind-ephemeral")).to_contain_text(reason)
+
+        async def all_three() -> bool:
+            assert await reasons_by_me(tracking) == [
+                ("inaccurate", None),
+                ("incomplete", "It skips the second step."),
+                ("outdated", None),
+            ]
+            return True
+
+        await eventually(all_three)
+
+        # A 👎 reaction: the reaction shows, the bot hears it, and asks why.
+        fourth = await ask_in_dm(page, "Is the canteen open?")
+        answer = fourth.locator(".msg.from-bot")
+        await answer.get_by_role("button", name="Add reaction :-1:").click()
+        await expect(answer.locator(".reaction.mine")).to_have_text("👎 1")
+        await expect(fourth.locator(".msg.kind-ephemeral")).to_contain_text("What went wrong?")
+
+        # The votes' highlights survive a reload.
+        await page.reload()
+        chosen = page.locator(".thread button.feedback.chosen[data-choice=negative]")
+        await expect(chosen).to_have_count(3)
+
+        # The sidebar's MLflow link opens the experiment's traces.
+        experiment_id = tracking.experiment_id
+        await expect(page.locator("#mlflow-link")).to_have_attribute(
+            "href", f"{sandbox.mlflow_url}/#/experiments/{experiment_id}/traces"
+        )
+
+        # `/feedback-report 7d #general`: the channel reaches the bot as Slack escapes it,
+        # and the report replaces "Building the report…".
+        await send(page, "/feedback-report 7d #general")
+        responses = page.locator(".msg.kind-response")
+        await expect(responses.filter(has_text="Feedback report")).to_have_count(1, timeout=30_000)
+        await expect(responses.filter(has_text="Building the report")).to_have_count(0)
+        await expect(responses.filter(has_text="could not find")).to_have_count(0)
+        await screenshot(page, "sandbox-reasons.png")
+
+
+async def test_the_assistant_panel_greets_suggests_and_gives_a_traced_rateable_answer(
+    sandbox_with_bot: tuple[Sandbox, Tracking],
+) -> None:
+    sandbox, tracking = sandbox_with_bot
+    async with chromium_page() as page:
+        await page.goto(sandbox.url)
+        await page.locator(f"[data-conversation={CHANNEL_ID}]").click()
+
+        # Opened while viewing #general: the bot's greeting and its suggested prompts.
+        await page.locator("#assistant-toggle").click()
+        panel = page.locator("#assistant")
+        await expect(panel.locator(".msg.from-bot")).to_contain_text(GREETING)
+        prompts = panel.locator("#assistant-prompts button.prompt")
+        await expect(prompts).to_have_count(4)
+        [thread] = sandbox.state()["assistant_threads"]
+        prompt = thread["prompts"]["prompts"][0]["message"]
+
+        # A click on a prompt is the user's message in the thread; a traced answer comes back
+        # with its feedback controls, and the thread is titled after the question.
+        await prompts.first.click()
+        answer = panel.locator(".msg.from-bot").filter(has_text=f"Echo: {prompt}")
+        await expect(answer.locator("button.feedback")).to_have_count(2)
+        await expect(answer.get_by_role("button", name="Rate in detail")).to_be_visible()
+        await expect(panel.locator("#assistant-title")).to_have_text(thread_title(prompt))
+        await expect(prompts).to_have_count(0)
+        posted = [m for m in sandbox.slack.bot_messages(DM_ID) if m.get("metadata")]
+        trace_id = posted[0]["metadata"]["event_payload"]["trace_id"]
+        trace = await tracking.wait_for_trace(trace_id)
+        assert trace.info.tags["slack.viewing_channel"] == CHANNEL_ID
+        await screenshot(page, "sandbox-assistant.png")
+
+        # 👍 in the panel lands on the answer's trace like any other vote.
+        await answer.locator("button.feedback[data-choice=positive]").click()
+        [vote] = await eventually(lambda: tracking.valid_assessments(trace_id, "user_feedback"))
+        assert vote.value is True and vote.source.source_id == SANDBOX_USER_ID
+
+        # Moving to another conversation with the panel open tells the bot.
+        await page.locator(f"[data-conversation={DM_ID}]").click()
+        changed = page.locator("#deliveries li[data-kind='event assistant_thread_context_changed']")
+        await expect(changed).to_have_attribute("data-status", "200")
+        # The DM view does not show the panel's thread.
+        await expect(page.locator("#messages")).not_to_contain_text(GREETING)

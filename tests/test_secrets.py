@@ -20,12 +20,12 @@ import pytest
 from bot.common.secret_redaction import REDACTED, install_secret_redaction
 from config import ConfigError, load_settings
 from devkit.bot_process import BotProcess
-from devkit.conversation import dm, final_answer, open_rating_modal, trace_id_of
+from devkit.conversation import final_answer, open_rating_modal, trace_id_of
 from devkit.ids import new_id
 from devkit.llm_api import LlmEmulator
 from devkit.mlflow_server import MlflowServer
 from devkit.slack_api import SlackEmulator
-from devkit.slack_payloads import view_submission, vote_click
+from devkit.slack_payloads import dm, rating_submission, vote_click
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from devkit.waiting import eventually
@@ -84,7 +84,7 @@ async def test_a_whole_conversation_leaks_no_secret(
     seen.append((await sender.interaction(vote_click(slack, answer, user)))[1])
     view = await open_rating_modal(sender, slack, answer, user)
     scores = {"accuracy": "5", "helpfulness": "4", "relevance": "3"}
-    submission = view_submission(view, user, scores, "no secrets here")
+    submission = rating_submission(view, user, scores, "no secrets here")
     seen.append((await sender.interaction(submission))[1])
 
     async def all_feedback() -> list:

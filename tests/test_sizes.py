@@ -9,18 +9,11 @@ import pytest
 from bot.answering.prompt import TRIM_MARK
 from bot.feedback.recorder import COMMENT_MAX_CHARS
 from bot.slack.answer_message import FALLBACK_TEXT_LIMIT, MARKDOWN_LIMIT
-from devkit.conversation import (
-    ask,
-    dm,
-    final_answer,
-    open_rating_modal,
-    shown_markdown,
-    trace_id_of,
-)
+from devkit.conversation import ask, final_answer, open_rating_modal, shown_markdown, trace_id_of
 from devkit.ids import new_id
 from devkit.llm_api import LlmEmulator
 from devkit.slack_api import SlackEmulator
-from devkit.slack_payloads import view_submission
+from devkit.slack_payloads import dm, rating_submission
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from devkit.waiting import eventually
@@ -172,14 +165,14 @@ async def test_the_modal_limits_the_comment_and_a_longer_one_is_refused(
     assert comment_input["element"]["max_length"] == COMMENT_MAX_CHARS
 
     scores = {"accuracy": "4", "helpfulness": "4", "relevance": "4"}
-    too_long = view_submission(view, rater, scores, "x" * (COMMENT_MAX_CHARS + 1))
+    too_long = rating_submission(view, rater, scores, "x" * (COMMENT_MAX_CHARS + 1))
     status, body = await sender.interaction(too_long)
     assert status == 200
     refused = json.loads(body)
     assert refused["response_action"] == "errors" and set(refused["errors"]) == {"comment"}
 
     longest = "y" * COMMENT_MAX_CHARS
-    status, body = await sender.interaction(view_submission(view, rater, scores, longest))
+    status, body = await sender.interaction(rating_submission(view, rater, scores, longest))
     assert status == 200 and "errors" not in body
 
     async def rated() -> list:

@@ -7,10 +7,11 @@ import pytest
 from mlflow.entities import Trace
 
 from devkit.bot_process import BotProcess
-from devkit.conversation import dm, final_answer, mention
+from devkit.conversation import final_answer
 from devkit.ids import new_id
 from devkit.llm_api import LlmEmulator
 from devkit.slack_api import Call, SlackEmulator
+from devkit.slack_payloads import dm, mention
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from devkit.waiting import eventually

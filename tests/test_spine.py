@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-from devkit.conversation import ask, dm, final_answer, mention, shown_markdown, trace_id_of
+from devkit.conversation import ask, final_answer, shown_markdown, trace_id_of
 from devkit.ids import new_id
 from devkit.llm_api import LlmEmulator
 from devkit.slack_api import SlackEmulator
+from devkit.slack_payloads import Workspace, dm, mention, message_event
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from tests.support.commands import run_bot_command
@@ -163,16 +164,7 @@ async def test_a_thread_follow_up_sends_the_history_to_the_llm(
 
     # A follow-up in the thread, without a mention: the bot answered there, so it answers.
     follow_up = slack.add_user_message(channel, user, "And of Spain?", thread_ts=first["ts"])
-    event = {
-        "type": "message",
-        "channel_type": "channel",
-        "channel": channel,
-        "user": user,
-        "text": "And of Spain?",
-        "ts": follow_up["ts"],
-        "thread_ts": first["ts"],
-    }
-    await sender.event(event)
+    await sender.event(message_event(Workspace.of(slack), follow_up, channel, "channel", user))
     await final_answer(slack, channel, count=2)
     sent = llm.requests[-1]["messages"]
     assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
@@ -187,17 +179,8 @@ async def test_a_thread_message_where_the_bot_never_answered_is_ignored(
     user, channel = new_id("U"), new_id("C")
     root = slack.add_user_message(channel, user, "people talking")
     reply = slack.add_user_message(channel, new_id("U"), "among themselves", thread_ts=root["ts"])
-    event = {
-        "type": "message",
-        "channel_type": "channel",
-        "channel": channel,
-        "user": reply["user"],
-        "text": reply["text"],
-        "ts": reply["ts"],
-        "thread_ts": root["ts"],
-    }
-    await sender.event(event)
-    await ask(sender, slack, "control")
+    await sender.event(message_event(Workspace.of(slack), reply, channel, "channel", root["user"]))
+    await ask(sender, slack, "control")  # answered: the thread message would have been too
     assert slack.bot_messages(channel) == []
 
 

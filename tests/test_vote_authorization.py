@@ -1,5 +1,7 @@
-"""A vote's trace ID is taken only from this bot's own messages: a click on another app's
-message that carries our trace ID (in its metadata and button values) records nothing."""
+"""A vote's trace ID is taken only from this bot's own messages: a click on, or a 👍/👎
+reaction to, another app's message that carries our trace ID (in its metadata and button
+values) records nothing. Buttons, the rating modal and reactions share one rule
+(`bot.slack.answer_message.answer_trace`)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from typing import Any
 from devkit.conversation import ask, trace_id_of
 from devkit.ids import new_id
 from devkit.slack_api import SlackEmulator
-from devkit.slack_payloads import rate_click, vote_click
+from devkit.slack_payloads import rate_click, reaction_event, vote_click
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from devkit.waiting import eventually
@@ -68,3 +70,42 @@ async def test_clicks_on_messages_this_bot_did_not_post_record_nothing(
     assert [(a.source.source_id, a.value) for a in valid] == [(voter, True)]
     assert [a.source.source_id for a in await tracking.assessments(trace_id)] == [voter]
     assert len(slack.calls_to("views.open")) == opened  # no modal for another app's message
+
+
+def posted_as(answer: dict[str, Any], bot_id: Any, app_id: Any) -> dict[str, Any]:
+    """The fields of a message carrying the answer's metadata, posted as `bot_id`/`app_id`."""
+    fields = {"text": answer["text"], "metadata": answer["metadata"]}
+    for key, value in (("bot_id", bot_id), ("app_id", app_id)):
+        if value is not DROP:
+            fields[key] = value
+    if bot_id is DROP:
+        fields["user"] = new_id("U")  # a person's message
+    return fields
+
+
+async def test_reactions_on_messages_this_bot_did_not_post_record_nothing(
+    sender: SlackSender, slack: SlackEmulator, tracking: Tracking
+) -> None:
+    answer = await ask(sender, slack, "whose answer is this, by reaction?")
+    trace_id, channel = trace_id_of(answer), answer["channel"]
+    looked_up = len(slack.calls_to("conversations.replies"))
+    for name, (bot_id, app_id, api_app_id) in SPOOFS.items():
+        copy = slack.add_message(channel, posted_as(answer, bot_id, app_id))
+        for emoji in ("+1", "-1"):
+            event = reaction_event(new_id("U"), emoji, {**copy, "channel": channel})
+            status, _ = await sender.event(event, api_app_id=api_app_id)
+            assert status == 200, name
+    # The bot does not know these messages: it asked Slack about each reaction's message.
+    spoofed_reactions = 2 * len(SPOOFS)
+    assert await slack.wait_for(
+        lambda: len(slack.calls_to("conversations.replies")) >= looked_up + spoofed_reactions
+    )
+
+    # The same metadata on a message Slack says this bot posted is a vote; sent after them
+    # all, it landed, and none of them did.
+    ours = slack.add_message(channel, posted_as(answer, slack.bot_id, slack.app_id))
+    voter = new_id("U")
+    await sender.event(reaction_event(voter, "+1", {**ours, "channel": channel}))
+    valid = await eventually(lambda: tracking.valid_assessments(trace_id, "user_feedback"))
+    assert [(a.source.source_id, a.value) for a in valid] == [(voter, True)]
+    assert [a.source.source_id for a in await tracking.assessments(trace_id)] == [voter]

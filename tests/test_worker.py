@@ -12,10 +12,11 @@ import sys
 import pytest
 
 from bot.runtime.worker_process import WorkerLink, WorkerStartFailed
-from devkit.conversation import dm, final_answer, trace_id_of
+from devkit.conversation import final_answer, trace_id_of
 from devkit.ids import new_id
 from devkit.llm_api import LlmEmulator
 from devkit.slack_api import SlackEmulator
+from devkit.slack_payloads import dm
 from devkit.slack_requests import SlackSender
 from devkit.waiting import eventually
 from tests.support.stack import Stack, readiness

@@ -15,9 +15,15 @@ import mlflow
 from mlflow.entities import LiveSpan, SpanEvent, SpanStatusCode, SpanType
 from mlflow.tracing.constant import SpanAttributeKey
 
-from bot.answering.prompt import build_prompt
+from bot.answering.prompt import build_prompt, with_viewing_note
 from bot.llm.client import ChatMessage, ChatModel, Completion, LLMError
-from bot.tracing.data_model import TAG_ANSWER_TS, TAG_CHANNEL, TAG_CHANNEL_TYPE, TAG_TEAM
+from bot.tracing.data_model import (
+    TAG_ANSWER_TS,
+    TAG_CHANNEL,
+    TAG_CHANNEL_TYPE,
+    TAG_TEAM,
+    TAG_VIEWING_CHANNEL,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,9 @@ class Question:
     message_ts: str
     thread_ts: str
     history: list[ChatMessage] = field(default_factory=list)
+    # In the assistant panel: the channel the user is viewing (its ID, and how to name it).
+    viewing_channel_id: str | None = None
+    viewing_channel_label: str | None = None
 
     @property
     def session_id(self) -> str:
@@ -91,10 +100,14 @@ class Answerer:
                     TAG_TEAM: question.team_id or "",
                     TAG_CHANNEL: question.channel_id,
                     TAG_CHANNEL_TYPE: question.channel_type,
+                    **_viewing_tag(question),
                 },
             )
             prompt = build_prompt(
-                self.system_prompt, question.history, question.text, self.context_chars
+                with_viewing_note(self.system_prompt, question.viewing_channel_label),
+                question.history,
+                question.text,
+                self.context_chars,
             )
             if prompt.dropped_history or prompt.question_trimmed:
                 root.set_attribute(
@@ -150,6 +163,12 @@ class Answerer:
             if completion.usage is not None:
                 span.set_attribute(SpanAttributeKey.CHAT_USAGE, completion.usage.as_mlflow())
             return completion
+
+
+def _viewing_tag(question: Question) -> dict[str, str]:
+    if question.viewing_channel_id is None:
+        return {}
+    return {TAG_VIEWING_CHANNEL: question.viewing_channel_id}
 
 
 def _mark_failed(span: LiveSpan, error: Exception) -> None:

@@ -8,6 +8,7 @@ import re
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answering.answerer import Answerer, Question
+from bot.answering.assistant import AssistantPanel
 from bot.answering.incoming import IncomingMessage
 from bot.answering.recent_keys import RecentKeys
 from bot.answering.slack_reply import PostedAnswer, SlackThreadReply
@@ -18,7 +19,6 @@ from bot.storage.answer_index import AnswerStore
 log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 100
-_MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 
 
 def clean_text(text: str, bot_user_id: str | None) -> str:
@@ -35,10 +35,12 @@ class Conversation:
         answers: AnswerStore,
         *,
         streaming: bool,
+        assistant: AssistantPanel | None = None,
     ) -> None:
         self._answerer = answerer
         self._answers = answers
         self._streaming = streaming
+        self._assistant = assistant
         self._seen = RecentKeys()
 
     async def handle(self, message: IncomingMessage, client: AsyncWebClient) -> None:
@@ -61,8 +63,12 @@ class Conversation:
         if not message.is_dm:
             await self._answers.join_thread(message.channel_id, message.reply_thread_ts)
         history = await _thread_history(client, message) if message.thread_ts is not None else []
+        text = clean_text(message.text, message.bot_user_id)
+        viewing = None
+        if self._assistant is not None:
+            viewing = await self._assistant.prepare_answer(message, text, client)
         question = Question(
-            text=clean_text(message.text, message.bot_user_id),
+            text=text,
             user_id=message.user_id,
             team_id=message.team_id,
             channel_id=message.channel_id,
@@ -70,6 +76,8 @@ class Conversation:
             message_ts=message.ts,
             thread_ts=message.reply_thread_ts,
             history=history,
+            viewing_channel_id=viewing.channel_id if viewing else None,
+            viewing_channel_label=viewing.label if viewing else None,
         )
         reply = SlackThreadReply(
             client=client,

@@ -16,6 +16,13 @@ class Prompt:
     question_trimmed: bool
 
 
+def with_viewing_note(system_prompt: str, viewing: str | None) -> str:
+    """The system prompt, told where the user is (in Slack's assistant panel)."""
+    if viewing is None:
+        return system_prompt
+    return f"{system_prompt}\n\nThe user is viewing {viewing} in Slack while asking."
+
+
 def build_prompt(
     system_prompt: str, history: list[ChatMessage], question: str, budget_chars: int
 ) -> Prompt:

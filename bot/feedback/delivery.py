@@ -158,7 +158,6 @@ class FeedbackDeliverer:
         self._batch = batch
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.delivered_count = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="feedback-deliverer")
@@ -250,8 +249,7 @@ class FeedbackDeliverer:
             )
             await self._outbox.retry_later(entry, f"unavailable: {error}", delay)
             return False
-        if await self._outbox.delivered(entry):
-            self.delivered_count += 1
+        await self._outbox.delivered(entry)
         log.info(
             "feedback %s on %s by %s: %s", intent.name, intent.trace_id, intent.user_id, outcome
         )

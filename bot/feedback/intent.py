@@ -6,8 +6,8 @@ import re
 import uuid
 from dataclasses import dataclass, field
 
-# None withdraws a vote (a removed reaction).
-FeedbackValue = bool | float | None
+# None withdraws a vote (a removed reaction); a str is a 👎 reason's key.
+FeedbackValue = bool | float | str | None
 
 TRACE_ID = re.compile(r"^tr-[0-9a-f]{32}$")
 

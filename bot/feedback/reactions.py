@@ -9,8 +9,8 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.feedback.intent import is_trace_id
-from bot.feedback.recorder import FeedbackRecorder
-from bot.slack.answer_message import ANSWER_EVENT_TYPE
+from bot.feedback.recorder import FeedbackRecorder, VoteResult
+from bot.slack.answer_message import BotIdentity, answer_trace
 from bot.storage.answer_index import AnswerStore
 
 log = logging.getLogger(__name__)
@@ -39,10 +39,11 @@ class Reaction:
 
 
 @dataclass(frozen=True)
-class BotIdentity:
-    user_id: str | None
-    bot_id: str | None
-    app_id: str | None
+class ReactionOutcome:
+    what: str  # for logs and tests: "voted", "withdrawn", "ignored", …
+    trace_id: str | None = None
+    thread_ts: str | None = None  # the answer's thread
+    vote: VoteResult | None = None  # when a vote was cast
 
 
 class ReactionVotes:
@@ -50,29 +51,33 @@ class ReactionVotes:
         self._recorder = recorder
         self._answers = answers
 
-    async def handle(self, reaction: Reaction, bot: BotIdentity, client: AsyncWebClient) -> str:
-        """Record or withdraw the vote; what happened is returned (for logs and tests)."""
+    async def handle(
+        self, reaction: Reaction, bot: BotIdentity, client: AsyncWebClient
+    ) -> ReactionOutcome:
+        """Record or withdraw the vote; what happened is returned."""
         positive = vote_of_reaction(reaction.emoji)
         if positive is None or reaction.user_id == bot.user_id:
-            return "ignored"
-        trace_id = await self._trace_of(reaction, bot, client)
-        if trace_id is None:
-            return "not an answer"
+            return ReactionOutcome("ignored")
+        answer = await self._answer_of(reaction, bot, client)
+        if answer is None:
+            return ReactionOutcome("not an answer")
+        trace_id, thread_ts = answer
         if reaction.added:
-            await self._recorder.vote(
+            vote = await self._recorder.vote(
                 trace_id, reaction.user_id, positive, channel=reaction.channel, origin="reaction"
             )
-            return "voted"
+            return ReactionOutcome("voted", trace_id, thread_ts, vote)
         withdrawn = await self._recorder.withdraw_reaction(
             trace_id, reaction.user_id, positive, channel=reaction.channel
         )
-        return "withdrawn" if withdrawn else "superseded"
+        return ReactionOutcome("withdrawn" if withdrawn else "superseded", trace_id, thread_ts)
 
-    async def _trace_of(
+    async def _answer_of(
         self, reaction: Reaction, bot: BotIdentity, client: AsyncWebClient
-    ) -> str | None:
-        """The answer's trace ID: from what the bot remembers posting, else from Slack."""
-        known = await self._answers.trace_for_message(reaction.channel, reaction.message_ts)
+    ) -> tuple[str, str] | None:
+        """The answer's trace ID and thread: from what the bot remembers posting, else from
+        Slack."""
+        known = await self._answers.answer_at(reaction.channel, reaction.message_ts)
         if known is not None:
             return known
         try:
@@ -97,25 +102,11 @@ class ReactionVotes:
             (m for m in response.get("messages") or [] if m.get("ts") == reaction.message_ts),
             None,
         )
-        if message is None or not _posted_by(message, bot):
+        if message is None:
             return None
-        metadata = message.get("metadata") or {}
-        if metadata.get("event_type") != ANSWER_EVENT_TYPE:
+        trace_id = answer_trace(message, bot).trace_id
+        if trace_id is None or not is_trace_id(trace_id):
             return None
-        trace_id = (metadata.get("event_payload") or {}).get("trace_id")
-        if not isinstance(trace_id, str) or not is_trace_id(trace_id):
-            return None
-        await self._answers.record(
-            reaction.channel,
-            reaction.message_ts,
-            str(message.get("thread_ts") or reaction.message_ts),
-            trace_id,
-        )
-        return trace_id
-
-
-def _posted_by(message: dict, bot: BotIdentity) -> bool:
-    return bool(
-        (bot.bot_id and message.get("bot_id") == bot.bot_id)
-        or (bot.app_id and message.get("app_id") == bot.app_id)
-    )
+        thread_ts = str(message.get("thread_ts") or reaction.message_ts)
+        await self._answers.record(reaction.channel, reaction.message_ts, thread_ts, trace_id)
+        return trace_id, thread_ts

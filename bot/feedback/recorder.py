@@ -8,12 +8,21 @@ MLflow in line with them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from bot.feedback.intent import FeedbackIntent, is_trace_id
+from bot.feedback.intent import FeedbackIntent, FeedbackValue, is_trace_id
 from bot.feedback.outbox import Outbox
-from bot.tracing.data_model import RATING_DIMENSIONS, VOTE, rating_score, rating_value
+from bot.tracing.data_model import (
+    HIGHEST_SCORE,
+    LOWEST_SCORE,
+    RATING_DIMENSIONS,
+    REASON,
+    SCORES,
+    VOTE,
+    rating_score,
+    rating_value,
+)
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +42,18 @@ class CurrentRatings:
 @dataclass(frozen=True)
 class VoteResult:
     changed: bool  # False: the same vote was already recorded
+    # A new 👎 from someone who has given no reason for this answer yet: ask them why.
+    wants_reason: bool = False
 
 
 class FeedbackRecorder:
-    def __init__(self, outbox: Outbox, wake: Callable[[], None]) -> None:
+    def __init__(
+        self, outbox: Outbox, wake: Callable[[], None], reasons: Collection[str] = ()
+    ) -> None:
+        """`reasons`: the keys a 👎 reason may have."""
         self._outbox = outbox
         self._wake = wake
+        self._reasons = frozenset(reasons)
 
     async def vote(
         self,
@@ -55,9 +70,31 @@ class FeedbackRecorder:
             _intent(trace_id, user_id, VOTE, positive, None, channel, origin),
             unless=lambda latest: latest is not None and latest.value == positive,
         )
-        if changed:
-            self._wake()
-        return VoteResult(changed=changed)
+        if not changed:
+            return VoteResult(changed=False)
+        self._wake()
+        wants_reason = positive is False and REASON not in await self._outbox.latest(
+            trace_id, user_id
+        )
+        return VoteResult(changed=True, wants_reason=wants_reason)
+
+    async def reason(
+        self,
+        trace_id: str,
+        user_id: str,
+        reason: str,
+        comment: str | None,
+        *,
+        channel: str | None = None,
+        origin: str = "follow-up",
+    ) -> None:
+        """Why the user's 👎: one of the configured reason keys, and an optional comment. A
+        later reason replaces an earlier one; it counts while the user's vote is 👎."""
+        _check(trace_id, user_id)
+        if reason not in self._reasons:
+            raise InvalidFeedback(f"{reason!r} is not one of the reasons offered")
+        comment = _comment(comment)
+        await self._submit([_intent(trace_id, user_id, REASON, reason, comment, channel, origin)])
 
     async def withdraw_reaction(
         self, trace_id: str, user_id: str, positive: bool, *, channel: str | None = None
@@ -84,14 +121,14 @@ class FeedbackRecorder:
         *,
         channel: str | None = None,
     ) -> None:
-        """A detailed rating: one 1–5 score per dimension, and an optional comment."""
+        """A detailed rating: one score (`SCORES`) per dimension, and an optional comment."""
         _check(trace_id, user_id)
         if set(scores) != set(RATING_DIMENSIONS):
             raise InvalidFeedback(f"ratings need exactly {', '.join(RATING_DIMENSIONS)}")
         for dimension, score in scores.items():
-            if not isinstance(score, int) or not 1 <= score <= 5:
-                raise InvalidFeedback(f"{dimension} must be 1 to 5")
-        comment = (comment or "").strip()[:COMMENT_MAX_CHARS] or None
+            if not isinstance(score, int) or score not in SCORES:
+                raise InvalidFeedback(f"{dimension} must be {LOWEST_SCORE} to {HIGHEST_SCORE}")
+        comment = _comment(comment)
         await self._submit(
             [
                 _intent(trace_id, user_id, f"user_{d}", rating_value(s), comment, channel, "modal")
@@ -123,11 +160,15 @@ def _check(trace_id: str, user_id: str) -> None:
         raise InvalidFeedback("no user")
 
 
+def _comment(comment: str | None) -> str | None:
+    return (comment or "").strip()[:COMMENT_MAX_CHARS] or None
+
+
 def _intent(
     trace_id: str,
     user_id: str,
     name: str,
-    value: bool | float | None,
+    value: FeedbackValue,
     rationale: str | None,
     channel: str | None,
     origin: str,

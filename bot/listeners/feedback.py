@@ -15,21 +15,25 @@ from bot.feedback.recorder import FeedbackRecorder, InvalidFeedback
 from bot.listeners.payload_values import slack_id, slack_ts
 from bot.listeners.rating_modal import (
     CALLBACK_ID,
+    FORM_ERROR_BLOCK_ID,
     MetadataSigner,
     RatingForm,
     RatingTarget,
-    TamperedMetadata,
     rating_view,
     read_submission,
 )
+from bot.listeners.reasons import ReasonFollowUp
 from bot.listeners.safety import logged_not_raised
+from bot.listeners.signing import TamperedMetadata
 from bot.slack.answer_message import (
-    ANSWER_EVENT_TYPE,
     FEEDBACK_ACTION_ID,
     NEGATIVE_PREFIX,
     POSITIVE_PREFIX,
     RATE_ACTION_ID,
+    BotIdentity,
+    answer_trace,
 )
+from bot.slack.ephemeral import tell
 from bot.slack.errors import SLACK_FAILURES, slack_error_reason
 
 log = logging.getLogger(__name__)
@@ -62,41 +66,18 @@ def read_click(body: dict[str, Any], context: AsyncBoltContext) -> Click:
     click = Click(user_id, channel, message_ts, slack_ts(message.get("thread_ts")), None)
     if not message:
         return _problem(click, NO_TRACE)
-    if not _posted_by_this_bot(message, body, context):
+    bot = BotIdentity(context.bot_user_id, context.bot_id, slack_id(body.get("api_app_id")))
+    action = (body.get("actions") or [{}])[0]
+    answer = answer_trace(message, bot, action.get("value") if isinstance(action, dict) else None)
+    if not answer.ours:
         return _problem(click, NOT_OUR_ANSWER)
-    trace_id = _trace_id_from_metadata(message) or _trace_id_from_action(body)
-    if not is_trace_id(trace_id):
+    if not is_trace_id(answer.trace_id):
         return _problem(click, NO_TRACE)
-    return Click(user_id, click.channel, click.message_ts, click.thread_ts, trace_id)
-
-
-def _posted_by_this_bot(
-    message: dict[str, Any], body: dict[str, Any], context: AsyncBoltContext
-) -> bool:
-    """Only this bot's messages carry trace IDs we may record feedback on. Slack sets a
-    message's `bot_id` (and `app_id`); ours is known from `auth.test`."""
-    if not context.bot_id or message.get("bot_id") != context.bot_id:
-        return False
-    app_id = message.get("app_id")
-    return app_id is None or app_id == body.get("api_app_id")
+    return Click(user_id, click.channel, click.message_ts, click.thread_ts, answer.trace_id)
 
 
 def _problem(click: Click, problem: str) -> Click:
     return Click(click.user_id, click.channel, click.message_ts, click.thread_ts, None, problem)
-
-
-def _trace_id_from_metadata(message: dict[str, Any]) -> str | None:
-    metadata = message.get("metadata")
-    if not isinstance(metadata, dict) or metadata.get("event_type") != ANSWER_EVENT_TYPE:
-        return None
-    payload = metadata.get("event_payload")
-    return payload.get("trace_id") if isinstance(payload, dict) else None
-
-
-def _trace_id_from_action(body: dict[str, Any]) -> str | None:
-    action = (body.get("actions") or [{}])[0]
-    value = str(action.get("value") or "")
-    return value.removeprefix(POSITIVE_PREFIX).removeprefix(NEGATIVE_PREFIX) or None
 
 
 def _vote_of(body: dict[str, Any]) -> bool | None:
@@ -111,25 +92,19 @@ def _vote_of(body: dict[str, Any]) -> bool | None:
 async def _tell(
     client: AsyncWebClient, click: Click | RatingTarget, user_id: str, text: str
 ) -> None:
-    channel = click.channel
-    if not channel or not user_id:
-        return
-    try:
-        await client.chat_postEphemeral(
-            channel=channel, user=user_id, text=text, thread_ts=click.thread_ts
-        )
-    except SLACK_FAILURES as error:
-        log.warning("could not tell %s: %s", user_id, slack_error_reason(error))
+    await tell(client, click.channel, user_id, text, thread_ts=click.thread_ts)
 
 
 def register(
     app: AsyncApp,
     recorder: FeedbackRecorder,
     signer: MetadataSigner,
+    follow_up: ReasonFollowUp,
     background: BackgroundTasks,
 ) -> None:
     """Each listener returns as soon as Slack can be answered (the intent committed first);
-    messages to the user and the modal go out in the background."""
+    messages to the user and the modal go out in the background. A vote is confirmed by the
+    button's own selected state: a 👍 gets no message, a new 👎 the reason follow-up."""
 
     @app.action(FEEDBACK_ACTION_ID)
     @logged_not_raised
@@ -157,13 +132,13 @@ def register(
             background.spawn(_tell(client, click, click.user_id, NO_TRACE), "tell the user")
             return
         await ack()
-        emoji = "👍" if positive else "👎"
-        text = (
-            f"Thanks — your {emoji} is recorded."
-            if result.changed
-            else f"Your {emoji} was already recorded."
-        )
-        background.spawn(_tell(client, click, click.user_id, text), "tell the user")
+        if result.wants_reason:
+            background.spawn(
+                follow_up.ask(
+                    client, click.trace_id, click.user_id, click.channel, click.thread_ts
+                ),
+                "ask for a reason",
+            )
 
     async def open_rating(click: Click, trigger_id: str, client: AsyncWebClient) -> None:
         assert click.trace_id is not None
@@ -207,11 +182,11 @@ def register(
             target = signer.load(view.get("private_metadata"))
         except TamperedMetadata as error:
             log.warning("rating refused, private_metadata rejected (%s) from %r", error, user_id)
-            await ack(response_action="errors", errors={"accuracy": FORM_EXPIRED})
+            await ack(response_action="errors", errors={FORM_ERROR_BLOCK_ID: FORM_EXPIRED})
             return
         if user_id is None:
             log.warning("rating refused: no user in the submission")
-            await ack(response_action="errors", errors={"accuracy": FORM_EXPIRED})
+            await ack(response_action="errors", errors={FORM_ERROR_BLOCK_ID: FORM_EXPIRED})
             return
         await recorder.rate(
             target.trace_id, user_id, form.scores, form.comment, channel=target.channel

@@ -9,9 +9,12 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.common.background import BackgroundTasks
-from bot.feedback.reactions import BotIdentity, Reaction, ReactionVotes
+from bot.feedback.reactions import Reaction, ReactionVotes, vote_of_reaction
 from bot.listeners.payload_values import slack_id, slack_text, slack_ts
+from bot.listeners.reasons import ReasonFollowUp
 from bot.listeners.safety import logged_not_raised
+from bot.slack.answer_message import BotIdentity
+from bot.slack.ephemeral import tell
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +30,15 @@ def parse_reaction(event: dict[str, Any]) -> Reaction | None:
     return Reaction(user, emoji, channel, ts, added=event.get("type") == "reaction_added")
 
 
-def register(app: AsyncApp, votes: ReactionVotes, background: BackgroundTasks) -> None:
+NOTE = "Thanks — your 👍 reaction counts as a vote on this answer."
+
+
+def register(
+    app: AsyncApp,
+    votes: ReactionVotes,
+    follow_up: ReasonFollowUp,
+    background: BackgroundTasks,
+) -> None:
     async def record(reaction: Reaction, identity: BotIdentity, client: AsyncWebClient) -> None:
         outcome = await votes.handle(reaction, identity, client)
         log.info(
@@ -36,15 +47,26 @@ def register(app: AsyncApp, votes: ReactionVotes, background: BackgroundTasks) -
             reaction.user_id,
             reaction.channel,
             reaction.message_ts,
-            outcome,
+            outcome.what,
         )
+        if outcome.vote is None or not outcome.vote.changed or outcome.trace_id is None:
+            return
+        if outcome.vote.wants_reason:
+            await follow_up.ask(
+                client, outcome.trace_id, reaction.user_id, reaction.channel, outcome.thread_ts
+            )
+        elif vote_of_reaction(reaction.emoji):  # a reaction shows nothing by itself
+            thread_ts = outcome.thread_ts
+            await tell(client, reaction.channel, reaction.user_id, NOTE, thread_ts=thread_ts)
 
     async def on_reaction(
         event: dict, body: dict, context: AsyncBoltContext, client: AsyncWebClient
     ) -> None:
         reaction = parse_reaction(event)
         if reaction is not None:
-            identity = BotIdentity(context.bot_user_id, context.bot_id, body.get("api_app_id"))
+            identity = BotIdentity(
+                context.bot_user_id, context.bot_id, slack_id(body.get("api_app_id"))
+            )
             background.spawn(record(reaction, identity, client), f"reaction {reaction.message_ts}")
 
     app.event("reaction_added")(logged_not_raised(on_reaction))

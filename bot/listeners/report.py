@@ -10,7 +10,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.common.background import BackgroundTasks
 from bot.listeners.payload_values import slack_id
 from bot.listeners.safety import logged_not_raised
-from bot.report.command import COMMAND, FeedbackReportCommand, Invocation
+from bot.report.args import COMMAND
+from bot.report.command import FeedbackReportCommand, Invocation
 
 
 def parse_invocation(command: dict[str, Any]) -> Invocation:
@@ -26,10 +27,10 @@ def register(app: AsyncApp, reports: FeedbackReportCommand, background: Backgrou
     @logged_not_raised
     async def on_feedback_report(ack: AsyncAck, command: dict, client: AsyncWebClient) -> None:
         invocation = parse_invocation(command)
-        first = await reports.first_answer(invocation, client)
-        await ack(text=first.message.text, blocks=first.message.blocks, response_type="ephemeral")
-        if first.report is not None and invocation.response_url:
+        reply = await reports.acknowledge(invocation, client)
+        await ack(text=reply.message.text, blocks=reply.message.blocks, response_type="ephemeral")
+        if reply.report is not None and invocation.response_url:
             background.spawn(
-                reports.build_and_post(first.report, invocation.response_url, client),
+                reports.build_and_post(reply.report, invocation.response_url, client),
                 "feedback report",
             )

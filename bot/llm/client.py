@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC
+from email.utils import parsedate_to_datetime
 from typing import Literal, Protocol, TypedDict
 
 import aiohttp
@@ -47,10 +51,18 @@ class Completion:
 class LLMError(Exception):
     """The LLM could not answer. `kind` says why, in a word an operator can grep for."""
 
-    def __init__(self, kind: str, message: str, *, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after_s: float | None = None,
+    ) -> None:
         super().__init__(f"{kind}: {message}")
         self.kind = kind
         self.retryable = retryable
+        self.retry_after_s = retry_after_s  # the endpoint's Retry-After, if it sent one
 
 
 OnDelta = Callable[[str], Awaitable[None]]
@@ -72,7 +84,9 @@ class OpenAICompatibleClient:
     """Chat completions at `{base_url}/chat/completions`, plain or streamed (SSE).
 
     `timeout_s` bounds the whole wait, retries included. A failed attempt is retried
-    (429, 5xx, connection errors) only while nothing has been streamed to the caller yet.
+    (429, 5xx, connection errors) only while nothing has been streamed to the caller yet,
+    after the endpoint's `Retry-After` when it sends one (else a jittered backoff); a
+    `Retry-After` that would end past `timeout_s` fails the call at once.
     """
 
     base_url: str
@@ -87,9 +101,10 @@ class OpenAICompatibleClient:
     async def complete(
         self, messages: list[ChatMessage], on_delta: OnDelta | None = None
     ) -> Completion:
+        deadline = time.monotonic() + self.timeout_s
         try:
             async with asyncio.timeout(self.timeout_s):
-                return await self._complete_with_retries(messages, on_delta)
+                return await self._complete_with_retries(messages, on_delta, deadline)
         except TimeoutError:
             raise LLMError("timeout", f"no complete answer within {self.timeout_s:g} s") from None
 
@@ -106,7 +121,7 @@ class OpenAICompatibleClient:
         return self._owned_session
 
     async def _complete_with_retries(
-        self, messages: list[ChatMessage], on_delta: OnDelta | None
+        self, messages: list[ChatMessage], on_delta: OnDelta | None, deadline: float
     ) -> Completion:
         streamed = False
 
@@ -122,7 +137,18 @@ class OpenAICompatibleClient:
             except LLMError as error:
                 if not error.retryable or streamed or attempt == self.max_attempts:
                     raise
-                await asyncio.sleep(min(4.0, 0.25 * 2**attempt) * random.uniform(0.5, 1.0))
+                if error.retry_after_s is None:
+                    delay = min(4.0, 0.25 * 2**attempt) * random.uniform(0.5, 1.0)
+                elif time.monotonic() + error.retry_after_s < deadline:
+                    delay = error.retry_after_s
+                else:
+                    raise LLMError(
+                        error.kind,
+                        f"{error}; the endpoint asks to retry after {error.retry_after_s:g} s, "
+                        f"past the {self.timeout_s:g} s budget",
+                        retry_after_s=error.retry_after_s,
+                    ) from None
+                await asyncio.sleep(delay)
         raise AssertionError("unreachable")
 
     async def _attempt(self, messages: list[ChatMessage], on_delta: OnDelta | None) -> Completion:
@@ -141,6 +167,7 @@ class OpenAICompatibleClient:
                         "unavailable" if response.status >= 500 else "rate_limited",
                         f"HTTP {response.status} from the LLM endpoint",
                         retryable=True,
+                        retry_after_s=retry_after_s(response.headers.get("Retry-After")),
                     )
                 if response.status >= 400:
                     # Some endpoints quote the key they were given: never pass it on.
@@ -204,6 +231,26 @@ class OpenAICompatibleClient:
         if not done and finish_reason is None:
             raise LLMError("malformed", "the stream ended before the answer was complete")
         return Completion("".join(parts), model, usage, finish_reason)
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """A `Retry-After` header in seconds: delay-seconds or an HTTP date; None if absent or
+    unreadable."""
+    if value is None or not value.strip():
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, when.timestamp() - time.time())
 
 
 async def _sse_data(stream: aiohttp.StreamReader) -> AsyncIterator[str]:

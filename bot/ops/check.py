@@ -14,8 +14,8 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.llm.choice import ENDPOINT, choose_llm
 from bot.llm.client import LLMError, OpenAICompatibleClient
-from bot.llm.local import find_ollama
 from config import ConfigError, Settings, load_settings
 
 TIMEOUT_S = 10.0
@@ -93,19 +93,10 @@ async def check_tracking(settings: Settings, http: aiohttp.ClientSession) -> Res
 
 
 async def check_llm(settings: Settings, http: aiohttp.ClientSession) -> Result:
-    if settings.openai_base_url is None:
-        local = None
-        if settings.ollama_url is not None:
-            local = await find_ollama(str(settings.ollama_url), settings.llm_model)
-        if local is not None:
-            return Result("llm", True, f"local Ollama at {local.url}, model {local.model}")
-        return Result(
-            "llm",
-            True,
-            "none configured: the offline responder answers (set OPENAI_BASE_URL or run Ollama)",
-        )
-    base = str(settings.openai_base_url).rstrip("/")
-    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    choice = await choose_llm(settings)
+    if choice.kind != ENDPOINT or choice.base_url is None:
+        return Result("llm", True, choice.describe())
+    base, key, model = choice.base_url.rstrip("/"), choice.api_key, choice.model
     headers = {"Authorization": f"Bearer {key}"} if key else {}
     try:
         async with http.get(f"{base}/models", headers=headers) as response:
@@ -116,17 +107,17 @@ async def check_llm(settings: Settings, http: aiohttp.ClientSession) -> Result:
     if status in (401, 403):
         return Result("llm", False, f"{base} refused the API key (HTTP {status})")
     listed = {m.get("id") for m in (body or {}).get("data") or [] if isinstance(m, dict)}
-    if settings.llm_model in listed:
-        return Result("llm", True, f"{base} offers model {settings.llm_model}")
+    if model in listed:
+        return Result("llm", True, f"{base} offers model {model}")
     # Not listed (or no /models): ask for one token.
     client = OpenAICompatibleClient(
-        base, settings.llm_model, key, timeout_s=TIMEOUT_S, max_attempts=1, session=http
+        base, model, key, timeout_s=TIMEOUT_S, max_attempts=1, session=http
     )
     try:
         await client.complete([{"role": "user", "content": "Say OK."}])
     except LLMError as error:
-        return Result("llm", False, f"{base}, model {settings.llm_model}: {error}")
-    return Result("llm", True, f"{base} answered with model {settings.llm_model}")
+        return Result("llm", False, f"{base}, model {model}: {error}")
+    return Result("llm", True, f"{base} answered with model {model}")
 
 
 async def run_checks(settings: Settings) -> list[Result]:

@@ -11,8 +11,10 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.report.args import COMMAND
+from config.settings import DEFAULT_ASSISTANT_PROMPTS
+
 APP_NAME = "GenAI Bot"
-SLASH_COMMAND = "/feedback-report"
 
 # Each bot scope, and why the bot needs it.
 BOT_SCOPES: dict[str, str] = {
@@ -25,11 +27,13 @@ BOT_SCOPES: dict[str, str] = {
     "chat:write": "chat.postMessage/postEphemeral/update, the chat.*Stream methods, and "
     "assistant.threads.setStatus (the 'is thinking…' status; chat:write suffices since "
     "2026-03, assistant:write is being retired for it)",
-    "commands": "the /feedback-report slash command",
-    "users:read": "users.info: the /feedback-report admin check",
-    "channels:read": "conversations.list: /feedback-report #channel-name in public channels",
+    "commands": f"the {COMMAND} slash command",
+    "users:read": f"users.info: the {COMMAND} admin check",
+    "channels:read": f"conversations.list: {COMMAND} #channel-name in public channels",
     "groups:read": "the same for private channels the bot is in",
     "reactions:read": "reaction_added / reaction_removed: 👍/👎 reactions on answers are votes",
+    "assistant:write": "the assistant panel: assistant_thread_* events, "
+    "assistant.threads.setSuggestedPrompts and setTitle",
 }
 
 # Message events are needed for DMs and for follow-ups in threads the bot answered
@@ -42,6 +46,8 @@ BOT_EVENTS = (
     "message.mpim",
     "reaction_added",
     "reaction_removed",
+    "assistant_thread_started",
+    "assistant_thread_context_changed",
 )
 
 _SOCKET_MODE_MANIFEST: dict[str, Any] = {
@@ -58,11 +64,19 @@ _SOCKET_MODE_MANIFEST: dict[str, Any] = {
             "messages_tab_read_only_enabled": False,
         },
         "bot_user": {"display_name": APP_NAME, "always_online": True},
+        # Slack's AI assistant panel; a thread's own prompts come from ASSISTANT_PROMPTS.
+        "assistant_view": {
+            "assistant_description": "Ask questions; the bot answers with an LLM and sees "
+            "which channel you are viewing. Rate its answers with 👍/👎.",
+            "suggested_prompts": [
+                {"title": p.title, "message": p.message} for p in DEFAULT_ASSISTANT_PROMPTS
+            ],
+        },
         "slash_commands": [
             {
-                "command": SLASH_COMMAND,
+                "command": COMMAND,
                 "description": "How the bot is doing: votes and ratings (admins only)",
-                "should_escape": False,
+                "should_escape": True,  # a channel arrives as <#C…|name>
             }
         ],
     },

@@ -15,9 +15,9 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from bot.report.compute import compute_report
 from bot.report.export import export_lines
 from bot.report.formats import FORMATS, render
+from bot.report.reasons import report_with_reasons
 from bot.report.trace_records import CHANNEL_ID, AnswerQuery, tracking_failure
 from bot.report.window import DEFAULT_WINDOW, ReportWindow, WindowError, parse_window
 from config import TrackingSettings
@@ -66,8 +66,8 @@ def run(args: argparse.Namespace, settings: TrackingSettings) -> int:
     query = AnswerQuery(args.since, args.channel)
     try:
         if args.command == "report":
-            report = compute_report(source, query, settings.mlflow_ui_base)
-            sys.stdout.write(render(report, args.format))
+            report, reasons = report_with_reasons(source, query, settings.mlflow_ui_base)
+            sys.stdout.write(render(report, args.format, reasons))
         else:
             lines = export_lines(source, query, negative_only=args.negative_only)
             _write_lines(lines, args.output)

@@ -1,7 +1,7 @@
 """One answer and the people's feedback on it, read from its trace's info (`TraceRecord`).
 
 Only valid HUMAN assessments with the bot's names count (see `bot.tracing.data_model`): an
-overridden vote or rating stays on the trace with `valid=False` and is ignored here.
+overridden vote, rating or reason stays on the trace with `valid=False` and is ignored here.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 from bot.report.trace_records import TraceRecord
 from bot.tracing.data_model import (
+    HIGHEST_SCORE,
+    LOWEST_SCORE,
     RATING_DIMENSIONS,
-    RATING_SCALE,
     RATINGS,
+    REASON,
     TAG_ANSWER_TS,
     TAG_CHANNEL,
     VOTE,
@@ -25,8 +27,8 @@ HUMAN = "HUMAN"  # mlflow's AssessmentSourceType.HUMAN
 USER_KEY = "mlflow.trace.user"
 SESSION_KEY = "mlflow.trace.session"
 # How a vote counts in an answer's score on the 1–5 scale.
-UP_SCORE = float(RATING_SCALE)
-DOWN_SCORE = 1.0
+UP_SCORE = float(HIGHEST_SCORE)
+DOWN_SCORE = float(LOWEST_SCORE)
 # An answer is "negative" with a 👎 or a rating at or below this.
 NEGATIVE_RATING = 2.0
 
@@ -50,6 +52,16 @@ class Rating:
 
 
 @dataclass(frozen=True)
+class Reason:
+    """Why someone gave an answer their 👎 (the reason's key), and their comment."""
+
+    user: str
+    reason: str
+    comment: str | None
+    at_ms: int
+
+
+@dataclass(frozen=True)
 class AnswerFeedback:
     trace_id: str
     started_ms: int
@@ -62,6 +74,9 @@ class AnswerFeedback:
     question_ts: str | None
     votes: tuple[Vote, ...]
     ratings: tuple[Rating, ...]
+    # Only the reasons of people whose vote is 👎: a reason outlives a vote changed to 👍
+    # (it stays on the trace) but no longer counts.
+    reasons: tuple[Reason, ...] = ()
 
     @property
     def has_feedback(self) -> bool:
@@ -84,7 +99,11 @@ class AnswerFeedback:
 
     @property
     def is_negative(self) -> bool:
-        return self.down > 0 or any(r.score <= NEGATIVE_RATING for r in self.ratings)
+        return (
+            self.down > 0
+            or bool(self.reasons)
+            or any(r.score <= NEGATIVE_RATING for r in self.ratings)
+        )
 
     @property
     def comment(self) -> str | None:
@@ -96,6 +115,7 @@ class AnswerFeedback:
 def read_answer(info: TraceRecord) -> AnswerFeedback:
     votes: list[Vote] = []
     ratings: list[Rating] = []
+    reasons: list[Reason] = []
     for assessment in info.assessments:
         if assessment.valid is False or assessment.source_type != HUMAN or not assessment.source_id:
             continue
@@ -103,6 +123,9 @@ def read_answer(info: TraceRecord) -> AnswerFeedback:
         at_ms = assessment.create_time_ms
         if assessment.name == VOTE and isinstance(value, bool):
             votes.append(Vote(assessment.source_id, value, at_ms))
+        elif assessment.name == REASON and isinstance(value, str) and value:
+            comment = (assessment.rationale or "").strip() or None
+            reasons.append(Reason(assessment.source_id, value, comment, at_ms))
         elif assessment.name in _DIMENSION_OF and (stored := _rating_value(value)) is not None:
             ratings.append(
                 Rating(
@@ -127,7 +150,14 @@ def read_answer(info: TraceRecord) -> AnswerFeedback:
         question_ts=_question_ts(info.client_request_id),
         votes=tuple(votes),
         ratings=tuple(ratings),
+        reasons=_counted(reasons, votes),
     )
+
+
+def _counted(reasons: list[Reason], votes: list[Vote]) -> tuple[Reason, ...]:
+    """The reasons whose giver's vote on the answer is 👎, oldest first."""
+    down = {vote.user for vote in votes if not vote.positive}
+    return tuple(sorted((r for r in reasons if r.user in down), key=lambda r: r.at_ms))
 
 
 def _rating_value(value: object) -> float | None:

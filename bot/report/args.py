@@ -9,11 +9,12 @@ from datetime import datetime
 from bot.report.trace_records import CHANNEL_ID
 from bot.report.window import DEFAULT_WINDOW, ReportWindow, WindowError, parse_window
 
-USAGE = """\
-/feedback-report [window] [channel]
+COMMAND = "/feedback-report"
+USAGE = f"""\
+{COMMAND} [window] [channel]
   window   24h, 7d (the default), 30d, or YYYY-MM-DD..YYYY-MM-DD (dates inclusive, UTC)
   channel  #name or a channel ID like C0123ABCD (default: all channels)
-/feedback-report help   shows this and how the numbers are counted"""
+{COMMAND} help   shows this and how the numbers are counted"""
 
 # `<#C0123|general>` (how Slack sends a channel when the command escapes them), `<#C0123>`.
 _ESCAPED_CHANNEL = re.compile(r"^<#([CDG][A-Z0-9]{2,})(?:\|([^>]*))?>$")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from slack_sdk.models.blocks import (
     Block,
@@ -13,11 +13,15 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.report.answer_feedback import Reason
+from bot.report.args import COMMAND
 from bot.report.compute import FeedbackReport, LowRatedAnswer
 from bot.report.figures import DEFINITIONS, average_text, percent_text, plural, trend_lines
+from bot.report.reasons import NO_REASONS, ReasonFigures, reason_label, reason_text
+from bot.tracing.data_model import SCALE_TEXT
 
 SECTION_TEXT_LIMIT = 3000
-HELP_HINT = "`/feedback-report help` explains how these are counted."
+HELP_HINT = f"`{COMMAND} help` explains how these are counted."
 
 
 def escape(text: str) -> str:
@@ -31,7 +35,9 @@ def channel_mention(channel: str | None) -> str:
     return f"a DM (`{channel}`)" if channel.startswith("D") else f"<#{channel}>"
 
 
-def report_blocks(report: FeedbackReport, permalinks: Mapping[str, str]) -> list[Block]:
+def report_blocks(
+    report: FeedbackReport, permalinks: Mapping[str, str], reasons: ReasonFigures = NO_REASONS
+) -> list[Block]:
     """The report; `permalinks` maps a low-rated answer's trace ID to its Slack message."""
     window = report.window
     scope = "all channels" if report.channel is None else channel_mention(report.channel)
@@ -65,12 +71,13 @@ def report_blocks(report: FeedbackReport, permalinks: Mapping[str, str]) -> list
         SectionBlock(
             fields=[
                 _markdown(
-                    f"*{r.dimension.capitalize()}* (1–5)\n"
+                    f"*{r.dimension.capitalize()}* ({SCALE_TEXT})\n"
                     f"{average_text(r.average)} · {plural(r.count, 'rating')}"
                 )
                 for r in report.ratings
             ]
         ),
+        _section(_reasons_text(reasons)),
         _section(
             f"*Trend per {window.bucket}*\n```\n"
             + "\n".join(trend_lines(report.trend, window.bucket))
@@ -80,7 +87,9 @@ def report_blocks(report: FeedbackReport, permalinks: Mapping[str, str]) -> list
         _section("*Lowest-rated answers*" + ("" if report.lowest else "\nNone scored below 3.")),
     ]
     blocks += [
-        _section(_low_rated_text(n, a, permalinks.get(a.trace_id)))
+        _section(
+            _low_rated_text(n, a, permalinks.get(a.trace_id), reasons.given.get(a.trace_id, ()))
+        )
         for n, a in enumerate(report.lowest, 1)
     ]
     blocks += [DividerBlock(), _section(_channels_text(report))]
@@ -92,7 +101,16 @@ def help_blocks(usage: str) -> list[Block]:
     return [_section(f"```\n{usage}\n```"), _section(DEFINITIONS)]
 
 
-def _low_rated_text(number: int, answer: LowRatedAnswer, permalink: str | None) -> str:
+def _reasons_text(reasons: ReasonFigures) -> str:
+    if not reasons.total:
+        return "*👎 reasons*\nNone given in this window."
+    counts = " · ".join(f"{reason_label(key)} {count}" for key, count in reasons.counts)
+    return f"*👎 reasons* ({reasons.total} given)\n{counts}"
+
+
+def _low_rated_text(
+    number: int, answer: LowRatedAnswer, permalink: str | None, reasons: Sequence[Reason] = ()
+) -> str:
     votes = f" · 👍 {answer.up} · 👎 {answer.down}" if answer.up + answer.down else ""
     lines = [
         f"*{number}.* score *{answer.score:.2f}*{votes} · {channel_mention(answer.channel)}",
@@ -100,6 +118,7 @@ def _low_rated_text(number: int, answer: LowRatedAnswer, permalink: str | None) 
     ]
     if answer.comment:
         lines.append(f"_“{escape(answer.comment)}”_")
+    lines += [f"👎 {escape(reason_text(reason))}" for reason in reasons]
     links = [f"<{permalink}|message in Slack>"] if permalink else []
     links.append(f"<{answer.trace_url}|trace in MLflow>")
     lines.append(" · ".join(links))

@@ -14,15 +14,16 @@ from typing import TYPE_CHECKING
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
-from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.report.access import ReportAccess
-from bot.report.args import USAGE, ReportArgs, UsageError, parse_report_args
+from bot.report.args import COMMAND, USAGE, ReportArgs, UsageError, parse_report_args
 from bot.report.blocks import help_blocks, report_blocks
-from bot.report.compute import FeedbackReport, compute_report
+from bot.report.compute import FeedbackReport
 from bot.report.figures import percent_text
+from bot.report.reasons import ReasonFigures, report_with_reasons
 from bot.report.slack_lookups import ChannelLookupFailed, find_channel_id, permalinks
 from bot.report.trace_records import AnswerQuery, tracking_failure
+from bot.slack.response_url import replace_original
 from config import Settings
 
 if TYPE_CHECKING:
@@ -30,10 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COMMAND = "/feedback-report"
 BUILDING = "Building the report…"
 REFUSAL = f"Sorry, {COMMAND} is only for the bot's feedback admins."
-RESPONSE_URL_TIMEOUT_S = 15
 
 
 @dataclass(frozen=True)
@@ -52,8 +51,8 @@ class Message:
 
 
 @dataclass(frozen=True)
-class FirstAnswer:
-    """What to acknowledge with; `report` is what to build afterwards, if anything."""
+class Ack:
+    """What to acknowledge the command with; `report` is what to build afterwards, if anything."""
 
     message: Message
     report: ReportArgs | None = None
@@ -69,18 +68,18 @@ class FeedbackReportCommand:
         self._source: TraceSource | None = None
         self._ui_base = settings.mlflow_ui_base
 
-    async def first_answer(self, invocation: Invocation, client: AsyncWebClient) -> FirstAnswer:
+    async def acknowledge(self, invocation: Invocation, client: AsyncWebClient) -> Ack:
         if not await self._access.allows(client, invocation.user_id):
             log.warning("refused %s to %s: not a feedback admin", COMMAND, invocation.user_id)
-            return FirstAnswer(Message(REFUSAL))
+            return Ack(Message(REFUSAL))
         try:
             args = parse_report_args(invocation.text)
         except UsageError as error:
-            return FirstAnswer(Message(f"{error}.\nUsage:\n```\n{USAGE}\n```"))
+            return Ack(Message(f"{error}.\nUsage:\n```\n{USAGE}\n```"))
         if args.help:
-            return FirstAnswer(Message(USAGE, help_blocks(USAGE)))
+            return Ack(Message(USAGE, help_blocks(USAGE)))
         log.info("%s %r for %s", COMMAND, invocation.text, invocation.user_id)
-        return FirstAnswer(Message(BUILDING), args)
+        return Ack(Message(BUILDING), args)
 
     async def build_and_post(
         self, args: ReportArgs, response_url: str, client: AsyncWebClient
@@ -105,13 +104,13 @@ class FeedbackReportCommand:
             if channel_id is None:
                 return Message(f"I could not find a channel named #{name} that I can see.")
         query = AnswerQuery(args.window, channel_id)
-        report = await asyncio.to_thread(self._compute, query)
+        report, reasons = await asyncio.to_thread(self._compute, query)
         links = await permalinks(client, report.lowest)
-        return Message(_summary(report), report_blocks(report, links))
+        return Message(_summary(report), report_blocks(report, links, reasons))
 
-    def _compute(self, query: AnswerQuery) -> FeedbackReport:
+    def _compute(self, query: AnswerQuery) -> tuple[FeedbackReport, ReasonFigures]:
         """(In a worker thread: it blocks.)"""
-        return compute_report(self._trace_source(), query, self._ui_base)
+        return report_with_reasons(self._trace_source(), query, self._ui_base)
 
     def _trace_source(self) -> TraceSource:
         """Loaded with the first report (in its thread): mlflow's client is not part of the
@@ -140,16 +139,4 @@ def _summary(report: FeedbackReport) -> str:
 
 
 async def _post(response_url: str, message: Message) -> None:
-    webhook = AsyncWebhookClient(response_url, timeout=RESPONSE_URL_TIMEOUT_S)
-    try:
-        response = await webhook.send(
-            text=message.text,
-            blocks=message.blocks,
-            response_type="ephemeral",
-            replace_original=True,
-        )
-    except Exception as error:
-        log.error("could not post the feedback report: %r", error)
-        return
-    if response.status_code != 200:
-        log.error("the response_url refused the report: %s %s", response.status_code, response.body)
+    await replace_original(response_url, message.text, message.blocks, what="the feedback report")

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from bot.report.answer_feedback import AnswerFeedback, read_answer
+from bot.report.reasons import reason_record
 from bot.report.trace_records import AnswerQuery
 from bot.report.window import utc_iso
 
@@ -38,12 +39,13 @@ def answer_record(answer: AnswerFeedback) -> dict[str, Any]:
             }
             for r in answer.ratings
         ],
+        "reasons": [reason_record(r) for r in answer.reasons],
     }
 
 
 def export_lines(source: TraceSource, query: AnswerQuery, *, negative_only: bool) -> Iterator[str]:
-    """One JSON line per answer with feedback (with a 👎 or a rating of 2 or less if
-    `negative_only`), page by page (blocking)."""
+    """One JSON line per answer with feedback (with a 👎, a 👎 reason or a rating of 2 or less
+    if `negative_only`), page by page (blocking)."""
     experiment_id = source.experiment_id()
     if experiment_id is None:
         return

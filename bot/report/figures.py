@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.report.compute import TrendBucket
+from bot.tracing.data_model import HIGHEST_SCORE, LOWEST_SCORE, SCALE_TEXT
 
 BAR_WIDTH = 12
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -12,9 +13,13 @@ _EIGHTHS = " ▏▎▍▌▋▊▉"
 DEFINITIONS = (
     "An answer *has feedback* when it has at least one valid 👍/👎 vote or rating "
     "(an overridden one no longer counts). *Feedback rate* = answers with feedback / answers. "
-    "*Positive rate* = 👍 / (👍 + 👎). Ratings are averaged on 1–5. "
-    "An answer's *score* is the mean of its ratings and votes on 1–5 (👍 = 5, 👎 = 1); "
+    f"*Positive rate* = 👍 / (👍 + 👎). Ratings are averaged on {SCALE_TEXT}. "
+    f"An answer's *score* is the mean of its ratings and votes on {SCALE_TEXT} "
+    f"(👍 = {HIGHEST_SCORE}, 👎 = {LOWEST_SCORE}); "
     "*lowest-rated* lists answers scoring below 3, lowest first (then most 👎, then newest). "
+    "*👎 reasons*: what voters chose when asked “What went wrong?” after a 👎, counted while "
+    "the giver's vote on the answer is still 👎 (one per person and answer; a changed reason "
+    "replaces the old one). "
     "*Most negative channels*: most 👎 first. The window selects answers by when they were "
     "given (UTC); all their feedback counts, whenever it was given."
 )

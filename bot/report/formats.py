@@ -10,12 +10,14 @@ from typing import Any
 
 from bot.report.compute import FeedbackReport
 from bot.report.figures import average_text, percent_text, plural, trend_lines
+from bot.report.reasons import NO_REASONS, ReasonFigures, reason_label, reason_text, reasons_dict
 from bot.report.window import utc_iso
+from bot.tracing.data_model import HIGHEST_SCORE, LOWEST_SCORE
 
 FORMATS = ("text", "json", "csv")
 
 
-def report_dict(report: FeedbackReport) -> dict[str, Any]:
+def report_dict(report: FeedbackReport, reasons: ReasonFigures = NO_REASONS) -> dict[str, Any]:
     """Every number of the report, as JSON-ready values."""
     window = report.window
     return {
@@ -64,16 +66,17 @@ def report_dict(report: FeedbackReport) -> dict[str, Any]:
             {"channel": c.channel, "answers": c.answers, "up": c.up, "down": c.down}
             for c in report.negative_channels
         ],
+        "down_reasons": reasons_dict(reasons),
     }
 
 
-def render_json(report: FeedbackReport) -> str:
-    return json.dumps(report_dict(report), ensure_ascii=False, indent=2) + "\n"
+def render_json(report: FeedbackReport, reasons: ReasonFigures = NO_REASONS) -> str:
+    return json.dumps(report_dict(report, reasons), ensure_ascii=False, indent=2) + "\n"
 
 
-def render_csv(report: FeedbackReport) -> str:
+def render_csv(report: FeedbackReport, reasons: ReasonFigures = NO_REASONS) -> str:
     """One number per row: section, key, metric, value."""
-    data = report_dict(report)
+    data = report_dict(report, reasons)
     rows: list[tuple[str, str, str, object]] = [
         ("window", "", "start", data["window"]["start"]),
         ("window", "", "end", data["window"]["end"]),
@@ -91,6 +94,7 @@ def render_csv(report: FeedbackReport) -> str:
         rows += [("lowest_rated", answer["trace_id"], m, v) for m, v in answer.items()]
     for channel in data["most_negative_channels"]:
         rows += [("negative_channel", channel["channel"], m, v) for m, v in channel.items()]
+    rows += [("down_reason", key, "count", n) for key, n in data["down_reasons"]["counts"].items()]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("section", "key", "metric", "value"))
@@ -98,7 +102,7 @@ def render_csv(report: FeedbackReport) -> str:
     return out.getvalue()
 
 
-def render_text(report: FeedbackReport) -> str:
+def render_text(report: FeedbackReport, reasons: ReasonFigures = NO_REASONS) -> str:
     window = report.window
     lines = [
         f"Feedback report: {window.label} ({_minute(window.start)} to {_minute(window.end)} UTC),"
@@ -113,13 +117,15 @@ def render_text(report: FeedbackReport) -> str:
         f" ({percent_text(report.feedback_rate)} feedback rate)",
         f"Votes:              {report.up} up, {report.down} down"
         f" ({percent_text(report.positive_rate)} positive)",
-        "Ratings (1-5):",
+        f"Ratings ({LOWEST_SCORE}-{HIGHEST_SCORE}):",
     ]
     for rating in report.ratings:
         lines.append(
             f"  {rating.dimension:<13} {average_text(rating.average):>5}"
             f"  ({plural(rating.count, 'rating')})"
         )
+    lines.append(f"Down reasons:       {plural(reasons.total, 'reason')} given")
+    lines += [f"  {reason_label(key):<13} {count:>5}" for key, count in reasons.counts]
     lines += ["", f"Trend (per {window.bucket}):"]
     lines += ["  " + line for line in trend_lines(report.trend, window.bucket)]
     lines += ["", "Lowest-rated answers:"]
@@ -130,6 +136,8 @@ def render_text(report: FeedbackReport) -> str:
         lines.append(f"     question: {answer.question}")
         if answer.comment:
             lines.append(f"     comment:  {answer.comment}")
+        given = reasons.given.get(answer.trace_id, ())
+        lines += [f"     reason:   {reason_text(reason)}" for reason in given]
         lines.append(f"     trace:    {answer.trace_url}")
     lines += ["", "Most negative feedback by channel:"]
     if not report.negative_channels:
@@ -142,12 +150,12 @@ def render_text(report: FeedbackReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(report: FeedbackReport, fmt: str) -> str:
+def render(report: FeedbackReport, fmt: str, reasons: ReasonFigures = NO_REASONS) -> str:
     if fmt == "json":
-        return render_json(report)
+        return render_json(report, reasons)
     if fmt == "csv":
-        return render_csv(report)
-    return render_text(report)
+        return render_csv(report, reasons)
+    return render_text(report, reasons)
 
 
 def _minute(moment: datetime) -> str:

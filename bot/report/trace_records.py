@@ -11,14 +11,18 @@ from bot.report.window import ReportWindow
 from bot.tracing.data_model import TAG_CHANNEL
 
 CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]{2,}$")
+ASSESSMENT_NAME = re.compile(r"^[a-z_]+$")
 
 
 @dataclass(frozen=True)
 class AnswerQuery:
-    """Which answers: those whose trace started in `window`, in `channel` if given."""
+    """Which answers: those whose trace started in `window`, in `channel` if given, and
+    (`having`) with a valid assessment of that name (the server may add others of the same
+    session: a filter narrowing the pages, not a definition)."""
 
     window: ReportWindow
     channel: str | None = None
+    having: str | None = None
 
     @property
     def filter_string(self) -> str:
@@ -30,6 +34,10 @@ class AnswerQuery:
             if not CHANNEL_ID.match(self.channel):
                 raise ValueError(f"{self.channel!r} is not a Slack channel ID")
             parts.append(f"tags.`{TAG_CHANNEL}` = '{self.channel}'")
+        if self.having is not None:
+            if not ASSESSMENT_NAME.match(self.having):
+                raise ValueError(f"{self.having!r} is not an assessment name")
+            parts.append(f"feedback.{self.having} IS NOT NULL")
         return " AND ".join(parts)
 
 

@@ -9,15 +9,18 @@ from typing import Protocol
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.answering.assistant import AssistantPanel
 from bot.common.background import BackgroundTasks
 from bot.feedback.outbox import Outbox
 from bot.feedback.reactions import ReactionVotes
 from bot.feedback.recorder import FeedbackRecorder
-from bot.listeners import feedback, ignored_events, messages, reactions, report
+from bot.listeners import assistant, feedback, ignored_events, messages, reactions, reasons, report
 from bot.listeners.rating_modal import MetadataSigner
+from bot.listeners.reason_prompt import ReasonSigner
 from bot.report.command import FeedbackReportCommand
 from bot.slack.client import make_web_client
 from bot.storage.answer_index import AnswerStore
+from bot.storage.assistant_threads import ASSISTANT_THREADS_FILE, AssistantThreadStore
 from config import Settings
 
 log = logging.getLogger(__name__)
@@ -40,10 +43,12 @@ class Bot:
     answers: AnswerStore
     outbox: Outbox
     background: BackgroundTasks
+    assistant_threads: AssistantThreadStore
 
     def close(self) -> None:
         self.answers.close()
         self.outbox.close()
+        self.assistant_threads.close()
 
 
 def build_bot(
@@ -56,6 +61,8 @@ def build_bot(
     client = client or make_web_client(settings)
     answers = AnswerStore(settings.bot_data_dir / "answers.sqlite3")
     outbox = Outbox(settings.bot_data_dir / "outbox.sqlite3", checkpoints=False)
+    threads = AssistantThreadStore(settings.bot_data_dir / ASSISTANT_THREADS_FILE)
+    thread_contexts = assistant.ThreadContextStore(threads)
     signing_secret = settings.slack_signing_secret.get_secret_value()
     app = AsyncApp(
         client=client,
@@ -64,6 +71,9 @@ def build_bot(
         # `background`; Bolt then replies at once instead of polling for ack() every 10 ms.
         process_before_response=True,
         raise_error_for_unhandled_request=False,
+        # Every Bolt assistant helper keeps thread context in the bot's store, never in the
+        # metadata of a reply (which holds an answer's trace ID).
+        assistant_thread_context_store=thread_contexts,
     )
 
     @app.error
@@ -72,9 +82,17 @@ def build_bot(
 
     background = BackgroundTasks()
     report.register(app, FeedbackReportCommand(settings), background)
+    assistant.register(
+        app, AssistantPanel(threads, settings.assistant_prompts), thread_contexts, background
+    )
     messages.register(app, worker)
-    recorder = FeedbackRecorder(outbox, worker.wake_feedback)
-    feedback.register(app, recorder, MetadataSigner(signing_secret), background)
-    reactions.register(app, ReactionVotes(recorder, answers), background)
+    labels = settings.feedback_reason_labels
+    recorder = FeedbackRecorder(outbox, worker.wake_feedback, reasons=labels)
+    follow_up = reasons.ReasonFollowUp(
+        settings.feedback_ask_reason, labels, ReasonSigner(signing_secret)
+    )
+    feedback.register(app, recorder, MetadataSigner(signing_secret), follow_up, background)
+    reasons.register(app, recorder, follow_up, background)
+    reactions.register(app, ReactionVotes(recorder, answers), follow_up, background)
     ignored_events.register_last(app)  # keep last: it takes every event no listener took
-    return Bot(settings, app, client, answers, outbox, background)
+    return Bot(settings, app, client, answers, outbox, background, threads)

@@ -27,9 +27,11 @@ import aiohttp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answering.answerer import Answerer
+from bot.answering.assistant import AssistantPanel
 from bot.answering.conversation import Conversation
 from bot.answering.incoming import IncomingMessage
 from bot.common.background import BackgroundTasks
+from bot.common.log_setup import configure_logging
 from bot.common.secret_redaction import install_secret_redaction, secrets_of
 from bot.feedback.delivery import FeedbackDeliverer, MlflowFeedbackWriter, RetryPolicy
 from bot.feedback.outbox import Outbox
@@ -43,6 +45,7 @@ from bot.runtime.pipe import (
 )
 from bot.slack.client import make_web_client
 from bot.storage.answer_index import AnswerStore
+from bot.storage.assistant_threads import ASSISTANT_THREADS_FILE, AssistantThreadStore
 from bot.tracing.export_watch import watch_trace_export
 from bot.tracing.setup import (
     TrackingUnavailable,
@@ -60,6 +63,7 @@ MAX_LINE_BYTES = 4 * 1024 * 1024  # a question is at most 40k characters, escape
 
 def main() -> int:
     """The worker process's entry point (bot/runtime/worker_main.py, `python -m bot worker`)."""
+    configure_logging()
     settings = settings_or_exit(load_settings)
     install_secret_redaction(secrets_of(settings))
     try:
@@ -79,6 +83,7 @@ async def run_worker(settings: Settings) -> int:
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(lines), sys.stdin.buffer)
 
     answers = AnswerStore(settings.bot_data_dir / "answers.sqlite3")
+    threads = AssistantThreadStore(settings.bot_data_dir / ASSISTANT_THREADS_FILE)
     outbox = Outbox(settings.bot_data_dir / "outbox.sqlite3", durable_writes=False)
     deliverer = FeedbackDeliverer(
         outbox,
@@ -92,6 +97,7 @@ async def run_worker(settings: Settings) -> int:
                 Answerer(model, settings.llm_system_prompt, settings.llm_context_chars),
                 answers,
                 streaming=settings.slack_streaming,
+                assistant=AssistantPanel(threads, settings.assistant_prompts),
             ),
             client=make_web_client(settings, slack_session),
             deliverer=deliverer,
@@ -118,6 +124,7 @@ async def run_worker(settings: Settings) -> int:
             if close is not None:
                 await close()
             answers.close()
+            threads.close()
             outbox.close()
     log.info("worker stopped; trace export: %s", export_stats.as_dict())
     return 0

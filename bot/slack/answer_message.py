@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -30,6 +34,52 @@ FALLBACK_TEXT_LIMIT = 3_000
 def answer_metadata(trace_id: str) -> Metadata:
     """The message metadata that ties an answer to its MLflow trace."""
     return Metadata(event_type=ANSWER_EVENT_TYPE, event_payload={"trace_id": trace_id})
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    """This bot in Slack: its user and bot IDs (from `auth.test`) and its app's ID (the
+    `api_app_id` Slack puts on every request it signs for the app)."""
+
+    user_id: str | None
+    bot_id: str | None
+    app_id: str | None
+
+
+@dataclass(frozen=True)
+class AnswerTrace:
+    """Whether a message is one of this bot's answers, and the trace ID it names (None if it
+    names none; not yet checked to be a well-formed trace ID)."""
+
+    ours: bool
+    trace_id: str | None
+
+
+def answer_trace(
+    message: Mapping[str, Any], bot: BotIdentity, button_value: object = None
+) -> AnswerTrace:
+    """Is `message` this bot's answer, and which trace is it? The one rule for buttons, the
+    rating modal and reactions.
+
+    Ours: Slack set the message's `bot_id` to this bot's, and its `app_id`, when present, to
+    this app's (another app's bot, a person, or our app ID without our bot are not ours). The
+    trace ID comes from the answer's metadata, else from the clicked button's value.
+    """
+    app_id = message.get("app_id")
+    if (
+        not bot.bot_id
+        or message.get("bot_id") != bot.bot_id
+        or (app_id is not None and app_id != bot.app_id)
+    ):
+        return AnswerTrace(ours=False, trace_id=None)
+    metadata = message.get("metadata")
+    if isinstance(metadata, Mapping) and metadata.get("event_type") == ANSWER_EVENT_TYPE:
+        payload = metadata.get("event_payload")
+        trace_id = payload.get("trace_id") if isinstance(payload, Mapping) else None
+        if trace_id:
+            return AnswerTrace(ours=True, trace_id=trace_id if isinstance(trace_id, str) else None)
+    value = str(button_value or "").removeprefix(POSITIVE_PREFIX).removeprefix(NEGATIVE_PREFIX)
+    return AnswerTrace(ours=True, trace_id=value or None)
 
 
 def feedback_blocks(trace_id: str) -> list[Block]:

@@ -46,13 +46,15 @@ class AnswerStore:
 
         await self._db.run(insert)
 
-    async def trace_for_message(self, channel: str, message_ts: str) -> str | None:
-        def select(conn: sqlite3.Connection) -> str | None:
+    async def answer_at(self, channel: str, message_ts: str) -> tuple[str, str] | None:
+        """The trace ID and thread of the answer posted as this message, if it is one."""
+
+        def select(conn: sqlite3.Connection) -> tuple[str, str] | None:
             row = conn.execute(
-                "SELECT trace_id FROM answers WHERE channel = ? AND message_ts = ?",
+                "SELECT trace_id, thread_ts FROM answers WHERE channel = ? AND message_ts = ?",
                 (channel, message_ts),
             ).fetchone()
-            return row[0] if row else None
+            return (row[0], row[1]) if row else None
 
         return await self._db.run(select)
 

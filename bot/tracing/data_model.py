@@ -5,6 +5,8 @@ Slack user ID:
 - `user_feedback`: True (👍) or False (👎).
 - `user_accuracy`, `user_helpfulness`, `user_relevance`: the 1–5 score / 5.0; the comment is
   the rationale.
+- `user_feedback_reason`: why a 👎 (the reason's key, e.g. `inaccurate`); the optional comment
+  is the rationale. It counts while its giver's valid vote on the answer is 👎.
 Only valid assessments count: an overridden one stays on the trace with `valid=False`.
 """
 
@@ -15,8 +17,12 @@ VOTE = "user_feedback"
 WITHDRAWN_VOTE = "user_feedback_withdrawn"
 RATING_DIMENSIONS = ("accuracy", "helpfulness", "relevance")
 RATINGS = tuple(f"user_{dimension}" for dimension in RATING_DIMENSIONS)
-ALL_NAMES = (VOTE, *RATINGS)
-RATING_SCALE = 5
+REASON = "user_feedback_reason"
+# The rating scale: whole scores from LOWEST_SCORE to HIGHEST_SCORE, stored as score / HIGHEST.
+LOWEST_SCORE = 1
+HIGHEST_SCORE = 5
+SCORES = range(LOWEST_SCORE, HIGHEST_SCORE + 1)
+SCALE_TEXT = f"{LOWEST_SCORE}–{HIGHEST_SCORE}"
 
 # Trace tags set by the bot (besides metadata mlflow.trace.user / mlflow.trace.session and
 # client_request_id = "<channel>:<question ts>").
@@ -24,13 +30,15 @@ TAG_TEAM = "slack.team"
 TAG_CHANNEL = "slack.channel"
 TAG_CHANNEL_TYPE = "slack.channel_type"
 TAG_ANSWER_TS = "slack.answer_ts"
+# Asked in the assistant panel while viewing this channel (its ID; Slack's thread context).
+TAG_VIEWING_CHANNEL = "slack.viewing_channel"
 
 
 def rating_value(score: int) -> float:
     """A 1–5 score as stored (0.2–1.0)."""
-    return score / RATING_SCALE
+    return score / HIGHEST_SCORE
 
 
 def rating_score(value: float) -> float:
     """A stored rating back on the 1–5 scale."""
-    return value * RATING_SCALE
+    return value * HIGHEST_SCORE

@@ -6,6 +6,7 @@ let state = null;
 let current = null;       // the open conversation's ID
 let threadTarget = null;  // the thread the composer replies in
 let modalKey = null;      // what the modal on screen was rendered from
+let assistantThread = null; // the assistant panel's thread (null: the panel is closed)
 const chosen = {};        // feedback buttons clicked: "ts:block" -> "positive" | "negative"
 
 const $ = (selector) => document.querySelector(selector);
@@ -210,7 +211,7 @@ function richTextHtml(e) {
 
 // An interactive element of a message: clicking or choosing sends a block_actions.
 function elementHtml(e, blockIndex, elementIndex, where) {
-  const data = `data-source="${esc(where.source)}" data-ts="${esc(where.ts)}" data-block="${blockIndex}" data-element="${elementIndex}"`;
+  const data = `data-source="${esc(where.source)}" data-ts="${esc(where.ts)}" data-channel="${esc(where.channel || "")}" data-block="${blockIndex}" data-element="${elementIndex}"`;
   const options = (e.options || []).concat(...(e.option_groups || []).map((g) => g.options || []));
   switch (e.type) {
     case "button":
@@ -221,7 +222,7 @@ function elementHtml(e, blockIndex, elementIndex, where) {
     case "feedback_buttons":
       return ["positive", "negative"].map((choice) => {
         const button = e[`${choice}_button`] || {};
-        const picked = chosen[`${where.ts}:${blockIndex}`] === choice ? " chosen" : "";
+        const picked = chosenFeedback(where, blockIndex) === choice ? " chosen" : "";
         return `<button type="button" class="btn feedback${picked}" data-act="click" data-choice="${choice}" ${data} aria-label="${esc(button.accessibility_label || choice)}" title="${esc(button.accessibility_label || "")}">${textObject(button.text)}</button>`;
       }).join("");
     case "static_select":
@@ -298,6 +299,7 @@ function render() {
   }
   renderSidebar();
   renderConversation();
+  renderAssistant();
   renderModal();
   renderDeliveries();
 }
@@ -322,7 +324,8 @@ function renderConversation() {
   $("#composer-input").placeholder = threadTarget ? "Reply…" : `Message ${im ? "" : "#"}${conversation.name}`;
   $("#thread-target").hidden = !threadTarget;
 
-  const items = state.items[current] || [];
+  const inPanel = new Set(state.assistant_threads.filter((t) => t.channel === current).map((t) => t.thread_ts));
+  const items = (state.items[current] || []).filter((it) => !inPanel.has(it.ts) && !inPanel.has(it.thread_ts));
   const rootTs = new Set(items.filter((it) => !it.thread_ts || it.thread_ts === it.ts).map((it) => it.ts));
   const replies = {};
   const roots = [];
@@ -343,15 +346,16 @@ function renderConversation() {
   if (atBottom) box.scrollTop = box.scrollHeight;
 }
 
-function itemHtml(it, isRoot) {
+function itemHtml(it, isRoot, channel = current) {
   const fromApp = it.kind !== "message" || it.from_bot;
   const name = it.sender === "slackbot" ? "Slackbot" : fromApp ? state.bot.name : userName(it.user);
   const time = new Date(Number(it.ts) * 1000).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   let body;
+  const where = { source: it.kind, ts: it.ts, chosen: it.chosen, channel };
   if (it.streamed) {
-    body = markdown(it.text) + blocksHtml(it.blocks, { source: it.kind, ts: it.ts });
+    body = markdown(it.text) + blocksHtml(it.blocks, where);
   } else if (it.blocks && it.blocks.length) {
-    body = blocksHtml(it.blocks, { source: it.kind, ts: it.ts });
+    body = blocksHtml(it.blocks, where);
   } else {
     body = mrkdwn(it.text);
   }
@@ -367,9 +371,44 @@ function itemHtml(it, isRoot) {
       <div class="who">${esc(name)}${fromApp ? '<span class="app">APP</span>' : ""}<time>${time}</time></div>
       ${hidden ? '<div class="only-you">Only visible to you</div>' : ""}
       <div class="body${it.streaming ? " streaming-dot" : ""}">${body}</div>
-      ${metadata}${reply}
+      ${metadata}${it.kind === "message" ? reactionsHtml(it) : ""}${reply}
     </div>
   </div>`;
+}
+
+// Slack's assistant panel: one thread in the app's DM, opened beside the conversation.
+function renderAssistant() {
+  const panel = $("#assistant");
+  const thread = state.assistant_threads.find((t) => t.thread_ts === assistantThread);
+  $("#app").classList.toggle("assistant-open", Boolean(thread));
+  panel.hidden = !thread;
+  if (!thread) return;
+  const viewing = state.conversations.find((c) => c.id === thread.viewing);
+  $("#assistant-title").textContent = thread.title || "New chat";
+  $("#assistant-context").textContent = viewing ? `viewing ${viewing.kind === "im" ? "" : "#"}${viewing.name}` : "";
+  const items = (state.items[thread.channel] || []).filter((it) => it.thread_ts === thread.thread_ts && it.ts !== thread.thread_ts);
+  const box = $("#assistant-messages");
+  const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 60;
+  box.innerHTML = items.map((it) => itemHtml(it, false, thread.channel)).join("");
+  if (atBottom) box.scrollTop = box.scrollHeight;
+  const asked = items.some((it) => it.kind === "message" && !it.from_bot);
+  const prompts = thread.prompts && !asked ? thread.prompts : null;
+  $("#assistant-prompts").innerHTML = prompts
+    ? `<div class="prompts-title">${esc(prompts.title || "Suggested prompts")}</div>${prompts.prompts
+      .map((p, i) => `<button type="button" class="prompt" data-prompt="${i}">${esc(p.title)}</button>`).join("")}`
+    : "";
+  $("#assistant-status").textContent = thread.status ? `${state.bot.name} ${thread.status}` : "";
+}
+
+async function openAssistant() {
+  const opened = await post("/sandbox/assistant/open", { viewing: current });
+  if (opened.thread_ts) assistantThread = opened.thread_ts;
+  if (state) render();
+}
+
+async function askAssistant(text) {
+  const thread = state.assistant_threads.find((t) => t.thread_ts === assistantThread);
+  if (thread && text.trim()) await post("/sandbox/message", { channel: thread.channel, text, thread_ts: thread.thread_ts });
 }
 
 function renderDeliveries() {
@@ -433,13 +472,49 @@ function modalValues() {
   return values;
 }
 
+// -- vote highlights and reactions ---------------------------------------------------------
+
+// Which feedback button of a block is selected: as the sandbox remembers it (it survives a
+// reload, as in Slack), else as just clicked here.
+function chosenFeedback(where, blockIndex) {
+  const remembered = where.chosen && where.chosen[String(blockIndex)];
+  return remembered || chosen[`${where.ts}:${blockIndex}`];
+}
+
+const REACTION_EMOJI = { "+1": "👍", "-1": "👎", thumbsup: "👍", thumbsdown: "👎" };
+const QUICK_REACTIONS = ["+1", "-1"];
+
+function emojiOf(name) {
+  return REACTION_EMOJI[name] || `:${esc(name)}:`;
+}
+
+// The message's reactions (yours highlighted; a click toggles yours) and 👍/👎 to add one.
+function reactionsHtml(it) {
+  const me = state.me.id;
+  const shown = (it.reactions || []).map((r) => {
+    const mine = (r.users || []).includes(me);
+    return `<button type="button" class="reaction${mine ? " mine" : ""}" data-react="${esc(r.name)}" data-ts="${esc(it.ts)}" aria-pressed="${mine}" title=":${esc(r.name)}:">${emojiOf(r.name)} ${r.count}</button>`;
+  });
+  const names = new Set((it.reactions || []).map((r) => r.name));
+  const quick = QUICK_REACTIONS.filter((name) => !names.has(name)).map((name) =>
+    `<button type="button" class="reaction add" data-react="${esc(name)}" data-ts="${esc(it.ts)}" title="React with :${esc(name)}:" aria-label="Add reaction :${esc(name)}:">+${emojiOf(name)}</button>`);
+  return `<div class="reactions">${shown.concat(quick).join("")}</div>`;
+}
+
+document.addEventListener("click", async (event) => {
+  const target = event.target.closest("[data-react]");
+  if (target) {
+    await post("/sandbox/reaction", { channel: current, ts: target.dataset.ts, emoji: target.dataset.react });
+  }
+});
+
 // -- what you do --------------------------------------------------------------------------
 
 async function act(node, extra) {
   if (node.dataset.choice) chosen[`${node.dataset.ts}:${node.dataset.block}`] = node.dataset.choice;
   const element = node.dataset.element === "accessory" ? "accessory" : Number(node.dataset.element);
   await post("/sandbox/action", {
-    source: node.dataset.source, channel: current, ts: node.dataset.ts,
+    source: node.dataset.source, channel: node.dataset.channel || current, ts: node.dataset.ts,
     block: Number(node.dataset.block), element, ...extra,
   });
 }
@@ -453,14 +528,24 @@ async function send() {
 }
 
 document.addEventListener("click", async (event) => {
-  const target = event.target.closest("[data-act=click], [data-conversation], [data-reply], [data-modal], #thread-cancel");
+  const target = event.target.closest("[data-act=click], [data-conversation], [data-reply], [data-modal], [data-prompt], #thread-cancel, #assistant-toggle, #assistant-close");
   if (!target) return;
   if (target.dataset.act === "click") {
     await act(target, { choice: target.dataset.choice });
   } else if (target.dataset.conversation) {
+    const moved = current !== target.dataset.conversation;
     current = target.dataset.conversation;
     threadTarget = null;
     render();
+    if (moved && assistantThread) await post("/sandbox/assistant/context", { thread_ts: assistantThread, viewing: current });
+  } else if (target.id === "assistant-toggle") {
+    await openAssistant();
+  } else if (target.id === "assistant-close") {
+    assistantThread = null;
+    render();
+  } else if (target.dataset.prompt !== undefined) {
+    const thread = state.assistant_threads.find((t) => t.thread_ts === assistantThread);
+    await askAssistant(thread.prompts.prompts[Number(target.dataset.prompt)].message);
   } else if (target.dataset.reply) {
     threadTarget = target.dataset.reply;
     renderConversation();
@@ -481,6 +566,14 @@ document.addEventListener("change", async (event) => {
 $("#modal").addEventListener("submit", async (event) => {
   event.preventDefault();
   await post("/sandbox/view_submission", { view_id: state.modal.id, values: modalValues() });
+});
+
+$("#assistant-composer").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const input = $("#assistant-input");
+  const text = input.value;
+  input.value = "";
+  await askAssistant(text);
 });
 
 $("#composer").addEventListener("submit", (event) => {

@@ -15,7 +15,14 @@ from mlflow.entities import AssessmentSource, AssessmentSourceType, SpanType
 from mlflow.tracing.client import TracingClient
 from mlflow.tracing.provider import with_active_span
 
-from bot.tracing.data_model import TAG_ANSWER_TS, TAG_CHANNEL, TAG_CHANNEL_TYPE, TAG_TEAM, VOTE
+from bot.tracing.data_model import (
+    REASON,
+    TAG_ANSWER_TS,
+    TAG_CHANNEL,
+    TAG_CHANNEL_TYPE,
+    TAG_TEAM,
+    VOTE,
+)
 from bot.tracing.data_model import rating_value as stored_rating
 
 
@@ -91,6 +98,12 @@ class FeedbackSeeder:
 
     def rate(self, trace_id: str, user: str, dimension: str, score: int, comment: str = "") -> str:
         return self._log(trace_id, f"user_{dimension}", stored_rating(score), user, comment)
+
+    def reason(self, trace_id: str, user: str, reason: str, comment: str = "") -> str:
+        return self._log(trace_id, REASON, reason, user, comment)
+
+    def change_reason(self, trace_id: str, assessment_id: str, user: str, reason: str) -> str:
+        return self._override(trace_id, assessment_id, reason, user)
 
     def change_vote(self, trace_id: str, assessment_id: str, user: str, up: bool) -> str:
         return self._override(trace_id, assessment_id, up, user)

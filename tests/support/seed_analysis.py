@@ -1,5 +1,5 @@
-"""The seed's analysis (shared/seed): `analyze_user_feedback` and `analyze_ratings`, as written
-there, to compare the bot's data and report with what the page this product grew from expects."""
+"""The analysis this product grew from: `analyze_user_feedback` and `analyze_ratings`, copied
+as first written, to compare the bot's data and report with what that analysis expects."""
 
 from __future__ import annotations
 

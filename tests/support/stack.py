@@ -12,11 +12,11 @@ import aiohttp
 import pytest
 
 from devkit.bot_process import BotProcess
-from devkit.conversation import dm, final_answer, modal_opened_for, trace_id_of
+from devkit.conversation import final_answer, modal_opened_for, trace_id_of
 from devkit.ids import new_id
 from devkit.mlflow_server import MlflowServer
 from devkit.slack_api import SlackEmulator
-from devkit.slack_payloads import rate_click, view_submission
+from devkit.slack_payloads import dm, rate_click, rating_submission
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from devkit.waiting import eventually
@@ -97,7 +97,7 @@ async def rate(
     elapsed, status, _ = await timed(sender.interaction(click))
     assert status == 200
     view = await modal_opened_for(slack, click)
-    elapsed2, status, body = await timed(sender.interaction(view_submission(view, user, scores)))
+    elapsed2, status, body = await timed(sender.interaction(rating_submission(view, user, scores)))
     assert status == 200 and "errors" not in body
     return max(elapsed, elapsed2)
 
