@@ -18,7 +18,14 @@ from bot.feedback.recorder import (
     FeedbackRecorder,
     InvalidFeedback,
 )
-from bot.tracing.data_model import RATING_DIMENSIONS, SCORES, VOTE, rating_score, rating_value
+from bot.tracing.data_model import (
+    RATING_DIMENSIONS,
+    REASON,
+    SCORES,
+    VOTE,
+    rating_score,
+    rating_value,
+)
 from devkit.ids import new_trace_id
 
 
@@ -268,3 +275,44 @@ async def test_the_backlog_is_timed_from_the_oldest_intent_and_reasons_are_cut(
     await outbox.mark_dead(first, "r" * 600)
     stats = await outbox.stats()
     assert stats.dead_reasons == {"r" * 500: 1} and stats.oldest_pending_age_s == 7.3
+
+
+# -- 👎 reasons ---------------------------------------------------------------------------------
+
+
+async def test_a_new_thumbs_down_wants_a_reason_until_one_is_given(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    wakes: list[None] = []
+    recorder = FeedbackRecorder(outbox, lambda: wakes.append(None), ("inaccurate", "other"))
+    try:
+        trace_id = new_trace_id()
+        assert not (await recorder.vote(trace_id, "U1", True)).wants_reason
+        down = await recorder.vote(trace_id, "U1", False)
+        assert down.changed and down.wants_reason
+        assert not (await recorder.vote(trace_id, "U1", False)).wants_reason  # the same again
+        await recorder.reason(trace_id, "U1", "inaccurate", "  wrong year  ", channel="C1")
+        [reason] = [e.intent for e in await outbox.due(10) if e.intent.name == REASON]
+        assert (reason.value, reason.rationale) == ("inaccurate", "wrong year")
+        assert reason.metadata == {"origin": "follow-up", "slack.channel": "C1"}
+        assert len(wakes) == 3
+        await recorder.vote(trace_id, "U1", True)
+        assert not (await recorder.vote(trace_id, "U1", False)).wants_reason  # one was given
+        assert (await recorder.vote(new_trace_id(), "U1", False)).wants_reason  # another answer
+    finally:
+        outbox.close()
+
+
+async def test_a_reason_not_offered_is_refused(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    recorder = FeedbackRecorder(outbox, lambda: None, ("inaccurate",))
+    try:
+        with pytest.raises(InvalidFeedback):
+            await recorder.reason(new_trace_id(), "U1", "zzz", None)
+        with pytest.raises(InvalidFeedback):
+            await recorder.reason("tr-x", "U1", "inaccurate", None)
+        assert await outbox.due(10) == []
+        await recorder.reason(new_trace_id(), "U1", "inaccurate", " ", origin="modal")
+        [entry] = await outbox.due(10)
+        assert entry.intent.rationale is None and entry.intent.metadata == {"origin": "modal"}
+    finally:
+        outbox.close()
