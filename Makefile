@@ -68,8 +68,8 @@ bench: install
 clean:
 	rm -rf $(VENV) $(MLFLOW_VENV) .pytest_cache .mypy_cache .ruff_cache
 
-# Times /feedback-report's computation on 10k seeded traces against bare enumeration (not
-# part of `make test`). More: make bench-report BENCH_ARGS="--traces 100000".
+# Times /feedback-report on 10k and 100k seeded answers, from the server's aggregates and page
+# by page (not part of `make test`). Other sizes: make bench-report BENCH_ARGS="--sizes 10000".
 .PHONY: bench-report
 bench-report: install
 	$(BIN)/python bench/report_bench.py $(BENCH_ARGS)

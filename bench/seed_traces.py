@@ -4,7 +4,8 @@ Runs with the *full* mlflow of `.venv-mlflow` (the tracking server's own storage
 10k answers take seconds instead of one HTTP call each. The rows are those
 `SqlAlchemyStore.start_trace` writes (trace info, tags, metadata, assessments), shaped like
 the bot's: tags `slack.channel`/`slack.answer_ts`, the asker, previews; 👍/👎 and ratings
-as HUMAN feedback, some votes changed (the old one kept with `valid=False`).
+as HUMAN feedback, some votes changed (the old one kept with `valid=False`), and the bot's
+feedback summary on each answer with feedback (as its delivery writes it).
 
     .venv-mlflow/bin/python bench/seed_traces.py DB_URI ARTIFACT_ROOT EXPERIMENT_ID COUNT
 """
@@ -15,6 +16,7 @@ import random
 import sys
 import time
 import uuid
+from pathlib import Path
 
 from mlflow.entities import AssessmentSource, Feedback
 from mlflow.store.tracking.dbmodels.models import (
@@ -25,6 +27,15 @@ from mlflow.store.tracking.dbmodels.models import (
 )
 from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bot.tracing.counted_feedback import (
+    SUMMARY,
+    SUMMARY_SOURCE_ID,
+    SUMMARY_SOURCE_TYPE,
+    Summary,
+    counted,
+)
+
 CHUNK = 2000
 CHANNELS = [f"C{n:08d}" for n in range(20)] + [f"D{n:08d}" for n in range(5)]
 HOUR_MS = 3600 * 1000
@@ -34,13 +45,19 @@ SPREAD_MS = (7 * 24 - 2) * HOUR_MS
 
 
 def _row(
-    trace_id: str, name: str, value: object, user: str, at_ms: int, overrides: str | None = None
+    trace_id: str,
+    name: str,
+    value: object,
+    user: str,
+    at_ms: int,
+    overrides: str | None = None,
+    source_type: str = "HUMAN",
 ) -> SqlAssessments:
-    """One HUMAN feedback row, as the server stores it."""
+    """One feedback row (HUMAN unless said), as the server stores it."""
     feedback = Feedback(
         name=name,
         value=value,  # type: ignore[arg-type]
-        source=AssessmentSource(source_type="HUMAN", source_id=user),
+        source=AssessmentSource(source_type=source_type, source_id=user),
         trace_id=trace_id,
         rationale="not what I asked" if value is False or value == 0.2 else None,
         metadata={"slack.channel": "seeded"},
@@ -48,6 +65,18 @@ def _row(
     )
     feedback.create_time_ms = feedback.last_update_time_ms = at_ms
     return SqlAssessments.from_mlflow_entity(feedback)
+
+
+def _summary(trace_id: str, channel: str, rows: list[SqlAssessments], at_ms: int) -> SqlAssessments:
+    """The bot's summary of the feedback rows."""
+    found = (
+        counted(r.name, r.to_mlflow_entity().value, r.source_type, r.source_id, r.valid)
+        for r in rows
+    )
+    summary = Summary.of((a for a in found if a is not None), channel)
+    return _row(
+        trace_id, SUMMARY, summary.value, SUMMARY_SOURCE_ID, at_ms, None, SUMMARY_SOURCE_TYPE
+    )
 
 
 def _assessments(trace_id: str, started_ms: int, rng: random.Random) -> list[SqlAssessments]:
@@ -118,6 +147,10 @@ def seed(db_uri: str, artifact_root: str, experiment_id: str, count: int, now_ms
                     )
                 ]
                 info.assessments = _assessments(trace_id, started, rng)
+                if info.assessments:
+                    info.assessments.append(
+                        _summary(trace_id, channel, info.assessments, started + 3000)
+                    )
                 for row in info.assessments:
                     row.experiment_id = int(experiment_id)
                     row.trace_timestamp_ms = started

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import string
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -174,6 +175,11 @@ class Settings(LlmChoiceSettings, TrackingSettings):
         default=AnyHttpUrl("https://slack.com/api/"),
         description="the base URL of the Slack Web API",
     )
+    slack_allowed_team_ids: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(),
+        description="comma-separated team and enterprise IDs the bot serves, e.g. T012,E034 "
+        "(unset: the bot token's own, from auth.test)",
+    )
     slack_streaming: bool = Field(
         default=True, description="stream answers with chat.startStream (true/false)"
     )
@@ -247,13 +253,12 @@ class Settings(LlmChoiceSettings, TrackingSettings):
     @field_validator("feedback_report_admins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            ids = [part.strip() for part in value.split(",") if part.strip()]
-            for user_id in ids:
-                if not user_id.isalnum() or not user_id[0].isupper():
-                    raise ValueError(f"{user_id!r} is not a Slack user ID (like U0123ABCD)")
-            return frozenset(ids)
-        return value
+        return _slack_ids(value, string.ascii_uppercase, "a Slack user ID (like U0123ABCD)")
+
+    @field_validator("slack_allowed_team_ids", mode="before")
+    @classmethod
+    def _team_ids(cls, value: object) -> object:
+        return _slack_ids(value, "TE", "a Slack team or enterprise ID (T…, E…)")
 
     @field_validator("assistant_prompts", mode="before")
     @classmethod
@@ -327,3 +332,15 @@ def _load(kind: type[S], overrides: dict[str, object]) -> S:
         return kind(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise ConfigError("\n".join(_describe(dict(e)) for e in exc.errors())) from None
+
+
+def _slack_ids(value: object, first_letters: str, what: str) -> object:
+    """A comma-separated text of Slack IDs as a set, each checked to start with one of
+    `first_letters`; anything else is left to pydantic."""
+    if not isinstance(value, str):
+        return value
+    ids = [part.strip() for part in value.split(",") if part.strip()]
+    for one in ids:
+        if not one.isalnum() or one[0] not in first_letters:
+            raise ValueError(f"{one!r} is not {what}")
+    return frozenset(ids)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from devkit.ids import new_id
 from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import dm, mention, rate_click
-from devkit.slack_requests import SlackSender
+from devkit.slack_requests import Sender
 
 
 async def final_answer(slack: SlackEmulator, channel: str, count: int = 1) -> dict:
@@ -23,15 +23,13 @@ def trace_id_of(message: dict) -> str:
     return str(message["metadata"]["event_payload"]["trace_id"])
 
 
-async def ask(sender: SlackSender, slack: SlackEmulator, text: str = "a question") -> dict:
+async def ask(sender: Sender, slack: SlackEmulator, text: str = "a question") -> dict:
     user, channel = new_id("U"), new_id("C")
     await sender.event(mention(user, channel, text))
     return await final_answer(slack, channel)
 
 
-async def open_rating_modal(
-    sender: SlackSender, slack: SlackEmulator, answer: dict, user: str
-) -> dict:
+async def open_rating_modal(sender: Sender, slack: SlackEmulator, answer: dict, user: str) -> dict:
     """Click "Rate in detail" on the answer; the view the bot opened for this click."""
     click = rate_click(slack, answer, user)
     status, _ = await sender.interaction(click)
@@ -56,7 +54,7 @@ def shown_markdown(message: dict) -> str:
 
 
 async def ask_in_assistant_thread(
-    sender: SlackSender, slack: SlackEmulator, channel: str, thread_ts: str, text: str
+    sender: Sender, slack: SlackEmulator, channel: str, thread_ts: str, text: str
 ) -> dict:
     """The user types (or clicks a suggested prompt) in an assistant thread: the message is in
     the thread, and Slack sends it as a DM `message` event. The event is returned."""

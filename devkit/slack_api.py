@@ -5,6 +5,8 @@
 - Rejects blocks `slack_sdk` cannot parse or that break Block Kit limits (`invalid_blocks`).
 - Answers unknown methods with `unknown_method`, and records every call.
 - Faults on demand: 429 with `Retry-After`, 5xx, or a method that refuses (`fail`).
+- Socket Mode: `apps.connections.open` for app-level tokens and its WebSocket
+  (devkit/slack_socket_mode.py, `socket_mode`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from aiohttp import web
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
+
+from devkit.slack_socket_mode import SocketModeHub
 
 # assistant.threads.*: at most 4 suggested prompts, 10 loading messages (Slack's documentation).
 MAX_SUGGESTED_PROMPTS = 4
@@ -87,6 +91,7 @@ class SlackEmulator:
         # (DM channel, thread_ts) → the panel's state: title, suggested prompts, status.
         self.assistant_threads: dict[tuple[str, str], dict[str, Any]] = {}
         self.changed = asyncio.Event()
+        self.socket_mode = SocketModeHub(app_id)
         self.base_url = ""
         self._runner: web.AppRunner | None = None
 
@@ -96,6 +101,7 @@ class SlackEmulator:
         app = web.Application(client_max_size=10 * 1024 * 1024)
         app.router.add_route("*", "/api/{method}", self._handle)
         app.router.add_post("/response/{key}", self._response_url)
+        self.socket_mode.add_routes(app)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
@@ -105,6 +111,7 @@ class SlackEmulator:
         await site.start()
         sockets = site._server.sockets  # type: ignore[union-attr]
         self.base_url = f"http://{host}:{sockets[0].getsockname()[1]}"
+        self.socket_mode.base_url = self.base_url
         return self.base_url
 
     async def stop(self) -> None:
@@ -260,6 +267,11 @@ class SlackEmulator:
             return web.json_response(body, status=fault.status, headers=headers)
         if not token:
             return web.json_response({"ok": False, "error": "not_authed"})
+        app_level = token in self.socket_mode.app_tokens
+        if method == "apps.connections.open" and app_level:
+            return web.json_response({"ok": True, **self.socket_mode.open_connection(token)})
+        if app_level or (method == "apps.connections.open" and token == self.bot_token):
+            return web.json_response({"ok": False, "error": "not_allowed_token_type"})
         if token != self.bot_token:
             return web.json_response({"ok": False, "error": "invalid_auth"})
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)

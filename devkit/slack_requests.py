@@ -1,4 +1,6 @@
-"""Slack-signed HTTP requests to the bot, shaped like Slack's (events, interactions, commands)."""
+"""Requests to the bot shaped like Slack's (events, interactions, commands): Slack-signed HTTP
+(`SlackSender`), or envelopes over the emulator's Socket Mode (`SocketModeSender`). Both answer
+`(status, body)`: a Socket Mode ack counts as 200 with its payload as the body."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import aiohttp
 from slack_sdk.signature import SignatureVerifier
 
 from devkit.slack_payloads import Workspace, event_envelope
+from devkit.slack_socket_mode import SocketModeHub
 
 _ids = itertools.count(1)
 
@@ -85,3 +88,36 @@ class SlackSender:
     async def command(self, fields: dict[str, str]) -> tuple[int, str]:
         body = urlencode(fields).encode()
         return await self.post(body, "application/x-www-form-urlencoded")
+
+
+class SocketModeSender:
+    """The same requests, pushed as envelopes to the bot connected with `app_token`."""
+
+    def __init__(self, hub: SocketModeHub, app_token: str, workspace: Workspace) -> None:
+        self.hub = hub
+        self.app_token = app_token
+        self.workspace = workspace
+
+    async def close(self) -> None:
+        """Nothing to close: the emulator owns the connection."""
+
+    async def push(self, envelope_type: str, payload: Any, **options: Any) -> tuple[int, str]:
+        """Send one envelope and wait for its ack (Slack gives up after 3 s; tests wait 10)."""
+        envelope_id = await self.hub.push(self.app_token, envelope_type, payload, **options)
+        ack = await self.hub.wait_for_ack(envelope_id)
+        return 200, json.dumps(ack.payload) if ack.payload is not None else ""
+
+    async def event(
+        self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
+    ) -> tuple[int, str]:
+        envelope = event_envelope(self.workspace, event, event_id)
+        return await self.push("events_api", envelope, retry_attempt=retry_num)
+
+    async def interaction(self, payload: dict[str, Any]) -> tuple[int, str]:
+        return await self.push("interactive", payload)
+
+    async def command(self, fields: dict[str, str]) -> tuple[int, str]:
+        return await self.push("slash_commands", fields)
+
+
+Sender = SlackSender | SocketModeSender

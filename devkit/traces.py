@@ -9,6 +9,8 @@ import mlflow
 from mlflow.entities import Assessment, Trace
 from mlflow.tracing.client import TracingClient
 
+from bot.tracing.counted_feedback import SUMMARY
+
 
 class Tracking:
     def __init__(self, url: str, experiment_name: str) -> None:
@@ -53,9 +55,16 @@ class Tracking:
             await asyncio.sleep(0.2)
 
     async def assessments(self, trace_id: str) -> list[Assessment]:
-        """Every assessment on the trace, valid or not (waiting for the trace to be exported)."""
+        """Every assessment on the trace, valid or not (waiting for the trace to be exported),
+        but the bot's own summary of them (`summary`)."""
         trace = await self.wait_for_trace(trace_id)
-        return list(trace.info.assessments)
+        return [a for a in trace.info.assessments if a.name != SUMMARY]
+
+    async def summary(self, trace_id: str) -> str | None:
+        """The value of the bot's feedback summary on the trace, if it has one."""
+        trace = await self.wait_for_trace(trace_id)
+        found = [a for a in trace.info.assessments if a.name == SUMMARY and a.valid is not False]
+        return str(getattr(found[0], "value", None)) if found else None
 
     async def valid_assessments(self, trace_id: str, name: str | None = None) -> list[Assessment]:
         return [

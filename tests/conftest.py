@@ -21,7 +21,8 @@ from devkit.bot_process import BotProcess
 from devkit.llm_api import LlmEmulator
 from devkit.mlflow_server import MlflowServer
 from devkit.slack_api import SlackEmulator
-from devkit.slack_requests import SlackSender
+from devkit.slack_payloads import Workspace
+from devkit.slack_requests import SlackSender, SocketModeSender
 from devkit.traces import Tracking
 from tests.support.front import Front, front_settings, running_front
 from tests.support.layers import no_process_start_unless_slow
@@ -29,7 +30,10 @@ from tests.support.stack import Stack
 from tests.support.suite import BOT_TOKEN, LLM_KEY, SIGNING_SECRET, TEAM_ID
 
 # Fixtures that start a real process, directly or through the fixtures they use.
-PROCESS_FIXTURES = frozenset({"mlflow_server", "outage_server", "bot", "stack"})
+# (`transport_sender` asks for its bot by name, out of the hook's sight: it is listed too.)
+PROCESS_FIXTURES = frozenset(
+    {"mlflow_server", "outage_server", "bot", "socket_bot", "stack", "transport_sender"}
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -144,6 +148,33 @@ async def sender(bot: BotProcess) -> AsyncIterator[SlackSender]:
     client = SlackSender(bot.url, SIGNING_SECRET, TEAM_ID, "ABOT")
     yield client
     await client.close()
+
+
+@pytest.fixture(scope="session")
+async def socket_bot(
+    bot: BotProcess, bot_env: dict[str, str], tmp_root: Path, slack: SlackEmulator
+) -> AsyncIterator[tuple[BotProcess, str]]:
+    """The same bot connected in Socket Mode (its own data, the same experiment), and its app
+    token. Started after `bot`, which created the experiment."""
+    app_token = slack.socket_mode.new_app_token()
+    env = {**bot_env, "SLACK_APP_TOKEN": app_token, "BOT_DATA_DIR": str(tmp_root / "socket-data")}
+    process = BotProcess(env, tmp_root / "bot-socket.log")
+    await asyncio.to_thread(process.start)
+    yield process, app_token
+    await asyncio.to_thread(process.stop)
+
+
+@pytest.fixture(scope="session")
+def socket_sender(socket_bot: tuple[BotProcess, str], slack: SlackEmulator) -> SocketModeSender:
+    return SocketModeSender(slack.socket_mode, socket_bot[1], Workspace.of(slack))
+
+
+@pytest.fixture(scope="session", params=["http", "socket_mode"])
+def transport_sender(request: pytest.FixtureRequest) -> SlackSender | SocketModeSender:
+    """The spine's tests run over both ways Slack reaches the bot: signed HTTP and Socket Mode."""
+    if request.param == "http":
+        return request.getfixturevalue("sender")
+    return request.getfixturevalue("socket_sender")
 
 
 @pytest.fixture(scope="session")

@@ -10,13 +10,15 @@ from pathlib import Path
 
 import mlflow
 import pytest
-from mlflow.entities import TraceInfo, TraceLocation, TraceState
+from mlflow.entities import AssessmentSource, TraceInfo, TraceLocation, TraceState
 from mlflow.tracing.client import TracingClient
 
 from bot.feedback.delivery import FeedbackDeliverer, MlflowFeedbackWriter, RetryPolicy
 from bot.feedback.intent import FeedbackIntent
 from bot.feedback.outbox import Outbox
 from bot.feedback.recorder import FeedbackRecorder, InvalidFeedback
+from bot.tracing.counted_feedback import SUMMARY, SUMMARY_SOURCE_ID, SUMMARY_SOURCE_TYPE
+from bot.tracing.data_model import VOTE
 from devkit.ids import new_trace_id
 from devkit.mlflow_server import MlflowServer
 from devkit.waiting import eventually
@@ -45,7 +47,7 @@ def create_trace(server: MlflowServer, experiment_id: str, trace_id: str | None 
 
 def valid_of(server: MlflowServer, trace_id: str) -> list:
     info = TracingClient(server.url).get_trace_info(trace_id)
-    return [a for a in info.assessments if a.valid is not False]
+    return [a for a in info.assessments if a.valid is not False and a.name != SUMMARY]
 
 
 @pytest.fixture
@@ -134,8 +136,16 @@ async def test_a_redelivered_intent_creates_no_duplicate(
     assert await asyncio.to_thread(writer.apply, changed) == "overridden"
     assert await asyncio.to_thread(writer.apply, changed) == "already delivered"
     info = await asyncio.to_thread(TracingClient(mlflow_server.url).get_trace_info, trace_id)
-    assert sorted((a.value, a.valid) for a in info.assessments) == [(False, True), (True, False)]
-    overriding = next(a for a in info.assessments if a.valid)
+    votes = [a for a in info.assessments if a.name == VOTE]
+    assert sorted((a.value, a.valid) for a in votes) == [(False, True), (True, False)]
+    overriding = next(a for a in votes if a.valid)
+    # The bot's summary, updated in place: one 👎 counts, no channel tag, score 1.
+    [summary] = [a for a in info.assessments if a.name == SUMMARY]
+    assert (summary.value, summary.valid, summary.source.source_type) == (
+        "1 0 1 - low 1.0 1",
+        True,
+        "CODE",
+    )
     assert overriding.source.source_type == "HUMAN" and overriding.source.source_id == "UCRASH"
 
 
@@ -223,3 +233,22 @@ async def test_identical_clicks_at_once_record_one_vote(tmp_path: Path) -> None:
         assert entry.intent.value is True and entry.version == 1
     finally:
         outbox.close()
+
+
+async def test_the_summary_stays_one_per_trace(
+    mlflow_server: MlflowServer, experiment_id: str
+) -> None:
+    """Two summaries (two instances delivering to one trace at once) become one again."""
+    trace_id = await asyncio.to_thread(create_trace, mlflow_server, experiment_id)
+    writer = MlflowFeedbackWriter(mlflow_server.url)
+    await asyncio.to_thread(writer.apply, FeedbackIntent(trace_id, "U1", VOTE, True))
+    await asyncio.to_thread(
+        mlflow.log_feedback,
+        trace_id=trace_id,
+        name=SUMMARY,
+        value="1 1 0 -",
+        source=AssessmentSource(SUMMARY_SOURCE_TYPE, SUMMARY_SOURCE_ID),
+    )
+    await asyncio.to_thread(writer.apply, FeedbackIntent(trace_id, "U2", VOTE, False))
+    info = await asyncio.to_thread(TracingClient(mlflow_server.url).get_trace_info, trace_id)
+    assert [a.value for a in info.assessments if a.name == SUMMARY] == ["2 1 1 -"]

@@ -1,4 +1,5 @@
-"""Fuzzing: signed, strangely shaped payloads of every kind the bot handles, over HTTP.
+"""Fuzzing: strangely shaped payloads of every kind the bot handles, over signed HTTP and over
+Socket Mode (each example picks its transport; the fuzzed bot serves both).
 
 Every request is answered within Slack's 3 s with a 2xx or 4xx; the bot stays healthy; its log
 holds no error or traceback; and MLflow holds nothing the fuzzing did not legitimately cause.
@@ -11,6 +12,9 @@ submissions carry the real trace IDs of the seed answers, but each one is broken
 way that must stop it (no user, not our message, no vote value, tampered modal metadata, no
 valid scores; a reason click by someone else, asked too long ago, not as signed or not offered):
 the outbox must stay empty and no trace may get an assessment.
+
+Over Socket Mode every envelope is acked (Slack knows no status code): an envelope counts as
+refused, like an HTTP 4xx, when the bot's log names it as a refused malformed payload.
 
 Scale: `HYPOTHESIS_PROFILE=deep` runs ten times the CI examples (see tests/support/fuzzing.py).
 """
@@ -44,6 +48,7 @@ from devkit.ids import new_id
 from devkit.mlflow_server import MlflowServer
 from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import (
+    Workspace,
     dm,
     follow_up_click,
     mention,
@@ -51,7 +56,7 @@ from devkit.slack_payloads import (
     rating_submission,
     vote_click,
 )
-from devkit.slack_requests import SlackSender
+from devkit.slack_requests import SlackSender, SocketModeSender
 from devkit.traces import Tracking
 from devkit.waiting import eventually
 from tests.support.fuzzing import (
@@ -70,6 +75,10 @@ pytestmark = pytest.mark.slow
 
 SLACK_ACK_S = 3.0
 BOT_USER, BOT_ID, APP_ID = "UBOT", "BBOT", "ABOT"
+OTHER_TEAMS = ("TOTHER0001", "E0OTHERORG")  # neither the bot's team nor its enterprise
+TRANSPORTS = st.sampled_from(["http", "socket_mode"])
+ENVELOPE_TYPES = {"event": "events_api", "interaction": "interactive", "command": "slash_commands"}
+REFUSED_ENVELOPE = re.compile(r"refused a malformed Slack payload \(envelope ([0-9a-f-]+)\)")
 SLACK_TS = re.compile(r"[0-9]{1,12}\.[0-9]{1,9}")
 SLACK_ID = re.compile(r"[A-Za-z0-9_-]{2,64}")
 ANSWERABLE_SUBTYPES = (None, "thread_broadcast", "file_share")
@@ -82,6 +91,7 @@ ANSWERABLE_SUBTYPES = (None, "thread_broadcast", "file_share")
 class FuzzedBot:
     process: BotProcess
     sender: SlackSender
+    socket: SocketModeSender
     tracking: Tracking
     answers: list[dict[str, Any]]  # seed answers, in channels of their own
     rating_view: dict[str, Any]  # a modal the bot opened on answers[0]
@@ -98,8 +108,10 @@ async def fuzzed(
     bot_env: dict[str, str], tmp_root: Path, mlflow_server: MlflowServer, slack: SlackEmulator
 ) -> AsyncIterator[FuzzedBot]:
     experiment = f"fuzz-{uuid.uuid4().hex[:8]}"
+    app_token = slack.socket_mode.new_app_token()
     env = {
         **bot_env,
+        "SLACK_APP_TOKEN": app_token,  # Socket Mode, and HTTP all the same
         "MLFLOW_EXPERIMENT_NAME": experiment,
         "BOT_DATA_DIR": str(tmp_root / experiment),
         # The deep profile answers hundreds of questions a minute, and the test tracking server
@@ -121,7 +133,8 @@ async def fuzzed(
             requests.add(f"{event['channel']}:{event['ts']}")
         view = await open_rating_modal(sender, slack, answers[0], new_id("U"))
         tracking = await asyncio.to_thread(Tracking, mlflow_server.url, experiment)
-        yield FuzzedBot(process, sender, tracking, answers, view, requests)
+        socket = SocketModeSender(slack.socket_mode, app_token, Workspace.of(slack))
+        yield FuzzedBot(process, sender, socket, tracking, answers, view, requests)
     finally:
         await sender.close()
         await asyncio.to_thread(process.stop)
@@ -174,7 +187,7 @@ def is_question(envelope: Any) -> str | None:
         isinstance(thread_ts, str) and SLACK_TS.fullmatch(thread_ts)
     ):
         return None
-    if not isinstance(text, str) or not text.strip():
+    if not isinstance(text, str) or not text.strip() or not from_our_team(envelope, event):
         return None
     channel_type = event.get("channel_type")
     is_dm = (
@@ -184,6 +197,20 @@ def is_question(envelope: Any) -> str | None:
     )
     addressed = is_dm or event["type"] == "app_mention" or f"<@{BOT_USER}" in text
     return f"{channel}:{ts}" if addressed else None
+
+
+def from_our_team(envelope: dict[str, Any], event: dict[str, Any]) -> bool:
+    """An employee bot serves its own workspace: the envelope names one, and every team ID it
+    carries for the workspace (`team_id`, `authorizations[0].team_id`) and for the person
+    (`user_team`, `team`, `source_team`: Slack Connect guests carry their own) is ours."""
+    named = [envelope.get("team_id")]
+    authorizations = envelope.get("authorizations")
+    if isinstance(authorizations, list) and authorizations and isinstance(authorizations[0], dict):
+        named.append(authorizations[0].get("team_id"))
+    workspace = [team for team in named if team is not None]
+    people = [event[key] for key in ("user_team", "team", "source_team") if key in event]
+    people = [team for team in people if team is not None]
+    return bool(workspace) and all(team == TEAM_ID for team in workspace + people)
 
 
 # -- templates --------------------------------------------------------------------------------
@@ -229,6 +256,10 @@ def message_events(draw: st.DrawFn) -> dict[str, Any]:
         event["subtype"] = draw(SUBTYPES)
     if draw(st.integers(0, 9)) == 0:
         event["bot_id"] = draw(st.sampled_from([BOT_ID, "BOTHER"]))
+    if draw(st.integers(0, 4)) == 0:  # a shared channel: someone of ours, or a guest
+        event[draw(st.sampled_from(["user_team", "team"]))] = draw(
+            st.sampled_from([TEAM_ID, *OTHER_TEAMS])
+        )
     return draw(envelopes(event))
 
 
@@ -315,6 +346,8 @@ def envelopes(draw: st.DrawFn, event: dict[str, Any]) -> dict[str, Any]:
     }
     if draw(st.integers(0, 4)) == 0:
         envelope["is_ext_shared_channel"] = draw(st.booleans())
+    if draw(st.integers(0, 9)) == 0:  # a workspace the bot is not installed in
+        envelope["team_id"] = draw(st.sampled_from(OTHER_TEAMS))
     return draw(st.one_of(st.just(envelope), mutated(envelope)))
 
 
@@ -461,7 +494,8 @@ class Sent:
     status: int
     seconds: float
     payload: Any
-    body: bytes = b""
+    envelope_id: str | None = None  # sent over Socket Mode
+    body: bytes = b""  # sent over HTTP
     content_type: str = ""
 
 
@@ -469,21 +503,30 @@ def as_form_value(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value)
 
 
-async def send_one(fuzzed: FuzzedBot, slack: SlackEmulator, kind: str, template: Any) -> Sent:
+async def send_one(
+    fuzzed: FuzzedBot, slack: SlackEmulator, kind: str, template: Any, transport: str
+) -> Sent:
     """Send one example (placeholders made fresh here, on the session loop) and time it."""
     payload = replace_placeholders(template, fresh_values(slack))
+    if kind == "command":
+        payload = {k: as_form_value(v) for k, v in payload.items()}
+    started = time.monotonic()
+    if transport == "socket_mode":
+        envelope_id = await fuzzed.socket.hub.push(
+            fuzzed.socket.app_token, ENVELOPE_TYPES[kind], payload
+        )
+        await fuzzed.socket.hub.wait_for_ack(envelope_id, timeout_s=SLACK_ACK_S * 3)
+        return Sent(200, time.monotonic() - started, payload, envelope_id)
     if kind == "event":
         body, content_type = json.dumps(payload).encode(), "application/json"
     elif kind == "interaction":
         body = urlencode({"payload": json.dumps(payload)}).encode()
         content_type = "application/x-www-form-urlencoded"
     else:
-        fields = {k: as_form_value(v) for k, v in payload.items()}
-        body = urlencode(fields, encoding="utf-8", errors="surrogatepass").encode()
+        body = urlencode(payload, encoding="utf-8", errors="surrogatepass").encode()
         content_type = "application/x-www-form-urlencoded"
-    started = time.monotonic()
     status, _ = await fuzzed.sender.post(body, content_type)
-    return Sent(status, time.monotonic() - started, payload, body, content_type)
+    return Sent(status, time.monotonic() - started, payload, body=body, content_type=content_type)
 
 
 def check_answer(sent: Sent) -> None:
@@ -500,15 +543,16 @@ async def fuzz(
     fuzzed.log_offset = len(fuzzed.process.log())
 
     @fuzz_settings(share)
-    @given(payloads)
-    def prop(template: Any) -> None:
-        result = bridge.run(send_one(fuzzed, slack, kind, template), timeout_s=30)
+    @given(payloads, TRANSPORTS)
+    def prop(template: Any, transport: str) -> None:
+        result = bridge.run(send_one(fuzzed, slack, kind, template, transport), timeout_s=30)
         sent.append(result)
         check_answer(result)
 
     started = time.monotonic()
     await run_property(prop)
-    statuses = Counter(one.status for one in sent)
+    mark_refused_envelopes(fuzzed, sent)
+    statuses = Counter((one.status, "socket" if one.envelope_id else "http") for one in sent)
     slowest = max(one.seconds for one in sent)
     questions = sum(1 for one in sent if one.status == 200 and is_question(one.payload))
     print(
@@ -516,6 +560,15 @@ async def fuzz(
         f"{questions} questions to answer, slowest answer {slowest:.2f} s"
     )
     return sent
+
+
+def mark_refused_envelopes(fuzzed: FuzzedBot, sent: list[Sent]) -> None:
+    """Socket Mode acks every envelope: those the bot logged as refused count as a 400."""
+    log = fuzzed.process.log()[fuzzed.log_offset :]
+    refused = set(REFUSED_ENVELOPE.findall(log))
+    for one in sent:
+        if one.envelope_id in refused:
+            one.status = 400
 
 
 # -- after the fuzzing ------------------------------------------------------------------------

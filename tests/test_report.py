@@ -28,7 +28,7 @@ from devkit.ids import new_id
 from devkit.mlflow_server import MlflowServer
 from devkit.ports import free_port
 from devkit.slack_api import SlackEmulator
-from devkit.slack_requests import SlackSender
+from devkit.slack_requests import Sender, SlackSender
 from devkit.traces import Tracking
 from tests.support.mlflow_client import mlflow_client_restored
 from tests.support.report_commands import (
@@ -358,12 +358,15 @@ async def test_bad_arguments_get_the_usage_and_nothing_is_computed(
     assert slack.response_url_posts.get(key) in (None, [])
 
 
-async def test_help_explains_the_definitions(sender: SlackSender, slack: SlackEmulator) -> None:
-    ack, key = await run_command(sender, slack, ADMIN, "help")
+async def test_help_explains_the_definitions(
+    transport_sender: Sender, slack: SlackEmulator
+) -> None:
+    """Over both transports (signed HTTP and Socket Mode)."""
+    ack, key = await run_command(transport_sender, slack, ADMIN, "help")
     all_text = "\n".join(texts(ack["blocks"]))
     for words in ("Feedback rate", "Positive rate", "👍 = 5, 👎 = 1", "below 3", "24h, 7d"):
         assert words in all_text
-    await after_a_control_report(sender, slack)
+    await after_a_control_report(transport_sender, slack)
     assert slack.response_url_posts.get(key) in (None, [])
 
 

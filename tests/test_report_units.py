@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import tracemalloc
 from datetime import UTC, date, datetime, timedelta
 
@@ -24,6 +25,7 @@ from bot.report.formats import render_text
 from bot.report.trace_pages import trace_record
 from bot.report.trace_records import AnswerQuery, TraceRecord
 from bot.report.window import WindowError, parse_window
+from bot.tracing.counted_feedback import CountedAssessment, Summary
 from bot.tracing.links import trace_url
 from config import load_tracking_settings
 from devkit.slack_api import MESSAGE_BLOCKS_LIMIT, _validate_blocks
@@ -341,3 +343,52 @@ async def test_the_workspace_admin_check_refuses_odd_user_ids_without_raising(sl
     assert await access.allows(client, "[-1.9e+266, " + "¥" * 9000) is False
     assert await access.allows(client, "") is False
     assert await access.allows(client, "UNKNOWN1") is False
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    votes=st.lists(st.booleans(), max_size=6),
+    scores=st.lists(st.integers(1, 5), max_size=6),
+    channel=st.sampled_from([None, "C0123ABCD", "D0ABC"]),
+)
+def test_a_feedback_summary_reads_back_as_written_and_agrees_with_the_answer(
+    votes: list[bool], scores: list[int], channel: str | None
+) -> None:
+    """The bot's summary of an answer (written by the delivery, aggregated by the report) holds
+    exactly what the report reads from the answer itself."""
+    found = [CountedAssessment(f"U{n}", positive=v) for n, v in enumerate(votes)]
+    found += [CountedAssessment("U9", dimension="accuracy", score=float(s)) for s in scores]
+    summary = Summary.of(found, channel)
+    assert Summary.parse(summary.value) == summary
+    answer = AnswerFeedback(
+        trace_id="tr-1",
+        started_ms=0,
+        channel=channel,
+        asker=None,
+        session=None,
+        question="",
+        answer="",
+        answer_ts=None,
+        question_ts=None,
+        votes=tuple(Vote(f"U{n}", v, 0) for n, v in enumerate(votes)),
+        ratings=tuple(Rating("U9", "accuracy", float(s), None, 0) for s in scores),
+    )
+    assert (summary.counted, summary.up, summary.down) == (
+        len(votes) + len(scores),
+        answer.up,
+        answer.down,
+    )
+    low = answer.score is not None and answer.score < 3
+    assert summary.score == (answer.score if low else None)
+    if low:
+        pattern = summary.rank_pattern.replace("%", ".*").replace("_", ".")
+        assert re.fullmatch(pattern, json.dumps(summary.value))
+        other = Summary.of([*found, CountedAssessment("U8", positive=False)], channel)
+        assert not re.fullmatch(pattern, json.dumps(other.value))
+
+
+@pytest.mark.parametrize(
+    "value", ["", "1 0 1", "a 0 1 C1", "1 0 1 C1 low x 1", "1 0 1 C1 low 1.0 2"]
+)
+def test_a_summary_the_bot_did_not_write_is_not_read(value: str) -> None:
+    assert Summary.parse(value) is None

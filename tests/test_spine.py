@@ -1,4 +1,7 @@
-"""The main path: a Slack message in, a traced, streamed answer with feedback controls out."""
+"""The main path: a Slack message in, a traced, streamed answer with feedback controls out.
+
+Tests taking `transport_sender` run twice, over signed HTTP and over Socket Mode: here the DM
+answered with a trace; the vote in tests/test_feedback.py; the command in tests/test_report.py."""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from devkit.ids import new_id
 from devkit.llm_api import LlmEmulator
 from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import Workspace, dm, mention, message_event
-from devkit.slack_requests import SlackSender
+from devkit.slack_requests import Sender, SlackSender
 from devkit.traces import Tracking
 from tests.support.commands import run_bot_command
 from tests.support.stack import Stack
@@ -39,11 +42,11 @@ async def test_bad_signature_and_stale_timestamp_are_refused(
 
 
 async def test_dm_is_answered_in_thread_with_trace_metadata_and_feedback_blocks(
-    sender: SlackSender, slack: SlackEmulator, tracking: Tracking
+    transport_sender: Sender, slack: SlackEmulator, tracking: Tracking
 ) -> None:
     user, channel = new_id("U"), new_id("D")
     event = dm(user, channel, "What is our VPN address?")
-    status, _ = await sender.event(event)
+    status, _ = await transport_sender.event(event)
     assert status == 200
 
     answer = await final_answer(slack, channel)
@@ -272,11 +275,18 @@ async def test_a_malformed_interaction_is_refused_and_the_bot_stays_up(
 ) -> None:
     status, _ = await sender.interaction({"type": "view_submission", "view": "not-an-object"})
     assert status == 400
+    status, _ = await sender.interaction({"type": "view_submission", "response_urls": [{}, {}]})
+    assert status == 400
     status, _ = await sender.post(b"[1, 2]", "application/json")
     assert status == 400
     user, channel = new_id("U"), new_id("D")
     await sender.event(dm(user, channel, "still there?"))
     assert (await final_answer(slack, channel))["text"] == "Echo: still there?"
+
+
+async def test_slacks_ssl_check_of_the_command_url_gets_a_200(sender: SlackSender) -> None:
+    status, body = await sender.command({"token": "legacy-unused", "ssl_check": "1"})
+    assert (status, body) == (200, "")
 
 
 @pytest.mark.slow  # starts a process

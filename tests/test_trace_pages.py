@@ -18,9 +18,15 @@ from mlflow.utils.rest_utils import MlflowHostCreds
 
 import bot.report.trace_pages as trace_pages
 from bot.report.trace_pages import DirectPageReader, MlflowPageReader, TraceSource, page_reader
-from bot.report.trace_records import AnswerQuery, AssessmentRecord, TraceRecord, tracking_failure
+from bot.report.trace_records import (
+    AnswerQuery,
+    AssessmentRecord,
+    NoTraceMetrics,
+    TraceRecord,
+    tracking_failure,
+)
 from bot.report.window import parse_window
-from bot.tracing.data_model import WITHDRAWN_VOTE
+from bot.tracing.data_model import VOTE, WITHDRAWN_VOTE
 from devkit.ids import new_id
 from devkit.mlflow_server import MlflowServer
 from devkit.ports import free_port
@@ -129,7 +135,7 @@ def test_the_reader_sees_what_mlflows_client_sees(
     assert [len(page) for page in pages] == sizes
     first = next(r for r in expected if r.trace_id == seeded.traces[0])
     assert WINDOW.start_ms < first.request_time_ms < WINDOW.end_ms
-    assert [a.value for a in first.assessments] == [True]
+    assert [a.value for a in first.assessments if a.name == VOTE] == [True]
 
 
 def test_pages_of_one_channel(seeded: Seeded, mlflow_server: MlflowServer) -> None:
@@ -292,3 +298,54 @@ def test_a_transient_failure_is_retried_like_mlflows_client(
     with pytest.raises(Exception) as raised:
         read_all(url)
     assert "failed with status 503" in str(tracking_failure(raised.value))
+
+
+def points(data_points: list[dict], token: str | None = None) -> tuple[int, bytes]:
+    body = {"data_points": data_points, **({"next_page_token": token} if token else {})}
+    return 200, json.dumps(body).encode()
+
+
+POINT = {"metric_name": "trace_count", "dimensions": {"time_bucket": "2021-06-01"}, "values": {}}
+
+
+def test_trace_metrics_are_read_page_by_page_with_mlflows_credentials(
+    scripted: tuple[str, Scripted], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, script = scripted
+    monkeypatch.setenv("MLFLOW_TRACKING_TOKEN", "secret-token")
+    script.answers = [
+        points([{**POINT, "values": {"COUNT": 2.0}}], "p2"),
+        points([{**POINT, "dimensions": {}, "values": {"COUNT": 3}}]),
+    ]
+    found = TraceSource(url, "x").metric_points({"view_type": "TRACES"})
+    assert [(p.dimensions, p.values) for p in found] == [
+        ({"time_bucket": "2021-06-01"}, {"COUNT": 2.0}),
+        ({}, {"COUNT": 3.0}),
+    ]
+    (headers, first), (_, second) = script.requests
+    assert headers["Authorization"] == "Bearer secret-token"
+    assert first == {"view_type": "TRACES", "max_results": 1000}
+    assert second == {**first, "page_token": "p2"}
+
+
+@pytest.mark.parametrize(
+    ("answer", "no_endpoint"),
+    [
+        ((404, b'{"error_code": "ENDPOINT_NOT_FOUND", "message": "no"}'), True),
+        ((404, b"<html>not found</html>"), True),
+        ((405, b"<html>method not allowed</html>"), True),
+        ((404, b'{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no"}'), False),
+        ((400, b'{"error_code": "INVALID_PARAMETER_VALUE", "message": "no"}'), True),
+        ((403, b'{"error_code": "PERMISSION_DENIED", "message": "no"}'), False),
+        ((200, b'{"data_points": [{"values": {"COUNT": "2"}}]}'), False),
+    ],
+)
+def test_a_server_without_the_trace_metrics_the_report_needs_is_told_apart(
+    scripted: tuple[str, Scripted], answer: tuple[int, bytes], no_endpoint: bool
+) -> None:
+    url, script = scripted
+    script.answers = [answer]
+    with pytest.raises(Exception) as raised:
+        TraceSource(url, "x").metric_points({"view_type": "TRACES"})
+    assert isinstance(raised.value, NoTraceMetrics) is no_endpoint
+    assert tracking_failure(raised.value) is not None

@@ -10,6 +10,9 @@ Rules for one (trace, user, assessment name):
   it with another valid one), and the withdrawn vote stays on the trace for audit.
 A retried delivery recognises its own earlier write by the intent ID in the assessment's
 metadata, so a crash between "sent" and "marked done" creates no duplicate.
+After every delivery (whatever its outcome, so a retry mends a crash in between) the trace's
+feedback summary (`slack_bot_feedback`, bot/tracing/counted_feedback.py) is brought in line
+with the assessments that count: the report aggregates it on the tracking server.
 """
 
 from __future__ import annotations
@@ -29,7 +32,14 @@ from mlflow.tracing.client import TracingClient
 
 from bot.feedback.intent import FeedbackIntent
 from bot.feedback.outbox import Outbox, OutboxEntry
-from bot.tracing.data_model import WITHDRAWN_VOTE
+from bot.tracing.counted_feedback import (
+    SUMMARY,
+    SUMMARY_SOURCE_ID,
+    SUMMARY_SOURCE_TYPE,
+    Summary,
+    counted,
+)
+from bot.tracing.data_model import TAG_CHANNEL, WITHDRAWN_VOTE
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +67,9 @@ class MlflowFeedbackWriter:
     def apply(self, intent: FeedbackIntent) -> str:
         """Bring MLflow in line with the intent; what was done is returned."""
         try:
-            return self._apply(intent)
+            outcome = self._apply(intent)
+            self.summarize(intent.trace_id)
+            return outcome
         except MlflowException as error:
             code = getattr(error, "error_code", "")
             if code == "RESOURCE_DOES_NOT_EXIST":
@@ -97,6 +109,30 @@ class MlflowFeedbackWriter:
             metadata=metadata,
         )
         return "overridden"
+
+    def summarize(self, trace_id: str) -> None:
+        """Bring the trace's feedback summary in line with the assessments on it now."""
+        info = self._client.get_trace_info(trace_id)
+        found = (
+            counted(
+                a.name, getattr(a, "value", None), a.source.source_type, a.source.source_id, a.valid
+            )
+            for a in info.assessments
+        )
+        value = Summary.of((a for a in found if a is not None), info.tags.get(TAG_CHANNEL)).value
+        summaries = [a for a in info.assessments if a.name == SUMMARY and a.valid is not False]
+        if not summaries:
+            mlflow.log_feedback(
+                trace_id=trace_id,
+                name=SUMMARY,
+                value=value,
+                source=AssessmentSource(SUMMARY_SOURCE_TYPE, SUMMARY_SOURCE_ID),
+            )
+        elif getattr(summaries[0], "value", None) != value:
+            summary = Feedback(name=SUMMARY, value=value, source=summaries[0].source)
+            self._client.update_assessment(trace_id, str(summaries[0].assessment_id), summary)
+        for duplicate in summaries[1:]:  # two instances delivered to one trace at once
+            self._client.delete_assessment(trace_id, str(duplicate.assessment_id))
 
     def _valid_assessments_of(self, intent: FeedbackIntent) -> list[Assessment]:
         info = self._client.get_trace_info(intent.trace_id)

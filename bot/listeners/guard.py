@@ -1,12 +1,15 @@
 """Reject payloads whose shape would crash Bolt before any listener or error handler runs.
 
 Each rule below stands for a read Bolt 1.30 makes without checking (request context extraction,
-built-in middleware, listener matchers); fuzzing (tests/test_fuzz.py) found them.
+built-in middleware, listener matchers); fuzzing (tests/test_fuzz.py) found them. Both fronts ask
+here before Bolt sees a payload: the HTTP front with the raw body (`malformed_reason`), the
+Socket Mode front with an envelope's type and payload (`malformed_envelope_reason`).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -26,7 +29,7 @@ _NESTED_OBJECTS = ("event", "message", "previous_message", "item", "assistant_th
 
 
 def malformed_reason(body: bytes, content_type: str) -> str | None:
-    """Why the (already authenticated) body is not a Slack payload Bolt can take, or None."""
+    """Why the (already authenticated) HTTP body is not a Slack payload Bolt can take, or None."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -36,12 +39,30 @@ def malformed_reason(body: bytes, content_type: str) -> str | None:
     form = parse_qs(text, keep_blank_values=True)
     if "payload" in form:
         return _check_object(_loads(form["payload"][0]), "payload")
+    if form.get("ssl_check") == ["1"]:
+        return None  # Slack checking the certificate of a command URL: Bolt answers 200
     if "command" in form:
-        for field in ("command", "user_id"):
-            if not form.get(field, [""])[0]:
-                return f"slash command without {field}"
-        return None
+        return _check_command({field: values[0] for field, values in form.items()})
     return "neither an event, an interaction nor a command"
+
+
+def malformed_envelope_reason(envelope_type: str, payload: Any) -> str | None:
+    """Why a Socket Mode envelope's payload is not one Bolt can take, or None. Slash commands
+    come as the fields of the HTTP form; events and interactions as their JSON object."""
+    if envelope_type == "slash_commands":
+        if not isinstance(payload, dict) or not all(isinstance(v, str) for v in payload.values()):
+            return "slash command fields are not strings"
+        return _check_command(payload)
+    if envelope_type in ("events_api", "interactive"):
+        return _check_object(payload, "payload")
+    return f"an envelope of unknown type {envelope_type!r}"
+
+
+def _check_command(fields: Mapping[str, str]) -> str | None:
+    for field in ("command", "user_id"):
+        if not fields.get(field, ""):
+            return f"slash command without {field}"
+    return None
 
 
 def _loads(text: str) -> Any:
@@ -70,6 +91,8 @@ def _check_object(payload: Any, what: str) -> str | None:
             isinstance(value, list) and all(isinstance(item, dict) for item in value)
         ):
             return f"{field} is not a list of objects"
+    if "response_url" not in payload and len(payload.get("response_urls") or []) > 1:
+        return "more than one response URL"  # Bolt's context builder then reads a missing logger
     view = payload.get("view")
     if isinstance(view, dict) and "state" in view and not isinstance(view["state"], dict):
         return "view.state is not an object"

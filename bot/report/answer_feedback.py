@@ -1,38 +1,20 @@
 """One answer and the people's feedback on it, read from its trace's info (`TraceRecord`).
 
-Only valid HUMAN assessments with the bot's names count (see `bot.tracing.data_model`): an
+Only valid HUMAN assessments with the bot's names count (`bot.tracing.counted_feedback`): an
 overridden vote, rating or reason stays on the trace with `valid=False` and is ignored here.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 
 from bot.report.trace_records import TraceRecord
-from bot.tracing.data_model import (
-    HIGHEST_SCORE,
-    LOWEST_SCORE,
-    RATING_DIMENSIONS,
-    RATINGS,
-    REASON,
-    TAG_ANSWER_TS,
-    TAG_CHANNEL,
-    VOTE,
-    rating_score,
-)
+from bot.tracing.counted_feedback import NEGATIVE_RATING, answer_score, counted, from_people
+from bot.tracing.data_model import REASON, TAG_ANSWER_TS, TAG_CHANNEL
 
-HUMAN = "HUMAN"  # mlflow's AssessmentSourceType.HUMAN
 USER_KEY = "mlflow.trace.user"
 SESSION_KEY = "mlflow.trace.session"
-# How a vote counts in an answer's score on the 1–5 scale.
-UP_SCORE = float(HIGHEST_SCORE)
-DOWN_SCORE = float(LOWEST_SCORE)
-# An answer is "negative" with a 👎 or a rating at or below this.
-NEGATIVE_RATING = 2.0
-
-_DIMENSION_OF = dict(zip(RATINGS, RATING_DIMENSIONS, strict=True))
 
 
 @dataclass(frozen=True)
@@ -93,9 +75,7 @@ class AnswerFeedback:
     @property
     def score(self) -> float | None:
         """The mean, on 1–5, of every rating and vote (👍 = 5, 👎 = 1); None without feedback."""
-        scores = [UP_SCORE if v.positive else DOWN_SCORE for v in self.votes]
-        scores += [rating.score for rating in self.ratings]
-        return sum(scores) / len(scores) if scores else None
+        return answer_score((v.positive for v in self.votes), (r.score for r in self.ratings))
 
     @property
     def is_negative(self) -> bool:
@@ -117,21 +97,35 @@ def read_answer(info: TraceRecord) -> AnswerFeedback:
     ratings: list[Rating] = []
     reasons: list[Reason] = []
     for assessment in info.assessments:
-        if assessment.valid is False or assessment.source_type != HUMAN or not assessment.source_id:
-            continue
         value = assessment.value
+        if assessment.name == REASON:
+            source = (assessment.valid, assessment.source_type, assessment.source_id)
+            if from_people(*source) and isinstance(value, str) and value:
+                comment = (assessment.rationale or "").strip() or None
+                reasons.append(
+                    Reason(
+                        str(assessment.source_id), value, comment, at_ms=assessment.create_time_ms
+                    )
+                )
+            continue
+        found = counted(
+            assessment.name,
+            assessment.value,
+            assessment.source_type,
+            assessment.source_id,
+            assessment.valid,
+        )
+        if found is None:
+            continue
         at_ms = assessment.create_time_ms
-        if assessment.name == VOTE and isinstance(value, bool):
-            votes.append(Vote(assessment.source_id, value, at_ms))
-        elif assessment.name == REASON and isinstance(value, str) and value:
-            comment = (assessment.rationale or "").strip() or None
-            reasons.append(Reason(assessment.source_id, value, comment, at_ms))
-        elif assessment.name in _DIMENSION_OF and (stored := _rating_value(value)) is not None:
+        if found.positive is not None:
+            votes.append(Vote(found.user, found.positive, at_ms))
+        else:
             ratings.append(
                 Rating(
-                    user=assessment.source_id,
-                    dimension=_DIMENSION_OF[assessment.name],
-                    score=round(rating_score(stored), 3),
+                    user=found.user,
+                    dimension=str(found.dimension),
+                    score=found.score,
                     comment=(assessment.rationale or "").strip() or None,
                     at_ms=at_ms,
                 )
@@ -158,13 +152,6 @@ def _counted(reasons: list[Reason], votes: list[Vote]) -> tuple[Reason, ...]:
     """The reasons whose giver's vote on the answer is 👎, oldest first."""
     down = {vote.user for vote in votes if not vote.positive}
     return tuple(sorted((r for r in reasons if r.user in down), key=lambda r: r.at_ms))
-
-
-def _rating_value(value: object) -> float | None:
-    """A stored rating (0 < value <= 1), or None for anything else."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) and 0 < value <= 1 else None
 
 
 def _preview(preview: str | None, key: str) -> str:

@@ -11,29 +11,33 @@ Definitions (also in the report's help):
   was given, in UTC.
 
 `compute_report` is the one function behind `/feedback-report` and `python -m bot report`.
-It reads the window page by page and keeps only counters and the few lowest answers, so its
-memory does not grow with the number of answers.
+It takes the figures from the tracking server's aggregates when they are exact
+(bot/report/aggregated.py); otherwise it reads the window page by page and keeps only
+counters and the few lowest answers, so its memory does not grow with the number of answers.
 """
 
 from __future__ import annotations
 
 import heapq
+import logging
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
 from bot.report.answer_feedback import AnswerFeedback, read_answer
-from bot.report.trace_records import AnswerQuery
+from bot.report.trace_records import AnswerQuery, NoTraceMetrics
 from bot.report.window import ReportWindow
+from bot.tracing.counted_feedback import LOW_SCORE_BELOW
 from bot.tracing.data_model import RATING_DIMENSIONS
 from bot.tracing.links import trace_url
 
 if TYPE_CHECKING:  # the source, not mlflow's client: the front loads that on the first report
     from bot.report.trace_pages import TraceSource
 
+log = logging.getLogger(__name__)
+
 LOWEST_COUNT = 5
-LOW_SCORE_BELOW = 3.0
 NEGATIVE_CHANNELS_COUNT = 5
 QUESTION_CHARS = 200
 COMMENT_CHARS = 300
@@ -156,28 +160,11 @@ class ReportBuilder:
         key = (-score, answer.down, answer.started_ms, answer.trace_id)
         if len(self._lowest) == LOWEST_COUNT and key <= self._lowest[0][0]:
             return
-        entry = (key, self._low_rated(answer, score))
+        entry = (key, low_rated(answer, self._experiment_id, self._ui_base))
         if len(self._lowest) < LOWEST_COUNT:
             heapq.heappush(self._lowest, entry)
         else:
             heapq.heapreplace(self._lowest, entry)
-
-    def _low_rated(self, answer: AnswerFeedback, score: float) -> LowRatedAnswer:
-        comment = answer.comment
-        return LowRatedAnswer(
-            trace_id=answer.trace_id,
-            score=round(score, 2),
-            up=answer.up,
-            down=answer.down,
-            ratings=len(answer.ratings),
-            question=_shorten(answer.question, QUESTION_CHARS),
-            comment=_shorten(comment, COMMENT_CHARS) if comment else None,
-            channel=answer.channel,
-            answer_ts=answer.answer_ts,
-            question_ts=answer.question_ts,
-            started_ms=answer.started_ms,
-            trace_url=trace_url(self._ui_base, self._experiment_id or "", answer.trace_id),
-        )
 
     def build(self) -> FeedbackReport:
         window = self._query.window
@@ -216,9 +203,51 @@ class ReportBuilder:
         )
 
 
+def low_rated(answer: AnswerFeedback, experiment_id: str | None, ui_base: str) -> LowRatedAnswer:
+    """A lowest-rated answer as the report lists it (`answer` has a score)."""
+    comment = answer.comment
+    return LowRatedAnswer(
+        trace_id=answer.trace_id,
+        score=round(answer.score or 0.0, 2),
+        up=answer.up,
+        down=answer.down,
+        ratings=len(answer.ratings),
+        question=_shorten(answer.question, QUESTION_CHARS),
+        comment=_shorten(comment, COMMENT_CHARS) if comment else None,
+        channel=answer.channel,
+        answer_ts=answer.answer_ts,
+        question_ts=answer.question_ts,
+        started_ms=answer.started_ms,
+        trace_url=trace_url(ui_base, experiment_id or "", answer.trace_id),
+    )
+
+
 def compute_report(source: TraceSource, query: AnswerQuery, ui_base: str) -> FeedbackReport:
-    """The report for `query` (blocking: run it in a worker thread from async code)."""
+    """The report for `query` (blocking: run it in a worker thread from async code): from the
+    tracking server's aggregates when they are exact (bot/report/aggregated.py), else from
+    every answer of the window, page by page."""
     experiment_id = source.experiment_id()
+    if experiment_id is not None and source.offers_metrics:
+        from bot.report.aggregated import NotExact, aggregated_report
+
+        try:
+            return aggregated_report(source, experiment_id, query, ui_base)
+        except NoTraceMetrics as error:
+            source.offers_metrics = False
+            log.warning(
+                "the tracking server has no trace metrics for the report (an older MLflow?): "
+                "the feedback report reads every answer page by page (%s)",
+                error,
+            )
+        except NotExact as error:
+            log.info("the feedback report reads every answer page by page: %s", error)
+    return page_by_page_report(source, experiment_id, query, ui_base)
+
+
+def page_by_page_report(
+    source: TraceSource, experiment_id: str | None, query: AnswerQuery, ui_base: str
+) -> FeedbackReport:
+    """The report from every answer of the window, read page by page."""
     builder = ReportBuilder(query, experiment_id, ui_base)
     if experiment_id is not None:
         for page in source.pages(experiment_id, query):

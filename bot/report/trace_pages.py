@@ -28,7 +28,7 @@ import random
 import socket
 import ssl
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -46,10 +46,20 @@ from mlflow.utils.rest_utils import MlflowHostCreds, http_request, verify_rest_r
 from mlflow.utils.workspace_context import get_request_workspace
 from requests.utils import get_environ_proxies
 
-from bot.report.trace_records import AnswerQuery, AssessmentRecord, TraceRecord, TraceSearchError
+from bot.report.trace_records import (
+    AnswerQuery,
+    AssessmentRecord,
+    EndpointNotFound,
+    MetricPoint,
+    NoTraceMetrics,
+    TraceRecord,
+    TraceSearchError,
+)
 
 PAGE_SIZE = 500  # the server refuses more
 SEARCH_ENDPOINT = "/api/3.0/mlflow/traces/search"
+METRICS_ENDPOINT = "/api/3.0/mlflow/traces/metrics"  # QueryTraceMetrics (MLflow 3.17 has it)
+METRICS_PAGE_SIZE = 1000  # the server's default and its usual limit
 # Retried like mlflow's client does (mlflow.utils.request_utils): no answer, or these.
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -63,6 +73,7 @@ class TraceSource:
         self.tracking_uri = tracking_uri
         self.experiment_name = experiment_name
         self._client = TracingClient(tracking_uri)
+        self.offers_metrics = True  # until the server says it has no trace metrics endpoint
 
     def experiment_id(self) -> str | None:
         """The experiment's ID, or None when it does not exist (no answer was ever traced)."""
@@ -70,17 +81,24 @@ class TraceSource:
         return None if experiment is None else str(experiment.experiment_id)
 
     def pages(
-        self, experiment_id: str, query: AnswerQuery, page_size: int = PAGE_SIZE
-    ) -> Iterator[list[TraceRecord]]:
-        """The answers page by page, newest first, as the server sorts them by default."""
+        self,
+        experiment_id: str,
+        search: AnswerQuery | str,
+        page_size: int = PAGE_SIZE,
+        order_by: list[str] | None = None,
+    ) -> Generator[list[TraceRecord]]:
+        """The answers of `search` (a query, or a search filter) page by page, newest first
+        (as the server sorts them by default) unless `order_by` says otherwise."""
         creds = self._client.store.get_host_creds()
-        request = {
+        request: dict[str, Any] = {
             "locations": [
                 {"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}
             ],
-            "filter": query.filter_string,
+            "filter": search if isinstance(search, str) else search.filter_string,
             "max_results": page_size,
         }
+        if order_by:
+            request["order_by"] = order_by
         reader = page_reader(creds)
         try:
             reader.send(request)
@@ -94,6 +112,28 @@ class TraceSource:
         finally:
             reader.close()
 
+    def metric_points(self, request: dict[str, Any]) -> list[MetricPoint]:
+        """Every data point of a `QueryTraceMetrics` request (its JSON body, without paging);
+        `NoTraceMetrics` when the server does not offer it (`EndpointNotFound`) or refuses the
+        request's parameters (an MLflow whose trace metrics lack a view, metric or dimension)."""
+        reader = page_reader(self._client.store.get_host_creds(), METRICS_ENDPOINT)
+        points: list[MetricPoint] = []
+        request = {**request, "max_results": METRICS_PAGE_SIZE}
+        try:
+            while True:
+                reader.send(request)
+                page, token = read_metrics_response(reader.receive_content())
+                points.extend(page)
+                if not token:
+                    return points
+                request = {**request, "page_token": token}
+        except RestException as error:
+            if error.error_code == "INVALID_PARAMETER_VALUE":
+                raise NoTraceMetrics(f"the server refused {request}: {error}") from error
+            raise
+        finally:
+            reader.close()
+
 
 class PageReader(Protocol):
     """Sends a search request, then receives its answer: traces as JSON, next page token."""
@@ -102,10 +142,12 @@ class PageReader(Protocol):
 
     def receive(self) -> tuple[list[Any], str | None]: ...
 
+    def receive_content(self) -> bytes: ...
+
     def close(self) -> None: ...
 
 
-def page_reader(creds: MlflowHostCreds) -> PageReader:
+def page_reader(creds: MlflowHostCreds, endpoint: str = SEARCH_ENDPOINT) -> PageReader:
     """The direct reader, unless the client's set-up needs mlflow's own HTTP code."""
     needs_mlflow = (
         creds.aws_sigv4
@@ -116,19 +158,19 @@ def page_reader(creds: MlflowHostCreds) -> PageReader:
         or get_request_workspace()
         or get_environ_proxies(creds.host)
     )
-    return MlflowPageReader(creds) if needs_mlflow else DirectPageReader(creds)
+    return (MlflowPageReader if needs_mlflow else DirectPageReader)(creds, endpoint)
 
 
 class DirectPageReader:
     """Requests on one kept-alive connection; a request is sent before the answer to the one
     before is read, so the server works on it while the caller reads that answer."""
 
-    def __init__(self, creds: MlflowHostCreds) -> None:
+    def __init__(self, creds: MlflowHostCreds, endpoint: str = SEARCH_ENDPOINT) -> None:
         url = urlsplit(creds.host.rstrip("/"))
         if url.scheme not in ("http", "https") or not url.hostname:
             raise TraceSearchError(f"{creds.host!r} is not an http(s) URL")
-        self._url = f"{creds.host.rstrip('/')}{SEARCH_ENDPOINT}"
-        self._path = f"{url.path}{SEARCH_ENDPOINT}"
+        self._url = f"{creds.host.rstrip('/')}{endpoint}"
+        self._path = f"{url.path}{endpoint}"
         self._timeout = float(MLFLOW_HTTP_REQUEST_TIMEOUT.get())
         self._retries = int(MLFLOW_HTTP_REQUEST_MAX_RETRIES.get())
         self._backoff = float(MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR.get())
@@ -175,6 +217,10 @@ class DirectPageReader:
             self._send_error = error  # receive() retries or reports it
 
     def receive(self) -> tuple[list[Any], str | None]:
+        return read_search_response(self.receive_content())
+
+    def receive_content(self) -> bytes:
+        """The answer's body (200), after mlflow's retries; an error for any other answer."""
         attempt = 0
         while True:
             reused = self._answered > 0
@@ -198,7 +244,7 @@ class DirectPageReader:
             self._send()
         if status != 200:
             raise _status_error(self._url, status, content)
-        return read_search_response(content)
+        return content
 
     def _answer(self) -> tuple[int, bytes, Exception | None]:
         if self._connection is None:
@@ -241,19 +287,24 @@ class _HTTPSConnection(http.client.HTTPSConnection):
 class MlflowPageReader:
     """mlflow's own `http_request` (its auth plugins, proxies, …), one page after the other."""
 
-    def __init__(self, creds: MlflowHostCreds) -> None:
+    def __init__(self, creds: MlflowHostCreds, endpoint: str = SEARCH_ENDPOINT) -> None:
         self._creds = creds
+        self._endpoint = endpoint
         self._request: dict[str, Any] = {}
 
     def send(self, request: dict[str, Any]) -> None:
         self._request = request
 
     def receive(self) -> tuple[list[Any], str | None]:
-        response = http_request(self._creds, SEARCH_ENDPOINT, "POST", json=self._request)
+        return read_search_response(self.receive_content())
+
+    def receive_content(self) -> bytes:
+        response = http_request(self._creds, self._endpoint, "POST", json=self._request)
         if response.status_code != 200:
-            verify_rest_response(response, SEARCH_ENDPOINT)  # raises mlflow's error for it
-            raise _status_error(SEARCH_ENDPOINT, response.status_code, response.content)
-        return read_search_response(response.content)
+            if not _no_such_endpoint(response.status_code, response.content):
+                verify_rest_response(response, self._endpoint)  # raises mlflow's error for it
+            raise _status_error(self._endpoint, response.status_code, response.content)
+        return bytes(response.content)
 
     def close(self) -> None:
         pass
@@ -261,14 +312,30 @@ class MlflowPageReader:
 
 def _status_error(url: str, status: int, content: bytes) -> Exception:
     """The error for an answer other than 200: mlflow's, when the server explained it."""
+    text = content[:200].decode(errors="replace")
+    if _no_such_endpoint(status, content):
+        return EndpointNotFound(f"API request to {url} failed with status {status}: {text!r}")
+    data = _error_body(content)
+    if data is not None:
+        return RestException(data)
+    return TraceSearchError(f"API request to {url} failed with status {status}: {text!r}")
+
+
+def _no_such_endpoint(status: int, content: bytes) -> bool:
+    """The server does not offer the endpoint (an older MLflow): its error code says so, or
+    the web framework answered 404/405 without an MLflow error."""
+    data = _error_body(content)
+    if data is not None:
+        return data.get("error_code") == "ENDPOINT_NOT_FOUND"
+    return status in (404, 405)
+
+
+def _error_body(content: bytes) -> dict[str, Any] | None:
     try:
         data = json.loads(content)
     except ValueError:
-        data = None
-    if isinstance(data, dict) and "error_code" in data:
-        return RestException(data)
-    text = content[:200].decode(errors="replace")
-    return TraceSearchError(f"API request to {url} failed with status {status}: {text!r}")
+        return None
+    return data if isinstance(data, dict) and "error_code" in data else None
 
 
 def read_search_response(content: bytes | str) -> tuple[list[Any], str | None]:
@@ -284,6 +351,32 @@ def read_search_response(content: bytes | str) -> tuple[list[Any], str | None]:
     if not isinstance(traces, list) or not isinstance(token, str | None):
         raise TraceSearchError("a trace search answer without a list of traces")
     return traces, token
+
+
+def read_metrics_response(content: bytes) -> tuple[list[MetricPoint], str | None]:
+    """The data points and next page token of a QueryTraceMetrics response body."""
+    try:
+        data = json.loads(content or b"{}")
+    except ValueError as error:
+        raise TraceSearchError(f"a trace metrics answer that is not JSON: {error}") from None
+    points = data.get("data_points", []) if isinstance(data, dict) else None
+    token = data.get("next_page_token") or None if isinstance(data, dict) else None
+    if not isinstance(points, list) or not isinstance(token, str | None):
+        raise TraceSearchError("a trace metrics answer without a list of data points")
+    return [_metric_point(point) for point in points], token
+
+
+def _metric_point(point: object) -> MetricPoint:
+    dimensions = point.get("dimensions") or {} if isinstance(point, dict) else None
+    values = point.get("values") or {} if isinstance(point, dict) else None
+    if (
+        not isinstance(dimensions, dict)
+        or not isinstance(values, dict)
+        or not all(isinstance(v, str) for v in dimensions.values())
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values.values())
+    ):
+        raise TraceSearchError("a trace metrics data point of an unknown shape")
+    return MetricPoint(dimensions, {key: float(value) for key, value in values.items()})
 
 
 def trace_record(trace: object) -> TraceRecord:

@@ -69,8 +69,25 @@ class TraceRecord:
     assessments: tuple[AssessmentRecord, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class MetricPoint:
+    """One data point of the tracking server's trace metrics: its group, and its values by
+    aggregation ("COUNT", "AVG", …)."""
+
+    dimensions: dict[str, str]
+    values: dict[str, float]
+
+
 class TraceSearchError(Exception):
     """The tracking server answered a trace search with something MLflow's API never sends."""
+
+
+class NoTraceMetrics(TraceSearchError):
+    """The tracking server's trace metrics cannot answer the report's queries."""
+
+
+class EndpointNotFound(NoTraceMetrics):
+    """The tracking server does not offer this REST endpoint (an older MLflow)."""
 
 
 def tracking_failure(error: Exception) -> str | None:

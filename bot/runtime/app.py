@@ -14,7 +14,16 @@ from bot.common.background import BackgroundTasks
 from bot.feedback.outbox import Outbox
 from bot.feedback.reactions import ReactionVotes
 from bot.feedback.recorder import FeedbackRecorder
-from bot.listeners import assistant, feedback, ignored_events, messages, reactions, reasons, report
+from bot.listeners import (
+    assistant,
+    feedback,
+    ignored_events,
+    messages,
+    reactions,
+    reasons,
+    report,
+    team_gate,
+)
 from bot.listeners.rating_modal import MetadataSigner
 from bot.listeners.reason_prompt import ReasonSigner
 from bot.report.command import FeedbackReportCommand
@@ -80,6 +89,7 @@ def build_bot(
     async def on_error(error: Exception, body: dict) -> None:
         log.error("listener failed for a %s payload: %r", (body or {}).get("type", "?"), error)
 
+    team_gate.register(app, settings.slack_allowed_team_ids)  # before every listener
     background = BackgroundTasks()
     report.register(app, FeedbackReportCommand(settings), background)
     assistant.register(

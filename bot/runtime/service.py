@@ -9,12 +9,12 @@ import signal
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.runtime.app import Bot, build_bot
 from bot.runtime.http_front import SlackHttpServer
 from bot.runtime.pipe import STOP_WITHIN_S
 from bot.runtime.readiness import Readiness
+from bot.runtime.socket_front import GuardedSocketModeHandler
 from bot.runtime.worker_process import WorkerLink
 from bot.slack.client import make_web_client
 from config import Settings
@@ -45,9 +45,9 @@ async def serve(settings: Settings, host: str = "0.0.0.0") -> None:
     gc.freeze()
     await web.TCPSite(runner, host, settings.port).start()
 
-    socket_mode: AsyncSocketModeHandler | None = None
+    socket_mode: GuardedSocketModeHandler | None = None
     if settings.slack_app_token is not None:
-        socket_mode = AsyncSocketModeHandler(bot.app, settings.slack_app_token.get_secret_value())
+        socket_mode = GuardedSocketModeHandler(bot.app, settings.slack_app_token.get_secret_value())
         await socket_mode.connect_async()
         log.info("connected to Slack in Socket Mode; health on port %s", settings.port)
     else:
@@ -69,11 +69,11 @@ async def shutdown(
     worker: WorkerLink,
     http: SlackHttpServer,
     runner: web.AppRunner,
-    socket_mode: AsyncSocketModeHandler | None,
+    socket_mode: GuardedSocketModeHandler | None,
 ) -> None:
     http.accepting = False
     if socket_mode is not None:
-        await socket_mode.disconnect_async()
+        await socket_mode.close_async()  # disconnect_async alone lets it reconnect
     if not await bot.background.wait(FRONT_GRACE_S):
         log.warning("%d task(s) still running at shutdown", len(bot.background))
     # Answers in flight finish, their traces flush, the outbox drains (all in the worker).

@@ -15,7 +15,7 @@ from devkit.ids import new_id
 from devkit.mlflow_server import MlflowServer
 from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import Workspace, person, slash_command
-from devkit.slack_requests import SlackSender
+from devkit.slack_requests import Sender
 from tests.support.commands import run_bot_command
 
 ADMIN = "UADMIN1"  # FEEDBACK_REPORT_ADMINS of the suite's bot (tests/conftest.py)
@@ -37,7 +37,7 @@ def command(slack: SlackEmulator, user: str, text: str, key: str, **extra: str) 
 
 
 async def run_command(
-    sender: SlackSender, slack: SlackEmulator, user: str, text: str, **extra: str
+    sender: Sender, slack: SlackEmulator, user: str, text: str, **extra: str
 ) -> tuple[dict[str, Any], str]:
     """Send the command; its acknowledgement (checked to come within 3 s) and response key."""
     key = new_id("R")
@@ -59,7 +59,7 @@ async def report_message(slack: SlackEmulator, key: str) -> dict[str, Any]:
     return dict(message)
 
 
-async def after_a_control_report(sender: SlackSender, slack: SlackEmulator) -> None:
+async def after_a_control_report(sender: Sender, slack: SlackEmulator) -> None:
     """An admin's report sent now has been computed and posted: a report the command before
     it had started would have been posted by now too."""
     _, key = await run_command(sender, slack, ADMIN, "24h")

@@ -2,7 +2,8 @@
 
 Each answer is a trace with an AGENT root span started at a chosen time (in the past), the
 bot's tags, metadata, client request ID and previews; votes and ratings are HUMAN
-assessments logged and overridden with the mlflow APIs the feedback capture uses.
+assessments logged and overridden with the mlflow APIs the feedback capture uses, each
+followed by the bot's feedback summary (as its delivery writes it); a judge's vote is not.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from mlflow.entities import AssessmentSource, AssessmentSourceType, SpanType
 from mlflow.tracing.client import TracingClient
 from mlflow.tracing.provider import with_active_span
 
+from bot.feedback.delivery import MlflowFeedbackWriter
 from bot.tracing.data_model import (
     REASON,
     TAG_ANSWER_TS,
@@ -34,6 +36,7 @@ class FeedbackSeeder:
     def __init__(self, tracking_uri: str, experiment_name: str) -> None:
         mlflow.set_tracking_uri(tracking_uri)
         self.client = TracingClient(tracking_uri)
+        self.summaries = MlflowFeedbackWriter(tracking_uri)
         self.experiment_id = str(mlflow.set_experiment(experiment_name).experiment_id)
         self._pending: list[str] = []
 
@@ -129,6 +132,7 @@ class FeedbackSeeder:
             source=human(user),
             metadata={TAG_CHANNEL: "seeded"},
         )
+        self.summaries.summarize(trace_id)
         return str(feedback.assessment_id)
 
     def _override(self, trace_id: str, assessment_id: str, value: object, user: str) -> str:
@@ -138,4 +142,5 @@ class FeedbackSeeder:
             value=value,  # type: ignore[arg-type]
             source=human(user),
         )
+        self.summaries.summarize(trace_id)
         return str(feedback.assessment_id)
