@@ -52,7 +52,7 @@ test-fast: install
 	$(BIN)/pytest -p no:xdist -m "not slow" $(PYTEST_ARGS)
 
 # Not part of `make test`: mutation testing of the pure modules against the fast layer
-# ([tool.mutmut] in pyproject.toml; about 10 minutes on two cores). Survivors: mutmut results.
+# ([tool.mutmut] in pyproject.toml; 2-4 minutes on two cores). Survivors: mutmut results.
 mutate: install
 	rm -rf mutants
 	$(BIN)/mutmut run --max-children 2
