@@ -5,7 +5,7 @@ MLFLOW_VENV := .venv-mlflow
 BIN := $(VENV)/bin
 MLFLOW_VERSION := 3.17.2
 
-.PHONY: install lock run test lint unit bench clean
+.PHONY: install lock run test test-fast mutate lint unit bench clean
 
 install: $(VENV)/.installed $(MLFLOW_VENV)/.installed
 
@@ -46,6 +46,20 @@ unit: install
 	$(BIN)/pytest --numprocesses 2 --dist loadfile $(PYTEST_ARGS)
 
 test: lint unit
+
+# The fast layer alone (no process started: tests/conftest.py marks those `slow`): < 30 s.
+test-fast: install
+	$(BIN)/pytest -p no:xdist -m "not slow" $(PYTEST_ARGS)
+
+# Not part of `make test`: mutation testing of the pure modules against the fast layer
+# ([tool.mutmut] in pyproject.toml; 2-4 minutes on two cores). Survivors: mutmut results.
+mutate: install
+	rm -rf mutants
+	$(BIN)/mutmut run --max-children 2
+	$(BIN)/mutmut export-cicd-stats
+	@$(BIN)/python -c "import json; s = json.load(open('mutants/mutmut-cicd-stats.json')); \
+	tried = s['total'] - s['skipped']; \
+	print(f\"killed {s['killed']} of {tried} mutants ({100 * s['killed'] / tried:.1f}%)\")"
 
 # Not part of `make test`: runs for 7-10 minutes and prints its figures (BENCHMARKS.md).
 bench: install

@@ -36,8 +36,14 @@ from devkit.traces import Tracking
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("event_callback", "block_actions", "view_submission")
-FIGURES = ("overhead", "feedback", "ack", "burst", "report")
+FIGURES = ("overhead", "feedback", "ack", "burst", "outage", "report")
 DATABASES = ("sqlite", "postgresql")
+
+
+async def readiness(bot_url: str) -> dict[str, Any]:
+    """What the bot's `/readyz` says."""
+    async with aiohttp.ClientSession() as http, http.get(bot_url + "/readyz") as response:
+        return dict(await response.json())
 
 
 def rss_mb(pid: int) -> float:
@@ -102,6 +108,8 @@ class Bench:
                 await self.ack_latency()
             if "burst" in figures:
                 await self.burst()
+            if "outage" in figures:
+                await self.outage()
             self.results["memory_after_load_mb"] = self.bot_rss_mb()
         finally:
             await self.sender.close()
@@ -294,15 +302,11 @@ class Bench:
 
     async def bot_idle(self, bot_url: str, timeout_s: float = 180.0) -> None:
         """Wait until the bot has no answer or task in flight, then 1 s more."""
-        readyz = bot_url + "/readyz"
         deadline = time.monotonic() + timeout_s
-        async with aiohttp.ClientSession() as http:
-            while time.monotonic() < deadline:
-                async with http.get(readyz) as response:
-                    ready = await response.json()
-                if ready["tasks_in_flight"] == 0:
-                    break
-                await asyncio.sleep(0.5)
+        while time.monotonic() < deadline:
+            if (await readiness(bot_url))["tasks_in_flight"] == 0:
+                break
+            await asyncio.sleep(0.5)
         await asyncio.sleep(1.0)
 
     # -- 3. burst ---------------------------------------------------------------------------
@@ -327,6 +331,41 @@ class Bench:
         finally:
             await sender.close()
             await asyncio.to_thread(second.stop)
+
+    # -- 6. the tracking server down -----------------------------------------------------------
+
+    async def outage(self) -> None:
+        """The tracking server down for `--outage-seconds` while questions arrive at
+        `--outage-rate` a second: every answer's trace waits in the store; once the server is
+        back, how many reach it and how long the store takes to drain."""
+        seconds, rate = self.args.outage_seconds, self.args.outage_rate
+        await self.bot_idle(self.bot.url)
+        await asyncio.to_thread(self.mlflow.stop)
+        started = time.monotonic()
+        channels = [f"DOUT{i:05d}" for i in range(int(seconds * rate))]
+        for i, channel in enumerate(channels):
+            await self.sender.event(dm(f"UOUT{i:05d}", channel, f"outage question {i}"))
+            await asyncio.sleep(max(0.0, started + (i + 1) / rate - time.monotonic()))
+        answers = [await final_answer(self.slack, channel) for channel in channels]
+        await asyncio.sleep(max(0.0, started + seconds - time.monotonic()))
+        waiting = (await readiness(self.bot.url))["traces"]["waiting"]
+        await asyncio.to_thread(self.mlflow.start)
+        back = time.monotonic()
+        while (await readiness(self.bot.url))["traces"]["waiting"] > 0:
+            if time.monotonic() - back > 600:
+                break
+            await asyncio.sleep(0.5)
+        drained_in_s = time.monotonic() - back
+        tracking = Tracking(self.mlflow.url, self.experiment)
+        on_server = {t.info.trace_id for t in await tracking.asearch()}
+        self.results["outage"] = {
+            "seconds": seconds,
+            "rate": rate,
+            "answers": len(answers),
+            "waiting_when_back": waiting,
+            "traces_on_server": len({trace_id_of(a) for a in answers} & on_server),
+            "drained_in_s": round(drained_in_s, 1),
+        }
 
     async def one_burst(self, senders: list[SlackSender], prefix: str) -> dict[str, Any]:
         """`--burst` questions at once, spread over `senders` in turn."""
@@ -427,6 +466,15 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
         f"the server after {burst.get('traces_exported_in_s', '?')} s) | "
         f"{burst['questions']} | {mark(burst['traces_on_server'] == burst['questions'])} |",
     ]
+    outage = results.get("outage")
+    if outage is not None:
+        lines.append(
+            f"| tracking server down {outage['seconds']:g} s under {outage['rate']:g} answers/s → "
+            f"traces on the server once it is back | {outage['traces_on_server']}/"
+            f"{outage['answers']} ({outage['waiting_when_back']} waited in the store; drained "
+            f"{outage['drained_in_s']} s after it came back) | {outage['answers']} | "
+            f"{mark(outage['traces_on_server'] == outage['answers'])} |"
+        )
     if block50 is not None:
         lines.append(
             f"| click → durable in the outbox (ack after commit), p99 at 50 clicks/s | "
@@ -541,6 +589,8 @@ def main() -> None:
     parser.add_argument("--answers", type=int, default=200)
     parser.add_argument("--clicks-visible", type=int, default=30)
     parser.add_argument("--burst", type=int, default=1000)
+    parser.add_argument("--outage-seconds", type=float, default=60.0)
+    parser.add_argument("--outage-rate", type=float, default=10.0, help="answers a second")
     parser.add_argument("--report-sizes", default="10000,100000")
     parser.add_argument(
         "--figures",

@@ -14,6 +14,14 @@ from bot.runtime.pipe import WORKER_READY
 from devkit.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+# The bot's configuration variables: a process started for a test gets none of the caller's.
+CONFIGURATION_PREFIXES = ("SLACK_", "MLFLOW_", "OPENAI_")
+
+
+def clean_environment(env: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without the bot's configuration, then `env` on top."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(CONFIGURATION_PREFIXES)}
+    return {**clean, **(env or {})}
 
 
 class BotProcess:
@@ -31,11 +39,10 @@ class BotProcess:
     def start(self, timeout_s: float = 60.0) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "ab")  # noqa: SIM115 - the process owns it
-        clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MLFLOW_"))}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", *self.args],
             cwd=ROOT,
-            env={**clean_env, **self.env},
+            env=clean_environment(self.env),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -262,7 +262,7 @@ class SlackEmulator:
         self._notify()
         fault = self._take_fault(method)
         if fault is not None:
-            headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
+            headers = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
             body = {"ok": False, "error": fault.error or "internal_error"}
             return web.json_response(body, status=fault.status, headers=headers)
         if not token:

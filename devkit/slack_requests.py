@@ -104,7 +104,8 @@ class SocketModeSender:
     async def push(self, envelope_type: str, payload: Any, **options: Any) -> tuple[int, str]:
         """Send one envelope and wait for its ack (Slack gives up after 3 s; tests wait 10)."""
         envelope_id = await self.hub.push(self.app_token, envelope_type, payload, **options)
-        ack = await self.hub.wait_for_ack(envelope_id)
+        # As long as an HTTP request may take (the session's timeout above).
+        ack = await self.hub.wait_for_ack(envelope_id, timeout_s=30.0)
         return 200, json.dumps(ack.payload) if ack.payload is not None else ""
 
     async def event(

@@ -1,10 +1,15 @@
-"""Real parts for every test: an MLflow server, the Slack and LLM emulators, the bot process."""
+"""Real parts for every test: an MLflow server, the Slack and LLM emulators, the bot process.
+
+Two layers. A test that starts a real process (the tracking server, the bot, a browser, any
+subprocess) is `slow`: it is marked so here when it uses a fixture that starts one
+(`PROCESS_FIXTURES`), and a test that starts one itself must say so (`pytest.mark.slow`) or it
+fails. Everything else is the fast layer (`make test-fast`: `pytest -m "not slow"`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,13 +25,45 @@ from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import Workspace
 from devkit.slack_requests import SlackSender, SocketModeSender
 from devkit.traces import Tracking
+from tests.support.front import Front, front_settings, running_front
+from tests.support.layers import no_process_start_unless_slow
 from tests.support.stack import Stack
+from tests.support.suite import BOT_TOKEN, LLM_KEY, SIGNING_SECRET, TEAM_ID
 
-BOT_TOKEN = "xoxb-test-" + secrets.token_hex(12)
-SIGNING_SECRET = "signing-" + secrets.token_hex(16)
-LLM_KEY = "sk-test-" + secrets.token_hex(16)
-TEAM_ID = "T0TEAM"
-ROOT_DIR = Path(__file__).resolve().parents[1]
+# Fixtures that start a real process, directly or through the fixtures they use.
+# (`transport_sender` asks for its bot by name, out of the hook's sight: it is listed too.)
+PROCESS_FIXTURES = frozenset(
+    {
+        "mlflow_server",
+        "outage_server",
+        "bot",
+        "socket_bot",
+        "stack",
+        "transport_sender",
+        "postgres_server",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses a process fixture (even through another fixture) is slow."""
+    for item in items:
+        if PROCESS_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    """The fast layer stays fast: a test not marked slow that starts a process fails, and so
+    does one whose fixtures (of any scope: they start in this phase) start one."""
+    with no_process_start_unless_slow(item):
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    with no_process_start_unless_slow(item):
+        return (yield)
 
 
 @pytest.fixture(scope="session")
@@ -188,3 +225,10 @@ async def stack(
     created = Stack(bot_env, outage_server, tmp_root)
     yield created
     await created.close()
+
+
+@pytest.fixture
+async def front(slack: SlackEmulator, tmp_path: Path) -> AsyncIterator[Front]:
+    """The real front in this event loop, the worker a stand-in (tests/support/front.py)."""
+    async with running_front(front_settings(slack, tmp_path), slack) as running:
+        yield running

@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 
+from devkit.bot_process import clean_environment
 from devkit.ports import free_port
-from tests.conftest import BOT_TOKEN, LLM_KEY, ROOT_DIR, SIGNING_SECRET
+from tests.support.suite import BOT_TOKEN, LLM_KEY, ROOT_DIR, SIGNING_SECRET
 
 
 async def run_check(env: dict[str, str]) -> tuple[int, str]:
     """Run the check as a person would (the emulators answer from this event loop)."""
-    clean = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MLFLOW_", "OPENAI_"))
-    }
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
         "check",
         cwd=ROOT_DIR,
-        env={**clean, **env},
+        env=clean_environment(env),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )

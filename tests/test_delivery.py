@@ -19,6 +19,7 @@ from bot.feedback.outbox import Outbox
 from bot.feedback.recorder import FeedbackRecorder, InvalidFeedback
 from bot.tracing.counted_feedback import SUMMARY, SUMMARY_SOURCE_ID, SUMMARY_SOURCE_TYPE
 from bot.tracing.data_model import VOTE
+from devkit.ids import new_trace_id
 from devkit.mlflow_server import MlflowServer
 from devkit.waiting import eventually
 
@@ -42,10 +43,6 @@ def create_trace(server: MlflowServer, experiment_id: str, trace_id: str | None 
     )
     TracingClient(server.url).start_trace(info)
     return trace_id
-
-
-def new_trace_id() -> str:
-    return "tr-" + uuid.uuid4().hex
 
 
 def valid_of(server: MlflowServer, trace_id: str) -> list:
@@ -73,7 +70,12 @@ async def test_feedback_given_before_its_trace_exists_lands_once_it_does(
     recorder, outbox, _ = delivery
     trace_id = new_trace_id()
     await recorder.vote(trace_id, "UEARLY", False)
-    await asyncio.sleep(1.0)
+
+    async def tried() -> bool:  # the deliverer tried, and the vote waits for its trace
+        (entry,) = await outbox.due(10, ignore_backoff=True)
+        return entry.attempts >= 1
+
+    await eventually(tried, timeout_s=30)
     stats = await outbox.stats()
     assert stats.pending == 1 and stats.dead == 0
 
@@ -185,11 +187,12 @@ async def test_the_recorder_refuses_what_it_cannot_record(tmp_path: Path) -> Non
         outbox.close()
 
 
+@pytest.mark.slow  # starts a process
 def test_the_outbox_command_shows_and_revives_dead_entries(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from tests.conftest import ROOT_DIR
+    from tests.support.suite import ROOT_DIR
 
     outbox = Outbox(tmp_path / "outbox.sqlite3")
     trace_id = new_trace_id()

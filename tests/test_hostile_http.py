@@ -13,7 +13,7 @@ import pytest
 
 from devkit.bot_process import BotProcess
 from devkit.slack_requests import SlackSender
-from tests.conftest import SIGNING_SECRET
+from tests.support.suite import SIGNING_SECRET
 
 BODY = json.dumps({"type": "event_callback", "event": {"type": "message"}}).encode()
 

@@ -8,8 +8,7 @@ from pathlib import Path
 from devkit.conversation import ask, trace_id_of
 from devkit.ids import new_id
 from devkit.slack_api import SlackEmulator
-from devkit.slack_payloads import reaction_event as reaction
-from devkit.slack_payloads import vote_click
+from devkit.slack_payloads import reaction_event, vote_click
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from devkit.waiting import eventually
@@ -29,7 +28,7 @@ async def test_a_thumbs_up_reaction_is_a_vote_and_a_later_click_replaces_it(
 ) -> None:
     answer = await ask(sender, slack)
     trace_id, user = trace_id_of(answer), new_id("U")
-    await sender.event(reaction(user, "+1", answer))
+    await sender.event(reaction_event(user, "+1", answer))
 
     async def up() -> bool:
         valid = [
@@ -49,9 +48,20 @@ async def test_a_thumbs_up_reaction_is_a_vote_and_a_later_click_replaces_it(
     )
 
     # Removing the reaction now changes nothing: the click came later and replaced it.
-    await sender.event(reaction(user, "+1", answer, added=False))
-    await asyncio.sleep(1.0)
+    await sender.event(reaction_event(user, "+1", answer, added=False))
+    await after_a_control_vote(sender, tracking, answer)
     assert await votes_by(tracking, trace_id, user) == [("user_feedback", False)]
+
+
+async def after_a_control_vote(sender: SlackSender, tracking: Tracking, answer: dict) -> str:
+    """Another user's 👍 reaction on `answer`, sent now, has landed in MLflow: what was sent
+    before it had the time to land too. The control user is returned."""
+    control = new_id("U")
+    await sender.event(reaction_event(control, "+1", answer))
+    await eventually(
+        lambda: _equals(votes_by(tracking, trace_id_of(answer), control), [("user_feedback", True)])
+    )
+    return control
 
 
 async def _equals(actual_coro, expected) -> bool:  # type: ignore[no-untyped-def]
@@ -65,11 +75,11 @@ async def test_removing_the_reaction_withdraws_the_vote_and_keeps_it_for_audit(
 ) -> None:
     answer = await ask(sender, slack)
     trace_id, user = trace_id_of(answer), new_id("U")
-    await sender.event(reaction(user, "thumbsdown::skin-tone-6", answer))
+    await sender.event(reaction_event(user, "thumbsdown::skin-tone-6", answer))
     await eventually(
         lambda: _equals(votes_by(tracking, trace_id, user), [("user_feedback", False)])
     )
-    await sender.event(reaction(user, "thumbsdown::skin-tone-6", answer, added=False))
+    await sender.event(reaction_event(user, "thumbsdown::skin-tone-6", answer, added=False))
     await eventually(
         lambda: _equals(votes_by(tracking, trace_id, user), [("user_feedback_withdrawn", False)])
     )
@@ -77,7 +87,7 @@ async def test_removing_the_reaction_withdraws_the_vote_and_keeps_it_for_audit(
     assert not any(a.name == "user_feedback" and a.valid is not False for a in everything)
 
     # Voting again after a withdrawal is a fresh vote.
-    await sender.event(reaction(user, "+1::skin-tone-3", answer))
+    await sender.event(reaction_event(user, "+1::skin-tone-3", answer))
     await eventually(
         lambda: _equals(
             votes_by(tracking, trace_id, user),
@@ -97,12 +107,12 @@ async def test_other_emoji_and_other_messages_are_ignored(
     )
     foreign = slack.add_foreign_bot_message(channel, "another app", thread_ts=answer["thread_ts"])
     foreign["metadata"] = {"event_type": "genai_response", "event_payload": {"trace_id": trace_id}}
-    await sender.event(reaction(user, "tada", answer))
-    await sender.event(reaction(user, "+1", users_message))
-    await sender.event(reaction(user, "+1", foreign))
-    await sender.event(reaction("UBOT", "+1", answer))
-    await asyncio.sleep(1.5)
-    assert await tracking.assessments(trace_id) == []
+    await sender.event(reaction_event(user, "tada", answer))
+    await sender.event(reaction_event(user, "+1", users_message))
+    await sender.event(reaction_event(user, "+1", foreign))
+    await sender.event(reaction_event("UBOT", "+1", answer))
+    control = await after_a_control_vote(sender, tracking, answer)
+    assert [a.source.source_id for a in await tracking.assessments(trace_id)] == [control]
 
 
 async def test_a_reaction_finds_its_answer_through_slack_when_the_bot_has_no_record(
@@ -121,12 +131,19 @@ async def test_a_reaction_finds_its_answer_through_slack_when_the_bot_has_no_rec
     _, sender = await stack.start_bot()
     user = new_id("U")
     lookups = len(slack.calls_to("conversations.replies"))
-    await sender.event(reaction(user, "thumbsup", answer))
+    await sender.event(reaction_event(user, "thumbsup", answer))
     await assert_exactly(tracking, {(trace_id_of(answer), user, "user_feedback"): True})
     replies = slack.calls_to("conversations.replies")[lookups:]
     assert replies and replies[-1].args["include_all_metadata"] in (True, "true", "1")
 
     # The answer is remembered now: the next reaction needs no Slack call.
-    await sender.event(reaction(new_id("U"), "-1", answer))
-    await asyncio.sleep(1.0)
+    second = new_id("U")
+    await sender.event(reaction_event(second, "-1", answer))
+    await assert_exactly(
+        tracking,
+        {
+            (trace_id_of(answer), user, "user_feedback"): True,
+            (trace_id_of(answer), second, "user_feedback"): False,
+        },
+    )
     assert len(slack.calls_to("conversations.replies")) == lookups + 1

@@ -17,11 +17,11 @@ from devkit.conversation import ask, trace_id_of
 from devkit.ids import new_id
 from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import follow_up_click, reason_submission, vote_click
+from devkit.slack_payloads import reaction_event as reaction
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from devkit.waiting import eventually
 from tests.support.stack import Stack, answers_for, timed
-from tests.test_reactions import reaction
 
 REASON = "user_feedback_reason"
 MORE = "feedback_reason_more"

@@ -10,10 +10,7 @@ import asyncio
 import csv
 import io
 import json
-import os
 import re
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -23,7 +20,6 @@ from typing import Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.report.args import COMMAND
 from bot.report.command import BUILDING, REFUSAL, FeedbackReportCommand, Invocation
 from bot.tracing.links import trace_url
 from config import Settings
@@ -32,14 +28,25 @@ from devkit.ids import new_id
 from devkit.mlflow_server import MlflowServer
 from devkit.ports import free_port
 from devkit.slack_api import SlackEmulator
-from devkit.slack_payloads import Workspace, person, slash_command
 from devkit.slack_requests import Sender, SlackSender
 from devkit.traces import Tracking
-from tests.conftest import BOT_TOKEN, ROOT_DIR, SIGNING_SECRET
+from tests.support.mlflow_client import mlflow_client_restored
+from tests.support.report_commands import (
+    ADMIN,
+    after_a_control_report,
+    check_export_line,
+    cli_env,
+    cli_output,
+    report_message,
+    run_cli,
+    run_command,
+    section_texts,
+    texts,
+)
 from tests.support.report_seed import FeedbackSeeder
 from tests.support.seed_analysis import analyze_ratings, analyze_user_feedback
+from tests.support.suite import BOT_TOKEN, SIGNING_SECRET
 
-ADMIN = "UADMIN1"
 WINDOW = "2021-03-01..2021-03-04"
 AGREE_WINDOW = "2021-04-01..2021-04-02"
 
@@ -192,67 +199,6 @@ def expected(data: Dataset, ui_base: str) -> dict[str, Any]:
 # -- helpers ----------------------------------------------------------------------------------
 
 
-def command(slack: SlackEmulator, user: str, text: str, key: str, **extra: str) -> dict[str, str]:
-    workspace = Workspace.of(slack)
-    fields = slash_command(
-        workspace,
-        person(workspace, user, extra.pop("user_name", "someone")),
-        COMMAND,
-        text,
-        channel="C0ADMINS",
-        channel_name="admins",
-        response_url=f"{slack.base_url}/response/{key}",
-        trigger_id=slack.new_trigger(),
-    )
-    return {**fields, **extra}
-
-
-async def run_command(
-    sender: Sender, slack: SlackEmulator, user: str, text: str, **extra: str
-) -> tuple[dict[str, Any], str]:
-    """Send the command; its acknowledgement (checked to come within 3 s) and response key."""
-    key = new_id("R")
-    started = time.monotonic()
-    status, body = await sender.command(command(slack, user, text, key, **extra))
-    assert time.monotonic() - started < 3.0
-    assert status == 200, body
-    ack = json.loads(body)
-    assert ack.get("response_type") == "ephemeral"
-    return ack, key
-
-
-async def report_message(slack: SlackEmulator, key: str) -> dict[str, Any]:
-    posts = await slack.wait_for(lambda: slack.response_url_posts.get(key), timeout=30)
-    assert len(posts) == 1
-    message = posts[0]
-    assert message["replace_original"] is True
-    assert message["response_type"] == "ephemeral"
-    return dict(message)
-
-
-def texts(blocks: list[dict[str, Any]]) -> list[str]:
-    """Every text in the blocks, in order."""
-    found: list[str] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            for name, value in node.items():
-                if name == "text" and isinstance(value, str):
-                    found.append(value)
-                else:
-                    walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(blocks)
-    return found
-
-
-def section_texts(blocks: list[dict[str, Any]]) -> list[str]:
-    return [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b]
-
-
 _TREND_ROW = re.compile(
     r"^(\d{4}-\d{2}-\d{2})\s+[█▏▎▍▌▋▊▉ ]*?\s*(\d+)(?:\s+(\d+)/(\d+)\s+([\d.]+)%)?$"
 )
@@ -317,29 +263,6 @@ def assert_slack_report(message: dict[str, Any], want: dict[str, Any]) -> None:
         answers = f"{channel['answers']} answer{'' if channel['answers'] == 1 else 's'}"
         assert f"👎 {channel['down']} · 👍 {channel['up']} · {answers}" in line
     assert "Building" not in joined
-
-
-def run_cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MLFLOW_"))}
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=ROOT_DIR,
-        env={**clean, **env},
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-
-
-async def cli_output(env: dict[str, str], *args: str) -> str:
-    """What a successful `python -m bot ...` printed."""
-    result = await asyncio.to_thread(run_cli, env, *args)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def cli_env(mlflow_server: MlflowServer, experiment_name: str) -> dict[str, str]:
-    return {"MLFLOW_TRACKING_URI": mlflow_server.url, "MLFLOW_EXPERIMENT_NAME": experiment_name}
 
 
 def comparable(report: dict[str, Any]) -> dict[str, Any]:
@@ -431,7 +354,7 @@ async def test_bad_arguments_get_the_usage_and_nothing_is_computed(
 ) -> None:
     ack, key = await run_command(sender, slack, ADMIN, text)
     assert "Usage" in ack["text"] and "/feedback-report [window] [channel]" in ack["text"]
-    await asyncio.sleep(0.5)
+    await after_a_control_report(sender, slack)
     assert slack.response_url_posts.get(key) in (None, [])
 
 
@@ -443,7 +366,7 @@ async def test_help_explains_the_definitions(
     all_text = "\n".join(texts(ack["blocks"]))
     for words in ("Feedback rate", "Positive rate", "👍 = 5, 👎 = 1", "below 3", "24h, 7d"):
         assert words in all_text
-    await asyncio.sleep(0.3)
+    await after_a_control_report(transport_sender, slack)
     assert slack.response_url_posts.get(key) in (None, [])
 
 
@@ -464,7 +387,7 @@ async def test_anyone_but_an_admin_is_refused_without_numbers(
     ack, key = await run_command(sender, slack, user, text, user_name=user_name)
     assert ack["text"] == REFUSAL
     assert not re.search(r"\d", ack["text"]) and "blocks" not in ack
-    await asyncio.sleep(0.8)
+    await after_a_control_report(sender, slack)
     assert slack.response_url_posts.get(key) in (None, [])
     assert f"refused /feedback-report to {user}" in bot.log()
 
@@ -491,34 +414,80 @@ async def test_only_listed_admins_when_workspace_admins_are_not_allowed(
     assert answer.message.text == BUILDING and answer.report is not None
 
 
-def settings(tracking_uri: str, *, allow_workspace_admins: bool = True) -> Settings:
+def settings(
+    tracking_uri: str, *, allow_workspace_admins: bool = True, **tracking: int
+) -> Settings:
     return Settings(
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
         mlflow_tracking_uri=tracking_uri,
         feedback_report_admins=ADMIN,
         feedback_report_allow_workspace_admins=allow_workspace_admins,
+        **tracking,
     )
 
 
-async def test_a_tracking_server_that_is_down_is_reported_plainly(
-    slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
-    dead = f"http://127.0.0.1:{free_port()}"
-    reports = FeedbackReportCommand(settings(dead))
+async def report_in_process(slack: SlackEmulator, reports: FeedbackReportCommand) -> str:
+    """The report's text as posted to the response_url, built in this process."""
     client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)
     key = new_id("R")
-    answer = await reports.acknowledge(
-        Invocation(ADMIN, "7d", f"{slack.base_url}/response/{key}"), client
-    )
-    assert answer.message.text == BUILDING and answer.report is not None
-    await reports.build_and_post(answer.report, f"{slack.base_url}/response/{key}", client)
+    response_url = f"{slack.base_url}/response/{key}"
+    with mlflow_client_restored():
+        answer = await reports.acknowledge(Invocation(ADMIN, "7d", response_url), client)
+        assert answer.message.text == BUILDING and answer.report is not None
+        await reports.build_and_post(answer.report, response_url, client)
     message = await report_message(slack, key)
-    assert message["text"].startswith("Sorry, the feedback report could not be built:")
-    assert "MLflow tracking server did not answer" in message["text"]
     assert not message.get("blocks")
+    return str(message["text"])
+
+
+async def test_a_tracking_server_that_is_down_is_reported_plainly(slack: SlackEmulator) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    reports = FeedbackReportCommand(settings(dead, mlflow_request_retries=0))
+    text = await report_in_process(slack, reports)
+    assert text.startswith("Sorry, the feedback report could not be built:")
+    assert "MLflow tracking server did not answer" in text
+
+
+class SilentServer:
+    """Accepts connections and never answers (a tracking server that hangs)."""
+
+    def __init__(self) -> None:
+        self.connections = 0
+        self._writers: list[asyncio.StreamWriter] = []
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        self._writers.append(writer)
+
+    async def stop(self) -> None:
+        for writer in self._writers:
+            writer.close()
+        self._server.close()
+        await self._server.wait_closed()
+
+
+@pytest.mark.parametrize("retries", [0, 1])
+async def test_a_hanging_tracking_server_costs_the_timeout_per_try(
+    slack: SlackEmulator, retries: int
+) -> None:
+    """MLFLOW_REQUEST_TIMEOUT_S bounds each request, MLFLOW_REQUEST_RETRIES counts the tries."""
+    silent = SilentServer()
+    url = await silent.start()
+    reports = FeedbackReportCommand(
+        settings(url, mlflow_request_timeout_s=1, mlflow_request_retries=retries)
+    )
+    started = time.monotonic()
+    text = await report_in_process(slack, reports)
+    elapsed = time.monotonic() - started
+    await silent.stop()
+    assert "MLflow tracking server did not answer" in text
+    assert silent.connections == retries + 1
+    assert retries + 1 <= elapsed < 2 * (retries + 1) + 1
 
 
 # -- the command line -------------------------------------------------------------------------
@@ -625,6 +594,7 @@ async def test_cli_relative_windows(mlflow_server: MlflowServer) -> None:
     assert only_cy["answers"] == 1 and only_cy["most_negative_channels"] == []
 
 
+@pytest.mark.slow  # starts a process
 def test_cli_needs_no_slack_settings_and_says_what_is_missing() -> None:
     result = run_cli({}, "report")
     assert result.returncode == 2
@@ -637,6 +607,7 @@ def test_cli_needs_no_slack_settings_and_says_what_is_missing() -> None:
     assert result.returncode == 2 and "not a channel ID" in result.stderr
 
 
+@pytest.mark.slow  # starts a process
 def test_cli_with_the_tracking_server_down_says_so_and_exits_1() -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     for command in ("report", "export"):
@@ -648,41 +619,6 @@ def test_cli_with_the_tracking_server_down_says_so_and_exits_1() -> None:
 
 
 # -- export -----------------------------------------------------------------------------------
-
-
-def check_export_line(line: str) -> dict[str, Any]:
-    record = json.loads(line)
-    assert set(record) == {
-        "trace_id",
-        "question",
-        "answer",
-        "asker",
-        "channel",
-        "session",
-        "question_ts",
-        "answer_ts",
-        "answered_at",
-        "votes",
-        "ratings",
-        "reasons",
-    }
-    assert record["trace_id"].startswith("tr-")
-    assert isinstance(record["question"], str) and record["question"]
-    assert isinstance(record["answer"], str) and record["answer"]
-    datetime.fromisoformat(record["answered_at"])
-    assert record["votes"] or record["ratings"]
-    for vote in record["votes"]:
-        assert set(vote) == {"user", "value", "at"} and isinstance(vote["value"], bool)
-        datetime.fromisoformat(vote["at"])
-    for reason in record["reasons"]:
-        assert set(reason) == {"user", "reason", "comment", "at"}
-        datetime.fromisoformat(reason["at"])
-    for rating in record["ratings"]:
-        assert set(rating) == {"user", "dimension", "score", "comment", "at"}
-        assert rating["dimension"] in ("accuracy", "helpfulness", "relevance")
-        assert rating["score"] in (1, 2, 3, 4, 5)
-        datetime.fromisoformat(rating["at"])
-    return dict(record)
 
 
 async def test_export_writes_one_line_per_answer_with_feedback(
@@ -755,8 +691,11 @@ async def test_the_seed_analysis_counts_differently_on_changed_votes(
         "helpfulness": 2.0,
         "relevance": 4.0,
     }
-    ours = expected(dataset, mlflow_server.url)
+    # The bot's report of the same traces counts valid human votes only.
+    env = cli_env(mlflow_server, experiment_name)
+    ours = json.loads(await cli_output(env, "report", "--since", WINDOW, "--format", "json"))
     assert (ours["feedback_rate_pct"], ours["votes"]["positive_rate_pct"]) == (66.7, 57.1)
+    assert (ours["votes"]["up"], ours["votes"]["down"]) != (5, 5)
 
 
 async def test_the_seed_analysis_agrees_when_every_answer_has_one_vote(

@@ -16,8 +16,7 @@ from devkit.mlflow_server import MlflowServer
 from devkit.slack_api import SlackEmulator
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
-from tests.support.report_seed import FeedbackSeeder
-from tests.test_report import (
+from tests.support.report_commands import (
     ADMIN,
     check_export_line,
     cli_env,
@@ -26,6 +25,7 @@ from tests.test_report import (
     run_command,
     section_texts,
 )
+from tests.support.report_seed import FeedbackSeeder
 
 WINDOW = "2021-05-01..2021-05-02"
 

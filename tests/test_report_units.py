@@ -27,6 +27,7 @@ from bot.report.trace_records import AnswerQuery, TraceRecord
 from bot.report.window import WindowError, parse_window
 from bot.tracing.counted_feedback import CountedAssessment, Summary
 from bot.tracing.links import trace_url
+from config import load_tracking_settings
 from devkit.slack_api import MESSAGE_BLOCKS_LIMIT, _validate_blocks
 from devkit.slack_payloads import escaped_command_text
 
@@ -72,6 +73,16 @@ def test_a_long_range_is_charted_by_week() -> None:
 def test_what_is_not_a_window(text: str) -> None:
     with pytest.raises(WindowError):
         parse_window(text, NOW)
+
+
+def test_a_range_may_span_366_days_and_no_more() -> None:
+    longest = parse_window("2024-01-01..2024-12-31", NOW)  # a leap year: 366 days
+    assert len(longest.days()) == 366 and longest.bucket == "week"
+    with pytest.raises(WindowError, match="longer than 366 days"):
+        parse_window("2024-01-01..2025-01-01", NOW)  # 367
+    assert len(parse_window("2026-03-01..2026-03-31", NOW).days()) == 31
+    assert parse_window("2026-03-01..2026-03-31", NOW).bucket == "day"
+    assert parse_window("2026-03-01..2026-04-01", NOW).bucket == "week"  # 32 days
 
 
 def test_report_arguments() -> None:
@@ -183,6 +194,20 @@ def test_numbers_read_with_at_most_one_decimal() -> None:
 def test_trace_links_use_the_ui_route_of_mlflow_3() -> None:
     assert trace_url("http://mlflow:5000/", "7", "tr-abc") == (
         "http://mlflow:5000/#/experiments/7/traces?selectedEvaluationId=tr-abc"
+    )
+
+
+def test_report_links_open_the_mlflow_ui_url_when_it_is_set() -> None:
+    tracking = "http://10.0.0.5:5000"
+    assert load_tracking_settings(mlflow_tracking_uri=tracking).mlflow_ui_base == tracking
+    settings = load_tracking_settings(
+        mlflow_tracking_uri=tracking, mlflow_ui_url="https://mlflow.example.com/ui/"
+    )
+    builder = ReportBuilder(AnswerQuery(WINDOW), "4", settings.mlflow_ui_base)
+    builder.add(_answer(1, [False], [1.0], "C1"))
+    [low] = builder.build().lowest
+    assert low.trace_url == (
+        "https://mlflow.example.com/ui/#/experiments/4/traces?selectedEvaluationId=tr-000001"
     )
 
 
@@ -311,7 +336,7 @@ async def test_the_workspace_admin_check_refuses_odd_user_ids_without_raising(sl
     from slack_sdk.web.async_client import AsyncWebClient
 
     from bot.report.access import ReportAccess
-    from tests.conftest import BOT_TOKEN
+    from tests.support.suite import BOT_TOKEN
 
     access = ReportAccess([], allow_workspace_admins=True)
     client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.api_url)

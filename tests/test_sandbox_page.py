@@ -30,7 +30,7 @@ from devkit.traces import Tracking
 from devkit.waiting import eventually
 from sandbox import APP_ID, BOT_ID, BOT_USER_ID, CHANNEL_ID, DM_ID, SANDBOX_USER_ID, TEAM_ID
 from sandbox.server import Sandbox
-from tests.support.browser import chromium_page, screenshot
+from tests.support.browser import chromium_page, screenshot, send
 
 TOKEN = "xoxb-sandbox-test-" + secrets.token_hex(8)
 SECRET = secrets.token_hex(16)
@@ -200,11 +200,6 @@ async def sandbox_and_app() -> AsyncIterator[tuple[Sandbox, ScriptedApp]]:
     await runner.cleanup()
 
 
-async def send(page: Page, text: str) -> None:
-    await page.fill("#composer-input", text)
-    await page.press("#composer-input", "Enter")
-
-
 async def wait_for(predicate: Any, timeout_s: float = 10.0) -> Any:
     for _ in range(int(timeout_s * 20)):
         result = predicate()
@@ -214,6 +209,7 @@ async def wait_for(predicate: Any, timeout_s: float = 10.0) -> Any:
     raise TimeoutError("never happened")
 
 
+@pytest.mark.slow  # starts a process
 async def test_the_page_sends_slacks_requests_and_shows_what_the_app_answers(
     sandbox_and_app: tuple[Sandbox, ScriptedApp],
 ) -> None:
@@ -337,6 +333,7 @@ async def test_the_page_sends_slacks_requests_and_shows_what_the_app_answers(
         assert app.bad_signatures == 0
 
 
+@pytest.mark.slow  # starts a process
 async def test_an_app_that_is_down_or_refuses_is_shown_as_slack_would(
     sandbox_and_app: tuple[Sandbox, ScriptedApp],
 ) -> None:

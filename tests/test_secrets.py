@@ -28,8 +28,8 @@ from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import dm, rating_submission, vote_click
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
-from tests.conftest import BOT_TOKEN, LLM_KEY, SIGNING_SECRET, TEAM_ID
-from tests.test_feedback import eventually
+from devkit.waiting import eventually
+from tests.support.suite import BOT_TOKEN, LLM_KEY, SIGNING_SECRET, TEAM_ID
 
 pytestmark = pytest.mark.slow
 

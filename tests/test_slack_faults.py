@@ -14,7 +14,7 @@ from devkit.slack_api import Call, SlackEmulator
 from devkit.slack_payloads import dm, mention
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
-from tests.test_feedback import eventually
+from devkit.waiting import eventually
 
 pytestmark = pytest.mark.slow
 

@@ -5,21 +5,20 @@ answered with a trace; the vote in tests/test_feedback.py; the command in tests/
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-import subprocess
-import sys
 import time
 
-from devkit.conversation import final_answer, trace_id_of
+import pytest
+
+from devkit.conversation import ask, final_answer, shown_markdown, trace_id_of
 from devkit.ids import new_id
 from devkit.llm_api import LlmEmulator
 from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import Workspace, dm, mention, message_event
 from devkit.slack_requests import Sender, SlackSender
 from devkit.traces import Tracking
-from tests.conftest import ROOT_DIR
+from tests.support.commands import run_bot_command
+from tests.support.stack import Stack
 
 
 async def test_url_verification_answers_the_challenge(sender: SlackSender) -> None:
@@ -38,7 +37,7 @@ async def test_bad_signature_and_stale_timestamp_are_refused(
     assert status == 401
     status, _ = await sender.post(body, "application/json", timestamp=int(time.time()) - 600)
     assert status == 401
-    await asyncio.sleep(0.5)
+    await ask(sender, slack, "control")  # answered: the refused ones would have been too
     assert slack.bot_messages(channel) == []
 
 
@@ -119,7 +118,7 @@ async def test_a_retried_event_is_answered_once(
     await sender.event(event, event_id="EvRETRIED1", retry_num=1)
     await sender.event(event, event_id="EvRETRIED1", retry_num=2)
     await final_answer(slack, channel)
-    await asyncio.sleep(1.0)
+    await ask(sender, slack, "control")  # asked after the retries, answered after them
     assert len(slack.bot_messages(channel)) == 1
 
 
@@ -131,7 +130,7 @@ async def test_a_mention_delivered_as_message_and_app_mention_is_answered_once(
     await sender.event({**event, "type": "message", "channel_type": "channel"})
     await sender.event(event)
     await final_answer(slack, channel)
-    await asyncio.sleep(0.8)
+    await ask(sender, slack, "control")
     assert len(slack.bot_messages(channel)) == 1
 
 
@@ -150,7 +149,7 @@ async def test_bot_messages_edits_and_joins_are_ignored(
     for event in ignored:
         status, _ = await sender.event(event)
         assert status == 200
-    await asyncio.sleep(1.0)
+    await ask(sender, slack, "control")
     assert slack.bot_messages(channel) == []
     assert not any(r["messages"][-1]["content"] == "my own words" for r in llm.requests)
 
@@ -184,17 +183,22 @@ async def test_a_thread_message_where_the_bot_never_answered_is_ignored(
     root = slack.add_user_message(channel, user, "people talking")
     reply = slack.add_user_message(channel, new_id("U"), "among themselves", thread_ts=root["ts"])
     await sender.event(message_event(Workspace.of(slack), reply, channel, "channel", root["user"]))
-    await asyncio.sleep(0.8)
+    await ask(sender, slack, "control")  # answered: the thread message would have been too
     assert slack.bot_messages(channel) == []
 
 
 async def _assert_apology_then_recovery(
     sender: SlackSender, slack: SlackEmulator, llm: LlmEmulator, tracking: Tracking, mode: str
-) -> None:
+) -> tuple[float, int]:
+    """The apology, its error trace, then an answer; the seconds until the apology and the
+    requests the LLM had by then."""
     user, channel = new_id("U"), new_id("D")
     llm.mode = mode
+    started = time.monotonic()
     await sender.event(dm(user, channel, "are you there?"))
     apology = await slack.wait_for(lambda: slack.bot_messages(channel), timeout=20)
+    waited = time.monotonic() - started
+    asked = len(llm.requests)
     assert "Sorry" in apology[0]["text"]
     assert not any(b["type"] == "context_actions" for b in apology[0].get("blocks", []))
 
@@ -205,6 +209,7 @@ async def _assert_apology_then_recovery(
     await sender.event(dm(user, channel, "and now?"))
     answer = await final_answer(slack, channel)
     assert answer["text"] == "Echo: and now?"
+    return waited, asked
 
 
 def _traces_of(tracking: Tracking, user: str, state: str) -> list:
@@ -220,7 +225,16 @@ async def test_llm_500_gives_an_apology_an_error_trace_and_the_bot_recovers(
 async def test_llm_hang_gives_an_apology_within_the_timeout(
     sender: SlackSender, slack: SlackEmulator, llm: LlmEmulator, tracking: Tracking
 ) -> None:
-    await _assert_apology_then_recovery(sender, slack, llm, tracking, "hang")
+    waited, asked = await _assert_apology_then_recovery(sender, slack, llm, tracking, "hang")
+    # LLM_TIMEOUT_S is 3 (conftest): the whole wait, not each attempt's (3 attempts: ≥ 9 s).
+    assert 3.0 <= waited < 6.0 and asked == 1
+
+
+async def test_a_rate_limited_llm_is_retried_then_apologised_for(
+    sender: SlackSender, slack: SlackEmulator, llm: LlmEmulator, tracking: Tracking
+) -> None:
+    waited, asked = await _assert_apology_then_recovery(sender, slack, llm, tracking, "rate_limit")
+    assert asked == 3 and waited < 3.0 + 1.0  # three attempts, within LLM_TIMEOUT_S
 
 
 async def test_garbage_from_the_llm_gives_an_apology(
@@ -250,16 +264,10 @@ async def test_a_very_long_answer_is_split_within_slack_limits(
     parts = slack.bot_messages(channel)
     assert len(parts) >= 5
     assert parts[-1] is answer
-    joined = "".join(_markdown_of(p) for p in parts)
+    joined = "".join(shown_markdown(p) for p in parts)
     assert joined.replace("\n", "").replace(" ", "") == llm.fixed_answer.replace("\n", "").replace(
         " ", ""
     )
-
-
-def _markdown_of(message: dict) -> str:
-    """What a person sees of a message: its markdown blocks, or its streamed text."""
-    markdown = [b["text"] for b in message.get("blocks", []) if b["type"] == "markdown"]
-    return "".join(markdown) if markdown else str(message["text"])
 
 
 async def test_a_malformed_interaction_is_refused_and_the_bot_stays_up(
@@ -281,35 +289,23 @@ async def test_slacks_ssl_check_of_the_command_url_gets_a_200(sender: SlackSende
     assert (status, body) == (200, "")
 
 
+@pytest.mark.slow  # starts a process
 def test_missing_configuration_exits_2_naming_the_variable() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MLFLOW_"))}
-    env["SLACK_BOT_TOKEN"] = "xoxb-secret-value"
-    result = subprocess.run(
-        [sys.executable, "-m", "bot"],
-        cwd=ROOT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = run_bot_command(env={"SLACK_BOT_TOKEN": "xoxb-secret-value"})
     assert result.returncode == 2
     assert "SLACK_SIGNING_SECRET is not set" in result.stderr
     assert "MLFLOW_TRACKING_URI is not set" in result.stderr
     assert "xoxb-secret-value" not in result.stderr + result.stdout
 
 
+@pytest.mark.slow  # starts a process
 def test_a_file_tracking_uri_is_refused_clearly() -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "MLFLOW_"))}
-    env.update(
-        SLACK_BOT_TOKEN="xoxb-1", SLACK_SIGNING_SECRET="s", MLFLOW_TRACKING_URI="sqlite:///x.db"
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "bot"],
-        cwd=ROOT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = run_bot_command(
+        env={
+            "SLACK_BOT_TOKEN": "xoxb-1",
+            "SLACK_SIGNING_SECRET": "s",
+            "MLFLOW_TRACKING_URI": "sqlite:///x.db",
+        }
     )
     assert result.returncode == 2
     assert "MLFLOW_TRACKING_URI is invalid" in result.stderr
@@ -328,3 +324,30 @@ async def test_readyz_reports_the_tracking_server_and_the_outbox(sender: SlackSe
     assert ready["tracking_server"] == "reachable"
     assert ready["outbox"]["dead"] == 0
     assert ready["traces_dropped"] == 0
+
+
+async def test_with_slack_streaming_false_answers_are_posted_without_a_stream(
+    stack: Stack, slack: SlackEmulator
+) -> None:
+    stack.env["SLACK_STREAMING"] = "false"
+    _, sender = await stack.start_bot()
+    channel = new_id("C")
+    await sender.event(mention(new_id("U"), channel, "no stream please"))
+    answer = await final_answer(slack, channel)
+    assert "no stream please" in shown_markdown(answer)
+    assert [c for c in slack.calls_to("chat.startStream") if c.args["channel"] == channel] == []
+    posted = [c for c in slack.calls_to("chat.postMessage") if c.args["channel"] == channel]
+    assert len(posted) == 1
+
+
+async def test_llm_system_prompt_is_what_the_model_is_told_first(
+    stack: Stack, slack: SlackEmulator, llm: LlmEmulator
+) -> None:
+    prompt = "You answer the tests of this bot, and only them."
+    stack.env["LLM_SYSTEM_PROMPT"] = prompt
+    _, sender = await stack.start_bot()
+    channel = new_id("D")
+    await sender.event(dm(new_id("U"), channel, "who are you?"))
+    await final_answer(slack, channel)
+    [request] = [r for r in llm.requests if r["messages"][-1]["content"] == "who are you?"]
+    assert request["messages"][0] == {"role": "system", "content": prompt}

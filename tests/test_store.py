@@ -25,7 +25,8 @@ from bot.storage.store import FILE_NAME, WRITE_WAIT_S, Store, StoreUnavailable
 from devkit.ports import free_port
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# PostgreSQL is a process of its own: those cases are slow (tests/conftest.py).
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def backend_url(request: pytest.FixtureRequest) -> str | None:
     """None: SQLite in the test's directory; else a fresh PostgreSQL database's URL."""
     if request.param == "sqlite":

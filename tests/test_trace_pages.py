@@ -211,7 +211,8 @@ def scripted() -> Iterator[tuple[str, Scripted]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # (polling every 10 ms, not 0.5 s: shutdown() waits for the poll)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", script
     server.shutdown()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import mlflow
@@ -20,6 +21,7 @@ from bot.tracing.setup import (
     remember_absent_packages,
 )
 from config import TrackingSettings
+from tests.support.mlflow_client import mlflow_client_restored
 
 
 def test_an_absent_package_fails_at_once_and_an_installed_one_is_left_alone() -> None:
@@ -63,25 +65,14 @@ def test_spans_reach_the_bots_exporter_at_once_and_calls_are_bounded(
     """MLflow's own reading of the names: a misspelt one would leave MLflow's defaults in
     place (a batching thread holding spans for 5 s; requests retried for minutes)."""
     settings = TrackingSettings(mlflow_tracking_uri="http://127.0.0.1:1")
-    for name in _VARIABLES_THE_SET_UP_WRITES:
-        monkeypatch.delenv(name, raising=False)  # each is restored after the test
     monkeypatch.setattr(mlflow, "set_tracking_uri", lambda uri: None)
+    with mlflow_client_restored():  # the environment as it was, after the test
+        for name in [n for n in os.environ if n.startswith("MLFLOW_")]:
+            del os.environ[name]  # MLflow's defaults, as in a fresh deployment
 
-    bound_mlflow_client(settings)
+        bound_mlflow_client(settings)
 
-    assert MLFLOW_USE_BATCH_SPAN_PROCESSOR.get() is False
-    assert MLFLOW_ENABLE_ASYNC_TRACE_LOGGING.get() is False
-    assert MLFLOW_HTTP_REQUEST_TIMEOUT.get() == settings.mlflow_request_timeout_s
-    assert MLFLOW_HTTP_REQUEST_MAX_RETRIES.get() == settings.mlflow_request_retries
-
-
-_VARIABLES_THE_SET_UP_WRITES = (
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
-    "MLFLOW_HTTP_REQUEST_TIMEOUT",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER",
-    "MLFLOW_ENABLE_ASYNC_TRACE_LOGGING",
-    "MLFLOW_USE_BATCH_SPAN_PROCESSOR",
-    "MLFLOW_TRACKING_URI",
-    "MLFLOW_DISABLE_TELEMETRY",
-)
+        assert MLFLOW_USE_BATCH_SPAN_PROCESSOR.get() is False
+        assert MLFLOW_ENABLE_ASYNC_TRACE_LOGGING.get() is False
+        assert MLFLOW_HTTP_REQUEST_TIMEOUT.get() == settings.mlflow_request_timeout_s
+        assert MLFLOW_HTTP_REQUEST_MAX_RETRIES.get() == settings.mlflow_request_retries

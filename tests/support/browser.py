@@ -39,6 +39,12 @@ async def chromium_page(width: int = 1400, height: int = 860) -> AsyncIterator[P
             await browser.close()
 
 
+async def send(page: Page, text: str) -> None:
+    """Type `text` into the sandbox page's composer and send it."""
+    await page.fill("#composer-input", text)
+    await page.press("#composer-input", "Enter")
+
+
 async def screenshot(page: Page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name

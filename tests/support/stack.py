@@ -79,6 +79,12 @@ async def answers_for(
     return answers
 
 
+async def readiness(bot: BotProcess) -> dict[str, Any]:
+    """What the bot's /readyz says."""
+    async with aiohttp.ClientSession() as http, http.get(bot.url + "/readyz") as response:
+        return dict(await response.json())
+
+
 async def timed(call: Any) -> tuple[float, int, str]:
     started = time.perf_counter()
     status, body = await call
@@ -116,9 +122,3 @@ async def assert_exactly(
         return True
 
     await eventually(check, timeout_s=timeout_s, interval_s=1.0)
-
-
-async def readiness(bot: BotProcess) -> dict[str, Any]:
-    """What the bot's `/readyz` says."""
-    async with aiohttp.ClientSession() as http, http.get(bot.url + "/readyz") as response:
-        return dict(await response.json())

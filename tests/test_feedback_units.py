@@ -1,0 +1,318 @@
+"""Recording feedback (fast layer): the recorder's rules and the outbox's coalescing, on a
+real SQLite outbox in a temporary directory, with no MLflow."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from bot.feedback.intent import FeedbackIntent
+from bot.feedback.outbox import Outbox
+from bot.feedback.recorder import (
+    COMMENT_MAX_CHARS,
+    CurrentRatings,
+    FeedbackRecorder,
+    InvalidFeedback,
+)
+from bot.tracing.data_model import (
+    RATING_DIMENSIONS,
+    REASON,
+    SCORES,
+    VOTE,
+    rating_score,
+    rating_value,
+)
+from devkit.ids import new_trace_id
+
+
+@dataclass
+class Recording:
+    recorder: FeedbackRecorder
+    outbox: Outbox
+    wakes: list[None]
+
+    async def pending(self) -> dict[str, FeedbackIntent]:
+        return {e.intent.name: e.intent for e in await self.outbox.due(100, ignore_backoff=True)}
+
+
+@pytest.fixture
+async def recording(tmp_path: Path) -> AsyncIterator[Recording]:
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    wakes: list[None] = []
+    yield Recording(FeedbackRecorder(outbox, lambda: wakes.append(None)), outbox, wakes)
+    outbox.close()
+
+
+# -- the rating scale -------------------------------------------------------------------------
+
+
+def test_scores_are_stored_as_fifths_and_read_back_as_scores() -> None:
+    assert list(SCORES) == [1, 2, 3, 4, 5]
+    assert [rating_value(s) for s in range(1, 6)] == [0.2, 0.4, 0.6, 0.8, 1.0]
+    assert [round(rating_score(rating_value(s))) for s in range(1, 6)] == [1, 2, 3, 4, 5]
+
+
+# -- votes ------------------------------------------------------------------------------------
+
+
+async def test_a_vote_is_committed_with_its_origin_and_channel_and_wakes_delivery(
+    recording: Recording,
+) -> None:
+    trace_id = new_trace_id()
+    result = await recording.recorder.vote(trace_id, "U1", False, channel="C1")
+    assert result.changed and len(recording.wakes) == 1
+    vote = (await recording.pending())[VOTE]
+    assert (vote.trace_id, vote.user_id, vote.value, vote.rationale) == (
+        trace_id,
+        "U1",
+        False,
+        None,
+    )
+    assert vote.metadata == {"origin": "button", "slack.channel": "C1"}
+
+
+async def test_the_same_vote_again_changes_nothing_and_the_other_one_replaces_it(
+    recording: Recording,
+) -> None:
+    trace_id = new_trace_id()
+    await recording.recorder.vote(trace_id, "U1", True)
+    again = await recording.recorder.vote(trace_id, "U1", True, origin="reaction")
+    assert not again.changed and len(recording.wakes) == 1
+    other = await recording.recorder.vote(trace_id, "U1", False)
+    assert other.changed and len(recording.wakes) == 2
+    [entry] = await recording.outbox.due(10)
+    assert entry.intent.value is False and entry.version == 2
+    assert "slack.channel" not in entry.intent.metadata
+
+
+async def test_votes_of_other_users_or_answers_are_kept_apart(recording: Recording) -> None:
+    first, second = new_trace_id(), new_trace_id()
+    await recording.recorder.vote(first, "U1", True)
+    assert (await recording.recorder.vote(first, "U2", True)).changed
+    assert (await recording.recorder.vote(second, "U1", True)).changed
+    assert len(await recording.outbox.due(10)) == 3
+
+
+async def test_removing_a_reaction_withdraws_only_the_vote_that_reaction_made(
+    recording: Recording,
+) -> None:
+    trace_id = new_trace_id()
+    recorder = recording.recorder
+    assert not await recorder.withdraw_reaction(trace_id, "U1", True)  # nothing to withdraw
+    await recorder.vote(trace_id, "U1", True, origin="reaction")
+    assert not await recorder.withdraw_reaction(trace_id, "U1", False)  # the other emoji
+    assert await recorder.withdraw_reaction(trace_id, "U1", True, channel="C9")
+    vote = (await recording.pending())[VOTE]
+    assert vote.value is None and vote.metadata == {"origin": "reaction", "slack.channel": "C9"}
+    assert len(recording.wakes) == 2
+    await recorder.vote(trace_id, "U1", True, origin="reaction")
+    await recorder.vote(trace_id, "U1", True)  # the same vote by button: no change
+    await recorder.vote(trace_id, "U1", False)  # a click replaces the reaction
+    assert not await recorder.withdraw_reaction(trace_id, "U1", True)
+    assert (await recording.pending())[VOTE].value is False
+
+
+@pytest.mark.parametrize(
+    ("trace_id", "user_id"),
+    [("tr-" + "0" * 31, "U1"), ("TR-" + "a" * 32, "U1"), ("tr-" + "g" * 32, "U1"), (None, "U1")],
+)
+async def test_feedback_on_what_is_not_a_trace_id_or_by_nobody_is_refused(
+    recording: Recording, trace_id: object, user_id: str
+) -> None:
+    with pytest.raises(InvalidFeedback):
+        await recording.recorder.vote(trace_id, user_id, True)  # type: ignore[arg-type]
+    with pytest.raises(InvalidFeedback):
+        await recording.recorder.vote(new_trace_id(), "", True)
+    with pytest.raises(InvalidFeedback):
+        await recording.recorder.withdraw_reaction(new_trace_id(), None, True)  # type: ignore[arg-type]
+    assert await recording.outbox.due(10) == [] and recording.wakes == []
+
+
+# -- ratings ----------------------------------------------------------------------------------
+
+
+async def test_a_rating_is_one_intent_per_dimension_with_the_comment_as_rationale(
+    recording: Recording,
+) -> None:
+    trace_id = new_trace_id()
+    await recording.recorder.rate(
+        trace_id, "U1", {"accuracy": 1, "helpfulness": 3, "relevance": 5}, "  ok  ", channel="C1"
+    )
+    pending = await recording.pending()
+    assert set(pending) == {f"user_{d}" for d in RATING_DIMENSIONS}
+    assert pending["user_accuracy"].value == pytest.approx(0.2)
+    assert pending["user_relevance"].value == pytest.approx(1.0)
+    assert {i.rationale for i in pending.values()} == {"ok"}
+    assert all(i.metadata == {"origin": "modal", "slack.channel": "C1"} for i in pending.values())
+    assert len(recording.wakes) == 1
+
+
+async def test_a_comment_is_trimmed_cut_to_its_limit_and_blank_is_none(
+    recording: Recording,
+) -> None:
+    scores = dict.fromkeys(RATING_DIMENSIONS, 4)
+    trace_id = new_trace_id()
+    await recording.recorder.rate(trace_id, "U1", scores, " " + "c" * (COMMENT_MAX_CHARS + 5))
+    assert (await recording.pending())["user_accuracy"].rationale == "c" * COMMENT_MAX_CHARS
+    await recording.recorder.rate(trace_id, "U1", scores, " \n ")
+    assert (await recording.pending())["user_accuracy"].rationale is None
+
+
+@pytest.mark.parametrize(
+    "scores",
+    [
+        {"accuracy": 3, "helpfulness": 3},
+        {"accuracy": 3, "helpfulness": 3, "relevance": 3, "tone": 3},
+        {"accuracy": 0, "helpfulness": 3, "relevance": 3},
+        {"accuracy": 6, "helpfulness": 3, "relevance": 3},
+        {"accuracy": "3", "helpfulness": 3, "relevance": 3},
+        {"accuracy": 2.5, "helpfulness": 3, "relevance": 3},
+    ],
+)
+async def test_a_rating_that_is_not_three_scores_from_1_to_5_is_refused(
+    recording: Recording, scores: dict[str, int]
+) -> None:
+    with pytest.raises(InvalidFeedback):
+        await recording.recorder.rate(new_trace_id(), "U1", scores, None)
+    assert await recording.outbox.due(10) == [] and recording.wakes == []
+
+
+async def test_the_latest_rating_prefills_and_a_vote_does_not(recording: Recording) -> None:
+    trace_id = new_trace_id()
+    recorder = recording.recorder
+    assert await recorder.current_ratings(trace_id, "U1") == CurrentRatings({}, None)
+    await recorder.vote(trace_id, "U1", True)
+    assert await recorder.current_ratings(trace_id, "U1") == CurrentRatings({}, None)
+    await recorder.rate(trace_id, "U1", {"accuracy": 2, "helpfulness": 4, "relevance": 5}, "a")
+    assert await recorder.current_ratings(trace_id, "U1") == CurrentRatings(
+        {"accuracy": 2, "helpfulness": 4, "relevance": 5}, "a"
+    )
+    await recorder.rate(trace_id, "U1", {"accuracy": 3, "helpfulness": 4, "relevance": 1}, None)
+    assert await recorder.current_ratings(trace_id, "U1") == CurrentRatings(
+        {"accuracy": 3, "helpfulness": 4, "relevance": 1}, None
+    )
+    assert await recorder.current_ratings(trace_id, "U2") == CurrentRatings({}, None)
+
+
+# -- the outbox's coalescing --------------------------------------------------------------------
+
+
+async def test_a_newer_intent_replaces_the_pending_one_and_an_older_delivery_keeps_it(
+    recording: Recording,
+) -> None:
+    outbox = recording.outbox
+    trace_id = new_trace_id()
+    await outbox.submit([FeedbackIntent(trace_id, "U1", VOTE, True)])
+    [older] = await outbox.due(10)
+    newer_intent = FeedbackIntent(trace_id, "U1", VOTE, False)
+    await outbox.submit([newer_intent])
+    [newer] = await outbox.due(10)
+    assert (newer.id, newer.version) == (older.id, older.version + 1)
+    assert newer.intent.intent_id == newer_intent.intent_id
+    assert not await outbox.delivered(older)  # the older value reached MLflow: not enough
+    assert [e.intent.value for e in await outbox.due(10)] == [False]
+    assert await outbox.delivered(newer)
+    assert await outbox.due(10) == []
+    assert (await outbox.latest(trace_id, "U1"))[VOTE].value is False  # kept once delivered
+
+
+async def test_a_retry_waits_its_delay_and_a_dead_entry_waits_to_be_revived(
+    recording: Recording,
+) -> None:
+    outbox = recording.outbox
+    await outbox.submit([FeedbackIntent(new_trace_id(), "U1", VOTE, True)])
+    [entry] = await outbox.due(10)
+    assert await outbox.next_due_in() == 0
+    await outbox.retry_later(entry, "tracking server down", 60)
+    assert await outbox.due(10) == []
+    assert 55 < (await outbox.next_due_in() or 0) <= 60
+    [waiting] = await outbox.due(10, ignore_backoff=True)
+    assert waiting.attempts == 1
+    await outbox.mark_dead(waiting, "trace not found")
+    stats = await outbox.stats()
+    assert (stats.pending, stats.dead, stats.dead_reasons) == (0, 1, {"trace not found": 1})
+    assert await outbox.due(10, ignore_backoff=True) == [] and await outbox.next_due_in() is None
+    assert outbox.retry_dead_now() == 1
+    [revived] = await outbox.due(10)
+    assert revived.attempts == 0 and (await outbox.stats()).dead == 0
+
+
+async def test_a_new_intent_revives_a_dead_entry_of_its_key(recording: Recording) -> None:
+    outbox = recording.outbox
+    trace_id = new_trace_id()
+    await outbox.submit([FeedbackIntent(trace_id, "U1", VOTE, True)])
+    [entry] = await outbox.due(10)
+    await outbox.mark_dead(entry, "gone")
+    await outbox.submit([FeedbackIntent(trace_id, "U1", VOTE, False)])
+    [again] = await outbox.due(10)
+    assert again.intent.value is False and (await outbox.stats()).dead == 0
+
+
+async def test_the_backlog_is_timed_from_the_oldest_intent_and_reasons_are_cut(
+    recording: Recording, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1_000.0]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    outbox = recording.outbox
+    assert (await outbox.stats()).oldest_pending_age_s is None
+    await outbox.submit([FeedbackIntent(new_trace_id(), "U1", VOTE, True)])
+    clock[0] = 1_005.0
+    await outbox.submit([FeedbackIntent(new_trace_id(), "U1", VOTE, False)])
+    clock[0] = 1_012.345
+    stats = await outbox.stats()
+    assert stats.as_dict() == {
+        "pending": 2,
+        "dead": 0,
+        "oldest_pending_age_s": 12.3,
+        "dead_reasons": {},
+    }
+    first, second = await outbox.due(10)
+    assert (first.created_at, second.created_at) == (1_000.0, 1_005.0)
+    await outbox.mark_dead(first, "r" * 600)
+    stats = await outbox.stats()
+    assert stats.dead_reasons == {"r" * 500: 1} and stats.oldest_pending_age_s == 7.3
+
+
+# -- 👎 reasons ---------------------------------------------------------------------------------
+
+
+async def test_a_new_thumbs_down_wants_a_reason_until_one_is_given(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    wakes: list[None] = []
+    recorder = FeedbackRecorder(outbox, lambda: wakes.append(None), ("inaccurate", "other"))
+    try:
+        trace_id = new_trace_id()
+        assert not (await recorder.vote(trace_id, "U1", True)).wants_reason
+        down = await recorder.vote(trace_id, "U1", False)
+        assert down.changed and down.wants_reason
+        assert not (await recorder.vote(trace_id, "U1", False)).wants_reason  # the same again
+        await recorder.reason(trace_id, "U1", "inaccurate", "  wrong year  ", channel="C1")
+        [reason] = [e.intent for e in await outbox.due(10) if e.intent.name == REASON]
+        assert (reason.value, reason.rationale) == ("inaccurate", "wrong year")
+        assert reason.metadata == {"origin": "follow-up", "slack.channel": "C1"}
+        assert len(wakes) == 3
+        await recorder.vote(trace_id, "U1", True)
+        assert not (await recorder.vote(trace_id, "U1", False)).wants_reason  # one was given
+        assert (await recorder.vote(new_trace_id(), "U1", False)).wants_reason  # another answer
+    finally:
+        outbox.close()
+
+
+async def test_a_reason_not_offered_is_refused(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    recorder = FeedbackRecorder(outbox, lambda: None, ("inaccurate",))
+    try:
+        with pytest.raises(InvalidFeedback):
+            await recorder.reason(new_trace_id(), "U1", "zzz", None)
+        with pytest.raises(InvalidFeedback):
+            await recorder.reason("tr-x", "U1", "inaccurate", None)
+        assert await outbox.due(10) == []
+        await recorder.reason(new_trace_id(), "U1", "inaccurate", " ", origin="modal")
+        [entry] = await outbox.due(10)
+        assert entry.intent.rationale is None and entry.intent.metadata == {"origin": "modal"}
+    finally:
+        outbox.close()
