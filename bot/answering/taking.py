@@ -149,8 +149,10 @@ class QuestionTaker:
         await self._done(question)
 
     async def _done(self, question: TakenQuestion) -> None:
+        full = len(self._in_hand) >= self.max_in_hand
         self._in_hand.pop(question.id, None)
-        self._wakeup.set()  # room for another
+        if full:
+            self._wakeup.set()  # room again for what waited (otherwise a new one wakes us)
         try:
             await self.store.question_done(question.id)
         except StoreUnavailable as error:

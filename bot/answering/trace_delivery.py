@@ -83,13 +83,14 @@ class TraceDeliverer:
 
     async def _run(self) -> None:
         while True:
+            self._wakeup.clear()  # a trace kept from here on ends the wait below
             try:
                 batch = await self.store.due_traces(BATCH)
-                if batch:
-                    if await self._send_batch(batch):
-                        continue
+                if batch and not await self._send_batch(batch):
                     wait_s = self._backoff()
-                else:
+                elif len(batch) == BATCH:
+                    continue  # more may be due
+                else:  # what was due is sent: one read for when to look again, not two
                     due_in = await self.store.next_trace_due_in()
                     wait_s = IDLE_WAIT_S if due_in is None else due_in
             except asyncio.CancelledError:
@@ -97,7 +98,6 @@ class TraceDeliverer:
             except StoreUnavailable as error:
                 log.error("trace delivery cannot read the store: %s", error)
                 wait_s = 5.0
-            self._wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), wait_s)
 
