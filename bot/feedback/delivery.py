@@ -49,6 +49,9 @@ INTENT_KEY = "slack_bot.intent_id"
 # How long a deliverer holds the entries it claimed (renewed while it sends them): another
 # deliverer takes them once this runs out after the first one died.
 CLAIM_LEASE_S = 60.0
+# With nothing due, look again after this at the latest (a missed wake-up; on a shared store,
+# feedback another instance's front took, which wakes no deliverer here: the worker passes less).
+IDLE_LOOK_S = 60.0
 
 
 class TraceNotFound(Exception):
@@ -197,10 +200,12 @@ class FeedbackDeliverer:
         watch: TrackingServerWatch | None = None,
         owner: str | None = None,
         lease_s: float = CLAIM_LEASE_S,
+        idle_look_s: float = IDLE_LOOK_S,
     ) -> None:
         self._outbox = outbox
         self._owner = owner or lease_owner()
         self._lease_s = lease_s
+        self._idle_look_s = idle_look_s
         self._draining = False
         self._watch = watch
         self._writer = writer
@@ -276,7 +281,8 @@ class FeedbackDeliverer:
             if self._draining:
                 return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), 60.0 if wait_s is None else wait_s)
+                look_s = self._idle_look_s if wait_s is None else min(wait_s, self._idle_look_s)
+                await asyncio.wait_for(self._wake.wait(), look_s)
 
     async def _deliver_batch(self, entries: list[OutboxEntry]) -> None:
         by_trace: dict[str, list[OutboxEntry]] = defaultdict(list)

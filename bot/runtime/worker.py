@@ -37,7 +37,12 @@ from bot.answering.taking import POLL_S, SHARED_POLL_S, QuestionTaker
 from bot.answering.trace_delivery import TraceDeliverer
 from bot.common.log_setup import configure_logging
 from bot.common.secret_redaction import install_secret_redaction, secrets_of
-from bot.feedback.delivery import FeedbackDeliverer, MlflowFeedbackWriter, RetryPolicy
+from bot.feedback.delivery import (
+    IDLE_LOOK_S,
+    FeedbackDeliverer,
+    MlflowFeedbackWriter,
+    RetryPolicy,
+)
 from bot.feedback.outbox import Outbox
 from bot.llm.choice import detect_model
 from bot.runtime.pipe import (
@@ -124,6 +129,7 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
         MlflowFeedbackWriter(settings.mlflow_tracking_uri),
         RetryPolicy(trace_wait_s=settings.feedback_trace_wait_s),
         watch=watch,
+        idle_look_s=SHARED_POLL_S if store.shared else IDLE_LOOK_S,
     )
 
     def export_counters() -> dict[str, int]:
