@@ -203,6 +203,16 @@ def database_url(postgres_server: PostgresServer) -> str:
     return postgres_server.url.rsplit("/", 1)[0] + "/" + name
 
 
+# PostgreSQL is a process of its own: those cases are slow (see the hook above).
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def backend_url(request: pytest.FixtureRequest) -> str | None:
+    """The store's backends, for the tests that run on both: None, SQLite in the test's
+    directory; else a fresh PostgreSQL database's URL."""
+    if request.param == "sqlite":
+        return None
+    return str(request.getfixturevalue("database_url"))
+
+
 @pytest.fixture(scope="session")
 def outage_server(tmp_root: Path) -> Iterator[MlflowServer]:
     """A tracking server of this module's own, so tests can stop and restart it."""

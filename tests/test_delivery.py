@@ -1,4 +1,5 @@
-"""The outbox and its deliverer against a real tracking server, without Slack in the way."""
+"""The outbox (in the store, bot/storage/store.py) and its deliverer against a real tracking
+server, without Slack in the way."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from bot.feedback.delivery import FeedbackDeliverer, MlflowFeedbackWriter, Retry
 from bot.feedback.intent import FeedbackIntent
 from bot.feedback.outbox import Outbox
 from bot.feedback.recorder import FeedbackRecorder, InvalidFeedback
+from bot.storage.store import Store
 from bot.tracing.counted_feedback import SUMMARY, SUMMARY_SOURCE_ID, SUMMARY_SOURCE_TYPE
 from bot.tracing.data_model import VOTE
 from devkit.ids import new_trace_id
@@ -24,6 +26,7 @@ from devkit.mlflow_server import MlflowServer
 from devkit.waiting import eventually
 
 FAST = RetryPolicy(trace_wait_s=30, base_delay_s=0.05, max_delay_s=0.3)
+ME = "test-deliverer"
 
 
 @pytest.fixture(scope="module")
@@ -51,15 +54,21 @@ def valid_of(server: MlflowServer, trace_id: str) -> list:
 
 
 @pytest.fixture
+async def store(tmp_path: Path, backend_url: str | None) -> AsyncIterator[Store]:
+    opened = await Store.open(tmp_path, database_url=backend_url)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
 async def delivery(
-    tmp_path: Path, mlflow_server: MlflowServer, experiment_id: str
+    store: Store, mlflow_server: MlflowServer, experiment_id: str
 ) -> AsyncIterator[tuple[FeedbackRecorder, Outbox, FeedbackDeliverer]]:
-    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    outbox = Outbox(store)
     deliverer = FeedbackDeliverer(outbox, MlflowFeedbackWriter(mlflow_server.url), FAST)
     deliverer.start()
     yield FeedbackRecorder(outbox, deliverer.wake), outbox, deliverer
     await deliverer.stop()
-    outbox.close()
 
 
 async def test_feedback_given_before_its_trace_exists_lands_once_it_does(
@@ -72,7 +81,8 @@ async def test_feedback_given_before_its_trace_exists_lands_once_it_does(
     await recorder.vote(trace_id, "UEARLY", False)
 
     async def tried() -> bool:  # the deliverer tried, and the vote waits for its trace
-        (entry,) = await outbox.due(10, ignore_backoff=True)
+        (entry,) = await outbox.claim_due(ME, 60, 10, ignore_backoff=True)  # when not in hand
+        await outbox.release(ME)
         return entry.attempts >= 1
 
     await eventually(tried, timeout_s=30)
@@ -93,9 +103,9 @@ async def test_feedback_given_before_its_trace_exists_lands_once_it_does(
 
 
 async def test_a_trace_that_never_appears_goes_dead_and_holds_back_nothing(
-    tmp_path: Path, mlflow_server: MlflowServer, experiment_id: str
+    store: Store, mlflow_server: MlflowServer, experiment_id: str
 ) -> None:
-    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    outbox = Outbox(store)
     policy = RetryPolicy(trace_wait_s=1.5, base_delay_s=0.05, max_delay_s=0.3)
     deliverer = FeedbackDeliverer(outbox, MlflowFeedbackWriter(mlflow_server.url), policy)
     deliverer.start()
@@ -114,11 +124,10 @@ async def test_a_trace_that_never_appears_goes_dead_and_holds_back_nothing(
             return True
 
         await eventually(dead, timeout_s=10)
-        assert outbox.retry_dead_now() == 1
+        assert await outbox.retry_dead() == 1
         assert (await outbox.stats()).pending == 1
     finally:
         await deliverer.stop()
-        outbox.close()
 
 
 async def test_a_redelivered_intent_creates_no_duplicate(
@@ -150,41 +159,36 @@ async def test_a_redelivered_intent_creates_no_duplicate(
 
 
 async def test_a_newer_intent_is_not_lost_while_an_older_one_is_in_flight(
-    tmp_path: Path,
+    store: Store,
 ) -> None:
-    outbox = Outbox(tmp_path / "outbox.sqlite3")
-    try:
-        trace_id = new_trace_id()
-        await outbox.submit([FeedbackIntent(trace_id, "U1", "user_feedback", True)])
-        (in_flight,) = await outbox.due(10)
-        await outbox.submit([FeedbackIntent(trace_id, "U1", "user_feedback", False)])
-        assert not await outbox.delivered(in_flight)  # the newer value stays pending
-        (newer,) = await outbox.due(10)
-        assert newer.intent.value is False and newer.id == in_flight.id
-        assert await outbox.delivered(newer)
-        assert (await outbox.stats()).pending == 0
-        assert (await outbox.latest(trace_id, "U1"))["user_feedback"].value is False
-    finally:
-        outbox.close()
+    outbox = Outbox(store)
+    trace_id = new_trace_id()
+    await outbox.submit([FeedbackIntent(trace_id, "U1", "user_feedback", True)])
+    (in_flight,) = await outbox.claim_due(ME, 60, 10)
+    await outbox.submit([FeedbackIntent(trace_id, "U1", "user_feedback", False)])
+    assert await outbox.claim_due("another", 60, 10) == []  # still held: one delivery at a time
+    assert not await outbox.delivered(in_flight, ME)  # the newer value stays pending
+    (newer,) = await outbox.claim_due("another", 60, 10)  # and is due at once
+    assert newer.intent.value is False and newer.id == in_flight.id
+    assert await outbox.delivered(newer, "another")
+    assert (await outbox.stats()).pending == 0
+    assert (await outbox.latest(trace_id, "U1"))["user_feedback"].value is False
 
 
-async def test_the_recorder_refuses_what_it_cannot_record(tmp_path: Path) -> None:
-    outbox = Outbox(tmp_path / "outbox.sqlite3")
+async def test_the_recorder_refuses_what_it_cannot_record(store: Store) -> None:
+    outbox = Outbox(store)
     recorder = FeedbackRecorder(outbox, lambda: None)
-    try:
-        with pytest.raises(InvalidFeedback):
-            await recorder.vote("../etc", "U1", True)
-        with pytest.raises(InvalidFeedback):
-            await recorder.vote(new_trace_id(), "", True)
-        with pytest.raises(InvalidFeedback):
-            await recorder.rate(
-                new_trace_id(), "U1", {"accuracy": 6, "helpfulness": 1, "relevance": 1}, None
-            )
-        with pytest.raises(InvalidFeedback):
-            await recorder.rate(new_trace_id(), "U1", {"accuracy": 3}, None)
-        assert (await outbox.stats()).pending == 0
-    finally:
-        outbox.close()
+    with pytest.raises(InvalidFeedback):
+        await recorder.vote("../etc", "U1", True)
+    with pytest.raises(InvalidFeedback):
+        await recorder.vote(new_trace_id(), "", True)
+    with pytest.raises(InvalidFeedback):
+        await recorder.rate(
+            new_trace_id(), "U1", {"accuracy": 6, "helpfulness": 1, "relevance": 1}, None
+        )
+    with pytest.raises(InvalidFeedback):
+        await recorder.rate(new_trace_id(), "U1", {"accuracy": 3}, None)
+    assert (await outbox.stats()).pending == 0
 
 
 @pytest.mark.slow  # starts a process
@@ -194,12 +198,15 @@ def test_the_outbox_command_shows_and_revives_dead_entries(tmp_path: Path) -> No
 
     from tests.support.suite import ROOT_DIR
 
-    outbox = Outbox(tmp_path / "outbox.sqlite3")
-    trace_id = new_trace_id()
-    asyncio.run(outbox.submit([FeedbackIntent(trace_id, "U1", "user_feedback", True)]))
-    (entry,) = asyncio.run(outbox.due(1))
-    asyncio.run(outbox.mark_dead(entry, "trace not found"))
-    outbox.close()
+    async def one_dead_entry() -> None:
+        store = await Store.open(tmp_path)
+        outbox = Outbox(store)
+        await outbox.submit([FeedbackIntent(new_trace_id(), "U1", "user_feedback", True)])
+        (entry,) = await outbox.claim_due(ME, 60, 1)
+        await outbox.mark_dead(entry, ME, "trace not found")
+        await store.close()
+
+    asyncio.run(one_dead_entry())
 
     def run(*extra: str) -> str:
         result = subprocess.run(
@@ -218,21 +225,24 @@ def test_the_outbox_command_shows_and_revives_dead_entries(tmp_path: Path) -> No
     assert "1 dead entries will be retried" in revived and "pending: 1" in revived
 
 
-async def test_identical_clicks_at_once_record_one_vote(tmp_path: Path) -> None:
+async def test_identical_clicks_at_once_record_one_vote(store: Store) -> None:
     """A double click (or Slack's retry of it) is one vote: the check for "same as the latest"
     and the commit are one transaction."""
-    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    outbox = Outbox(store)
     wakes: list[None] = []
     recorder = FeedbackRecorder(outbox, lambda: wakes.append(None))
-    try:
-        trace_id = new_trace_id()
-        results = await asyncio.gather(*(recorder.vote(trace_id, "U1", True) for _ in range(5)))
-        assert sorted(r.changed for r in results) == [False, False, False, False, True]
-        assert len(wakes) == 1
-        (entry,) = await outbox.due(10)
-        assert entry.intent.value is True and entry.version == 1
-    finally:
-        outbox.close()
+    trace_id = new_trace_id()
+    results = await asyncio.gather(*(recorder.vote(trace_id, "U1", True) for _ in range(5)))
+    assert sorted(r.changed for r in results) == [False, False, False, False, True]
+    assert len(wakes) == 1
+    (entry,) = await outbox.claim_due(ME, 60, 10)
+    assert entry.intent.value is True and entry.version == 1
+    await outbox.release(ME)
+    # The same against a vote already there: one of five 👎 at once changes it.
+    results = await asyncio.gather(*(recorder.vote(trace_id, "U1", False) for _ in range(5)))
+    assert sorted(r.changed for r in results) == [False, False, False, False, True]
+    (entry,) = await outbox.claim_due(ME, 60, 10)
+    assert entry.intent.value is False and entry.version == 2
 
 
 async def test_the_summary_stays_one_per_trace(
@@ -252,3 +262,102 @@ async def test_the_summary_stays_one_per_trace(
     await asyncio.to_thread(writer.apply, FeedbackIntent(trace_id, "U2", VOTE, False))
     info = await asyncio.to_thread(TracingClient(mlflow_server.url).get_trace_info, trace_id)
     assert [a.value for a in info.assessments if a.name == SUMMARY] == ["2 1 1 -"]
+
+
+async def test_claims_are_disjoint_and_end_with_their_lease_or_outcome(
+    tmp_path: Path, backend_url: str | None
+) -> None:
+    """Two instances on one database: no entry is claimed twice; one given up by its
+    deliverer, or whose claim ran out, is any deliverer's at once."""
+    first = await Store.open(tmp_path, database_url=backend_url)
+    second = await Store.open(tmp_path, database_url=backend_url)
+    a, b = Outbox(first), Outbox(second)
+    try:
+        await a.submit([FeedbackIntent(new_trace_id(), "U1", VOTE, True) for _ in range(30)])
+        claims = await asyncio.gather(
+            *(
+                outbox.claim_due(owner, 60, 4)
+                for _ in range(5)
+                for owner, outbox in [("a", a), ("b", b)]
+            )
+        )
+        ids = [entry.id for claim in claims for entry in claim]
+        assert sorted(ids) == sorted(set(ids)) and len(ids) == 30
+        assert await b.claim_due("b", 60, 30, ignore_backoff=True) == []  # every one is held
+        assert 55 < (await a.next_due_in() or 0) <= 60  # due when the first claim runs out
+
+        held_by_a = [entry for claim in claims[::2] for entry in claim]
+        assert await b.release("a", [held_by_a[0].id]) == 1
+        await a.retry_later(held_by_a[1], "a", "unavailable: down", delay_s=60)
+        assert await a.delivered(held_by_a[2], "a")  # gone for good
+        retaken = await b.claim_due("b", 60, 30)
+        assert [entry.id for entry in retaken] == [held_by_a[0].id]  # not the one in backoff
+        assert retaken[0].attempts == 0
+
+        assert await a.release("a") == len(held_by_a) - 3
+        short = await a.claim_due("a", 0.2, 30)
+        assert len(short) == len(held_by_a) - 3
+        await asyncio.sleep(0.3)  # a died holding them: its claims run out
+        assert {e.id for e in await b.claim_due("b", 60, 30)} == {e.id for e in short}
+        assert (await a.stats()).pending == 29
+    finally:
+        await first.close()
+        await second.close()
+
+
+class CountingWriter(MlflowFeedbackWriter):
+    """The real writer, noting each intent it is asked to send."""
+
+    def __init__(self, tracking_uri: str, sent: list[str]) -> None:
+        super().__init__(tracking_uri)
+        self.sent = sent
+
+    def apply(self, intent: FeedbackIntent) -> str:
+        self.sent.append(intent.intent_id)
+        return super().apply(intent)
+
+
+async def test_two_deliverers_on_one_store_send_each_entry_once(
+    tmp_path: Path, backend_url: str | None, mlflow_server: MlflowServer, experiment_id: str
+) -> None:
+    stores = [await Store.open(tmp_path, database_url=backend_url) for _ in range(2)]
+    traces = [await asyncio.to_thread(create_trace, mlflow_server, experiment_id) for _ in range(8)]
+    intents = [FeedbackIntent(t, f"U{j}", VOTE, j % 2 == 0) for t in traces for j in range(4)]
+    await Outbox(stores[0]).submit(intents)
+    sent: dict[str, list[str]] = {"a": [], "b": []}
+    deliverers = [
+        FeedbackDeliverer(
+            Outbox(store),
+            CountingWriter(mlflow_server.url, sent[owner]),
+            FAST,
+            concurrency=2,
+            batch=4,
+            owner=owner,
+        )
+        for owner, store in zip(sent, stores, strict=True)
+    ]
+    for deliverer in deliverers:
+        deliverer.start()
+
+    async def all_delivered() -> bool:
+        stats = await Outbox(stores[1]).stats()
+        assert (stats.pending, stats.dead) == (0, 0), stats
+        return True
+
+    try:
+        await eventually(all_delivered, timeout_s=90, interval_s=0.5)
+    finally:
+        for deliverer in deliverers:
+            await deliverer.stop()
+        for store in stores:
+            await store.close()
+    assert sent["a"] and sent["b"], sent  # both took part
+    assert sorted(sent["a"] + sent["b"]) == sorted(i.intent_id for i in intents)  # each once
+    for trace_id in traces:
+        found = await asyncio.to_thread(valid_of, mlflow_server, trace_id)
+        assert sorted((a.source.source_id, a.value) for a in found) == [
+            ("U0", True),
+            ("U1", False),
+            ("U2", True),
+            ("U3", False),
+        ]

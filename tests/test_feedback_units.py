@@ -1,5 +1,5 @@
 """Recording feedback (fast layer): the recorder's rules and the outbox's coalescing, on a
-real SQLite outbox in a temporary directory, with no MLflow."""
+real SQLite store in a temporary directory, with no MLflow."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 
 from bot.feedback.intent import FeedbackIntent
-from bot.feedback.outbox import Outbox
+from bot.feedback.outbox import Outbox, OutboxEntry
 from bot.feedback.recorder import (
     COMMENT_MAX_CHARS,
     CurrentRatings,
     FeedbackRecorder,
     InvalidFeedback,
 )
+from bot.storage.store import Store
 from bot.tracing.data_model import (
     RATING_DIMENSIONS,
     REASON,
@@ -28,6 +29,15 @@ from bot.tracing.data_model import (
 )
 from devkit.ids import new_trace_id
 
+ME = "unit-deliverer"
+
+
+async def due(outbox: Outbox, limit: int, *, ignore_backoff: bool = False) -> list[OutboxEntry]:
+    """What a deliverer would take now (claimed, then let go: these tests look, not send)."""
+    entries = await outbox.claim_due(ME, 60, limit, ignore_backoff=ignore_backoff)
+    await outbox.release(ME)
+    return entries
+
 
 @dataclass
 class Recording:
@@ -36,15 +46,21 @@ class Recording:
     wakes: list[None]
 
     async def pending(self) -> dict[str, FeedbackIntent]:
-        return {e.intent.name: e.intent for e in await self.outbox.due(100, ignore_backoff=True)}
+        return {e.intent.name: e.intent for e in await due(self.outbox, 100, ignore_backoff=True)}
 
 
 @pytest.fixture
-async def recording(tmp_path: Path) -> AsyncIterator[Recording]:
-    outbox = Outbox(tmp_path / "outbox.sqlite3")
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    opened = await Store.open(tmp_path)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+async def recording(store: Store) -> AsyncIterator[Recording]:
+    outbox = Outbox(store)
     wakes: list[None] = []
     yield Recording(FeedbackRecorder(outbox, lambda: wakes.append(None)), outbox, wakes)
-    outbox.close()
 
 
 # -- the rating scale -------------------------------------------------------------------------
@@ -84,7 +100,7 @@ async def test_the_same_vote_again_changes_nothing_and_the_other_one_replaces_it
     assert not again.changed and len(recording.wakes) == 1
     other = await recording.recorder.vote(trace_id, "U1", False)
     assert other.changed and len(recording.wakes) == 2
-    [entry] = await recording.outbox.due(10)
+    [entry] = await due(recording.outbox, 10)
     assert entry.intent.value is False and entry.version == 2
     assert "slack.channel" not in entry.intent.metadata
 
@@ -94,7 +110,7 @@ async def test_votes_of_other_users_or_answers_are_kept_apart(recording: Recordi
     await recording.recorder.vote(first, "U1", True)
     assert (await recording.recorder.vote(first, "U2", True)).changed
     assert (await recording.recorder.vote(second, "U1", True)).changed
-    assert len(await recording.outbox.due(10)) == 3
+    assert len(await due(recording.outbox, 10)) == 3
 
 
 async def test_removing_a_reaction_withdraws_only_the_vote_that_reaction_made(
@@ -129,7 +145,7 @@ async def test_feedback_on_what_is_not_a_trace_id_or_by_nobody_is_refused(
         await recording.recorder.vote(new_trace_id(), "", True)
     with pytest.raises(InvalidFeedback):
         await recording.recorder.withdraw_reaction(new_trace_id(), None, True)  # type: ignore[arg-type]
-    assert await recording.outbox.due(10) == [] and recording.wakes == []
+    assert await due(recording.outbox, 10) == [] and recording.wakes == []
 
 
 # -- ratings ----------------------------------------------------------------------------------
@@ -178,7 +194,7 @@ async def test_a_rating_that_is_not_three_scores_from_1_to_5_is_refused(
 ) -> None:
     with pytest.raises(InvalidFeedback):
         await recording.recorder.rate(new_trace_id(), "U1", scores, None)
-    assert await recording.outbox.due(10) == [] and recording.wakes == []
+    assert await due(recording.outbox, 10) == [] and recording.wakes == []
 
 
 async def test_the_latest_rating_prefills_and_a_vote_does_not(recording: Recording) -> None:
@@ -207,16 +223,16 @@ async def test_a_newer_intent_replaces_the_pending_one_and_an_older_delivery_kee
     outbox = recording.outbox
     trace_id = new_trace_id()
     await outbox.submit([FeedbackIntent(trace_id, "U1", VOTE, True)])
-    [older] = await outbox.due(10)
+    [older] = await due(outbox, 10)
     newer_intent = FeedbackIntent(trace_id, "U1", VOTE, False)
     await outbox.submit([newer_intent])
-    [newer] = await outbox.due(10)
+    [newer] = await due(outbox, 10)
     assert (newer.id, newer.version) == (older.id, older.version + 1)
     assert newer.intent.intent_id == newer_intent.intent_id
-    assert not await outbox.delivered(older)  # the older value reached MLflow: not enough
-    assert [e.intent.value for e in await outbox.due(10)] == [False]
-    assert await outbox.delivered(newer)
-    assert await outbox.due(10) == []
+    assert not await outbox.delivered(older, ME)  # the older value reached MLflow: not enough
+    assert [e.intent.value for e in await due(outbox, 10)] == [False]
+    assert await outbox.delivered(newer, ME)
+    assert await due(outbox, 10) == []
     assert (await outbox.latest(trace_id, "U1"))[VOTE].value is False  # kept once delivered
 
 
@@ -225,19 +241,19 @@ async def test_a_retry_waits_its_delay_and_a_dead_entry_waits_to_be_revived(
 ) -> None:
     outbox = recording.outbox
     await outbox.submit([FeedbackIntent(new_trace_id(), "U1", VOTE, True)])
-    [entry] = await outbox.due(10)
+    [entry] = await due(outbox, 10)
     assert await outbox.next_due_in() == 0
-    await outbox.retry_later(entry, "tracking server down", 60)
-    assert await outbox.due(10) == []
+    await outbox.retry_later(entry, ME, "tracking server down", 60)
+    assert await due(outbox, 10) == []
     assert 55 < (await outbox.next_due_in() or 0) <= 60
-    [waiting] = await outbox.due(10, ignore_backoff=True)
+    [waiting] = await due(outbox, 10, ignore_backoff=True)
     assert waiting.attempts == 1
-    await outbox.mark_dead(waiting, "trace not found")
+    await outbox.mark_dead(waiting, ME, "trace not found")
     stats = await outbox.stats()
     assert (stats.pending, stats.dead, stats.dead_reasons) == (0, 1, {"trace not found": 1})
-    assert await outbox.due(10, ignore_backoff=True) == [] and await outbox.next_due_in() is None
-    assert outbox.retry_dead_now() == 1
-    [revived] = await outbox.due(10)
+    assert await due(outbox, 10, ignore_backoff=True) == [] and await outbox.next_due_in() is None
+    assert await outbox.retry_dead() == 1
+    [revived] = await due(outbox, 10)
     assert revived.attempts == 0 and (await outbox.stats()).dead == 0
 
 
@@ -245,10 +261,10 @@ async def test_a_new_intent_revives_a_dead_entry_of_its_key(recording: Recording
     outbox = recording.outbox
     trace_id = new_trace_id()
     await outbox.submit([FeedbackIntent(trace_id, "U1", VOTE, True)])
-    [entry] = await outbox.due(10)
-    await outbox.mark_dead(entry, "gone")
+    [entry] = await due(outbox, 10)
+    await outbox.mark_dead(entry, ME, "gone")
     await outbox.submit([FeedbackIntent(trace_id, "U1", VOTE, False)])
-    [again] = await outbox.due(10)
+    [again] = await due(outbox, 10)
     assert again.intent.value is False and (await outbox.stats()).dead == 0
 
 
@@ -270,9 +286,9 @@ async def test_the_backlog_is_timed_from_the_oldest_intent_and_reasons_are_cut(
         "oldest_pending_age_s": 12.3,
         "dead_reasons": {},
     }
-    first, second = await outbox.due(10)
+    first, second = await due(outbox, 10)
     assert (first.created_at, second.created_at) == (1_000.0, 1_005.0)
-    await outbox.mark_dead(first, "r" * 600)
+    await outbox.mark_dead(first, ME, "r" * 600)
     stats = await outbox.stats()
     assert stats.dead_reasons == {"r" * 500: 1} and stats.oldest_pending_age_s == 7.3
 
@@ -280,39 +296,33 @@ async def test_the_backlog_is_timed_from_the_oldest_intent_and_reasons_are_cut(
 # -- 👎 reasons ---------------------------------------------------------------------------------
 
 
-async def test_a_new_thumbs_down_wants_a_reason_until_one_is_given(tmp_path: Path) -> None:
-    outbox = Outbox(tmp_path / "outbox.sqlite3")
+async def test_a_new_thumbs_down_wants_a_reason_until_one_is_given(store: Store) -> None:
+    outbox = Outbox(store)
     wakes: list[None] = []
     recorder = FeedbackRecorder(outbox, lambda: wakes.append(None), ("inaccurate", "other"))
-    try:
-        trace_id = new_trace_id()
-        assert not (await recorder.vote(trace_id, "U1", True)).wants_reason
-        down = await recorder.vote(trace_id, "U1", False)
-        assert down.changed and down.wants_reason
-        assert not (await recorder.vote(trace_id, "U1", False)).wants_reason  # the same again
-        await recorder.reason(trace_id, "U1", "inaccurate", "  wrong year  ", channel="C1")
-        [reason] = [e.intent for e in await outbox.due(10) if e.intent.name == REASON]
-        assert (reason.value, reason.rationale) == ("inaccurate", "wrong year")
-        assert reason.metadata == {"origin": "follow-up", "slack.channel": "C1"}
-        assert len(wakes) == 3
-        await recorder.vote(trace_id, "U1", True)
-        assert not (await recorder.vote(trace_id, "U1", False)).wants_reason  # one was given
-        assert (await recorder.vote(new_trace_id(), "U1", False)).wants_reason  # another answer
-    finally:
-        outbox.close()
+    trace_id = new_trace_id()
+    assert not (await recorder.vote(trace_id, "U1", True)).wants_reason
+    down = await recorder.vote(trace_id, "U1", False)
+    assert down.changed and down.wants_reason
+    assert not (await recorder.vote(trace_id, "U1", False)).wants_reason  # the same again
+    await recorder.reason(trace_id, "U1", "inaccurate", "  wrong year  ", channel="C1")
+    [reason] = [e.intent for e in await due(outbox, 10) if e.intent.name == REASON]
+    assert (reason.value, reason.rationale) == ("inaccurate", "wrong year")
+    assert reason.metadata == {"origin": "follow-up", "slack.channel": "C1"}
+    assert len(wakes) == 3
+    await recorder.vote(trace_id, "U1", True)
+    assert not (await recorder.vote(trace_id, "U1", False)).wants_reason  # one was given
+    assert (await recorder.vote(new_trace_id(), "U1", False)).wants_reason  # another answer
 
 
-async def test_a_reason_not_offered_is_refused(tmp_path: Path) -> None:
-    outbox = Outbox(tmp_path / "outbox.sqlite3")
+async def test_a_reason_not_offered_is_refused(store: Store) -> None:
+    outbox = Outbox(store)
     recorder = FeedbackRecorder(outbox, lambda: None, ("inaccurate",))
-    try:
-        with pytest.raises(InvalidFeedback):
-            await recorder.reason(new_trace_id(), "U1", "zzz", None)
-        with pytest.raises(InvalidFeedback):
-            await recorder.reason("tr-x", "U1", "inaccurate", None)
-        assert await outbox.due(10) == []
-        await recorder.reason(new_trace_id(), "U1", "inaccurate", " ", origin="modal")
-        [entry] = await outbox.due(10)
-        assert entry.intent.rationale is None and entry.intent.metadata == {"origin": "modal"}
-    finally:
-        outbox.close()
+    with pytest.raises(InvalidFeedback):
+        await recorder.reason(new_trace_id(), "U1", "zzz", None)
+    with pytest.raises(InvalidFeedback):
+        await recorder.reason("tr-x", "U1", "inaccurate", None)
+    assert await due(outbox, 10) == []
+    await recorder.reason(new_trace_id(), "U1", "inaccurate", " ", origin="modal")
+    [entry] = await due(outbox, 10)
+    assert entry.intent.rationale is None and entry.intent.metadata == {"origin": "modal"}

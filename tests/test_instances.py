@@ -1,7 +1,7 @@
 """Several instances on one PostgreSQL act as one bot: an event and its retry sent to two
 instances are answered once; the question of an instance killed mid-answer is answered by
-another once its lease runs out (real processes, a real PostgreSQL, emulators, faults
-injected, counts asserted)."""
+another once its lease runs out; votes coalesce across instances and outlive the one that took
+them (real processes, a real PostgreSQL, emulators, faults injected, counts asserted)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ from devkit.ids import new_id
 from devkit.llm_api import LlmEmulator
 from devkit.postgres_server import PostgresServer
 from devkit.slack_api import SlackEmulator
+from devkit.slack_payloads import vote_click
 from devkit.slack_requests import SlackSender
 from devkit.waiting import eventually
-from tests.support.stack import Stack, readiness
+from tests.support.stack import Stack, answers_for, assert_exactly, readiness
 from tests.test_questions import LONG_ANSWER, all_answered, assert_answered_once, kill_9
 
 pytestmark = pytest.mark.slow
@@ -191,3 +192,32 @@ async def test_an_instance_stays_ready_while_the_tracking_server_is_down(stack: 
         assert (ready["tracking_server"], ready["store"]) == ("unreachable", "available")
     finally:
         await asyncio.to_thread(stack.server.start)
+
+
+async def test_votes_through_two_instances_coalesce_and_outlive_the_instance_that_took_them(
+    shared: Stack, slack: SlackEmulator
+) -> None:
+    """👍 through A then 👎 through B: one valid vote, 👎. A vote queued by instances that
+    stopped while the tracking server was down is delivered by one started later with an
+    empty `BOT_DATA_DIR`."""
+    tracking = shared.tracking()
+    a, to_a = await start_instance(shared)
+    b, to_b = await start_instance(shared)
+    (answer,) = await answers_for(to_a, slack, 1, tracking)
+    trace_id, user = trace_id_of(answer), new_id("U")
+    assert (await to_a.interaction(vote_click(slack, answer, user, True)))[0] == 200
+    assert (await to_b.interaction(vote_click(slack, answer, user, False)))[0] == 200
+    expected: dict[tuple[str, str, str], object] = {(trace_id, user, "user_feedback"): False}
+    await assert_exactly(tracking, expected)
+
+    await asyncio.to_thread(shared.server.stop)
+    late = new_id("U")
+    assert (await to_b.interaction(vote_click(slack, answer, late, True)))[0] == 200
+    for instance in (a, b):
+        instance.signal(signal.SIGTERM)
+        assert await asyncio.to_thread(instance.wait, 90) == 0
+    await asyncio.to_thread(shared.server.start)
+
+    await start_instance(shared)  # a disk of its own, empty
+    expected[(trace_id, late, "user_feedback")] = True
+    await assert_exactly(tracking, expected, timeout_s=90)

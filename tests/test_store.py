@@ -1,11 +1,13 @@
 """The store of work in flight (bot/storage/store.py) on both backends, a real SQLite file and
 a real PostgreSQL, and the pipe's typed messages: questions are kept once, claimed with
 leases, taken again when a lease is released or runs out; a store another writer holds
-refuses in time instead of hanging; migrations run once however many instances start."""
+refuses in time instead of hanging; migrations run once however many instances start; the
+files of earlier versions are imported once."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sqlite3
 import subprocess
@@ -18,20 +20,14 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from bot.answering.incoming import IncomingMessage
+from bot.feedback.intent import FeedbackIntent
+from bot.feedback.outbox import Outbox
 from bot.runtime.pipe import Counters, Ready, Stop, Wake, decode, encode
+from bot.storage.assistant_threads import AssistantThread, AssistantThreadStore, ThreadContext
 from bot.storage.engine import driver_url
 from bot.storage.migrations import STEPS
 from bot.storage.store import FILE_NAME, WRITE_WAIT_S, Store, StoreUnavailable
 from devkit.ports import free_port
-
-
-# PostgreSQL is a process of its own: those cases are slow (tests/conftest.py).
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
-def backend_url(request: pytest.FixtureRequest) -> str | None:
-    """None: SQLite in the test's directory; else a fresh PostgreSQL database's URL."""
-    if request.param == "sqlite":
-        return None
-    return str(request.getfixturevalue("database_url"))
 
 
 @pytest.fixture
@@ -278,3 +274,91 @@ def test_migrate_and_store_commands_work_on_postgresql(database_url: str, tmp_pa
     refused = bot("worker", DATABASE_URL="mysql://nope/db")
     assert refused.returncode == 2
     assert "DATABASE_URL is invalid (not a postgresql:// or postgres:// URL)" in refused.stderr
+
+
+# The outbox's own file before the store (bot/feedback/outbox.py of earlier versions).
+OLD_OUTBOX = """
+CREATE TABLE pending (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, trace_id TEXT NOT NULL, user_id TEXT NOT NULL,
+    name TEXT NOT NULL, value_json TEXT NOT NULL, rationale TEXT, metadata_json TEXT NOT NULL,
+    intent_id TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 1, created_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL NOT NULL, last_error TEXT,
+    dead_reason TEXT, UNIQUE (trace_id, user_id, name));
+CREATE TABLE latest (
+    trace_id TEXT NOT NULL, user_id TEXT NOT NULL, name TEXT NOT NULL, value_json TEXT NOT NULL,
+    rationale TEXT, origin TEXT, updated_at REAL NOT NULL, PRIMARY KEY (trace_id, user_id, name));
+INSERT INTO pending VALUES (7, 'tr-a', 'U1', 'user_feedback', 'false', NULL,
+    '{"origin": "button"}', 'intent-a', 2, 100.0, 3, 101.0, 'unavailable: down', NULL);
+INSERT INTO pending VALUES (9, 'tr-b', 'U2', 'user_feedback', 'true', NULL, '{}', 'intent-b',
+    1, 100.0, 5, 101.0, 'trace not found', 'trace not found');
+INSERT INTO latest VALUES ('tr-a', 'U1', 'user_feedback', 'false', NULL, 'button', 100.0);
+INSERT INTO latest VALUES ('tr-b', 'U2', 'user_feedback', 'true', NULL, 'button', 100.0);
+INSERT INTO latest VALUES ('tr-c', 'U3', 'user_accuracy', '0.8', 'ok', 'modal', 90.0);
+"""
+OLD_ASSISTANT_THREADS = """
+CREATE TABLE assistant_threads (
+    channel TEXT NOT NULL, thread_ts TEXT NOT NULL, viewing_channel TEXT, viewing_team TEXT,
+    viewing_enterprise TEXT, titled INTEGER NOT NULL DEFAULT 0, updated_at REAL NOT NULL,
+    PRIMARY KEY (channel, thread_ts));
+INSERT INTO assistant_threads VALUES ('D1', '5.0', 'C9', 'T1', NULL, 1, 100.0);
+"""
+
+
+def old_file(path: Path, script: str) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as old:
+        old.execute("PRAGMA journal_mode=WAL")  # as the earlier versions kept them
+        old.executescript(script)
+        old.commit()
+
+
+async def test_the_outbox_and_assistant_threads_of_an_earlier_version_are_imported_once(
+    tmp_path: Path, backend_url: str | None
+) -> None:
+    old_file(tmp_path / "outbox.sqlite3", OLD_OUTBOX)
+    old_file(tmp_path / "assistant_threads.sqlite3", OLD_ASSISTANT_THREADS)
+    store = await Store.open(tmp_path, database_url=backend_url)
+    outbox = Outbox(store)
+    try:
+        stats = await outbox.stats()
+        assert (stats.pending, stats.dead, stats.dead_reasons) == (1, 1, {"trace not found": 1})
+        (entry,) = await outbox.claim_due("w", 60, 10)  # delivered as the old bot would have
+        assert (entry.intent.trace_id, entry.intent.value, entry.intent.intent_id) == (
+            "tr-a",
+            False,
+            "intent-a",
+        )
+        assert (entry.version, entry.attempts, entry.created_at) == (2, 3, 100.0)
+        assert entry.intent.metadata == {"origin": "button"}
+        rating = (await outbox.latest("tr-c", "U3"))["user_accuracy"]
+        assert (rating.value, rating.rationale, rating.origin) == (0.8, "ok", "modal")
+        # A newer vote coalesces with the imported one, as it would have in the old file.
+        await outbox.submit([FeedbackIntent("tr-a", "U1", "user_feedback", True)])
+        assert not await outbox.delivered(entry, "w")
+        (newer,) = await outbox.claim_due("w", 60, 10)
+        assert (newer.id, newer.version, newer.intent.value) == (entry.id, 3, True)
+
+        thread = await AssistantThreadStore(store).find("D1", "5.0")
+        assert thread == AssistantThread(ThreadContext("C9", "T1", None), titled=True)
+        assert not await AssistantThreadStore(store).claim_title("D1", "5.0")
+    finally:
+        await store.close()
+    for name in ("outbox.sqlite3", "assistant_threads.sqlite3"):
+        assert not (tmp_path / name).exists()
+        assert (tmp_path / f"{name}.imported").exists()
+
+    again = await Store.open(tmp_path, database_url=backend_url)  # nothing is imported twice
+    try:
+        stats = await Outbox(again).stats()
+        assert (stats.pending, stats.dead) == (1, 1)
+    finally:
+        await again.close()
+
+
+async def test_an_old_file_that_cannot_be_read_is_left_in_place(tmp_path: Path) -> None:
+    (tmp_path / "outbox.sqlite3").write_bytes(b"not a database" * 100)
+    store = await Store.open(tmp_path)  # the bot starts all the same
+    try:
+        assert (await Outbox(store).stats()).pending == 0
+    finally:
+        await store.close()
+    assert (tmp_path / "outbox.sqlite3").exists()

@@ -32,6 +32,7 @@ from mlflow.tracing.client import TracingClient
 
 from bot.feedback.intent import FeedbackIntent
 from bot.feedback.outbox import Outbox, OutboxEntry
+from bot.storage.store import StoreUnavailable, lease_owner
 from bot.tracing.counted_feedback import (
     SUMMARY,
     SUMMARY_SOURCE_ID,
@@ -45,6 +46,12 @@ from bot.tracing.server_watch import TrackingServerWatch
 log = logging.getLogger(__name__)
 
 INTENT_KEY = "slack_bot.intent_id"
+# How long a deliverer holds the entries it claimed (renewed while it sends them): another
+# deliverer takes them once this runs out after the first one died.
+CLAIM_LEASE_S = 60.0
+# With nothing due, look again after this at the latest (a missed wake-up; on a shared store,
+# feedback another instance's front took, which wakes no deliverer here: the worker passes less).
+IDLE_LOOK_S = 60.0
 
 
 class TraceNotFound(Exception):
@@ -178,7 +185,9 @@ class RetryPolicy:
 
 class FeedbackDeliverer:
     """A background task sending the outbox to MLflow. Traces are handled concurrently, so a
-    trace that never appears holds back nothing else."""
+    trace that never appears holds back nothing else. It claims what it sends (as `owner`,
+    for `lease_s`, renewed while it sends): deliverers sharing one store never send one entry
+    at once."""
 
     def __init__(
         self,
@@ -189,8 +198,15 @@ class FeedbackDeliverer:
         batch: int = 200,
         *,
         watch: TrackingServerWatch | None = None,
+        owner: str | None = None,
+        lease_s: float = CLAIM_LEASE_S,
+        idle_look_s: float = IDLE_LOOK_S,
     ) -> None:
         self._outbox = outbox
+        self._owner = owner or lease_owner()
+        self._lease_s = lease_s
+        self._idle_look_s = idle_look_s
+        self._draining = False
         self._watch = watch
         self._writer = writer
         self._policy = policy or RetryPolicy()
@@ -211,16 +227,27 @@ class FeedbackDeliverer:
         self._wake.set()
 
     async def stop(self) -> None:
+        """Stop sending; what this deliverer still holds is released for any to take."""
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        try:
+            await self._outbox.release(self._owner)
+        except StoreUnavailable as error:
+            log.error("feedback entries in hand wait for their claims to run out: %s", error)
 
     async def drain(self, timeout_s: float) -> bool:
-        """Deliver everything pending now, ignoring backoff; True if nothing is left."""
+        """Deliver everything pending now, ignoring backoff (once the batch in flight is
+        done: the background loop takes nothing more); True if nothing is left."""
         deadline = time.monotonic() + timeout_s
+        self._draining = True
+        self.wake()
+        if self._task is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
         while time.monotonic() < deadline:
-            entries = await self._outbox.due(self._batch, ignore_backoff=True)
+            entries = await self._claim(ignore_backoff=True)
             if not entries:
                 return True
             try:
@@ -230,12 +257,17 @@ class FeedbackDeliverer:
             except TimeoutError:
                 break
             await asyncio.sleep(0.2)
-        return not await self._outbox.due(1, ignore_backoff=True)
+        return False
+
+    async def _claim(self, *, ignore_backoff: bool = False) -> list[OutboxEntry]:
+        return await self._outbox.claim_due(
+            self._owner, self._lease_s, self._batch, ignore_backoff=ignore_backoff
+        )
 
     async def _run(self) -> None:
-        while True:
+        while not self._draining:
             try:
-                entries = await self._outbox.due(self._batch)
+                entries = await self._claim()
                 if entries:
                     await self._deliver_batch(entries)
                     continue
@@ -246,20 +278,50 @@ class FeedbackDeliverer:
                 log.exception("feedback delivery loop failed; retrying in 5 s")
                 wait_s = 5.0
             self._wake.clear()
+            if self._draining:
+                return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), 60.0 if wait_s is None else wait_s)
+                look_s = self._idle_look_s if wait_s is None else min(wait_s, self._idle_look_s)
+                await asyncio.wait_for(self._wake.wait(), look_s)
 
     async def _deliver_batch(self, entries: list[OutboxEntry]) -> None:
         by_trace: dict[str, list[OutboxEntry]] = defaultdict(list)
         for entry in entries:
             by_trace[entry.intent.trace_id].append(entry)
-        await asyncio.gather(*(self._deliver_trace(group) for group in by_trace.values()))
+        in_hand = {entry.id for entry in entries}
+        renewing = asyncio.create_task(self._renew_claims(in_hand))
+        try:
+            outcomes = await asyncio.gather(
+                *(self._deliver_trace(group, in_hand) for group in by_trace.values()),
+                return_exceptions=True,  # the claims of the others are renewed till they end
+            )
+        finally:
+            renewing.cancel()
+            if in_hand:  # an outcome the store did not take: any deliverer may try again
+                with contextlib.suppress(StoreUnavailable):
+                    await self._outbox.release(self._owner, list(in_hand))
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
 
-    async def _deliver_trace(self, entries: list[OutboxEntry]) -> None:
+    async def _renew_claims(self, in_hand: set[int]) -> None:
+        while True:
+            await asyncio.sleep(self._lease_s / 3)
+            try:
+                await self._outbox.extend_claims(self._owner, list(in_hand), self._lease_s)
+            except StoreUnavailable as error:
+                log.error("could not extend the claims on feedback in hand: %s", error)
+
+    async def _deliver_trace(self, entries: list[OutboxEntry], in_hand: set[int]) -> None:
         async with self._slots:
-            for entry in entries:  # in order, one at a time per trace
-                if not await self._deliver(entry):
-                    return  # the rest of this trace waits for the same retry
+            for i, entry in enumerate(entries):  # in order, one at a time per trace
+                delivered = await self._deliver(entry)
+                in_hand.discard(entry.id)
+                if not delivered:  # the rest of this trace is tried again with it
+                    rest = [later.id for later in entries[i + 1 :]]
+                    in_hand.difference_update(rest)
+                    await self._outbox.release(self._owner, rest)
+                    return
 
     async def _deliver(self, entry: OutboxEntry) -> bool:
         intent = entry.intent
@@ -274,15 +336,15 @@ class FeedbackDeliverer:
                     intent.user_id,
                     age,
                 )
-                await self._outbox.mark_dead(entry, "trace not found")
+                await self._outbox.mark_dead(entry, self._owner, "trace not found")
             else:
                 await self._outbox.retry_later(
-                    entry, "trace not found", self._policy.delay(entry.attempts)
+                    entry, self._owner, "trace not found", self._policy.delay(entry.attempts)
                 )
             return False
         except PermanentFailure as error:
             log.error("feedback on trace %s refused: %s", intent.trace_id, error)
-            await self._outbox.mark_dead(entry, f"refused: {error}")
+            await self._outbox.mark_dead(entry, self._owner, f"refused: {error}")
             return True
         except Exception as error:
             delay = self._policy.delay(entry.attempts)
@@ -291,11 +353,11 @@ class FeedbackDeliverer:
             else:
                 log.warning("tracking server unavailable (%s)", str(error)[:200])
             log.debug("feedback on trace %s: retry in %.1f s", intent.trace_id, delay)
-            await self._outbox.retry_later(entry, f"unavailable: {error}", delay)
+            await self._outbox.retry_later(entry, self._owner, f"unavailable: {error}", delay)
             return False
         if self._watch is not None:
             await self._watch.reachable()
-        await self._outbox.delivered(entry)
+        await self._outbox.delivered(entry, self._owner)
         log.info(
             "feedback %s on %s by %s: %s", intent.name, intent.trace_id, intent.user_id, outcome
         )

@@ -1,56 +1,47 @@
-"""The feedback outbox: every intent is committed to local SQLite before the user is answered.
+"""The feedback outbox: every intent is committed to the store before the user is answered.
 
-Two tables:
-- `pending`: what still has to reach MLflow, one row per (trace, user, assessment name); a
-  newer intent for the same key replaces the older one's value (the latest intent wins) and
-  bumps its `version`, so a delivery of the older value never marks the newer one done.
-- `latest`: the latest intent per key, delivered or not (pre-fills the rating modal, lets a
-  repeated identical vote change nothing).
+Two tables of the store (bot/storage/schema.py), the same statements on every backend:
+- `feedback_outbox`: what still has to reach MLflow, one row per (trace, user, assessment
+  name); a newer intent for the same key replaces the older one's value (the latest intent
+  wins) and bumps its `version`, so a delivery of the older value never marks the newer one
+  done. A deliverer claims entries with a lease (`claim_due`, `FOR UPDATE SKIP LOCKED` where the
+  backend has it), so that several deliverers on one database never send one entry at once;
+  each outcome (`delivered`, `retry_later`, `mark_dead`, `release`) ends the claim.
+- `feedback_latest`: the latest intent per key, delivered or not (pre-fills the rating modal,
+  lets a repeated identical vote change nothing).
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from bot.feedback.intent import FeedbackIntent, FeedbackValue
-from bot.storage.sqlite_db import SerialDatabase
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS pending (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    trace_id        TEXT NOT NULL,
-    user_id         TEXT NOT NULL,
-    name            TEXT NOT NULL,
-    value_json      TEXT NOT NULL,
-    rationale       TEXT,
-    metadata_json   TEXT NOT NULL,
-    intent_id       TEXT NOT NULL,
-    version         INTEGER NOT NULL DEFAULT 1,
-    created_at      REAL NOT NULL,
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at REAL NOT NULL,
-    last_error      TEXT,
-    dead_reason     TEXT,
-    UNIQUE (trace_id, user_id, name)
-);
-CREATE INDEX IF NOT EXISTS pending_due ON pending (dead_reason, next_attempt_at);
-CREATE TABLE IF NOT EXISTS latest (
-    trace_id   TEXT NOT NULL,
-    user_id    TEXT NOT NULL,
-    name       TEXT NOT NULL,
-    value_json TEXT NOT NULL,
-    rationale  TEXT,
-    origin     TEXT,
-    updated_at REAL NOT NULL,
-    PRIMARY KEY (trace_id, user_id, name)
-);
-"""
+from bot.feedback.intent import FeedbackIntent, FeedbackValue
+from bot.storage.schema import feedback_latest as latest
+from bot.storage.schema import feedback_outbox as pending
+from bot.storage.store import (
+    Store,
+    backlog,
+    claim_rows,
+    extend_claims,
+    release_claims,
+    revive_dead,
+)
 
 
 @dataclass(frozen=True)
@@ -86,30 +77,18 @@ class LatestIntent:
 
 
 class Outbox:
-    def __init__(
-        self, path: Path, *, durable_writes: bool = True, checkpoints: bool = True
-    ) -> None:
-        """The defaults suit one process doing everything. The front, which must commit each
-        click before it acks, leaves WAL checkpoints to the worker (`checkpoints=False`); the
-        worker's writes are delivery bookkeeping (`durable_writes=False`: no fsync, so it never
-        holds the lock a click waits for through one; a mark lost with the power means a
-        redelivery, which MlflowFeedbackWriter recognises by the intent's ID)."""
-        self._db = SerialDatabase(path, _SCHEMA, durable=durable_writes, checkpoints=checkpoints)
-
-    def close(self) -> None:
-        self._db.close()
+    def __init__(self, store: Store) -> None:
+        """The front's store commits each intent synchronously, before the user is answered;
+        the worker's commits its delivery bookkeeping without an fsync (a mark lost with the
+        power means a redelivery, which MlflowFeedbackWriter recognises by the intent's ID)."""
+        self._store = store
 
     # -- writing intents --------------------------------------------------------------------
 
     async def submit(self, intents: list[FeedbackIntent]) -> None:
-        """Commit the intents durably (one transaction), coalescing per key."""
-
-        def write(conn: sqlite3.Connection) -> None:
-            with conn:  # committed (synchronous=FULL) before we return
-                conn.execute("BEGIN IMMEDIATE")
-                _write(conn, intents, time.time())
-
-        await self._db.run(write)
+        """Commit the intents (one transaction), coalescing per key."""
+        now = time.time()
+        await self._store.run(lambda conn: self._write(conn, intents, now))
 
     async def submit_unless(
         self, intent: FeedbackIntent, unless: Callable[[LatestIntent | None], bool]
@@ -117,152 +96,226 @@ class Outbox:
         """Commit `intent` unless `unless(the latest intent of its key)` is true; one
         transaction, so two clicks at once cannot both act on the same old vote. True if
         committed."""
+        now = time.time()
+        key = (
+            latest.c.trace_id == intent.trace_id,
+            latest.c.user_id == intent.user_id,
+            latest.c.name == intent.name,
+        )
 
-        def write(conn: sqlite3.Connection) -> bool:
-            with conn:
-                conn.execute("BEGIN IMMEDIATE")
-                if unless(_latest(conn, intent.trace_id, intent.user_id).get(intent.name)):
+        def write(conn: Connection) -> bool:
+            while True:
+                # A write first: it takes SQLite's write lock (or, on a server database, the
+                # key's row) before the latest intent is read, so the check holds at commit.
+                conn.execute(update(latest).where(*key).values(updated_at=latest.c.updated_at))
+                found = _latest(conn, intent.trace_id, intent.user_id).get(intent.name)
+                if unless(found):
                     return False
-                _write(conn, [intent], time.time())
-                return True
+                if found is not None or self._first_latest(conn, intent, now):
+                    break
+                # Another transaction wrote the key's first intent meanwhile: check again.
+            self._write(conn, [intent], now)
+            return True
 
-        return await self._db.run(write)
+        return await self._store.run(write)
 
     async def latest(self, trace_id: str, user_id: str) -> dict[str, LatestIntent]:
         """The user's latest intent per assessment name on this trace."""
-        return await self._db.run(lambda conn: _latest(conn, trace_id, user_id))
+        return await self._store.run(lambda conn: _latest(conn, trace_id, user_id))
+
+    def _write(self, conn: Connection, intents: list[FeedbackIntent], now: float) -> None:
+        for intent in intents:
+            value = json.dumps(intent.value)
+            replaced = {
+                "value_json": value,
+                "rationale": intent.rationale,
+                "metadata_json": json.dumps(intent.metadata, sort_keys=True),
+                "intent_id": intent.intent_id,
+                "next_attempt_at": now,
+            }
+            # A claimed entry stays claimed: its deliverer sees the new version when it is
+            # done with the old one, and gives it up at once (no two deliveries of one key
+            # at a time, so the latest value is the one that stays).
+            conn.execute(
+                self._store.insert(pending)
+                .values(
+                    trace_id=intent.trace_id,
+                    user_id=intent.user_id,
+                    name=intent.name,
+                    version=1,
+                    created_at=now,
+                    attempts=0,
+                    **replaced,
+                )
+                .on_conflict_do_update(
+                    index_elements=[pending.c.trace_id, pending.c.user_id, pending.c.name],
+                    set_={**replaced, "version": pending.c.version + 1, "dead_reason": None},
+                )
+            )
+            intended = {
+                "value_json": value,
+                "rationale": intent.rationale,
+                "origin": intent.metadata.get("origin"),
+                "updated_at": now,
+            }
+            conn.execute(
+                self._store.insert(latest)
+                .values(
+                    trace_id=intent.trace_id, user_id=intent.user_id, name=intent.name, **intended
+                )
+                .on_conflict_do_update(
+                    index_elements=[latest.c.trace_id, latest.c.user_id, latest.c.name],
+                    set_=intended,
+                )
+            )
+
+    def _first_latest(self, conn: Connection, intent: FeedbackIntent, now: float) -> bool:
+        """Take the key's place in `feedback_latest` (the values are written right after);
+        False if another transaction has it (it waited for that one to end)."""
+        placed = conn.execute(
+            self._store.insert(latest)
+            .values(
+                trace_id=intent.trace_id,
+                user_id=intent.user_id,
+                name=intent.name,
+                value_json="null",
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(
+                index_elements=[latest.c.trace_id, latest.c.user_id, latest.c.name]
+            )
+            .returning(latest.c.name)
+        )
+        return placed.first() is not None
 
     # -- delivering --------------------------------------------------------------------------
 
-    async def due(self, limit: int, *, ignore_backoff: bool = False) -> list[OutboxEntry]:
-        now = float("inf") if ignore_backoff else time.time()
+    async def claim_due(
+        self, owner: str, lease_s: float, limit: int, *, ignore_backoff: bool = False
+    ) -> list[OutboxEntry]:
+        """Claim for `lease_s` up to `limit` entries due for a try that no deliverer holds,
+        oldest first (every waiting one if `ignore_backoff`)."""
+        now = time.time()
+        due_by = float("inf") if ignore_backoff else now
+        claim = claim_rows(
+            pending,
+            and_(
+                pending.c.dead_reason.is_(None),
+                pending.c.next_attempt_at <= due_by,
+                or_(pending.c.lease_until.is_(None), pending.c.lease_until < now),
+            ),
+            limit,
+            {"lease_owner": owner, "lease_until": now + lease_s},
+            (
+                pending.c.id,
+                pending.c.version,
+                pending.c.trace_id,
+                pending.c.user_id,
+                pending.c.name,
+                pending.c.value_json,
+                pending.c.rationale,
+                pending.c.metadata_json,
+                pending.c.intent_id,
+                pending.c.created_at,
+                pending.c.attempts,
+            ),
+        )
+        rows = await self._store.run(lambda conn: conn.execute(claim).all())
+        return sorted((_entry(row) for row in rows), key=lambda entry: entry.id)
 
-        def select(conn: sqlite3.Connection) -> list[OutboxEntry]:
-            rows = conn.execute(
-                "SELECT id, version, trace_id, user_id, name, value_json, rationale, "
-                "metadata_json, intent_id, created_at, attempts FROM pending "
-                "WHERE dead_reason IS NULL AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-                (now, limit),
-            ).fetchall()
-            return [_entry(row) for row in rows]
+    async def extend_claims(self, owner: str, ids: Sequence[int], lease_s: float) -> None:
+        """Hold these entries longer (their delivery goes on)."""
+        if not ids:
+            return
+        statement = extend_claims(pending, owner, ids, lease_s)
+        await self._store.run(lambda conn: conn.execute(statement))
 
-        return await self._db.run(select)
+    async def release(self, owner: str | None = None, ids: Sequence[int] | None = None) -> int:
+        """Let any deliverer take at once the entries `owner` holds (`ids` of them only, if
+        given; every claimed entry if `owner` is None); how many were released."""
+        if ids is not None and not ids:
+            return 0
+        statement = release_claims(pending, owner, ids)
+        return await self._store.run(lambda conn: int(conn.execute(statement).rowcount))
 
     async def next_due_in(self) -> float | None:
-        """Seconds until the next pending entry is due (0 if one is due now), None if none."""
+        """Seconds until the next entry is due (0 if one is due now), None if none waits.
+        (An entry another deliverer holds counts as due when its claim runs out.)"""
+        due_at = case(
+            (pending.c.lease_until > pending.c.next_attempt_at, pending.c.lease_until),
+            else_=pending.c.next_attempt_at,
+        )
+        query = select(func.min(due_at)).where(pending.c.dead_reason.is_(None))
+        due = await self._store.run(lambda conn: conn.execute(query).scalar())
+        return None if due is None else max(0.0, due - time.time())
 
-        def select(conn: sqlite3.Connection) -> float | None:
-            row = conn.execute(
-                "SELECT MIN(next_attempt_at) FROM pending WHERE dead_reason IS NULL"
-            ).fetchone()
-            return None if row[0] is None else max(0.0, row[0] - time.time())
+    async def delivered(self, entry: OutboxEntry, owner: str) -> bool:
+        """Remove the entry, unless a newer intent replaced its value meanwhile (then it is
+        due at once). True if removed."""
+        return await self._finish(entry, owner, delete(pending).where(*_this_version(entry)))
 
-        return await self._db.run(select)
+    async def retry_later(self, entry: OutboxEntry, owner: str, error: str, delay_s: float) -> None:
+        retry = _tried(entry, last_error=error[:500], next_attempt_at=time.time() + delay_s)
+        await self._finish(entry, owner, retry)
 
-    async def delivered(self, entry: OutboxEntry) -> bool:
-        """Remove the entry, unless a newer intent replaced its value meanwhile."""
+    async def mark_dead(self, entry: OutboxEntry, owner: str, reason: str) -> None:
+        await self._finish(entry, owner, _tried(entry, dead_reason=reason[:500]))
 
-        def delete(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
-                "DELETE FROM pending WHERE id = ? AND version = ?", (entry.id, entry.version)
-            )
-            return cursor.rowcount == 1
+    async def _finish(self, entry: OutboxEntry, owner: str, outcome: Any) -> bool:
+        """Apply `outcome` (which applies to the entry's version only); if a newer intent
+        replaced that version, only end the claim (the newer one is due now)."""
+        unclaim = release_claims(pending, owner, [entry.id])
 
-        return await self._db.run(delete)
+        def finish(conn: Connection) -> bool:
+            if conn.execute(outcome).rowcount == 1:
+                return True
+            conn.execute(unclaim)
+            return False
 
-    async def retry_later(self, entry: OutboxEntry, error: str, delay_s: float) -> None:
-        def update(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "UPDATE pending SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? "
-                "WHERE id = ?",
-                (error[:500], time.time() + delay_s, entry.id),
-            )
-
-        await self._db.run(update)
-
-    async def mark_dead(self, entry: OutboxEntry, reason: str) -> None:
-        def update(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "UPDATE pending SET dead_reason = ?, attempts = attempts + 1 "
-                "WHERE id = ? AND version = ?",
-                (reason[:500], entry.id, entry.version),
-            )
-
-        await self._db.run(update)
+        return await self._store.run(finish)
 
     # -- operating ---------------------------------------------------------------------------
 
     async def stats(self) -> OutboxStats:
-        return await self._db.run(_stats)
+        found = await self._store.run(lambda conn: backlog(conn, pending))
+        return OutboxStats(
+            pending=found.waiting,
+            dead=sum(found.dead_reasons.values()),
+            oldest_pending_age_s=found.oldest_age_s(),
+            dead_reasons=found.dead_reasons,
+        )
 
-    def stats_now(self) -> OutboxStats:
-        return self._db.run_sync(_stats)
-
-    def retry_dead_now(self) -> int:
+    async def retry_dead(self) -> int:
         """Give every dead entry a fresh start; the number revived is returned."""
-
-        def update(conn: sqlite3.Connection) -> int:
-            return conn.execute(
-                "UPDATE pending SET dead_reason = NULL, attempts = 0, next_attempt_at = ?, "
-                "created_at = ? WHERE dead_reason IS NOT NULL",
-                (time.time(), time.time()),
-            ).rowcount
-
-        return self._db.run_sync(update)
+        return await self._store.run(lambda conn: int(conn.execute(revive_dead(pending)).rowcount))
 
 
-def _latest(conn: sqlite3.Connection, trace_id: str, user_id: str) -> dict[str, LatestIntent]:
+def _this_version(entry: OutboxEntry) -> tuple[ColumnElement[bool], ...]:
+    return pending.c.id == entry.id, pending.c.version == entry.version
+
+
+def _tried(entry: OutboxEntry, **outcome: Any) -> Any:
+    """The entry's version tried once more, with `outcome`, and no longer claimed."""
+    return (
+        update(pending)
+        .where(*_this_version(entry))
+        .values(attempts=pending.c.attempts + 1, lease_owner=None, lease_until=None, **outcome)
+    )
+
+
+def _latest(conn: Connection, trace_id: str, user_id: str) -> dict[str, LatestIntent]:
     rows = conn.execute(
-        "SELECT name, value_json, rationale, origin FROM latest WHERE trace_id = ? AND user_id = ?",
-        (trace_id, user_id),
-    ).fetchall()
+        select(latest.c.name, latest.c.value_json, latest.c.rationale, latest.c.origin).where(
+            latest.c.trace_id == trace_id, latest.c.user_id == user_id
+        )
+    )
     return {
         name: LatestIntent(json.loads(value), rationale, origin)
-        for name, value, rationale, origin in rows
+        for name, value, rationale, origin in rows.all()
     }
 
 
-def _write(conn: sqlite3.Connection, intents: list[FeedbackIntent], now: float) -> None:
-    """(Inside the caller's transaction.)"""
-    for intent in intents:
-        value = json.dumps(intent.value)
-        metadata = json.dumps(intent.metadata, sort_keys=True)
-        conn.execute(
-            "INSERT INTO pending (trace_id, user_id, name, value_json, rationale, "
-            "metadata_json, intent_id, created_at, next_attempt_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (trace_id, user_id, name) DO UPDATE SET "
-            "value_json = excluded.value_json, rationale = excluded.rationale, "
-            "metadata_json = excluded.metadata_json, intent_id = excluded.intent_id, "
-            "version = version + 1, next_attempt_at = excluded.next_attempt_at, "
-            "dead_reason = NULL",
-            (
-                intent.trace_id,
-                intent.user_id,
-                intent.name,
-                value,
-                intent.rationale,
-                metadata,
-                intent.intent_id,
-                now,
-                now,
-            ),
-        )
-        conn.execute(
-            "INSERT OR REPLACE INTO latest VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                intent.trace_id,
-                intent.user_id,
-                intent.name,
-                value,
-                intent.rationale,
-                intent.metadata.get("origin"),
-                now,
-            ),
-        )
-
-
-def _entry(row: tuple) -> OutboxEntry:
+def _entry(row: Any) -> OutboxEntry:
     (id_, version, trace_id, user_id, name, value, rationale, metadata, intent_id, created, n) = row
     intent = FeedbackIntent(
         trace_id=trace_id,
@@ -274,21 +327,3 @@ def _entry(row: tuple) -> OutboxEntry:
         intent_id=intent_id,
     )
     return OutboxEntry(id_, version, intent, created, n)
-
-
-def _stats(conn: sqlite3.Connection) -> OutboxStats:
-    pending, oldest = conn.execute(
-        "SELECT COUNT(*), MIN(created_at) FROM pending WHERE dead_reason IS NULL"
-    ).fetchone()
-    reasons = dict(
-        conn.execute(
-            "SELECT dead_reason, COUNT(*) FROM pending WHERE dead_reason IS NOT NULL "
-            "GROUP BY dead_reason"
-        ).fetchall()
-    )
-    return OutboxStats(
-        pending=pending,
-        dead=sum(reasons.values()),
-        oldest_pending_age_s=None if oldest is None else round(time.time() - oldest, 1),
-        dead_reasons=reasons,
-    )

@@ -11,42 +11,28 @@ import sys
 from pathlib import Path
 
 from bot.feedback.outbox import Outbox
-from bot.storage.store import FILE_NAME, Store, StoreUnavailable
-
-OUTBOX_FILE = "outbox.sqlite3"
+from bot.storage.store import FILE_NAME, OLD_FILES, Store, StoreUnavailable
 
 
 def run(data_dir: Path, *, retry_dead: bool, database_url: str | None = None) -> int:
-    if database_url or (data_dir / FILE_NAME).exists():
-        asyncio.run(_show_store(data_dir, retry_dead=retry_dead, database_url=database_url))
-    else:
-        print(f"no store at {data_dir / FILE_NAME}: no question or trace waits")
-    outbox_path = data_dir / OUTBOX_FILE
-    if not outbox_path.exists():
-        print(f"no outbox at {outbox_path}: nothing pending")
+    if not database_url and not any((data_dir / name).exists() for name in (FILE_NAME, *OLD_FILES)):
+        print(f"no store at {data_dir / FILE_NAME}: nothing waits")
         return 0
-    outbox = Outbox(outbox_path)
-    try:
-        if retry_dead:
-            print(f"{outbox.retry_dead_now()} dead entries will be retried by the running bot")
-        stats = outbox.stats_now()
-    finally:
-        outbox.close()
-    print("feedback outbox:")
-    print(f"pending: {stats.pending} (oldest {_age(stats.oldest_pending_age_s)})")
-    print(f"dead:    {stats.dead}")
-    _reasons(stats.dead_reasons)
+    asyncio.run(_show(data_dir, retry_dead=retry_dead, database_url=database_url))
     return 0
 
 
-async def _show_store(data_dir: Path, *, retry_dead: bool, database_url: str | None) -> None:
+async def _show(data_dir: Path, *, retry_dead: bool, database_url: str | None) -> None:
     store = await Store.open(data_dir, database_url=database_url)
+    outbox = Outbox(store)
     try:
         if retry_dead:
             print(
                 f"{await store.retry_dead_traces()} dead traces will be retried by the running bot"
             )
+            print(f"{await outbox.retry_dead()} dead entries will be retried by the running bot")
         questions, traces = await store.question_stats(), await store.trace_stats()
+        feedback = await outbox.stats()
     finally:
         await store.close()
     print(
@@ -58,6 +44,10 @@ async def _show_store(data_dir: Path, *, retry_dead: bool, database_url: str | N
         f"{traces.dead} dead"
     )
     _reasons(traces.dead_reasons)
+    print("feedback outbox:")
+    print(f"pending: {feedback.pending} (oldest {_age(feedback.oldest_pending_age_s)})")
+    print(f"dead:    {feedback.dead}")
+    _reasons(feedback.dead_reasons)
 
 
 def _age(seconds: float | None) -> str:

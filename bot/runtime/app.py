@@ -29,7 +29,7 @@ from bot.listeners.rating_modal import MetadataSigner
 from bot.listeners.reason_prompt import ReasonSigner
 from bot.report.command import FeedbackReportCommand
 from bot.slack.client import make_web_client
-from bot.storage.assistant_threads import ASSISTANT_THREADS_FILE, AssistantThreadStore
+from bot.storage.assistant_threads import AssistantThreadStore
 from bot.storage.store import Store
 from config import Settings
 
@@ -59,11 +59,6 @@ class Bot:
     background: BackgroundTasks
     assistant_threads: AssistantThreadStore
 
-    def close(self) -> None:
-        """(The store is the caller's: it opened it.)"""
-        self.outbox.close()
-        self.assistant_threads.close()
-
 
 def build_bot(
     settings: Settings,
@@ -74,8 +69,8 @@ def build_bot(
 ) -> Bot:
     """Build the front: questions go to the store, feedback to the outbox; each wakes `worker`."""
     client = client or make_web_client(settings)
-    outbox = Outbox(settings.bot_data_dir / "outbox.sqlite3", checkpoints=False)
-    threads = AssistantThreadStore(settings.bot_data_dir / ASSISTANT_THREADS_FILE)
+    outbox = Outbox(store)
+    threads = AssistantThreadStore(store)
     thread_contexts = assistant.ThreadContextStore(threads)
     signing_secret = settings.slack_signing_secret.get_secret_value()
     app = AsyncApp(

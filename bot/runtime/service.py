@@ -10,6 +10,7 @@ import signal
 import aiohttp
 from aiohttp import web
 
+from bot.feedback.outbox import Outbox
 from bot.runtime.app import Bot, build_bot
 from bot.runtime.http_front import SlackHttpServer
 from bot.runtime.pipe import STOP_WITHIN_S
@@ -33,11 +34,13 @@ async def serve(settings: Settings, host: str = "0.0.0.0", *, with_worker: bool 
     delivers feedback: this process's own (`with_worker`), or, for `python -m bot web` on a
     shared store, separate ones (`python -m bot worker`)."""
     store = await Store.open(settings.bot_data_dir, database_url=settings.store_url)
-    # The one instance on a SQLite store: questions a worker held when the bot stopped (or was
-    # killed) are taken again at once, not when their leases run out. A shared store's leases
-    # may be other instances' own: they run out (QUESTION_LEASE_S) if their holder died.
-    if not store.shared and (released := await store.release_questions()):
-        log.warning("%d question(s) begun before the restart are answered again", released)
+    # The one instance on a SQLite store: questions and feedback a worker held when the bot
+    # stopped (or was killed) are taken again at once, not when their leases run out. A shared
+    # store's leases may be other instances' own: they run out if their holder died.
+    if not store.shared:
+        if released := await store.release_questions():
+            log.warning("%d question(s) begun before the restart are answered again", released)
+        await Outbox(store).release()
     worker: Workers = WorkerProcess(store) if with_worker else SeparateWorkers()
     await worker.start()
     slack_session = aiohttp.ClientSession()
@@ -93,5 +96,4 @@ async def shutdown(
     if not await worker.stop(STOP_WITHIN_S):
         log.warning("the worker did not stop cleanly")
     await runner.cleanup()
-    bot.close()
     log.info("stopped cleanly")

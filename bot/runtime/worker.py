@@ -37,7 +37,12 @@ from bot.answering.taking import POLL_S, SHARED_POLL_S, QuestionTaker
 from bot.answering.trace_delivery import TraceDeliverer
 from bot.common.log_setup import configure_logging
 from bot.common.secret_redaction import install_secret_redaction, secrets_of
-from bot.feedback.delivery import FeedbackDeliverer, MlflowFeedbackWriter, RetryPolicy
+from bot.feedback.delivery import (
+    IDLE_LOOK_S,
+    FeedbackDeliverer,
+    MlflowFeedbackWriter,
+    RetryPolicy,
+)
 from bot.feedback.outbox import Outbox
 from bot.llm.choice import detect_model
 from bot.runtime.pipe import (
@@ -53,7 +58,7 @@ from bot.runtime.pipe import (
     encode,
 )
 from bot.slack.client import make_web_client
-from bot.storage.assistant_threads import ASSISTANT_THREADS_FILE, AssistantThreadStore
+from bot.storage.assistant_threads import AssistantThreadStore
 from bot.storage.store import Store, StoreUnavailable, lease_owner
 from bot.tracing.durable_export import KeepingSpanExporter, TraceSender, keep_traces_with
 from bot.tracing.server_watch import TrackingServerWatch
@@ -104,8 +109,8 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
     store = await Store.open(settings.bot_data_dir, durable=False, database_url=settings.store_url)
     exporter = KeepingSpanExporter(store.keep_trace)
     keep_traces_with(exporter)
-    threads = AssistantThreadStore(settings.bot_data_dir / ASSISTANT_THREADS_FILE)
-    outbox = Outbox(settings.bot_data_dir / "outbox.sqlite3", durable_writes=False)
+    threads = AssistantThreadStore(store)
+    outbox = Outbox(store)
 
     async def waiting() -> str:
         traces, feedback = await store.trace_stats(), await outbox.stats()
@@ -124,6 +129,7 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
         MlflowFeedbackWriter(settings.mlflow_tracking_uri),
         RetryPolicy(trace_wait_s=settings.feedback_trace_wait_s),
         watch=watch,
+        idle_look_s=SHARED_POLL_S if store.shared else IDLE_LOOK_S,
     )
 
     def export_counters() -> dict[str, int]:
@@ -184,8 +190,6 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
             close = getattr(model, "aclose", None)
             if close is not None:
                 await close()
-            threads.close()
-            outbox.close()
             await store.close()
     log.info("worker stopped; trace export: %s", export_counters())
     return 0

@@ -4,8 +4,9 @@ The worker (`python -m bot.runtime.worker_main`, bot/runtime/worker.py) takes it
 the store (bot/storage/store.py); this side only wakes it over its stdin when there is new
 work (bot/runtime/pipe.py) and reads its counters back on its stdout. `wake_questions` and
 `wake_feedback` never wait: they are called while Slack waits for its ack. If the worker dies
-it is restarted, and the questions it held are released at once for the next one to take:
-nothing it had begun is lost, it is answered again (bot/answering/taking.py).
+it is restarted, and the questions and feedback it held are released at once for the next one
+to take: nothing it had begun is lost, it is answered (or delivered) again
+(bot/answering/taking.py, bot/feedback/delivery.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from bot.feedback.outbox import Outbox
 from bot.runtime.pipe import Counters, Ready, Stop, Wake, decode, encode
 from bot.storage.store import Store, StoreUnavailable, lease_owner
 
@@ -138,8 +140,8 @@ class WorkerProcess:
                 self._counters = dict(reply.values)
 
     async def _bury(self) -> int:
-        """Account for the worker that exited: its counters; the questions it held go back
-        to the store's queue at once."""
+        """Account for the worker that exited: its counters; the questions and feedback it
+        held go back to the store's queue at once."""
         process = self._process
         assert process is not None and process.returncode is not None
         if self._replies is not None:
@@ -148,8 +150,10 @@ class WorkerProcess:
             self._earlier_exports[name] += self._counters.get(name, 0)
         self._counters = {}
         if self._store is not None:
+            owner = lease_owner(process.pid)
             try:
-                released = await self._store.release_questions(lease_owner(process.pid))
+                released = await self._store.release_questions(owner)
+                await Outbox(self._store).release(owner)  # the feedback it was sending
             except StoreUnavailable as error:
                 log.error("the questions of the exited worker wait for their leases: %s", error)
             else:

@@ -2,35 +2,23 @@
 its title yet.
 
 The front writes what Slack's `assistant_thread_*` events say; the worker reads it when it
-answers in the thread (both processes open the same file in `BOT_DATA_DIR`). Kept here, not
-in Slack: Bolt's default store writes it into the metadata of the bot's first reply, which may
-be an answer whose metadata carries its trace ID.
+answers in the thread (table `assistant_threads` of the store, bot/storage/schema.py). Kept
+here, not in Slack: Bolt's default store writes it into the metadata of the bot's first reply,
+which may be an answer whose metadata carries its trace ID.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
-from bot.storage.sqlite_db import SerialDatabase
+from sqlalchemy import select, update
 
-# In BOT_DATA_DIR, opened by the front and by the worker.
-ASSISTANT_THREADS_FILE = "assistant_threads.sqlite3"
+from bot.storage.schema import assistant_threads
+from bot.storage.store import Store
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS assistant_threads (
-    channel            TEXT NOT NULL,
-    thread_ts          TEXT NOT NULL,
-    viewing_channel    TEXT,
-    viewing_team       TEXT,
-    viewing_enterprise TEXT,
-    titled             INTEGER NOT NULL DEFAULT 0,
-    updated_at         REAL NOT NULL,
-    PRIMARY KEY (channel, thread_ts)
-);
-"""
+KEY = [assistant_threads.c.channel, assistant_threads.c.thread_ts]
 
 
 @dataclass(frozen=True)
@@ -49,65 +37,58 @@ class AssistantThread:
 
 
 class AssistantThreadStore:
-    def __init__(self, path: Path) -> None:
-        # Losing the last context change to a power cut costs one answer its channel hint.
-        self._db = SerialDatabase(path, _SCHEMA, durable=False)
+    def __init__(self, store: Store) -> None:
+        self._store = store
 
     async def start(self, channel: str, thread_ts: str, context: ThreadContext) -> bool:
         """Record a new thread; False if it was known already (Slack retried the event)."""
-
-        def insert(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO assistant_threads VALUES (?, ?, ?, ?, ?, 0, ?)",
-                (channel, thread_ts, *_columns(context), time.time()),
-            )
-            return cursor.rowcount == 1
-
-        return await self._db.run(insert)
+        insert = (
+            self._store.insert(assistant_threads)
+            .values(channel=channel, thread_ts=thread_ts, titled=0, **_columns(context))
+            .on_conflict_do_nothing(index_elements=KEY)
+            .returning(assistant_threads.c.channel)
+        )
+        return await self._store.run(lambda conn: conn.execute(insert).first() is not None)
 
     async def save_context(self, channel: str, thread_ts: str, context: ThreadContext) -> None:
-        def upsert(conn: sqlite3.Connection) -> None:
-            conn.execute(
-                "INSERT INTO assistant_threads VALUES (?, ?, ?, ?, ?, 0, ?) "
-                "ON CONFLICT (channel, thread_ts) DO UPDATE SET "
-                "viewing_channel = excluded.viewing_channel, "
-                "viewing_team = excluded.viewing_team, "
-                "viewing_enterprise = excluded.viewing_enterprise, "
-                "updated_at = excluded.updated_at",
-                (channel, thread_ts, *_columns(context), time.time()),
-            )
-
-        await self._db.run(upsert)
+        columns = _columns(context)
+        upsert = (
+            self._store.insert(assistant_threads)
+            .values(channel=channel, thread_ts=thread_ts, titled=0, **columns)
+            .on_conflict_do_update(index_elements=KEY, set_=columns)
+        )
+        await self._store.run(lambda conn: conn.execute(upsert))
 
     async def find(self, channel: str, thread_ts: str) -> AssistantThread | None:
-        def select(conn: sqlite3.Connection) -> AssistantThread | None:
-            row = conn.execute(
-                "SELECT viewing_channel, viewing_team, viewing_enterprise, titled "
-                "FROM assistant_threads WHERE channel = ? AND thread_ts = ?",
-                (channel, thread_ts),
-            ).fetchone()
-            if row is None:
-                return None
-            return AssistantThread(ThreadContext(row[0], row[1], row[2]), bool(row[3]))
-
-        return await self._db.run(select)
+        query = select(
+            assistant_threads.c.viewing_channel,
+            assistant_threads.c.viewing_team,
+            assistant_threads.c.viewing_enterprise,
+            assistant_threads.c.titled,
+        ).where(assistant_threads.c.channel == channel, assistant_threads.c.thread_ts == thread_ts)
+        row = await self._store.run(lambda conn: conn.execute(query).first())
+        if row is None:
+            return None
+        return AssistantThread(ThreadContext(row[0], row[1], row[2]), bool(row[3]))
 
     async def claim_title(self, channel: str, thread_ts: str) -> bool:
         """True once per thread: the caller sets its title."""
-
-        def update(conn: sqlite3.Connection) -> bool:
-            cursor = conn.execute(
-                "UPDATE assistant_threads SET titled = 1 "
-                "WHERE channel = ? AND thread_ts = ? AND titled = 0",
-                (channel, thread_ts),
+        claim = (
+            update(assistant_threads)
+            .where(
+                assistant_threads.c.channel == channel,
+                assistant_threads.c.thread_ts == thread_ts,
+                assistant_threads.c.titled == 0,
             )
-            return cursor.rowcount == 1
-
-        return await self._db.run(update)
-
-    def close(self) -> None:
-        self._db.close()
+            .values(titled=1)
+        )
+        return await self._store.run(lambda conn: conn.execute(claim).rowcount == 1)
 
 
-def _columns(context: ThreadContext) -> tuple[str | None, str | None, str | None]:
-    return context.channel_id, context.team_id, context.enterprise_id
+def _columns(context: ThreadContext) -> dict[str, Any]:
+    return {
+        "viewing_channel": context.channel_id,
+        "viewing_team": context.team_id,
+        "viewing_enterprise": context.enterprise_id,
+        "updated_at": time.time(),
+    }

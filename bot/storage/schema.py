@@ -3,9 +3,32 @@ later, with the same tables and queries: bench/notes.md)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = MetaData()
+
+
+def _tried_until_done() -> list[Column]:
+    """The columns of a queue whose entries are tried until done, or given up (dead) with the
+    reason: the store's `backlog` and `revive_dead` read and write them."""
+    return [
+        Column("created_at", Float, nullable=False),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("next_attempt_at", Float, nullable=False),
+        Column("last_error", Text),
+        Column("dead_reason", Text),
+    ]
+
 
 # Questions the front has acked and no worker has answered yet. A row leaves when its answer
 # (or apology) is posted. `lease_owner`/`lease_until`: the worker answering it, and until when
@@ -45,11 +68,7 @@ traces = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("trace_id", String(64), nullable=False, unique=True),
     Column("trace_json", Text, nullable=False),
-    Column("created_at", Float, nullable=False),
-    Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", Float, nullable=False),
-    Column("last_error", Text),
-    Column("dead_reason", Text),
+    *_tried_until_done(),
     Column("claimed_until", Float),
 )
 Index("traces_due", traces.c.dead_reason, traces.c.next_attempt_at)
@@ -72,4 +91,57 @@ threads = Table(
     Column("channel", String(32), primary_key=True),
     Column("thread_ts", String(32), primary_key=True),
     Column("joined_at", Float, nullable=False),
+)
+
+# The feedback outbox (queries: bot/feedback/outbox.py). `feedback_outbox`: what still has to
+# reach MLflow, one row per (trace, user, assessment name); a newer intent for the same key
+# replaces the older one's value (the latest intent wins) and bumps `version`, so that the
+# delivery of an older value never marks the newer one done. `lease_owner`/`lease_until`: the
+# deliverer sending it, and until when its claim holds (NULL or past: any deliverer may take
+# it). `dead_reason`: given up on (the trace never appeared, or the server refused), kept.
+feedback_outbox = Table(
+    "feedback_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("trace_id", String(64), nullable=False),
+    Column("user_id", String(32), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("value_json", Text, nullable=False),
+    Column("rationale", Text),
+    Column("metadata_json", Text, nullable=False),
+    Column("intent_id", String(32), nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    *_tried_until_done(),
+    Column("lease_owner", String(128)),
+    Column("lease_until", Float),
+    UniqueConstraint("trace_id", "user_id", "name"),
+)
+Index("feedback_outbox_due", feedback_outbox.c.dead_reason, feedback_outbox.c.next_attempt_at)
+
+# The latest intent per (trace, user, assessment name), delivered or not: pre-fills the rating
+# modal, and lets a repeated identical vote change nothing.
+feedback_latest = Table(
+    "feedback_latest",
+    metadata,
+    Column("trace_id", String(64), primary_key=True),
+    Column("user_id", String(32), primary_key=True),
+    Column("name", String(64), primary_key=True),
+    Column("value_json", Text, nullable=False),
+    Column("rationale", Text),
+    Column("origin", String(32)),
+    Column("updated_at", Float, nullable=False),
+)
+
+# The assistant panel's threads (queries: bot/storage/assistant_threads.py): the channel each
+# user is viewing (Slack's thread context), and whether the thread has its title yet (0/1).
+assistant_threads = Table(
+    "assistant_threads",
+    metadata,
+    Column("channel", String(32), primary_key=True),
+    Column("thread_ts", String(32), primary_key=True),
+    Column("viewing_channel", String(32)),
+    Column("viewing_team", String(32)),
+    Column("viewing_enterprise", String(32)),
+    Column("titled", Integer, nullable=False, default=0),
+    Column("updated_at", Float, nullable=False),
 )

@@ -22,6 +22,11 @@ Traces: MLflow's span processor hands each finished trace to `keep_trace` (synch
 called as the root span ends, and returns once the trace is committed); a deliverer sends
 the oldest due ones (`due_traces`) and removes each once the server has it whole
 (`trace_sent`), or retries it later (`retry_trace`), or keeps it as dead (`trace_dead`).
+
+Feedback (bot/feedback/outbox.py) and the assistant panel's threads
+(bot/storage/assistant_threads.py) keep their queries beside their domain and run them here
+(`run`, `insert`), with the same claim and backlog statements (`claim_rows`, `backlog`, …).
+The files of earlier versions in `BOT_DATA_DIR` (`OLD_FILES`) are imported once at start.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,6 +50,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Table,
+    Update,
     and_,
     create_engine,
     delete,
@@ -58,12 +65,20 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.storage.engine import postgres_engine
 from bot.storage.migrations import migrate
-from bot.storage.schema import answers, questions, seen_events, threads, traces
+from bot.storage.schema import (
+    answers,
+    assistant_threads,
+    feedback_latest,
+    feedback_outbox,
+    questions,
+    seen_events,
+    threads,
+    traces,
+)
 
 log = logging.getLogger(__name__)
 
 FILE_NAME = "store.sqlite3"
-OLD_ANSWER_INDEX = "answers.sqlite3"  # before the store: imported once, then renamed
 # A commit on the ack path waits at most this long for another writer (Slack waits 3 s).
 WRITE_WAIT_S = 2.0
 SEEN_EVENTS_TTL_S = 3600.0  # Slack retries an event within minutes
@@ -74,6 +89,35 @@ THREADS = 4
 TRACE_CLAIM_S = 30.0
 
 T = TypeVar("T")
+
+# Files of earlier versions in BOT_DATA_DIR, each imported once into the store, then renamed
+# `<name>.imported`: what is read from it, into which table. (Oldest first: the store numbers
+# the rows again, as a PostgreSQL sequence must; the old IDs are not kept.)
+OLD_FILES: dict[str, tuple[tuple[str, Table], ...]] = {
+    "answers.sqlite3": (
+        ("SELECT channel, message_ts, thread_ts, trace_id, posted_at FROM answers", answers),
+        ("SELECT channel, thread_ts, joined_at FROM threads", threads),
+    ),
+    "outbox.sqlite3": (
+        (
+            "SELECT trace_id, user_id, name, value_json, rationale, metadata_json, intent_id,"
+            " version, created_at, attempts, next_attempt_at, last_error, dead_reason"
+            " FROM pending ORDER BY id",
+            feedback_outbox,
+        ),
+        (
+            "SELECT trace_id, user_id, name, value_json, rationale, origin, updated_at FROM latest",
+            feedback_latest,
+        ),
+    ),
+    "assistant_threads.sqlite3": (
+        (
+            "SELECT channel, thread_ts, viewing_channel, viewing_team, viewing_enterprise,"
+            " titled, updated_at FROM assistant_threads",
+            assistant_threads,
+        ),
+    ),
+}
 
 
 class StoreUnavailable(Exception):
@@ -161,7 +205,7 @@ def _insert(engine: Engine, table: Table) -> Any:
     return dialect.insert(table)
 
 
-def _claim(
+def claim_rows(
     table: Table,
     free: ColumnElement[bool],
     limit: int,
@@ -204,11 +248,20 @@ class Store:
         except (SQLAlchemyError, OSError) as error:
             await store.close()
             raise StoreUnavailable(f"{type(error).__name__}: {_first_line(error)}") from error
-        old_index = data_dir / OLD_ANSWER_INDEX
-        if old_index.exists():
-            await store._run(lambda conn: _import_answer_index(conn, old_index))
-            old_index.rename(old_index.with_name(OLD_ANSWER_INDEX + ".imported"))
+        await store._import_old_files(data_dir)
         return store
+
+    async def _import_old_files(self, data_dir: Path) -> None:
+        for name, copies in OLD_FILES.items():
+            old_file = data_dir / name
+            if not old_file.exists():
+                continue
+            try:
+                await self._run(partial(_import_old_file, path=old_file, copies=copies))
+            except sqlite3.Error as error:  # not the store's: the next start tries again
+                log.error("could not import %s, left in place: %s", old_file, error)
+                continue
+            old_file.rename(old_file.with_name(name + ".imported"))
 
     @property
     def shared(self) -> bool:
@@ -225,6 +278,17 @@ class Store:
         StoreUnavailable."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._threads, self._transaction, work)
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        """`work` in one transaction on a store thread, for the queries kept beside their
+        domain (the feedback outbox, bot/feedback/outbox.py; the assistant panel's threads,
+        bot/storage/assistant_threads.py). StoreUnavailable if the database fails."""
+        return await self._run(work)
+
+    def insert(self, table: Table) -> Any:
+        """An INSERT into `table` that can say ON CONFLICT, in this store's dialect. (Whether
+        it inserted is told by a row it returns: psycopg reports no INSERT's rowcount.)"""
+        return _insert(self._engine, table)
 
     def _transaction(self, work: Callable[[Connection], T]) -> T:
         try:
@@ -274,7 +338,7 @@ class Store:
         if limit <= 0:
             return []
         now = time.time()
-        claim = _claim(
+        claim = claim_rows(
             questions,
             or_(questions.c.lease_until.is_(None), questions.c.lease_until < now),
             limit,
@@ -297,11 +361,7 @@ class Store:
     async def extend_leases(self, owner: str, ids: Sequence[int], lease_s: float) -> None:
         if not ids:
             return
-        statement = (
-            update(questions)
-            .where(questions.c.id.in_(list(ids)), questions.c.lease_owner == owner)
-            .values(lease_until=time.time() + lease_s)
-        )
+        statement = extend_claims(questions, owner, ids, lease_s)
         await self._run(lambda conn: conn.execute(statement))
 
     async def note_reply(self, question_id: int, reply_ts: str) -> None:
@@ -316,10 +376,7 @@ class Store:
     async def release_questions(self, owner: str | None = None) -> int:
         """Let any worker take at once the questions `owner` held (every held one if None);
         how many were released."""
-        held: ColumnElement[bool] = questions.c.lease_owner.is_not(None)
-        if owner is not None:
-            held = questions.c.lease_owner == owner
-        release = update(questions).where(held).values(lease_owner=None, lease_until=None)
+        release = release_claims(questions, owner)
         return await self._run(lambda conn: int(conn.execute(release).rowcount))
 
     # -- traces --------------------------------------------------------------------------
@@ -347,7 +404,7 @@ class Store:
         instance at a time."""
         now = time.time()
         due_by = float("inf") if ignore_backoff else now
-        claim = _claim(
+        claim = claim_rows(
             traces,
             and_(
                 traces.c.dead_reason.is_(None),
@@ -409,37 +466,17 @@ class Store:
         await self._run(lambda conn: conn.execute(statement))
 
     async def trace_stats(self) -> TraceStats:
-        now = time.time()
-        waiting = traces.c.dead_reason.is_(None)
-
-        def read(conn: Connection) -> tuple[Any, Any, dict[str, int]]:
-            count, oldest = conn.execute(
-                select(func.count(), func.min(traces.c.created_at)).where(waiting)
-            ).one()
-            dead = conn.execute(
-                select(traces.c.dead_reason, func.count())
-                .where(traces.c.dead_reason.is_not(None))
-                .group_by(traces.c.dead_reason)
-            )
-            return count, oldest, {str(reason): int(n) for reason, n in dead.all()}
-
-        count, oldest, reasons = await self._run(read)
+        found = await self._run(lambda conn: backlog(conn, traces))
         return TraceStats(
-            waiting=count,
-            dead=sum(reasons.values()),
-            oldest_age_s=None if oldest is None else round(now - oldest, 1),
-            dead_reasons=reasons,
+            waiting=found.waiting,
+            dead=sum(found.dead_reasons.values()),
+            oldest_age_s=found.oldest_age_s(),
+            dead_reasons=found.dead_reasons,
         )
 
     async def retry_dead_traces(self) -> int:
         """Give every dead trace a fresh start; how many."""
-        now = time.time()
-        revive = (
-            update(traces)
-            .where(traces.c.dead_reason.is_not(None))
-            .values(dead_reason=None, attempts=0, next_attempt_at=now, created_at=now)
-        )
-        return await self._run(lambda conn: int(conn.execute(revive).rowcount))
+        return await self._run(lambda conn: int(conn.execute(revive_dead(traces)).rowcount))
 
     # -- the answer index ------------------------------------------------------------------
 
@@ -502,26 +539,79 @@ class Store:
         )
 
 
-def _import_answer_index(conn: Connection, path: Path) -> None:
-    """The rows of the answer index's own file from before the store (the bot follows up in
-    the threads it joined then, and finds their traces)."""
+def extend_claims(table: Table, owner: str, ids: Sequence[int], lease_s: float) -> Update:
+    """`owner` holds these rows of `table` (`lease_owner`, `lease_until`; those it still
+    holds) `lease_s` longer."""
+    return (
+        update(table)
+        .where(table.c.id.in_(list(ids)), table.c.lease_owner == owner)
+        .values(lease_until=time.time() + lease_s)
+    )
+
+
+def release_claims(table: Table, owner: str | None, ids: Sequence[int] | None = None) -> Update:
+    """Any may take at once the rows `owner` holds (only `ids` of them, if given; every held
+    row if `owner` is None)."""
+    held: ColumnElement[bool] = table.c.lease_owner.is_not(None)
+    if owner is not None:
+        held = table.c.lease_owner == owner
+    if ids is not None:
+        held = held & table.c.id.in_(list(ids))
+    return update(table).where(held).values(lease_owner=None, lease_until=None)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What a queue of the store (traces, feedback) holds: entries waiting, and entries given
+    up on (dead) by reason."""
+
+    waiting: int
+    oldest_created_at: float | None
+    dead_reasons: dict[str, int]
+
+    def oldest_age_s(self) -> float | None:
+        if self.oldest_created_at is None:
+            return None
+        return round(time.time() - self.oldest_created_at, 1)
+
+
+def backlog(conn: Connection, table: Table) -> Backlog:
+    """What a queue (`created_at`, `dead_reason`: schema.py's `_tried_until_done`) holds."""
+    count, oldest = conn.execute(
+        select(func.count(), func.min(table.c.created_at)).where(table.c.dead_reason.is_(None))
+    ).one()
+    dead = conn.execute(
+        select(table.c.dead_reason, func.count())
+        .where(table.c.dead_reason.is_not(None))
+        .group_by(table.c.dead_reason)
+    )
+    return Backlog(count, oldest, {str(reason): int(n) for reason, n in dead.all()})
+
+
+def revive_dead(table: Table) -> Update:
+    """Every dead entry of a queue given a fresh start, as if just made."""
+    now = time.time()
+    return (
+        update(table)
+        .where(table.c.dead_reason.is_not(None))
+        .values(dead_reason=None, attempts=0, next_attempt_at=now, created_at=now)
+    )
+
+
+def _import_old_file(conn: Connection, path: Path, copies: tuple[tuple[str, Table], ...]) -> None:
+    """The rows of a file from before the store (answers and threads the bot took part in,
+    feedback not delivered yet, assistant threads), kept beside what the store has: a row
+    already there stays as it is."""
+    counts = []
     with contextlib.closing(sqlite3.connect(path)) as old:
-        old_answers = old.execute(
-            "SELECT channel, message_ts, thread_ts, trace_id, posted_at FROM answers"
-        ).fetchall()
-        old_threads = old.execute("SELECT channel, thread_ts, joined_at FROM threads").fetchall()
-    engine_insert = sqlite.insert if conn.dialect.name == "sqlite" else postgresql.insert
-    if old_answers:
-        conn.execute(
-            engine_insert(answers).on_conflict_do_nothing(),
-            [dict(zip(answers.c.keys(), row, strict=True)) for row in old_answers],
-        )
-    if old_threads:
-        conn.execute(
-            engine_insert(threads).on_conflict_do_nothing(),
-            [dict(zip(threads.c.keys(), row, strict=True)) for row in old_threads],
-        )
-    log.info("imported %d answers and %d threads from %s", len(old_answers), len(old_threads), path)
+        for query, table in copies:
+            cursor = old.execute(query)
+            names = [column[0] for column in cursor.description]
+            rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+            if rows:
+                conn.execute(_insert(conn.engine, table).on_conflict_do_nothing(), rows)
+            counts.append(f"{len(rows)} {table.name}")
+    log.info("imported %s from %s", ", ".join(counts), path)
 
 
 def _first_line(error: BaseException) -> str:

@@ -118,5 +118,4 @@ async def running_front(settings: Settings, slack: SlackEmulator) -> AsyncIterat
         await bot.background.wait(SETTLE_S)
         await sender.close()
         await server.close()
-        bot.close()
         await store.close()
