@@ -27,9 +27,9 @@ class Readiness:
     _reachable: bool = field(default=False, init=False)
 
     async def __call__(self) -> dict[str, object]:
-        stats = await self.bot.outbox.stats()
         tracking = "reachable" if await self._tracking_reachable() else "unreachable"
         try:
+            stats = await self.bot.outbox.stats()
             questions = await self.bot.store.question_stats()
             traces = await self.bot.store.trace_stats()
         except StoreUnavailable as error:  # nothing can be acked: not ready
