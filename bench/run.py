@@ -21,9 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
-from devkit.bot_process import BotProcess
+from devkit.bot_process import BotProcess, readiness
 from devkit.conversation import final_answer, open_rating_modal, trace_id_of
 from devkit.llm_api import LlmEmulator
 from devkit.mlflow_server import MlflowServer
@@ -38,12 +36,6 @@ ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("event_callback", "block_actions", "view_submission")
 FIGURES = ("overhead", "feedback", "ack", "burst", "outage", "report")
 DATABASES = ("sqlite", "postgresql")
-
-
-async def readiness(bot_url: str) -> dict[str, Any]:
-    """What the bot's `/readyz` says."""
-    async with aiohttp.ClientSession() as http, http.get(bot_url + "/readyz") as response:
-        return dict(await response.json())
 
 
 def rss_mb(pid: int) -> float:

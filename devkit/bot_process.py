@@ -9,6 +9,9 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
+
+import aiohttp
 
 from bot.runtime.pipe import WORKER_READY
 from devkit.ports import free_port
@@ -95,3 +98,14 @@ class BotProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+async def readyz(bot_url: str) -> tuple[int, dict[str, Any]]:
+    """`GET /readyz` of the bot at `bot_url`: its status and what it says."""
+    async with aiohttp.ClientSession() as http, http.get(bot_url + "/readyz") as response:
+        return response.status, dict(await response.json())
+
+
+async def readiness(bot_url: str) -> dict[str, Any]:
+    """What the bot's `/readyz` says (whatever its status)."""
+    return (await readyz(bot_url))[1]

@@ -15,13 +15,14 @@ from bot.answering.trace_delivery import TraceDeliverer
 from bot.storage.store import Store
 from bot.tracing.durable_export import TraceSender
 from bot.tracing.server_watch import TrackingServerWatch
+from devkit.bot_process import readiness
 from devkit.conversation import trace_id_of
 from devkit.ids import new_id
 from devkit.mlflow_server import MlflowServer
 from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import vote_click
 from devkit.waiting import eventually
-from tests.support.stack import Stack, answers_for, assert_exactly, rate, readiness, timed
+from tests.support.stack import Stack, answers_for, assert_exactly, rate, timed
 
 pytestmark = pytest.mark.slow
 
@@ -169,7 +170,7 @@ async def test_traces_and_votes_of_an_outage_reach_the_server_once_it_is_back(
         expected[(trace_id_of(answer), user, "user_feedback")] = i % 2 == 0
 
     async def all_waiting() -> dict:
-        ready = await readiness(bot)
+        ready = await readiness(bot.url)
         assert ready["traces"]["waiting"] == 20, ready["traces"]
         assert ready["trace_exports_failed"] >= 1  # counted by the deliverer itself
         return ready
@@ -188,7 +189,7 @@ async def test_traces_and_votes_of_an_outage_reach_the_server_once_it_is_back(
         assert len(await tracking.assessments(trace_id_of(answer))) == 1
 
     async def drained() -> bool:
-        ready = await readiness(bot)
+        ready = await readiness(bot.url)
         assert ready["traces"]["waiting"] == 0 and ready["traces"]["dead"] == 0, ready
         return True
 

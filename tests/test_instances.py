@@ -9,13 +9,11 @@ import asyncio
 import re
 import signal
 import uuid
-from typing import Any
 
-import aiohttp
 import pytest
 
 from bot.answering.slack_reply import INTERRUPTED_NOTE
-from devkit.bot_process import BotProcess
+from devkit.bot_process import BotProcess, readiness, readyz
 from devkit.conversation import dm, trace_id_of
 from devkit.ids import new_id
 from devkit.llm_api import LlmEmulator
@@ -24,7 +22,7 @@ from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import vote_click
 from devkit.slack_requests import SlackSender
 from devkit.waiting import eventually
-from tests.support.stack import Stack, answers_for, assert_exactly, readiness
+from tests.support.stack import Stack, answers_for, assert_exactly
 from tests.test_questions import LONG_ANSWER, all_answered, assert_answered_once, kill_9
 
 pytestmark = pytest.mark.slow
@@ -46,11 +44,6 @@ async def start_instance(stack: Stack, *args: str) -> tuple[BotProcess, SlackSen
     `BOT_DATA_DIR` of its own (as on a platform where each instance has a disk of its own)."""
     stack.env["BOT_DATA_DIR"] = str(stack.root / f"{stack.experiment}-{len(stack.bots)}-data")
     return await stack.start_bot(*args)
-
-
-async def readyz(bot: BotProcess) -> tuple[int, dict[str, Any]]:
-    async with aiohttp.ClientSession() as http, http.get(bot.url + "/readyz") as response:
-        return response.status, dict(await response.json())
 
 
 async def test_an_event_to_one_instance_and_its_retry_to_another_are_answered_once(
@@ -131,11 +124,11 @@ async def test_postgres_restarted_under_load_loses_and_duplicates_nothing(
         asking = asyncio.gather(*(ask_until_acked(n, c) for n, c in enumerate(channels)))
         await asyncio.sleep(2.0)
         await asyncio.to_thread(database.stop)
-        status, ready = await readyz(instances[0][0])
+        status, ready = await readyz(instances[0][0].url)
         assert status == 503 and ready["store"].startswith("unavailable"), ready
         await asyncio.sleep(2.0)
         await asyncio.to_thread(database.start)
-        assert (await readyz(instances[1][0]))[0] == 200  # a fresh connection, no stale one
+        assert (await readyz(instances[1][0].url))[0] == 200  # a fresh connection, no stale one
         await asking
 
         assert refused, "no event was refused while the database was down"
@@ -176,7 +169,7 @@ async def test_web_and_worker_process_types_answer_on_one_database(
     await all_answered(web)
     assert_answered_once(slack, channels)
     assert web.children() == []  # no worker process of its own
-    assert (await readiness(web))["worker"] == "separate"
+    assert (await readiness(web.url))["worker"] == "separate"
     worker.signal(signal.SIGTERM)
     assert await asyncio.to_thread(worker.wait, 60) == 0
 
@@ -187,7 +180,7 @@ async def test_an_instance_stays_ready_while_the_tracking_server_is_down(stack: 
     bot, _ = await start_instance(stack)
     await asyncio.to_thread(stack.server.stop)
     try:
-        status, ready = await readyz(bot)
+        status, ready = await readyz(bot.url)
         assert status == 200, ready
         assert (ready["tracking_server"], ready["store"]) == ("unreachable", "available")
     finally:

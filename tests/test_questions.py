@@ -16,14 +16,14 @@ import pytest
 from bot.answering.conversation import LATE_APOLOGY
 from bot.answering.slack_reply import INTERRUPTED_NOTE
 from bot.storage.store import FILE_NAME
-from devkit.bot_process import BotProcess
+from devkit.bot_process import BotProcess, readiness
 from devkit.conversation import dm, final_answer, trace_id_of
 from devkit.ids import new_id
 from devkit.llm_api import LlmEmulator
 from devkit.slack_api import SlackEmulator
 from devkit.slack_requests import SlackSender
 from devkit.waiting import eventually
-from tests.support.stack import Stack, readiness
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ async def all_answered(bot: BotProcess) -> None:
     """The store holds no question any more (every one answered and marked done)."""
 
     async def empty() -> bool:
-        questions = (await readiness(bot))["questions"]
+        questions = (await readiness(bot.url))["questions"]
         assert questions["pending"] == questions["in_progress"] == 0, questions
         return True
 
@@ -185,4 +185,4 @@ async def test_a_question_too_old_to_answer_gets_an_apology(
 
 
 async def readiness_in_progress(bot: BotProcess, count: int) -> bool:
-    return bool((await readiness(bot))["questions"]["in_progress"] == count)
+    return bool((await readiness(bot.url))["questions"]["in_progress"] == count)

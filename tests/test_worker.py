@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from bot.runtime.worker_process import WorkerProcess, WorkerStartFailed
+from devkit.bot_process import readiness
 from devkit.conversation import final_answer, trace_id_of
 from devkit.ids import new_id
 from devkit.llm_api import LlmEmulator
@@ -19,7 +20,7 @@ from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import dm
 from devkit.slack_requests import SlackSender
 from devkit.waiting import eventually
-from tests.support.stack import Stack, readiness
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +47,7 @@ async def test_a_killed_worker_is_replaced_and_questions_meanwhile_are_answered(
         await final_answer(slack, channel)
 
     async def replaced() -> dict:
-        ready = await readiness(bot)
+        ready = await readiness(bot.url)
         assert ready["worker"] == "running" and ready["worker_restarts"] == 1
         return ready
 

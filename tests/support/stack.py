@@ -8,7 +8,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
 from devkit.bot_process import BotProcess
@@ -77,12 +76,6 @@ async def answers_for(
         for answer in answers:
             await tracking.wait_for_trace(trace_id_of(answer))
     return answers
-
-
-async def readiness(bot: BotProcess) -> dict[str, Any]:
-    """What the bot's /readyz says."""
-    async with aiohttp.ClientSession() as http, http.get(bot.url + "/readyz") as response:
-        return dict(await response.json())
 
 
 async def timed(call: Any) -> tuple[float, int, str]:
