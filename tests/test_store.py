@@ -26,7 +26,7 @@ from bot.runtime.pipe import Counters, Ready, Stop, Wake, decode, encode
 from bot.storage.assistant_threads import AssistantThread, AssistantThreadStore, ThreadContext
 from bot.storage.engine import driver_url
 from bot.storage.migrations import STEPS
-from bot.storage.store import FILE_NAME, WRITE_WAIT_S, Store, StoreUnavailable
+from bot.storage.store import FILE_NAME, WRITE_WAIT_S, PostedAnswerEntry, Store, StoreUnavailable
 from devkit.ports import free_port
 
 
@@ -67,7 +67,9 @@ async def test_a_question_is_kept_once_per_event_key(store: Store) -> None:
     stats = await store.question_stats()
     assert (stats.pending, stats.in_progress) == (0, 2)
 
-    await store.question_done(taken[0].id)
+    answer = PostedAnswerEntry("C1", "1.000009", "1.000001", "tr-first")
+    await store.question_done(taken[0].id, answer)  # and its answer indexed, at once
+    assert await store.answer_at("C1", "1.000009") == ("tr-first", "1.000001")
     assert not await store.add_question(first.key, first.to_json())  # answered: still seen
     assert (await store.question_stats()).in_progress == 1
 
@@ -189,7 +191,9 @@ async def test_the_answer_index_of_an_earlier_version_is_imported_once(tmp_path:
         assert await store.answer_at("C1", "10.1") == ("tr-old", "10.0")
         assert await store.in_thread("C1", "10.0")
         assert not await store.in_thread("C1", "11.0")
-        await store.record_answer("C1", "10.1", "10.0", "tr-new")  # the latest wins
+        await store.record_answer(
+            PostedAnswerEntry("C1", "10.1", "10.0", "tr-new")
+        )  # the latest wins
         assert await store.answer_at("C1", "10.1") == ("tr-new", "10.0")
         await store.join_thread("C1", "10.0")  # again: no error
     finally:

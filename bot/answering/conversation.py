@@ -16,7 +16,7 @@ from bot.answering.slack_reply import PostedAnswer, SlackThreadReply
 from bot.llm.client import ChatMessage
 from bot.slack.answer_message import answers_question
 from bot.slack.errors import SLACK_FAILURES, slack_error_reason
-from bot.storage.store import Store
+from bot.storage.store import PostedAnswerEntry, Store
 
 log = logging.getLogger(__name__)
 
@@ -56,21 +56,22 @@ class Conversation:
         retake: bool = False,
         leftover_stream: str | None = None,
         on_stream: Callable[[str], Awaitable[None]] | None = None,
-    ) -> None:
+    ) -> PostedAnswerEntry | None:
         """Answer `message` if it is addressed to the bot (the store hands each message over
-        once: bot/answering/taking.py). `late`: an apology instead of the answer; `retake`:
-        an earlier attempt may have posted the answer already (its worker died before it was
-        marked done): then nothing is posted again; `leftover_stream`: a stream an earlier
-        attempt began, closed before the answer; `on_stream`: told the stream's ts when the
-        answer starts streaming."""
+        once: bot/answering/taking.py); the answer posted, for the caller to index with the
+        question's end (`Store.question_done`), if one was. `late`: an apology instead of the
+        answer; `retake`: an earlier attempt may have posted the answer already (its worker
+        died before it was marked done): then nothing is posted again; `leftover_stream`: a
+        stream an earlier attempt began, closed before the answer; `on_stream`: told the
+        stream's ts when the answer starts streaming."""
         if not await self._addressed_to_bot(message):
-            return
+            return None
         leftovers = {leftover_stream} if leftover_stream is not None else set()
         if retake:
             earlier = await _earlier_attempt(client, message)
             if earlier.answered:
                 log.info("question %s was answered before its worker died", message.key)
-                return
+                return None
             leftovers.update(earlier.unfinished)
         reply = self._reply_to(message, client, on_stream)
         for stream_ts in sorted(leftovers):
@@ -78,8 +79,8 @@ class Conversation:
         if late:
             log.warning("question %s is too old to answer: apologising", message.key)
             await reply.fail(LATE_APOLOGY)
-            return
-        await self._respond(message, client, reply)
+            return None
+        return await self._respond(message, client, reply)
 
     def _reply_to(
         self,
@@ -108,7 +109,7 @@ class Conversation:
 
     async def _respond(
         self, message: IncomingMessage, client: AsyncWebClient, reply: SlackThreadReply
-    ) -> None:
+    ) -> PostedAnswerEntry | None:
         if not message.is_dm:
             await self._answers.join_thread(message.channel_id, message.reply_thread_ts)
         history = await _thread_history(client, message) if message.thread_ts is not None else []
@@ -129,16 +130,17 @@ class Conversation:
             viewing_channel_label=viewing.label if viewing else None,
         )
         result = await self._answerer.answer(question, reply)
-        if isinstance(result.posted, PostedAnswer):
-            await self._answers.record_answer(
-                result.posted.channel, result.posted.ts, message.reply_thread_ts, result.trace_id
-            )
         log.info(
             "answered %s in %s (trace %s, ok=%s)",
             message.user_id,
             message.channel_id,
             result.trace_id,
             result.ok,
+        )
+        if not isinstance(result.posted, PostedAnswer):
+            return None
+        return PostedAnswerEntry(
+            result.posted.channel, result.posted.ts, message.reply_thread_ts, result.trace_id
         )
 
 

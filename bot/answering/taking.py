@@ -19,8 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answering.conversation import Conversation
 from bot.answering.incoming import IncomingMessage
-from bot.common.background import BackgroundTasks
-from bot.storage.store import Store, StoreUnavailable, TakenQuestion
+from bot.storage.store import PostedAnswerEntry, Store, StoreUnavailable, TakenQuestion
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +29,8 @@ POLL_S = 5.0  # also look without a wake-up (a lease that ran out, a missed wake
 SHARED_POLL_S = 1.0
 MAX_IN_HAND = 64
 MAX_ATTEMPTS = 5  # a question that failed this often (a bug, not a crash) is given up
+# A stream open this long is noted on its question, for a retake to close it first.
+NOTE_STREAM_AFTER_S = 2.0
 
 
 @dataclass
@@ -45,7 +46,6 @@ class QuestionTaker:
     _in_hand: dict[int, asyncio.Task[None]] = field(default_factory=dict, init=False)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _stopping: bool = field(default=False, init=False)
-    _background: BackgroundTasks = field(default_factory=BackgroundTasks, init=False)
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -125,36 +125,49 @@ class QuestionTaker:
             if question.attempts > 1:
                 log.info("question %s taken again (attempt %d)", message.key, question.attempts)
 
-            async def note_stream(reply_ts: str) -> None:
-                # Off the answer's path (~1.5 ms an answer): a retake that finds no note still
-                # finds the stream in the thread (bot/answering/conversation.py).
-                self._background.spawn(
-                    self.store.note_reply(question.id, reply_ts), f"note {reply_ts}"
-                )
+            noting: asyncio.Task[None] | None = None
 
-            await self.conversation.handle(
-                message,
-                self.client,
-                late=late,
-                retake=question.attempts > 1,
-                leftover_stream=question.reply_ts,
-                on_stream=note_stream,
-            )
+            async def note_stream(reply_ts: str) -> None:
+                # Only a stream still open after NOTE_STREAM_AFTER_S is noted (most answers end
+                # before: no write on their path); a retake that finds no note still finds the
+                # stream in the thread (bot/answering/conversation.py).
+                nonlocal noting
+                noting = asyncio.create_task(self._note_later(question.id, reply_ts))
+
+            try:
+                posted = await self.conversation.handle(
+                    message,
+                    self.client,
+                    late=late,
+                    retake=question.attempts > 1,
+                    leftover_stream=question.reply_ts,
+                    on_stream=note_stream,
+                )
+            finally:
+                if noting is not None:
+                    noting.cancel()
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("answering %s failed; it is taken again later", message.key)
             self._in_hand.pop(question.id, None)
             return
-        await self._done(question)
+        await self._done(question, posted)
 
-    async def _done(self, question: TakenQuestion) -> None:
+    async def _note_later(self, question_id: int, reply_ts: str) -> None:
+        await asyncio.sleep(NOTE_STREAM_AFTER_S)
+        try:
+            await self.store.note_reply(question_id, reply_ts)
+        except StoreUnavailable as error:
+            log.warning("stream %s of question %d not noted: %s", reply_ts, question_id, error)
+
+    async def _done(self, question: TakenQuestion, posted: PostedAnswerEntry | None = None) -> None:
         full = len(self._in_hand) >= self.max_in_hand
         self._in_hand.pop(question.id, None)
         if full:
             self._wakeup.set()  # room again for what waited (otherwise a new one wakes us)
         try:
-            await self.store.question_done(question.id)
+            await self.store.question_done(question.id, posted)
         except StoreUnavailable as error:
             log.error("question %d answered but not marked done: %s", question.id, error)
 

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.feedback.intent import is_trace_id
 from bot.feedback.recorder import FeedbackRecorder, VoteResult
 from bot.slack.answer_message import BotIdentity, answer_trace
-from bot.storage.store import Store
+from bot.storage.store import PostedAnswerEntry, Store
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,6 @@ class ReactionVotes:
             return None
         thread_ts = str(message.get("thread_ts") or reaction.message_ts)
         await self._answers.record_answer(
-            reaction.channel, reaction.message_ts, thread_ts, trace_id
+            PostedAnswerEntry(reaction.channel, reaction.message_ts, thread_ts, trace_id)
         )
         return trace_id, thread_ts

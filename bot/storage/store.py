@@ -134,6 +134,16 @@ class TakenQuestion:
 
 
 @dataclass(frozen=True)
+class PostedAnswerEntry:
+    """An answer posted as message `message_ts` in `channel`: what a vote on it is about."""
+
+    channel: str
+    message_ts: str
+    thread_ts: str
+    trace_id: str
+
+
+@dataclass(frozen=True)
 class WaitingTrace:
     id: int
     trace_id: str
@@ -369,9 +379,19 @@ class Store:
         statement = update(questions).where(questions.c.id == question_id).values(reply_ts=reply_ts)
         await self._run(lambda conn: conn.execute(statement))
 
-    async def question_done(self, question_id: int) -> None:
-        statement = delete(questions).where(questions.c.id == question_id)
-        await self._run(lambda conn: conn.execute(statement))
+    async def question_done(
+        self, question_id: int, answer: PostedAnswerEntry | None = None
+    ) -> None:
+        """Remove the answered question and, in the same transaction, index the answer that
+        was posted for it (`answer_at`): one write for the worker per answer, not two."""
+        done = delete(questions).where(questions.c.id == question_id)
+
+        def finish(conn: Connection) -> None:
+            if answer is not None:
+                conn.execute(self._answer_upsert(answer))
+            conn.execute(done)
+
+        await self._run(finish)
 
     async def release_questions(self, owner: str | None = None) -> int:
         """Let any worker take at once the questions `owner` held (every held one if None);
@@ -480,18 +500,19 @@ class Store:
 
     # -- the answer index ------------------------------------------------------------------
 
-    async def record_answer(
-        self, channel: str, message_ts: str, thread_ts: str, trace_id: str
-    ) -> None:
-        row = {"thread_ts": thread_ts, "trace_id": trace_id, "posted_at": time.time()}
-        upsert = (
+    async def record_answer(self, answer: PostedAnswerEntry) -> None:
+        upsert = self._answer_upsert(answer)
+        await self._run(lambda conn: conn.execute(upsert))
+
+    def _answer_upsert(self, answer: PostedAnswerEntry) -> Any:
+        row = {"thread_ts": answer.thread_ts, "trace_id": answer.trace_id, "posted_at": time.time()}
+        return (
             _insert(self._engine, answers)
-            .values(channel=channel, message_ts=message_ts, **row)
+            .values(channel=answer.channel, message_ts=answer.message_ts, **row)
             .on_conflict_do_update(
                 index_elements=[answers.c.channel, answers.c.message_ts], set_=row
             )
         )
-        await self._run(lambda conn: conn.execute(upsert))
 
     async def answer_at(self, channel: str, message_ts: str) -> tuple[str, str] | None:
         """The trace ID and thread of the answer posted as this message, if it is one."""
