@@ -1,10 +1,13 @@
 """Sending kept traces to the tracking server: oldest first, each removed from the store only
 once the server has it whole (bot/tracing/durable_export.py).
 
-While the server is unreachable (connection refused, 5xx, timeouts) one trace, the oldest,
-probes it with exponential backoff and full jitter; the others wait in the store (not in
-memory: a batch at a time is read). When it answers again, everything waiting is due at once.
-A trace refused for good (a 4xx) or unsent for `retry_for_s` is kept as dead with its reason.
+A kept trace is sent within `GATHER_S`, with the traces kept meanwhile: the work of sending
+(a claim, the requests, a delete) comes once a round instead of after each answer, where it
+delayed the next question (bench/notes.md: per-answer overhead). While the server is
+unreachable (connection refused, 5xx, timeouts) one trace, the oldest, probes it with
+exponential backoff and full jitter; the others wait in the store (not in memory: a batch at
+a time is read). When it answers again, everything waiting is due at once. A trace refused
+for good (a 4xx) or unsent for `retry_for_s` is kept as dead with its reason.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 32
 CONCURRENCY = 4
+GATHER_S = 0.5
 BASE_DELAY_S = 0.5
 MAX_DELAY_S = 15.0
 IDLE_WAIT_S = 30.0
@@ -100,29 +104,35 @@ class TraceDeliverer:
                 wait_s = 5.0
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), wait_s)
+            await asyncio.sleep(GATHER_S)
 
     async def _send_batch(self, batch: list[WaitingTrace]) -> bool:
         """Send the batch (oldest first, a few at a time); False as soon as the server is
         unreachable (the rest waits for the next probe)."""
         if self.watch.down:
             batch = batch[:1]  # one probe
-        for start in range(0, len(batch), CONCURRENCY):
-            results = await asyncio.gather(
-                *(self._send(waiting) for waiting in batch[start : start + CONCURRENCY])
-            )
-            if not all(results):
-                return False
-        return True
+        sent: list[int] = []
+        try:
+            for start in range(0, len(batch), CONCURRENCY):
+                results = await asyncio.gather(
+                    *(self._send(waiting, sent) for waiting in batch[start : start + CONCURRENCY])
+                )
+                if not all(results):
+                    return False
+            return True
+        finally:
+            await self.store.traces_sent(sent)
+            self.sent += len(sent)
 
-    async def _send(self, waiting: WaitingTrace) -> bool:
-        """True if sent (or dead for good); False if the server was unreachable."""
+    async def _send(self, waiting: WaitingTrace, sent: list[int]) -> bool:
+        """True if sent (its row ID added to `sent`) or dead for good; False if the server
+        was unreachable."""
         try:
             await asyncio.to_thread(self.sender.send, waiting.trace_json)
         except Exception as error:
             self.failed_attempts += 1
             return await self._failed(waiting, error)
-        await self.store.trace_sent(waiting.id)
-        self.sent += 1
+        sent.append(waiting.id)
         self._failures_in_a_row = 0
         await self.watch.reachable()
         return True

@@ -21,7 +21,7 @@ start for every lease, as the one instance on its SQLite file).
 Traces: MLflow's span processor hands each finished trace to `keep_trace` (synchronous: it is
 called as the root span ends, and returns once the trace is committed); a deliverer sends
 the oldest due ones (`due_traces`) and removes each once the server has it whole
-(`trace_sent`), or retries it later (`retry_trace`), or keeps it as dead (`trace_dead`).
+(`traces_sent`), or retries it later (`retry_trace`), or keeps it as dead (`trace_dead`).
 
 Feedback (bot/feedback/outbox.py) and the assistant panel's threads
 (bot/storage/assistant_threads.py) keep their queries beside their domain and run them here
@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import socket
@@ -58,6 +59,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -209,6 +211,29 @@ def _set_pragmas(engine: Engine, *, durable: bool) -> None:
         cursor.close()
 
 
+# The inserts made for every question and answer, written once in the SQL that SQLite and
+# PostgreSQL share: SQLAlchemy compiles a dialect's INSERT … ON CONFLICT anew on every call
+# (it does not cache it), which cost the worker ~0.2 ms of CPU each (bench/notes.md).
+SEE_EVENT = text(
+    'INSERT INTO seen_events ("key", seen_at) VALUES (:key, :seen_at)'
+    ' ON CONFLICT ("key") DO NOTHING RETURNING "key"'
+)
+KEEP_TRACE = text(
+    "INSERT INTO traces (trace_id, trace_json, created_at, attempts, next_attempt_at)"
+    " VALUES (:trace_id, :trace_json, :now, 0, :now) ON CONFLICT (trace_id) DO NOTHING"
+)
+INDEX_ANSWER = text(
+    "INSERT INTO answers (channel, message_ts, thread_ts, trace_id, posted_at)"
+    " VALUES (:channel, :message_ts, :thread_ts, :trace_id, :posted_at)"
+    " ON CONFLICT (channel, message_ts) DO UPDATE SET thread_ts = excluded.thread_ts,"
+    " trace_id = excluded.trace_id, posted_at = excluded.posted_at"
+)
+JOIN_THREAD = text(
+    "INSERT INTO threads (channel, thread_ts, joined_at) VALUES (:channel, :thread_ts, :now)"
+    " ON CONFLICT (channel, thread_ts) DO NOTHING"
+)
+
+
 def _insert(engine: Engine, table: Table) -> Any:
     """An INSERT that can say ON CONFLICT, in the engine's dialect."""
     dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
@@ -320,12 +345,7 @@ class Store:
         def add(conn: Connection) -> bool:
             # Whether it was new by the row it returns: an INSERT's rowcount is not reported
             # by every driver (psycopg's is -1 once SQLAlchemy has closed the cursor).
-            seen = conn.execute(
-                _insert(self._engine, seen_events)
-                .values(key=key, seen_at=now)
-                .on_conflict_do_nothing(index_elements=[seen_events.c.key])
-                .returning(seen_events.c.key)
-            )
+            seen = conn.execute(SEE_EVENT, {"key": key, "seen_at": now})
             if seen.first() is None:
                 return False
             conn.execute(
@@ -388,7 +408,7 @@ class Store:
 
         def finish(conn: Connection) -> None:
             if answer is not None:
-                conn.execute(self._answer_upsert(answer))
+                _index_answer(conn, answer)
             conn.execute(done)
 
         await self._run(finish)
@@ -404,19 +424,8 @@ class Store:
     def keep_trace(self, trace_id: str, trace_json: str) -> None:
         """Commit a finished trace (blocking: called as its root span ends, on the event
         loop's thread). Kept again, the first copy stays."""
-        now = time.time()
-        insert = (
-            _insert(self._engine, traces)
-            .values(
-                trace_id=trace_id,
-                trace_json=trace_json,
-                created_at=now,
-                attempts=0,
-                next_attempt_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=[traces.c.trace_id])
-        )
-        self._transaction(lambda conn: conn.execute(insert))
+        values = {"trace_id": trace_id, "trace_json": trace_json, "now": time.time()}
+        self._transaction(lambda conn: conn.execute(KEEP_TRACE, values))
 
     async def due_traces(self, limit: int, *, ignore_backoff: bool = False) -> list[WaitingTrace]:
         """Claim the oldest traces due for a try (every waiting one if `ignore_backoff`) that
@@ -450,8 +459,11 @@ class Store:
         due = await self._run(lambda conn: conn.execute(query).scalar())
         return None if due is None else max(0.0, due - time.time())
 
-    async def trace_sent(self, trace_row_id: int) -> None:
-        statement = delete(traces).where(traces.c.id == trace_row_id)
+    async def traces_sent(self, trace_row_ids: Sequence[int]) -> None:
+        """The tracking server has these traces whole: they leave the store."""
+        if not trace_row_ids:
+            return
+        statement = delete(traces).where(traces.c.id.in_(trace_row_ids))
         await self._run(lambda conn: conn.execute(statement))
 
     async def retry_trace(self, trace_row_id: int, error: str, delay_s: float) -> None:
@@ -501,18 +513,7 @@ class Store:
     # -- the answer index ------------------------------------------------------------------
 
     async def record_answer(self, answer: PostedAnswerEntry) -> None:
-        upsert = self._answer_upsert(answer)
-        await self._run(lambda conn: conn.execute(upsert))
-
-    def _answer_upsert(self, answer: PostedAnswerEntry) -> Any:
-        row = {"thread_ts": answer.thread_ts, "trace_id": answer.trace_id, "posted_at": time.time()}
-        return (
-            _insert(self._engine, answers)
-            .values(channel=answer.channel, message_ts=answer.message_ts, **row)
-            .on_conflict_do_update(
-                index_elements=[answers.c.channel, answers.c.message_ts], set_=row
-            )
-        )
+        await self._run(partial(_index_answer, answer=answer))
 
     async def answer_at(self, channel: str, message_ts: str) -> tuple[str, str] | None:
         """The trace ID and thread of the answer posted as this message, if it is one."""
@@ -529,12 +530,8 @@ class Store:
     async def join_thread(self, channel: str, thread_ts: str) -> None:
         """The bot takes part in this thread from now on (recorded before it answers, so a
         quick follow-up is not missed)."""
-        insert = (
-            _insert(self._engine, threads)
-            .values(channel=channel, thread_ts=thread_ts, joined_at=time.time())
-            .on_conflict_do_nothing(index_elements=[threads.c.channel, threads.c.thread_ts])
-        )
-        await self._run(lambda conn: conn.execute(insert))
+        values = {"channel": channel, "thread_ts": thread_ts, "now": time.time()}
+        await self._run(lambda conn: conn.execute(JOIN_THREAD, values))
 
     async def in_thread(self, channel: str, thread_ts: str) -> bool:
         query = select(threads.c.joined_at).where(
@@ -637,3 +634,7 @@ def _import_old_file(conn: Connection, path: Path, copies: tuple[tuple[str, Tabl
 
 def _first_line(error: BaseException) -> str:
     return (str(getattr(error, "orig", None) or error).splitlines() or [""])[0]
+
+
+def _index_answer(conn: Connection, answer: PostedAnswerEntry) -> None:
+    conn.execute(INDEX_ANSWER, {**dataclasses.asdict(answer), "posted_at": time.time()})
