@@ -45,6 +45,30 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_s(pid: int, *, with_children: bool = False) -> float:
+    """CPU time (user + system) the process (and those it started) has used so far."""
+    used, parents = {}, {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # gone meanwhile
+            parents[int(entry.name)] = int(fields[1])
+            used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def descends(child: int) -> bool:
+        while child > 1:
+            if child == pid:
+                return True
+            child = parents.get(child, 0)
+        return False
+
+    if not with_children:
+        return used.get(pid, 0.0)
+    return sum(seconds for each, seconds in used.items() if descends(each))
+
+
 class Bench:
     """One run of the figures with the store on `database`: SQLite in `BOT_DATA_DIR`, or a
     throwaway PostgreSQL cluster on this machine (devkit/postgres_server.py)."""
@@ -130,8 +154,17 @@ class Bench:
 
     # -- 2. per-answer overhead ---------------------------------------------------------------
 
+    def cpu_by_process(self) -> dict[str, float]:
+        assert self.bot.process is not None and self.mlflow.process is not None
+        return {
+            "front": cpu_s(self.bot.process.pid),
+            "worker": sum(map(cpu_s, self.bot.children())),
+            "tracking server": cpu_s(self.mlflow.process.pid, with_children=True),
+        }
+
     async def per_answer_overhead(self) -> None:
         overheads: list[float] = []
+        cpu_before = self.cpu_by_process()
         for i in range(self.args.answers):
             channel = f"DOVER{i:05d}"
             event = dm(f"UOVER{i:05d}", channel, f"overhead question {i}")
@@ -145,11 +178,17 @@ class Bench:
                 s for s in self.llm.served if s[0] == f"overhead question {i}"
             )
             overheads.append((stop.at - sent - (llm_out - llm_in)) * 1000)
+        await asyncio.sleep(1.0)  # the last traces' delivery belongs to these answers too
+        cpu_after = self.cpu_by_process()
         overheads.sort()
         self.results["per_answer_overhead_ms"] = {
             "answers": len(overheads),
             "p50": round(statistics.median(overheads), 2),
             "p90": round(overheads[int(len(overheads) * 0.9) - 1], 2),
+            "cpu_ms_per_answer": {
+                name: round((cpu_after[name] - cpu_before[name]) * 1000 / len(overheads), 2)
+                for name in cpu_before
+            },
         }
 
     # -- 4. feedback ------------------------------------------------------------------------
@@ -453,6 +492,9 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
         f"| per-answer overhead (event → final post, minus the LLM's time), median | "
         f"{overhead['p50']} ms (p90 {overhead['p90']} ms, {overhead['answers']} answers) | ≤ 5 ms "
         f"| {mark(overhead['p50'] <= 5)} |",
+        "| CPU per answer in that run: front / worker / tracking server | "
+        + " / ".join(f"{ms} ms" for ms in overhead.get("cpu_ms_per_answer", {}).values())
+        + " | (reported) | |",
         f"| burst: {burst['questions']} questions at once → traces on the server | "
         f"{burst['traces_on_server']} (answered in {burst['answered_in_s']} s, all traces on "
         f"the server after {burst.get('traces_exported_in_s', '?')} s) | "
