@@ -4,10 +4,13 @@ One schema (bot/storage/schema.py) and one set of queries in SQLAlchemy Core, ru
 (WAL, file `store.sqlite3` in `BOT_DATA_DIR`). Each call runs one whole transaction on a
 thread of the store's own (`_run`), never across turns of the event loop: MLflow's span
 processor keeps a trace synchronously on the loop's thread (`keep_trace`), and a transaction
-left open by the loop while it waits there would deadlock it (bench/notes.md). A PostgreSQL
-backend is a second engine for the same statements: claims already say `FOR UPDATE SKIP
-LOCKED` (which SQLite, with its one writer at a time, does not need and SQLAlchemy leaves
-out), upserts go through the dialect's own `insert` (`_insert`). Why this and not
+left open by the loop while it waits there would deadlock it (bench/notes.md). On SQLite
+each transaction first takes the file's writer lock (bot/storage/writer_lock.py): the front's
+commit waits for the worker's as long as it lasts, not for SQLite's busy-handler naps. A
+PostgreSQL backend is a second engine for the same statements: claims already say `FOR
+UPDATE SKIP LOCKED` (which SQLite, with its one writer at a time, does not need and
+SQLAlchemy leaves out), upserts go through the dialect's own `insert` (`_insert`), or the
+SQL both share (`SEE_EVENT`, …). Why this and not
 hand-written SQL per driver: bench/notes.md.
 
 Questions: the front commits each question with its event key before it acks Slack
@@ -77,6 +80,7 @@ from bot.storage.schema import (
     threads,
     traces,
 )
+from bot.storage.writer_lock import WriterLock, WriterLockTimeout
 
 log = logging.getLogger(__name__)
 
@@ -262,8 +266,9 @@ def claim_rows(
 
 
 class Store:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, writer_lock: WriterLock | None = None) -> None:
         self._engine = engine
+        self._writer_lock = writer_lock
         self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="store")
         self._forgotten_at = 0.0
 
@@ -275,9 +280,11 @@ class Store:
         its schema migrated (bot/storage/migrations.py)."""
         if database_url:
             engine = postgres_engine(database_url, durable=durable, pool_size=THREADS + 1)
+            writer_lock = None
         else:
             engine = sqlite_engine(data_dir / FILE_NAME, durable=durable)
-        store = cls(engine)
+            writer_lock = WriterLock(data_dir / (FILE_NAME + ".lock"))
+        store = cls(engine, writer_lock)
         try:
             await asyncio.get_running_loop().run_in_executor(store._threads, migrate, engine)
         except (SQLAlchemyError, OSError) as error:
@@ -327,10 +334,15 @@ class Store:
 
     def _transaction(self, work: Callable[[Connection], T]) -> T:
         try:
-            with self._engine.begin() as conn:
+            with self._one_at_a_time(), self._engine.begin() as conn:
                 return work(conn)
-        except (SQLAlchemyError, OSError) as error:
+        except (SQLAlchemyError, OSError, WriterLockTimeout) as error:
             raise StoreUnavailable(f"{type(error).__name__}: {_first_line(error)}") from error
+
+    def _one_at_a_time(self) -> contextlib.AbstractContextManager[None]:
+        if self._writer_lock is None:
+            return contextlib.nullcontext()
+        return self._writer_lock.held(WRITE_WAIT_S)
 
     # -- questions: the front ------------------------------------------------------------
 
