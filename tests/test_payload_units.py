@@ -93,6 +93,7 @@ MALFORMED: list[tuple[tuple[bytes, str], str]] = [
     (_json({**CALLBACK, "event": "x"}), "event is not an object"),
     (_json({**CALLBACK, "event": None}), "event is null"),
     (_json({"type": "view_submission", "view": None}), "view is null"),
+    (_json({"type": "view_submission", "response_urls": None}), "response_urls is null"),
     (_json({"type": "block_actions", "actions": [1]}), "actions is not a list of objects"),
     (_json({"type": "x", "authorizations": {}}), "authorizations is not a list of objects"),
     (_json({"type": "view_submission", "view": {"state": []}}), "view.state is not an object"),

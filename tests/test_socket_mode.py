@@ -45,6 +45,7 @@ async def test_malformed_envelopes_are_acked_logged_and_the_connection_stays_up(
     malformed = [
         ("interactive", {"type": "view_submission", "view": "not-an-object"}),
         ("interactive", {"type": "view_submission", "response_urls": [{}, {}]}),
+        ("interactive", {"type": "view_submission", "response_urls": None}),
         ("events_api", {"type": "event_callback", "event": None}),
         ("events_api", {"type": "event_callback", "team_id": 7, "event": {"type": "message"}}),
         ("slash_commands", {"command": "/feedback-report", "text": "7d"}),  # no user

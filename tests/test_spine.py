@@ -277,6 +277,8 @@ async def test_a_malformed_interaction_is_refused_and_the_bot_stays_up(
     assert status == 400
     status, _ = await sender.interaction({"type": "view_submission", "response_urls": [{}, {}]})
     assert status == 400
+    status, _ = await sender.interaction({"type": "view_submission", "response_urls": None})
+    assert status == 400
     status, _ = await sender.post(b"[1, 2]", "application/json")
     assert status == 400
     user, channel = new_id("U"), new_id("D")

@@ -22,7 +22,7 @@ from bot.listeners.payload_values import slack_id
 _OBJECT_FIELDS = ("event", "view", "user", "team", "channel", "message", "container", "enterprise")
 _LIST_FIELDS = ("actions", "authorizations", "response_urls")
 # Present but null still crashes Bolt for these (it reads `body.get("event", {}).get(…)`).
-_NEVER_NULL = ("event", "view")
+_NEVER_NULL = ("event", "view", "response_urls")  # Bolt reads len(response_urls)
 # Bolt reads `"id" in value` on these: a string, an object or null is fine, a number is not.
 _ID_FIELDS = ("user", "channel", "team", "enterprise")
 _NESTED_OBJECTS = ("event", "message", "previous_message", "item", "assistant_thread", "view")
