@@ -366,3 +366,41 @@ async def test_an_old_file_that_cannot_be_read_is_left_in_place(tmp_path: Path) 
     finally:
         await store.close()
     assert (tmp_path / "outbox.sqlite3").exists()
+
+
+# Run in a fresh interpreter: the modules of both processes, a SQLite store, an upsert through
+# the dialect's own INSERT (the assistant panel's), then what was loaded.
+SQLITE_ONLY = """
+import asyncio, sys
+from pathlib import Path
+
+import bot.runtime.service, bot.runtime.worker
+from bot.storage.assistant_threads import AssistantThreadStore, ThreadContext
+from bot.storage.store import Store
+
+async def main() -> None:
+    store = await Store.open(Path(sys.argv[1]))
+    threads = AssistantThreadStore(store)
+    assert await threads.start("D1", "1.0", ThreadContext("C1"))
+    assert not await threads.start("D1", "1.0", ThreadContext("C1"))
+    await store.close()
+
+asyncio.run(main())
+print(sorted(name for name in sys.modules if name.startswith("sqlalchemy.dialects.postgresql")))
+"""
+
+
+@pytest.mark.slow  # a fresh interpreter: this one's modules are the tests'
+def test_a_sqlite_store_loads_no_postgresql_dialect(tmp_path: Path) -> None:
+    """PostgreSQL's dialect package (~2 MB of each process's idle memory, bench/notes.md) is
+    loaded only with a PostgreSQL engine: not by the front's or the worker's modules, nor by an
+    upsert on SQLite."""
+    run = subprocess.run(
+        [sys.executable, "-c", SQLITE_ONLY, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"

@@ -46,6 +46,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
+from importlib import import_module
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -65,7 +66,6 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.storage.engine import postgres_engine
@@ -239,9 +239,10 @@ JOIN_THREAD = text(
 
 
 def _insert(engine: Engine, table: Table) -> Any:
-    """An INSERT that can say ON CONFLICT, in the engine's dialect."""
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+    """An INSERT that can say ON CONFLICT, in the engine's dialect: from the module SQLAlchemy
+    loaded for the engine, SQLite's or PostgreSQL's. (Not both at the top: PostgreSQL's dialect
+    package, ~2 MB of Python objects with its drivers, is not loaded on SQLite.)"""
+    return import_module(f"sqlalchemy.dialects.{engine.dialect.name}").insert(table)
 
 
 def claim_rows(
