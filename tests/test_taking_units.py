@@ -4,6 +4,7 @@ the answer indexed with the question's end, and a stream noted only once it has 
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any, cast
 
@@ -91,3 +92,28 @@ async def test_a_short_stream_is_not_noted_a_long_one_is(
     await ask(store, "3.000001")
     await answer_all(taker_for(store, StreamingConversation(stream_s=0.5)))
     assert [reply_ts for _, reply_ts in noted] == ["50.5"]
+
+
+async def test_quiet_waits_for_the_answer_in_progress_and_no_longer_than_told(
+    store: Store,
+) -> None:
+    taker = taker_for(store, StreamingConversation(stream_s=0.5))
+    started = time.monotonic()
+    await taker.quiet(quiet_s=0.02, at_most_s=1.0)
+    assert time.monotonic() - started < 0.1  # nothing in hand since it was made
+
+    await ask(store, "4.000001")
+    running = asyncio.create_task(taker.run())
+    await asyncio.sleep(0.05)
+    assert taker.in_hand == 1
+    started = time.monotonic()
+    await taker.quiet(quiet_s=0.02, at_most_s=0.1)  # bounded: returns while it streams
+    assert 0.09 < time.monotonic() - started < 0.3 and taker.in_hand == 1
+    await taker.quiet(quiet_s=0.02, at_most_s=5.0)  # returns once the answer is done
+    assert taker.in_hand == 0 and time.monotonic() - started < 1.5
+    started = time.monotonic()
+    await taker.quiet(quiet_s=0.3, at_most_s=5.0)  # a gap is counted from the answer's end
+    assert 0.2 < time.monotonic() - started < 0.5
+    taker.stop()
+    await running
+    assert await taker.finish(grace_s=5)

@@ -44,6 +44,7 @@ class QuestionTaker:
     max_in_hand: int = MAX_IN_HAND
     poll_s: float = POLL_S
     _in_hand: dict[int, asyncio.Task[None]] = field(default_factory=dict, init=False)
+    _idle_since: float = field(default_factory=time.monotonic, init=False)
     _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
     _stopping: bool = field(default=False, init=False)
 
@@ -53,6 +54,17 @@ class QuestionTaker:
     @property
     def in_hand(self) -> int:
         return len(self._in_hand)
+
+    async def quiet(self, quiet_s: float, at_most_s: float) -> None:
+        """Return once no question has been in hand for `quiet_s` (none is being answered, nor
+        was a moment ago), or after `at_most_s`: background work waits for the gaps between
+        answers, not longer."""
+        deadline = time.monotonic() + at_most_s
+        while True:
+            now = time.monotonic()
+            if now >= deadline or (not self._in_hand and now - self._idle_since >= quiet_s):
+                return
+            await asyncio.sleep(min(quiet_s, deadline - now))
 
     async def run(self) -> None:
         """Take and answer questions until `stop()`."""
@@ -150,7 +162,7 @@ class QuestionTaker:
             raise
         except Exception:
             log.exception("answering %s failed; it is taken again later", message.key)
-            self._in_hand.pop(question.id, None)
+            self._let_go(question)
             return
         await self._done(question, posted)
 
@@ -163,13 +175,18 @@ class QuestionTaker:
 
     async def _done(self, question: TakenQuestion, posted: PostedAnswerEntry | None = None) -> None:
         full = len(self._in_hand) >= self.max_in_hand
-        self._in_hand.pop(question.id, None)
+        self._let_go(question)
         if full:
             self._wakeup.set()  # room again for what waited (otherwise a new one wakes us)
         try:
             await self.store.question_done(question.id, posted)
         except StoreUnavailable as error:
             log.error("question %d answered but not marked done: %s", question.id, error)
+
+    def _let_go(self, question: TakenQuestion) -> None:
+        self._in_hand.pop(question.id, None)
+        if not self._in_hand:
+            self._idle_since = time.monotonic()
 
     async def _extend_leases(self) -> None:
         while True:

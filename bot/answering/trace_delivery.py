@@ -2,8 +2,11 @@
 once the server has it whole (bot/tracing/durable_export.py).
 
 A kept trace is sent within `GATHER_S`, with the traces kept meanwhile: the work of sending
-(a claim, the requests, a delete) comes once a round instead of after each answer, where it
-delayed the next question (bench/notes.md: per-answer overhead). While the server is
+(a claim, the requests, a delete) comes once a round instead of after each answer. Answers
+come first: each few sends wait for a gap between answers (`answers_first`), unless their
+oldest trace was kept `MAX_DEFER_S` ago; sending a trace costs the worker and the tracking
+server more CPU than answering, and on shared cores it delayed the next answer
+(bench/notes.md: per-answer overhead). While the server is
 unreachable (connection refused, 5xx, timeouts) one trace, the oldest, probes it with
 exponential backoff and full jitter; the others wait in the store (not in memory: a batch at
 a time is read). When it answers again, everything waiting is due at once. A trace refused
@@ -17,6 +20,7 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.storage.store import Store, StoreUnavailable, WaitingTrace
@@ -28,6 +32,11 @@ log = logging.getLogger(__name__)
 BATCH = 32
 CONCURRENCY = 4
 GATHER_S = 0.5
+# Answers first: a few traces are sent once no answer has been in progress for QUIET_S, but a
+# trace kept MAX_DEFER_S ago is sent at once (under steady load, sends keep up: they are
+# late, not fewer). Meanwhile it waits in the store.
+QUIET_S = 0.02
+MAX_DEFER_S = 2.0
 BASE_DELAY_S = 0.5
 MAX_DELAY_S = 15.0
 IDLE_WAIT_S = 30.0
@@ -39,6 +48,8 @@ class TraceDeliverer:
     sender: TraceSender
     watch: TrackingServerWatch
     retry_for_s: float = 24 * 3600.0
+    # Waits for a gap between answers (bounded): QuestionTaker.quiet. None: sends at once.
+    answers_first: Callable[[float, float], Awaitable[None]] | None = None
     sent: int = 0
     failed_attempts: int = 0  # sends that failed (server down, 5xx, refused): /readyz
     _failures_in_a_row: int = field(default=0, init=False)
@@ -77,7 +88,7 @@ class TraceDeliverer:
                 return True
             try:
                 sent_all = await asyncio.wait_for(
-                    self._send_batch(batch), max(0.1, deadline - time.monotonic())
+                    self._send_batch(batch, defer=False), max(0.1, deadline - time.monotonic())
                 )
             except TimeoutError:
                 break
@@ -106,14 +117,18 @@ class TraceDeliverer:
                 await asyncio.wait_for(self._wakeup.wait(), wait_s)
             await asyncio.sleep(GATHER_S)
 
-    async def _send_batch(self, batch: list[WaitingTrace]) -> bool:
-        """Send the batch (oldest first, a few at a time); False as soon as the server is
-        unreachable (the rest waits for the next probe)."""
+    async def _send_batch(self, batch: list[WaitingTrace], *, defer: bool = True) -> bool:
+        """Send the batch (oldest first, a few at a time, each few in a gap between answers
+        unless not `defer`); False as soon as the server is unreachable (the rest waits for the
+        next probe)."""
         if self.watch.down:
             batch = batch[:1]  # one probe
         sent: list[int] = []
         try:
             for start in range(0, len(batch), CONCURRENCY):
+                if defer and self.answers_first is not None:
+                    kept_s_ago = time.time() - batch[start].created_at
+                    await self.answers_first(QUIET_S, max(0.0, MAX_DEFER_S - kept_s_ago))
                 results = await asyncio.gather(
                     *(self._send(waiting, sent) for waiting in batch[start : start + CONCURRENCY])
                 )

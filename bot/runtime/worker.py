@@ -151,6 +151,7 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
             max_age_s=settings.question_max_age_s,
             poll_s=SHARED_POLL_S if store.shared else POLL_S,
         )
+        traces.answers_first = taker.quiet
         traces.start()
         deliverer.start()
         gc.freeze()  # start-up's objects stay: full collections skip them (bot/runtime/service.py)

@@ -1,0 +1,104 @@
+"""The trace deliverer's order of work, on a real store with a stand-in sender: answers first
+(a round of sends waits for a gap between answers, bounded by the oldest trace's age), then
+one delete for the traces a round sent."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from bot.answering import trace_delivery
+from bot.answering.trace_delivery import TraceDeliverer
+from bot.storage.store import Store
+from bot.tracing.durable_export import TraceSender
+from bot.tracing.server_watch import TrackingServerWatch
+
+
+class RecordingSender:
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def send(self, trace_json: str) -> str:
+        self.sent.append(trace_json)
+        return trace_json
+
+
+async def nothing_waits() -> str:
+    return "nothing"
+
+
+@pytest.fixture
+async def store(tmp_path: Path):
+    opened = await Store.open(tmp_path)
+    yield opened
+    await opened.close()
+
+
+def deliverer_for(store: Store, sender: RecordingSender) -> TraceDeliverer:
+    return TraceDeliverer(store, cast(TraceSender, sender), TrackingServerWatch(nothing_waits))
+
+
+async def test_a_round_of_sends_waits_for_a_gap_between_answers(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(trace_delivery, "GATHER_S", 0.0)
+    sender = RecordingSender()
+    deliverer = deliverer_for(store, sender)
+    gap = asyncio.Event()
+    asked: list[tuple[float, float]] = []
+
+    async def answers_first(quiet_s: float, at_most_s: float) -> None:
+        asked.append((quiet_s, at_most_s))
+        await gap.wait()
+
+    deliverer.answers_first = answers_first
+    store.keep_trace("tr-1", '"one"')
+    deliverer.start()
+    try:
+        await asyncio.sleep(0.3)
+        assert sender.sent == [] and asked  # it waits for the gap
+        quiet_s, at_most_s = asked[0]
+        assert quiet_s == trace_delivery.QUIET_S
+        assert 0 < at_most_s <= trace_delivery.MAX_DEFER_S  # bounded by the trace's age
+        gap.set()
+        for _ in range(50):
+            if sender.sent and (await store.trace_stats()).waiting == 0:
+                break
+            await asyncio.sleep(0.05)
+        assert sender.sent == ['"one"']
+        assert (await store.trace_stats()).waiting == 0
+    finally:
+        await deliverer.stop()
+
+
+async def test_a_trace_kept_long_ago_does_not_wait_for_a_gap(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(trace_delivery, "GATHER_S", 0.0)
+    monkeypatch.setattr(trace_delivery, "MAX_DEFER_S", 0.2)
+    sender = RecordingSender()
+    deliverer = deliverer_for(store, sender)
+    asked: list[float] = []
+
+    async def answers_first(quiet_s: float, at_most_s: float) -> None:
+        asked.append(at_most_s)  # a stand-in that honours only the bound
+        await asyncio.sleep(at_most_s)
+
+    deliverer.answers_first = answers_first
+    store.keep_trace("tr-old", '"old"')
+    await asyncio.sleep(0.3)  # older than MAX_DEFER_S
+    started = time.monotonic()
+    deliverer.start()
+    try:
+        for _ in range(50):
+            if sender.sent:
+                break
+            await asyncio.sleep(0.02)
+        assert sender.sent == ['"old"'] and asked == [0.0]
+        assert time.monotonic() - started < 0.5
+    finally:
+        await deliverer.stop()
