@@ -17,6 +17,7 @@ from pathlib import Path
 import mlflow
 import pytest
 
+from bot.storage.store import Store
 from devkit.bot_process import BotProcess
 from devkit.llm_api import LlmEmulator
 from devkit.mlflow_server import MlflowServer
@@ -64,6 +65,14 @@ def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
 def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     with no_process_start_unless_slow(item):
         return (yield)
+
+
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
+    """A store of work in flight of its own, on SQLite in the test's directory."""
+    opened = await Store.open(tmp_path)
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 from typing import Any, cast
 
 import pytest
@@ -29,13 +28,6 @@ class StreamingConversation:
         await kwargs["on_stream"]("50.5")
         await asyncio.sleep(self.stream_s)
         return PostedAnswerEntry(message.channel_id, "50.5", message.ts, "tr-answer")
-
-
-@pytest.fixture
-async def store(tmp_path: Path):
-    opened = await Store.open(tmp_path)
-    yield opened
-    await opened.close()
 
 
 def taker_for(store: Store, conversation: StreamingConversation) -> QuestionTaker:
@@ -63,46 +55,46 @@ async def answer_all(taker: QuestionTaker) -> None:
     assert await taker.finish(grace_s=5)
 
 
-async def test_an_answer_is_indexed_as_its_question_ends(store: Store) -> None:
-    await ask(store, "1.000001")
-    await answer_all(taker_for(store, StreamingConversation(stream_s=0)))
+async def test_an_answer_is_indexed_as_its_question_ends(sqlite_store: Store) -> None:
+    await ask(sqlite_store, "1.000001")
+    await answer_all(taker_for(sqlite_store, StreamingConversation(stream_s=0)))
 
-    assert await store.answer_at("D1", "50.5") == ("tr-answer", "1.000001")
-    assert (await store.question_stats()).pending == 0
+    assert await sqlite_store.answer_at("D1", "50.5") == ("tr-answer", "1.000001")
+    assert (await sqlite_store.question_stats()).pending == 0
 
 
 async def test_a_short_stream_is_not_noted_a_long_one_is(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(taking, "NOTE_STREAM_AFTER_S", 0.2)
     noted: list[tuple[int, str]] = []
-    note_reply = store.note_reply
+    note_reply = sqlite_store.note_reply
 
     async def counted_note(question_id: int, reply_ts: str) -> None:
         noted.append((question_id, reply_ts))
         await note_reply(question_id, reply_ts)
 
-    monkeypatch.setattr(store, "note_reply", counted_note)
+    monkeypatch.setattr(sqlite_store, "note_reply", counted_note)
 
-    await ask(store, "2.000001")
-    await answer_all(taker_for(store, StreamingConversation(stream_s=0.05)))
+    await ask(sqlite_store, "2.000001")
+    await answer_all(taker_for(sqlite_store, StreamingConversation(stream_s=0.05)))
     await asyncio.sleep(0.3)  # past the delay: the short stream's note was called off
     assert noted == []
 
-    await ask(store, "3.000001")
-    await answer_all(taker_for(store, StreamingConversation(stream_s=0.5)))
+    await ask(sqlite_store, "3.000001")
+    await answer_all(taker_for(sqlite_store, StreamingConversation(stream_s=0.5)))
     assert [reply_ts for _, reply_ts in noted] == ["50.5"]
 
 
 async def test_quiet_waits_for_the_answer_in_progress_and_no_longer_than_told(
-    store: Store,
+    sqlite_store: Store,
 ) -> None:
-    taker = taker_for(store, StreamingConversation(stream_s=0.5))
+    taker = taker_for(sqlite_store, StreamingConversation(stream_s=0.5))
     started = time.monotonic()
     await taker.quiet(quiet_s=0.02, at_most_s=1.0)
     assert time.monotonic() - started < 0.1  # nothing in hand since it was made
 
-    await ask(store, "4.000001")
+    await ask(sqlite_store, "4.000001")
     running = asyncio.create_task(taker.run())
     await asyncio.sleep(0.05)
     assert taker.in_hand == 1

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 from typing import cast
 
 import pytest
@@ -31,23 +30,16 @@ async def nothing_waits() -> str:
     return "nothing"
 
 
-@pytest.fixture
-async def store(tmp_path: Path):
-    opened = await Store.open(tmp_path)
-    yield opened
-    await opened.close()
-
-
 def deliverer_for(store: Store, sender: RecordingSender) -> TraceDeliverer:
     return TraceDeliverer(store, cast(TraceSender, sender), TrackingServerWatch(nothing_waits))
 
 
 async def test_a_round_of_sends_waits_for_a_gap_between_answers(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(trace_delivery, "GATHER_S", 0.0)
     sender = RecordingSender()
-    deliverer = deliverer_for(store, sender)
+    deliverer = deliverer_for(sqlite_store, sender)
     gap = asyncio.Event()
     asked: list[tuple[float, float]] = []
 
@@ -56,7 +48,7 @@ async def test_a_round_of_sends_waits_for_a_gap_between_answers(
         await gap.wait()
 
     deliverer.answers_first = answers_first
-    store.keep_trace("tr-1", '"one"')
+    sqlite_store.keep_trace("tr-1", '"one"')
     deliverer.start()
     try:
         await asyncio.sleep(0.3)
@@ -66,22 +58,22 @@ async def test_a_round_of_sends_waits_for_a_gap_between_answers(
         assert 0 < at_most_s <= trace_delivery.MAX_DEFER_S  # bounded by the trace's age
         gap.set()
         for _ in range(50):
-            if sender.sent and (await store.trace_stats()).waiting == 0:
+            if sender.sent and (await sqlite_store.trace_stats()).waiting == 0:
                 break
             await asyncio.sleep(0.05)
         assert sender.sent == ['"one"']
-        assert (await store.trace_stats()).waiting == 0
+        assert (await sqlite_store.trace_stats()).waiting == 0
     finally:
         await deliverer.stop()
 
 
 async def test_a_trace_kept_long_ago_does_not_wait_for_a_gap(
-    store: Store, monkeypatch: pytest.MonkeyPatch
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(trace_delivery, "GATHER_S", 0.0)
     monkeypatch.setattr(trace_delivery, "MAX_DEFER_S", 0.2)
     sender = RecordingSender()
-    deliverer = deliverer_for(store, sender)
+    deliverer = deliverer_for(sqlite_store, sender)
     asked: list[float] = []
 
     async def answers_first(quiet_s: float, at_most_s: float) -> None:
@@ -89,7 +81,7 @@ async def test_a_trace_kept_long_ago_does_not_wait_for_a_gap(
         await asyncio.sleep(at_most_s)
 
     deliverer.answers_first = answers_first
-    store.keep_trace("tr-old", '"old"')
+    sqlite_store.keep_trace("tr-old", '"old"')
     await asyncio.sleep(0.3)  # older than MAX_DEFER_S
     started = time.monotonic()
     deliverer.start()
