@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import logging
+import os
 import resource
 import shutil
 import subprocess
@@ -45,6 +46,7 @@ TARGET_SIZE = 100_000
 TARGET_SECONDS = 1.5
 TARGET_GROWTH = 1.3
 PAGES_ONCE_FROM = 100_000
+RECORD = ROOT / "bench" / "report_results.txt"  # shown in BENCHMARKS.md (bench/run.py)
 
 
 @dataclass
@@ -111,6 +113,10 @@ def measure(size: int, repeat: int) -> Row:
     return Row(size, seed_s, report_time, pages_time, report == pages and report.answers == size)
 
 
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
@@ -121,34 +127,39 @@ def main() -> int:
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     rows = [measure(int(size), args.repeat) for size in args.sizes.split(",")]
 
-    print()
-    print(f"{'answers':>9}  {'report (aggregates)':>24}  {'page by page':>24}  {'same':>5}")
-    for row in rows:
-        print(
+    lines = [
+        f"{'answers':>9}  {'report (aggregates)':>24}  {'page by page':>24}  {'same':>5}",
+        *(
             f"{row.size:>9}  {row.report.wall_s:>7.2f} s ({row.report.cpu_s:.2f} s CPU)"
             f"{'':>4}  {row.pages.wall_s:>7.2f} s ({row.pages.cpu_s:.2f} s CPU){'':>4}"
             f"  {'yes' if row.same else 'NO':>5}"
-        )
-    for small, large in itertools.pairwise(rows):
-        print(
+            for row in rows
+        ),
+        *(
             f"{large.size}/{small.size}: report {large.report.wall_s / small.report.wall_s:.2f}x,"
             f" page by page {large.pages.wall_s / small.pages.wall_s:.2f}x"
-        )
-    print(f"(seeding: {', '.join(f'{r.size}: {r.seed_s:.0f} s' for r in rows)})")
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory (RSS):     {peak_mb:.0f} MB for this whole process")
-
+            for small, large in itertools.pairwise(rows)
+        ),
+        f"(seeding: {', '.join(f'{r.size}: {r.seed_s:.0f} s' for r in rows)})",
+        f"peak memory (RSS):     {peak_mb():.0f} MB for this whole process",
+    ]
     verdict = {True: "met", False: "MISSED"}
     by_size = {row.size: row for row in rows}
     if TARGET_SIZE in by_size:
         seconds = by_size[TARGET_SIZE].report.wall_s
-        print(
+        lines.append(
             f"target ≤ {TARGET_SECONDS} s for {TARGET_SIZE}: {verdict[seconds <= TARGET_SECONDS]}"
         )
         if 10_000 in by_size:
             growth = seconds / by_size[10_000].report.wall_s
             met = verdict[growth <= TARGET_GROWTH]
-            print(f"target report(100k)/report(10k) ≤ {TARGET_GROWTH}: {met}")
+            lines.append(f"target report(100k)/report(10k) ≤ {TARGET_GROWTH}: {met}")
+    print("\n" + "\n".join(lines))
+    if args.sizes == ",".join(map(str, SIZES)):  # the record BENCHMARKS.md shows
+        stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+        RECORD.write_text(
+            f"(`make bench-report`, {stamp}, {os.cpu_count()} cores)\n" + "\n".join(lines) + "\n"
+        )
     if not all(row.same for row in rows):
         print("MISMATCH: the aggregated report differs from the page-by-page one")
         return 1

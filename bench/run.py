@@ -444,6 +444,46 @@ def memory(rss: dict[str, float]) -> str:
     return f"{rss['total']} MB ({rss['front']} + {rss['worker']})"
 
 
+# Event ack and view_submission p99 (ms) at 50 / 100 / 200 req/s in earlier `make bench` runs,
+# for BENCHMARKS.md to show beside this run's (issue 14 asks for the figures before the store).
+PREVIOUS_ACK_P99 = {
+    "before the store (10 s a load)": {
+        "event_callback": (28.84, 24.66, 67.25),
+        "view_submission": (38.97, 75.97, 375.18),
+    },
+    "the store's first version": {
+        "event_callback": (12.3, 41.44, 85.26),
+        "view_submission": (17.08, 17.24, 190.28),
+    },
+}
+# What `make bench-report` (bench/report_bench.py) printed in its last run: 100k answers take
+# minutes to seed, so that run is its own and BENCHMARKS.md shows its last record.
+REPORT_RUN = ROOT / "bench" / "report_results.txt"
+
+
+def previous_ack(results: dict[str, Any]) -> list[str]:
+    now: dict[str, list[float]] = {}
+    for row in results.get("ack_latency", []):
+        now.setdefault(row["kind"], []).append(row["bot"]["p99_ms"])
+    lines = [
+        "",
+        "The same p99s in earlier runs, ms at 50 / 100 / 200 req/s (this run's above):",
+        "",
+        "| run | event_callback | view_submission |",
+        "|---|---|---|",
+    ]
+    for run, kinds in PREVIOUS_ACK_P99.items():
+        lines.append(
+            f"| {run} | {' / '.join(map(str, kinds['event_callback']))} "
+            f"| {' / '.join(map(str, kinds['view_submission']))} |"
+        )
+    lines.append(
+        f"| this run | {' / '.join(map(str, now.get('event_callback', [])))} "
+        f"| {' / '.join(map(str, now.get('view_submission', [])))} |"
+    )
+    return lines
+
+
 def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) -> str:
     def mark(ok: bool) -> str:
         return "✅" if ok else "❌"
@@ -474,6 +514,7 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
             f"| {bot['p99_ms']} | {bare['p50_ms']} | {bare['p99_ms']} | {row['p99_ratio']} "
             f"| {mark(row['p99_ratio'] <= 1.2 and bot['p99_ms'] < 3000)} |"
         )
+    lines += previous_ack(results)
     overhead = results["per_answer_overhead_ms"]
     feedback = results["click_to_mlflow_ms"]
     burst = results["burst"]
@@ -537,6 +578,16 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
         *results["report"]["lines"],
         "```",
     ]
+    if REPORT_RUN.exists():
+        lines += [
+            "",
+            "## The feedback report on 10k and 100k answers "
+            "(`make bench-report`, a run of its own)",
+            "",
+            "```text",
+            *REPORT_RUN.read_text().rstrip().splitlines(),
+            "```",
+        ]
     if "postgresql" in results:
         lines += ["", *side_by_side(results, results["postgresql"])]
     notes = ROOT / "bench" / "notes.md"
