@@ -76,7 +76,7 @@ async def test_feedback_given_before_its_trace_exists_lands_once_it_does(
     mlflow_server: MlflowServer,
     experiment_id: str,
 ) -> None:
-    recorder, outbox, _ = delivery
+    recorder, outbox, deliverer = delivery
     trace_id = new_trace_id()
     await recorder.vote(trace_id, "UEARLY", False)
 
@@ -85,6 +85,9 @@ async def test_feedback_given_before_its_trace_exists_lands_once_it_does(
             return False  # due now: the deliverer's turn, not the test's to take it away
         (entry,) = await outbox.claim_due(ME, 60, 10, ignore_backoff=True)  # when not in hand
         await outbox.release(ME)
+        # A deliverer that looked while the test held the entry found nothing due and went
+        # idle; what a release by another deliverer would not tell it, the test does.
+        deliverer.wake()
         return entry.attempts >= 1
 
     await eventually(tried, timeout_s=30)
