@@ -92,7 +92,7 @@ async def test_quiet_waits_for_the_answer_in_progress_and_no_longer_than_told(
     taker = taker_for(sqlite_store, StreamingConversation(stream_s=0.5))
     started = time.monotonic()
     await taker.quiet(quiet_s=0.02, at_most_s=1.0)
-    assert time.monotonic() - started < 0.1  # nothing in hand since it was made
+    assert time.monotonic() - started < 0.5  # nothing in hand since it was made: not 1 s
 
     await ask(sqlite_store, "4.000001")
     running = asyncio.create_task(taker.run())
@@ -100,12 +100,12 @@ async def test_quiet_waits_for_the_answer_in_progress_and_no_longer_than_told(
     assert taker.in_hand == 1
     started = time.monotonic()
     await taker.quiet(quiet_s=0.02, at_most_s=0.1)  # bounded: returns while it streams
-    assert 0.09 < time.monotonic() - started < 0.3 and taker.in_hand == 1
+    assert 0.09 < time.monotonic() - started < 0.45 and taker.in_hand == 1
     await taker.quiet(quiet_s=0.02, at_most_s=5.0)  # returns once the answer is done
     assert taker.in_hand == 0 and time.monotonic() - started < 1.5
     started = time.monotonic()
     await taker.quiet(quiet_s=0.3, at_most_s=5.0)  # a gap is counted from the answer's end
-    assert 0.2 < time.monotonic() - started < 0.5
+    assert 0.2 < time.monotonic() - started < 1.0
     taker.stop()
     await running
     assert await taker.finish(grace_s=5)

@@ -91,6 +91,6 @@ async def test_a_trace_kept_long_ago_does_not_wait_for_a_gap(
                 break
             await asyncio.sleep(0.02)
         assert sender.sent == ['"old"'] and asked == [0.0]
-        assert time.monotonic() - started < 0.5
+        assert time.monotonic() - started < 2.0
     finally:
         await deliverer.stop()
