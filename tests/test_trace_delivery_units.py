@@ -15,6 +15,7 @@ from bot.answering.trace_delivery import TraceDeliverer
 from bot.storage.store import Store
 from bot.tracing.durable_export import TraceSender
 from bot.tracing.server_watch import TrackingServerWatch
+from devkit.waiting import eventually
 
 
 class RecordingSender:
@@ -57,12 +58,12 @@ async def test_a_round_of_sends_waits_for_a_gap_between_answers(
         assert quiet_s == trace_delivery.QUIET_S
         assert 0 < at_most_s <= trace_delivery.MAX_DEFER_S  # bounded by the trace's age
         gap.set()
-        for _ in range(50):
-            if sender.sent and (await sqlite_store.trace_stats()).waiting == 0:
-                break
-            await asyncio.sleep(0.05)
+
+        async def sent_and_gone() -> bool:
+            return bool(sender.sent) and (await sqlite_store.trace_stats()).waiting == 0
+
+        await eventually(sent_and_gone, timeout_s=10, interval_s=0.05)
         assert sender.sent == ['"one"']
-        assert (await sqlite_store.trace_stats()).waiting == 0
     finally:
         await deliverer.stop()
 
@@ -86,10 +87,11 @@ async def test_a_trace_kept_long_ago_does_not_wait_for_a_gap(
     started = time.monotonic()
     deliverer.start()
     try:
-        for _ in range(50):
-            if sender.sent:
-                break
-            await asyncio.sleep(0.02)
+
+        async def sent() -> bool:
+            return bool(sender.sent)
+
+        await eventually(sent, timeout_s=10, interval_s=0.02)
         assert sender.sent == ['"old"'] and asked == [0.0]
         assert time.monotonic() - started < 2.0
     finally:
