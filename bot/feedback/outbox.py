@@ -22,11 +22,9 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    and_,
     case,
     delete,
     func,
-    or_,
     select,
     update,
 )
@@ -38,6 +36,7 @@ from bot.storage.store import (
     Store,
     backlog,
     claim_rows,
+    due_and_unheld,
     extend_claims,
     release_claims,
     revive_dead,
@@ -196,14 +195,9 @@ class Outbox:
         """Claim for `lease_s` up to `limit` entries due for a try that no deliverer holds,
         oldest first (every waiting one if `ignore_backoff`)."""
         now = time.time()
-        due_by = float("inf") if ignore_backoff else now
         claim = claim_rows(
             pending,
-            and_(
-                pending.c.dead_reason.is_(None),
-                pending.c.next_attempt_at <= due_by,
-                or_(pending.c.lease_until.is_(None), pending.c.lease_until < now),
-            ),
+            due_and_unheld(pending, pending.c.lease_until, now, ignore_backoff=ignore_backoff),
             limit,
             {"lease_owner": owner, "lease_until": now + lease_s},
             (

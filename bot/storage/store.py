@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Connection,
     Engine,
@@ -245,6 +246,23 @@ def _insert(engine: Engine, table: Table) -> Any:
     return import_module(f"sqlalchemy.dialects.{engine.dialect.name}").insert(table)
 
 
+def unheld(claimed_until: Column[Any], now: float) -> ColumnElement[bool]:
+    """Rows nobody holds: never claimed, or their claim ran out."""
+    return or_(claimed_until.is_(None), claimed_until < now)
+
+
+def due_and_unheld(
+    table: Table, claimed_until: Column[Any], now: float, *, ignore_backoff: bool
+) -> ColumnElement[bool]:
+    """Rows of a queue (traces, feedback) to try now: not dead, their backoff over (or
+    ignored), and nobody holding them."""
+    return and_(
+        table.c.dead_reason.is_(None),
+        table.c.next_attempt_at <= (float("inf") if ignore_backoff else now),
+        unheld(claimed_until, now),
+    )
+
+
 def claim_rows(
     table: Table,
     free: ColumnElement[bool],
@@ -383,7 +401,7 @@ class Store:
         now = time.time()
         claim = claim_rows(
             questions,
-            or_(questions.c.lease_until.is_(None), questions.c.lease_until < now),
+            unheld(questions.c.lease_until, now),
             limit,
             {
                 "lease_owner": owner,
@@ -445,14 +463,9 @@ class Store:
         no other sender holds, for `TRACE_CLAIM_S`: on a shared store, each is sent by one
         instance at a time."""
         now = time.time()
-        due_by = float("inf") if ignore_backoff else now
         claim = claim_rows(
             traces,
-            and_(
-                traces.c.dead_reason.is_(None),
-                traces.c.next_attempt_at <= due_by,
-                or_(traces.c.claimed_until.is_(None), traces.c.claimed_until < now),
-            ),
+            due_and_unheld(traces, traces.c.claimed_until, now, ignore_backoff=ignore_backoff),
             limit,
             {"claimed_until": now + TRACE_CLAIM_S},
             (
