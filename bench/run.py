@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -45,28 +46,32 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def cpu_s(pid: int, *, with_children: bool = False) -> float:
-    """CPU time (user + system) the process (and those it started) has used so far."""
-    used, parents = {}, {}
+def _ppid_and_cpu_s(pid: int) -> tuple[int, float]:
+    """The process's parent and the CPU time (user + system) it has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_s(pid: int) -> float:
+    return _ppid_and_cpu_s(pid)[1]
+
+
+def tree_cpu_s(root: int) -> float:
+    """The CPU time of `root` and of every process below it (a server and its workers)."""
+    found: dict[int, tuple[int, float]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # gone meanwhile
-            parents[int(entry.name)] = int(fields[1])
-            used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            with contextlib.suppress(OSError):  # gone meanwhile
+                found[int(entry.name)] = _ppid_and_cpu_s(int(entry.name))
 
-    def descends(child: int) -> bool:
-        while child > 1:
-            if child == pid:
+    def below_root(pid: int) -> bool:
+        while pid > 1:
+            if pid == root:
                 return True
-            child = parents.get(child, 0)
+            pid = found[pid][0] if pid in found else 0
         return False
 
-    if not with_children:
-        return used.get(pid, 0.0)
-    return sum(seconds for each, seconds in used.items() if descends(each))
+    return sum(seconds for pid, (_, seconds) in found.items() if below_root(pid))
 
 
 class Bench:
@@ -159,7 +164,7 @@ class Bench:
         return {
             "front": cpu_s(self.bot.process.pid),
             "worker": sum(map(cpu_s, self.bot.children())),
-            "tracking server": cpu_s(self.mlflow.process.pid, with_children=True),
+            "tracking server": tree_cpu_s(self.mlflow.process.pid),
         }
 
     async def per_answer_overhead(self) -> None:
