@@ -8,6 +8,13 @@ Rules for one (trace, user, assessment name):
 - a withdrawal (value None) → the user's valid vote is renamed `user_feedback_withdrawn`: no
   valid vote of theirs remains (MLflow offers no way to mark one invalid other than overriding
   it with another valid one), and the withdrawn vote stays on the trace for audit.
+Corrections (`expected_response`, bot/tracing/data_model.py) are Expectation assessments:
+the first is logged (`log_expectation`'s assessment); a changed one is logged anew and the
+earlier one renamed `expected_response_withdrawn` (metadata `replaced_by`); an emptied one is
+renamed so too. MLflow 3.17.2 has no override for expectations: mlflow-tracing has
+`override_feedback` only, and the server drops an Expectation's `overrides` on the way in
+(`Expectation.from_proto`), so the earlier one would stay valid; deleting it instead would
+lose what the user said. The new one names the one it replaced in its metadata (`replaces`).
 A retried delivery recognises its own earlier write by the intent ID in the assessment's
 metadata, so a crash between "sent" and "marked done" creates no duplicate.
 After every delivery (whatever its outcome, so a retry mends a crash in between) the trace's
@@ -26,7 +33,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import mlflow
-from mlflow.entities import Assessment, AssessmentSource, AssessmentSourceType, Feedback
+from mlflow.entities import (
+    Assessment,
+    AssessmentSource,
+    AssessmentSourceType,
+    Expectation,
+    Feedback,
+)
 from mlflow.exceptions import MlflowException
 from mlflow.tracing.client import TracingClient
 
@@ -40,7 +53,12 @@ from bot.tracing.counted_feedback import (
     Summary,
     counted,
 )
-from bot.tracing.data_model import TAG_CHANNEL, WITHDRAWN_VOTE
+from bot.tracing.data_model import (
+    EXPECTATIONS,
+    TAG_CHANNEL,
+    WITHDRAWN_CORRECTION,
+    WITHDRAWN_VOTE,
+)
 from bot.tracing.server_watch import TrackingServerWatch
 
 log = logging.getLogger(__name__)
@@ -88,6 +106,8 @@ class MlflowFeedbackWriter:
 
     def _apply(self, intent: FeedbackIntent) -> str:
         mine = self._valid_assessments_of(intent)
+        if intent.name in EXPECTATIONS:
+            return self._expect(intent, mine)
         if any((a.metadata or {}).get(INTENT_KEY) == intent.intent_id for a in mine):
             return "already delivered"
         metadata = {**intent.metadata, INTENT_KEY: intent.intent_id}
@@ -117,6 +137,35 @@ class MlflowFeedbackWriter:
             metadata=metadata,
         )
         return "overridden"
+
+    def _expect(self, intent: FeedbackIntent, mine: list[Assessment]) -> str:
+        """A correction: the user's one valid expectation gets the intent's value (logged anew
+        unless it has it already), every other valid one of theirs is withdrawn. Each step
+        can be repeated: a retry after a crash in between finishes the work."""
+        metadata = {**intent.metadata, INTENT_KEY: intent.intent_id}
+        kept: Assessment | None = None
+        outcome = "withdrawn" if mine else "nothing to withdraw"
+        if intent.value is not None:
+            ours = [a for a in mine if (a.metadata or {}).get(INTENT_KEY) == intent.intent_id]
+            same = ours or [a for a in mine if _same(a, intent)]
+            kept = same[-1] if same else None
+            outcome = "unchanged" if kept is not None else "overridden" if mine else "logged"
+            if kept is None:
+                replaces = {"replaces": str(mine[-1].assessment_id)} if mine else {}
+                kept = self._client.log_assessment(
+                    intent.trace_id,
+                    Expectation(
+                        name=intent.name,
+                        value=intent.value,
+                        source=human(intent.user_id),
+                        metadata={**metadata, **replaces},
+                    ),
+                )
+        for earlier in mine:
+            if kept is None or earlier.assessment_id != kept.assessment_id:
+                replaced = {"replaced_by": str(kept.assessment_id)} if kept is not None else {}
+                self._withdraw(intent.trace_id, earlier, {**metadata, **replaced})
+        return outcome
 
     def summarize(self, trace_id: str) -> None:
         """Bring the trace's feedback summary in line with the assessments on it now."""
@@ -155,14 +204,24 @@ class MlflowFeedbackWriter:
         return sorted(found, key=lambda a: a.create_time_ms or 0)
 
     def _withdraw(self, trace_id: str, assessment: Assessment, metadata: dict[str, str]) -> None:
-        assert isinstance(assessment, Feedback)
-        withdrawn = Feedback(
-            name=WITHDRAWN_VOTE,
-            value=assessment.value,
-            source=assessment.source,
-            rationale=assessment.rationale,
-            metadata={**(assessment.metadata or {}), **metadata, "withdrawn_from": assessment.name},
-        )
+        audit = {**(assessment.metadata or {}), **metadata, "withdrawn_from": assessment.name}
+        withdrawn: Assessment
+        if isinstance(assessment, Expectation):
+            withdrawn = Expectation(
+                name=WITHDRAWN_CORRECTION,
+                value=assessment.value,
+                source=assessment.source,
+                metadata=audit,
+            )
+        else:
+            assert isinstance(assessment, Feedback)
+            withdrawn = Feedback(
+                name=WITHDRAWN_VOTE,
+                value=assessment.value,
+                source=assessment.source,
+                rationale=assessment.rationale,
+                metadata=audit,
+            )
         self._client.update_assessment(trace_id, str(assessment.assessment_id), withdrawn)
 
 

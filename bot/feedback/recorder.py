@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from bot.feedback.intent import FeedbackIntent, FeedbackValue, is_trace_id
 from bot.feedback.outbox import Outbox
 from bot.tracing.data_model import (
+    CORRECTION,
+    CORRECTION_MAX_CHARS,
     HIGHEST_SCORE,
     LOWEST_SCORE,
     RATING_DIMENSIONS,
@@ -37,6 +39,7 @@ class InvalidFeedback(ValueError):
 class CurrentRatings:
     scores: dict[str, int]  # dimension → 1..5
     comment: str | None
+    correction: str | None = None  # what the user said the answer should have said
 
 
 @dataclass(frozen=True)
@@ -136,8 +139,39 @@ class FeedbackRecorder:
             ]
         )
 
+    async def correct(
+        self,
+        trace_id: str,
+        user_id: str,
+        text: str | None,
+        *,
+        channel: str | None = None,
+        origin: str = "modal",
+    ) -> bool:
+        """What the answer should have said, by `user_id` (the text as typed); empty or None
+        withdraws the user's earlier correction. The same text again changes nothing. True if
+        something changed."""
+        _check(trace_id, user_id)
+        if text is not None and not isinstance(text, str):
+            raise InvalidFeedback("a correction is text")
+        value = text if text and text.strip() else None
+        if value is not None and len(value) > CORRECTION_MAX_CHARS:
+            raise InvalidFeedback(f"a correction is at most {CORRECTION_MAX_CHARS} characters")
+        changed = await self._outbox.submit_unless(
+            _intent(trace_id, user_id, CORRECTION, value, None, channel, origin),
+            unless=lambda latest: (latest.value if latest is not None else None) == value,
+        )
+        if changed:
+            self._wake()
+        return changed
+
+    async def current_correction(self, trace_id: str, user_id: str) -> str | None:
+        """The user's own correction of this answer (to pre-fill a modal)."""
+        found = (await self._outbox.latest(trace_id, user_id)).get(CORRECTION)
+        return found.value if found is not None and isinstance(found.value, str) else None
+
     async def current_ratings(self, trace_id: str, user_id: str) -> CurrentRatings:
-        """The user's latest ratings of this answer (to pre-fill the modal)."""
+        """The user's latest ratings and correction of this answer (to pre-fill the modal)."""
         latest = await self._outbox.latest(trace_id, user_id)
         scores: dict[str, int] = {}
         comment = None
@@ -146,7 +180,9 @@ class FeedbackRecorder:
             if intent is not None and isinstance(intent.value, float | int):
                 scores[dimension] = round(rating_score(float(intent.value)))
                 comment = comment or intent.rationale
-        return CurrentRatings(scores, comment)
+        correction = latest.get(CORRECTION)
+        text = correction.value if correction is not None else None
+        return CurrentRatings(scores, comment, text if isinstance(text, str) else None)
 
     async def _submit(self, intents: list[FeedbackIntent]) -> None:
         await self._outbox.submit(intents)
