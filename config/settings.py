@@ -11,7 +11,7 @@ import string
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import (
     AnyHttpUrl,
@@ -118,6 +118,12 @@ class TrackingSettings(BaseSettings):
     )
     mlflow_request_retries: int = Field(
         default=1, ge=0, le=10, description="retries per tracking-server request (0-10)"
+    )
+    feedback_dataset: str = Field(
+        default="slack-feedback",
+        min_length=1,
+        max_length=200,
+        description="the evaluation dataset answers are added to (created on first use)",
     )
 
     @field_validator("mlflow_tracking_uri")
@@ -226,6 +232,13 @@ class Settings(LlmChoiceSettings, TrackingSettings):
         description=(
             f"comma-separated reasons offered after a 👎 (1-{REASONS_MAX}, each at most "
             f"{REASON_LABEL_MAX_CHARS} characters, distinct), e.g. Inaccurate,Outdated,Other"
+        ),
+    )
+    dataset_auto_add: Literal["off", "corrected", "negative"] = Field(
+        default="off",
+        description=(
+            "add answers to the evaluation dataset as feedback lands: off, corrected (when a "
+            "correction lands) or negative (a 👎 or a correction)"
         ),
     )
     bot_data_dir: Path = Field(
