@@ -23,10 +23,12 @@ from mlflow.entities import AssessmentSource, AssessmentSourceType
 
 from bot.feedback.delivery import MlflowFeedbackWriter
 from bot.feedback.intent import FeedbackIntent
-from bot.report.aggregated import NotExact, aggregated_report
-from bot.report.answer_feedback import read_answer
-from bot.report.compute import FeedbackReport, compute_report, page_by_page_report
 from bot.report.export import answer_record, export_lines
+from bot.report.figures.aggregated import NotExact, aggregated_report
+from bot.report.figures.answers import read_answer
+from bot.report.figures.counting import page_by_page_report
+from bot.report.figures.report import compute_report
+from bot.report.model import FeedbackReport
 from bot.report.trace_pages import METRICS_ENDPOINT, TraceSource
 from bot.report.trace_records import AnswerQuery
 from bot.report.window import parse_window
@@ -243,7 +245,7 @@ def test_judges_and_code_under_the_bots_names_send_the_report_to_pages(
         NotExact, match=r"4 valid votes and ratings on the server, 2 in the bot.s summaries"
     ):
         aggregated_report(source, judged.experiment_id, query, UI)
-    caplog.set_level(logging.INFO, logger="bot.report.compute")
+    caplog.set_level(logging.INFO, logger="bot.report.figures.report")
     report = compute_report(source, query, UI)
     assert report == page_by_page_report(source, judged.experiment_id, query, UI)
     assert (report.up, report.down, report.ratings[0].count) == (1, 0, 1)  # human only
@@ -311,7 +313,7 @@ def test_a_server_without_trace_metrics_gets_the_page_reader_with_one_log_line(
     source = TraceSource(older_mlflow.url, seeded.experiment_name)
     query = AnswerQuery(DAYS)
     expected = page_by_page_report(source, seeded.experiment_id, query, UI)
-    with caplog.at_level(logging.WARNING, logger="bot.report.compute"):
+    with caplog.at_level(logging.WARNING, logger="bot.report.figures.report"):
         assert compute_report(source, query, UI) == expected
         asked = older_mlflow.metrics_requests
         assert compute_report(source, query, UI) == expected

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.report.compute import TrendBucket
+from bot.report.model import Reason, TrendBucket
 from bot.tracing.data_model import HIGHEST_SCORE, LOWEST_SCORE, SCALE_TEXT
 
 BAR_WIDTH = 12
+COMMENT_CHARS = 300
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 DEFINITIONS = (
@@ -60,3 +61,18 @@ def trend_lines(trend: Sequence[TrendBucket], bucket: str) -> list[str]:
         line = f"{b.start.isoformat():<10}  {bar(b.answers, largest)} {b.answers:>5}  "
         lines.append((line + f"{votes:>9} {rate:>6}").rstrip())
     return lines
+
+
+def reason_label(key: str) -> str:
+    """How a stored reason reads ("not_what_i_asked" → "not what i asked")."""
+    return key.replace("_", " ")
+
+
+def reason_text(reason: Reason) -> str:
+    """One reason and its comment, on one line."""
+    if not reason.comment:
+        return reason_label(reason.reason)
+    comment = " ".join(reason.comment.split())
+    if len(comment) > COMMENT_CHARS:
+        comment = comment[: COMMENT_CHARS - 1].rstrip() + "…"
+    return f"{reason_label(reason.reason)}: “{comment}”"

@@ -30,15 +30,15 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.report.answer_feedback import AnswerFeedback, read_answer
-from bot.report.compute import (
+from bot.report.figures.answers import low_rated, read_answer
+from bot.report.model import (
     LOWEST_COUNT,
     NEGATIVE_CHANNELS_COUNT,
+    AnswerFeedback,
     ChannelFeedback,
     FeedbackReport,
     RatingSummary,
     TrendBucket,
-    low_rated,
 )
 from bot.report.trace_records import AnswerQuery, MetricPoint
 from bot.tracing.counted_feedback import SUMMARY, Summary, rating_value_of

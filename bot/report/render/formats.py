@@ -8,9 +8,15 @@ import json
 from datetime import datetime
 from typing import Any
 
-from bot.report.compute import FeedbackReport
-from bot.report.figures import average_text, percent_text, plural, trend_lines
-from bot.report.reasons import NO_REASONS, ReasonFigures, reason_label, reason_text, reasons_dict
+from bot.report.model import NO_REASONS, FeedbackReport, Reason, ReasonFigures
+from bot.report.render.wording import (
+    average_text,
+    percent_text,
+    plural,
+    reason_label,
+    reason_text,
+    trend_lines,
+)
 from bot.report.window import utc_iso
 from bot.tracing.data_model import HIGHEST_SCORE, LOWEST_SCORE
 
@@ -160,3 +166,23 @@ def render(report: FeedbackReport, fmt: str, reasons: ReasonFigures = NO_REASONS
 
 def _minute(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def reason_record(reason: Reason) -> dict[str, Any]:
+    """A reason as JSON (the export's `reasons` and the report's)."""
+    return {
+        "user": reason.user,
+        "reason": reason.reason,
+        "comment": reason.comment,
+        "at": utc_iso(reason.at_ms),
+    }
+
+
+def reasons_dict(figures: ReasonFigures) -> dict[str, Any]:
+    return {
+        "counts": dict(figures.counts),
+        "lowest_rated": {
+            trace_id: [reason_record(r) for r in reasons]
+            for trace_id, reasons in figures.given.items()
+        },
+    }
