@@ -62,6 +62,8 @@ def seeded(mlflow_server: MlflowServer) -> Seeded:
     name = f"aggregated-{new_id('X').lower()}"
     seeder = FeedbackSeeder(mlflow_server.url, name)
     channels = {key: new_id("D" if key == "dm" else "C") for key in ("a", "b", "dm", "c", "d")}
+    # Where they were asked ("d": before the bot recorded it).
+    kinds = {"a": "public_channel", "b": "private_channel", "dm": "dm", "c": "assistant"}
     plan = {
         "a1": ("a", at(1)),  # the window's first millisecond
         "a2": ("a", at(1, 12)),
@@ -85,6 +87,7 @@ def seeded(mlflow_server: MlflowServer) -> Seeded:
             answer=f"answer {key}",
             question_ts=f"1625000000.{number:06d}",
             answer_ts=f"1625000001.{number:06d}",
+            kind=kinds.get(channel),
         )
         for number, (key, (channel, started)) in enumerate(plan.items())
     }
@@ -155,6 +158,15 @@ def test_the_aggregated_report_equals_the_page_by_page_one(seeded: Seeded) -> No
     assert (pages.up, pages.down) == (3, 11)
     assert [r.count for r in pages.ratings] == [2, 2, 1]
     assert [b.answers for b in pages.trend] == [2, 8, 4]
+    assert len(pages.timeline) == 3 and pages.timeline[0].start == at(1)
+    assert [(p.answers, p.up, p.down) for p in pages.timeline] == [(2, 2, 2), (8, 0, 8), (4, 1, 1)]
+    assert [(s.kind, s.answers, s.up, s.down) for s in pages.segments] == [
+        ("dm", 1, 0, 1),
+        ("private_channel", 2, 0, 1),
+        ("public_channel", 3, 2, 2),
+        ("assistant", 2, 1, 0),
+        ("not_recorded", 6, 0, 7),
+    ]
     assert [a.trace_id for a in pages.lowest] == [t["b6"], t["b5"], t["b4"], t["b3"], t["b2"]]
     channels = seeded.channels
     assert [c.channel for c in pages.negative_channels][:2] == [channels["d"], channels["a"]]
@@ -166,6 +178,21 @@ def test_weekly_and_single_channel_reports_are_equal_too(seeded: Seeded) -> None
     assert pages.window.bucket == "week" and pages.answers == 17
     for channel in seeded.channels.values():
         assert_same(*both(seeded, AnswerQuery(DAYS, channel)))
+
+
+def test_a_days_report_is_drawn_per_two_hours_and_equal_too(seeded: Seeded) -> None:
+    aggregated, pages = both(seeded, AnswerQuery(parse_window("2021-07-02..2021-07-02")))
+    assert_same(aggregated, pages)
+    assert len(pages.timeline) == 12 and pages.timeline[1].start == at(2, 2)
+    assert [p.answers for p in pages.timeline if p.answers] == [
+        1,
+        1,
+        1,
+        2,
+        2,
+        1,
+    ]  # 9, 10, 13, 14-15, 16-17, 18 h
+    assert [b.answers for b in pages.trend] == [8]
 
 
 def test_an_empty_window_is_equal(seeded: Seeded) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from bot.report.window import ReportWindow
 from bot.tracing.counted_feedback import NEGATIVE_RATING, answer_score
@@ -66,6 +66,9 @@ class AnswerFeedback:
     # Only the reasons of people whose vote is 👎: a reason outlives a vote changed to 👍
     # (it stays on the trace) but no longer counts.
     reasons: tuple[Reason, ...] = ()
+    # Where the question was asked (data_model.CONVERSATION_KINDS); None on traces from before
+    # the bot recorded it.
+    conversation_kind: str | None = None
 
     @property
     def has_feedback(self) -> bool:
@@ -119,6 +122,39 @@ class TrendBucket:
 
 
 @dataclass(frozen=True)
+class TimelinePoint:
+    """One step of the timeline the charts draw (2 hours or a day: `ReportWindow.step`)."""
+
+    start: datetime  # UTC
+    answers: int
+    up: int
+    down: int
+
+    @property
+    def positive_rate(self) -> float | None:
+        return percent(self.up, self.up + self.down)
+
+
+# The segment of answers whose trace has no conversation kind (asked before it was recorded).
+NOT_RECORDED = "not_recorded"
+
+
+@dataclass(frozen=True)
+class SegmentFeedback:
+    """The answers asked in one kind of conversation (data_model.CONVERSATION_KINDS, or
+    NOT_RECORDED), and their votes."""
+
+    kind: str
+    answers: int
+    up: int
+    down: int
+
+    @property
+    def positive_rate(self) -> float | None:
+        return percent(self.up, self.up + self.down)
+
+
+@dataclass(frozen=True)
 class LowRatedAnswer:
     trace_id: str
     score: float  # 1–5
@@ -155,6 +191,10 @@ class FeedbackReport:
     trend: tuple[TrendBucket, ...]
     lowest: tuple[LowRatedAnswer, ...]
     negative_channels: tuple[ChannelFeedback, ...]
+    # The trend again, per `window.step` (what the charts draw), and the split by where the
+    # questions were asked (kinds with answers only, in data_model.CONVERSATION_KINDS order).
+    timeline: tuple[TimelinePoint, ...] = ()
+    segments: tuple[SegmentFeedback, ...] = ()
 
     @property
     def feedback_rate(self) -> float | None:

@@ -12,7 +12,7 @@ import json
 from bot.report.model import AnswerFeedback, LowRatedAnswer, Rating, Reason, Vote
 from bot.report.trace_records import TraceRecord
 from bot.tracing.counted_feedback import counted, from_people
-from bot.tracing.data_model import REASON, TAG_ANSWER_TS, TAG_CHANNEL
+from bot.tracing.data_model import REASON, TAG_ANSWER_TS, TAG_CHANNEL, TAG_CONVERSATION_KIND
 from bot.tracing.links import trace_url
 
 USER_KEY = "mlflow.trace.user"
@@ -74,6 +74,7 @@ def read_answer(info: TraceRecord) -> AnswerFeedback:
         votes=tuple(votes),
         ratings=tuple(ratings),
         reasons=_counted(reasons, votes),
+        conversation_kind=tags.get(TAG_CONVERSATION_KIND) or None,
     )
 
 

@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter, defaultdict
-from datetime import date
 from typing import TYPE_CHECKING
 
 from bot.report.figures.answers import low_rated, read_answer
+from bot.report.figures.timeline import Counts, segments, timeline_and_trend
 from bot.report.model import (
     LOWEST_COUNT,
     NEGATIVE_CHANNELS_COUNT,
+    NOT_RECORDED,
     AnswerFeedback,
     ChannelFeedback,
     FeedbackReport,
     LowRatedAnswer,
     RatingSummary,
-    TrendBucket,
 )
 from bot.report.trace_records import AnswerQuery
 from bot.tracing.counted_feedback import LOW_SCORE_BELOW
@@ -42,7 +42,8 @@ class ReportBuilder:
         self._down = 0
         self._rating_counts: Counter[str] = Counter()
         self._rating_totals: defaultdict[str, float] = defaultdict(float)
-        self._trend: defaultdict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
+        self._by_step = Counts()
+        self._by_kind = Counts()
         self._channels: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         # The lowest answers so far, as a max-heap on "how low" (its top is the least low).
         self._lowest: list[tuple[tuple[float, int, int, str], LowRatedAnswer]] = []
@@ -56,10 +57,8 @@ class ReportBuilder:
         for rating in answer.ratings:
             self._rating_counts[rating.dimension] += 1
             self._rating_totals[rating.dimension] += rating.score
-        bucket = self._trend[self._query.window.bucket_of(answer.started_ms)]
-        bucket[0] += 1
-        bucket[1] += up
-        bucket[2] += down
+        self._by_step.add(self._query.window.step_of(answer.started_ms), 1, up, down)
+        self._by_kind.add(answer.conversation_kind or NOT_RECORDED, 1, up, down)
         if answer.channel:
             channel = self._channels[answer.channel]
             channel[0] += 1
@@ -95,9 +94,7 @@ class ReportBuilder:
             )
             for dimension in RATING_DIMENSIONS
         )
-        trend = tuple(
-            TrendBucket(start, *self._trend.get(start, (0, 0, 0))) for start in window.buckets()
-        )
+        timeline, trend = timeline_and_trend(window, self._by_step)
         lowest = tuple(answer for _, answer in sorted(self._lowest, reverse=True))
         negative = sorted(
             (ChannelFeedback(channel, *counts) for channel, counts in self._channels.items()),
@@ -115,6 +112,8 @@ class ReportBuilder:
             trend=trend,
             lowest=lowest,
             negative_channels=tuple(c for c in negative if c.down)[:NEGATIVE_CHANNELS_COUNT],
+            timeline=timeline,
+            segments=segments(self._by_kind),
         )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from bot.report.model import NO_REASONS, FeedbackReport, Reason, ReasonFigures
 from bot.report.render.wording import (
     average_text,
+    kind_label,
     percent_text,
     plural,
     reason_label,
@@ -73,6 +74,16 @@ def report_dict(report: FeedbackReport, reasons: ReasonFigures = NO_REASONS) -> 
             for c in report.negative_channels
         ],
         "down_reasons": reasons_dict(reasons),
+        "where_asked": [
+            {
+                "kind": segment.kind,
+                "answers": segment.answers,
+                "up": segment.up,
+                "down": segment.down,
+                "positive_rate_pct": segment.positive_rate,
+            }
+            for segment in report.segments
+        ],
     }
 
 
@@ -101,6 +112,8 @@ def render_csv(report: FeedbackReport, reasons: ReasonFigures = NO_REASONS) -> s
     for channel in data["most_negative_channels"]:
         rows += [("negative_channel", channel["channel"], m, v) for m, v in channel.items()]
     rows += [("down_reason", key, "count", n) for key, n in data["down_reasons"]["counts"].items()]
+    for segment in data["where_asked"]:
+        rows += [("where_asked", segment["kind"], m, v) for m, v in segment.items() if m != "kind"]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("section", "key", "metric", "value"))
@@ -152,6 +165,13 @@ def render_text(report: FeedbackReport, reasons: ReasonFigures = NO_REASONS) -> 
         lines.append(
             f"  {channel.channel:<12} {channel.down} down, {channel.up} up"
             f" ({plural(channel.answers, 'answer')})"
+        )
+    lines += ["", "Where the questions were asked:"]
+    for segment in report.segments:
+        rate = percent_text(segment.positive_rate)
+        lines.append(
+            f"  {kind_label(segment.kind):<16} {plural(segment.answers, 'answer')},"
+            f" {segment.up} up, {segment.down} down ({rate} positive)"
         )
     return "\n".join(lines) + "\n"
 
