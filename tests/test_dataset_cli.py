@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 from datetime import UTC, datetime, timedelta
 
 import mlflow
@@ -119,3 +120,17 @@ def test_bad_arguments_exit_2(mlflow_server: MlflowServer) -> None:
     for args in (("add", "--since", "7x"), ("add", "--channel", "general"), ("nope",)):
         code, _, err = dataset_command(mlflow_server, "e", "d", *args)
         assert code == 2, err
+
+
+@pytest.mark.slow
+def test_a_server_without_a_sql_backend_is_a_clear_error(tmp_path: Path) -> None:
+    server = MlflowServer(tmp_path / "file-store", file_store=True)
+    server.start()
+    try:
+        FeedbackSeeder(server.url, "no-sql")  # the experiment exists
+        code, out, err = dataset_command(server, "no-sql", "ds", "add", "--since", "1d")
+    finally:
+        server.stop()
+    assert code == 1 and out == ""
+    assert "refused the evaluation dataset (FEATURE_DISABLED" in err
+    assert "SQL backend" in err and "Traceback" not in err

@@ -117,6 +117,16 @@ class DatasetWriter:
                 self._dataset_id = _refusals_explained(lambda: self._find_or_create(create))
             return self._dataset_id
 
+    def probe(self) -> str | None:
+        """Whether the server keeps datasets (`DatasetRefused` if not) and this one's ID if it
+        exists already (None: it is created on first use). Creates nothing."""
+        quoted = self.dataset_name.replace("'", "\\'")
+        found, _ = _refusals_explained(
+            partial(self.rest.search_datasets, None, f"name = '{quoted}'")
+        )
+        named = [d for d in found if d.get("name") == self.dataset_name]
+        return str(named[0]["dataset_id"]) if named else None
+
     def _find_or_create(self, create: bool) -> str | None:
         experiment_id = self.rest.experiment_id(self._experiment_name)
         if experiment_id is None:

@@ -1,6 +1,7 @@
 """`python -m bot check`: is every part the bot needs configured and answering?
 
-One PASS/FAIL line per part (configuration, Slack, Socket Mode, tracking server, LLM);
+One PASS/FAIL line per part (configuration, Slack, Socket Mode, tracking server, evaluation
+dataset, LLM);
 the exit code is 1 when any line fails. Secrets are never printed.
 """
 
@@ -92,6 +93,29 @@ async def check_tracking(settings: Settings, http: aiohttp.ClientSession) -> Res
     return Result("tracking", False, f"{uri} refused the experiment look-up: HTTP {status}")
 
 
+async def check_dataset(settings: Settings) -> Result:
+    """Does the tracking server keep evaluation datasets (a SQL backend)? Creates nothing."""
+    from bot.dataset.writer import DatasetRefused, DatasetWriter
+
+    name = settings.feedback_dataset
+    writer = DatasetWriter(
+        settings.mlflow_tracking_uri,
+        settings.mlflow_experiment_name,
+        name,
+        timeout_s=settings.mlflow_request_timeout_s,
+        retries=0,
+    )
+    try:
+        dataset_id = await asyncio.wait_for(asyncio.to_thread(writer.probe), TIMEOUT_S)
+    except DatasetRefused as error:
+        return Result("dataset", False, str(error))
+    except Exception as error:
+        return Result("dataset", False, f"the dataset look-up failed: {_reason(error)}")
+    if dataset_id is None:
+        return Result("dataset", True, f"{name!r} is created when the first answer is added")
+    return Result("dataset", True, f"{name!r} ({dataset_id})")
+
+
 async def check_llm(settings: Settings, http: aiohttp.ClientSession) -> Result:
     choice = await choose_llm(settings)
     if choice.kind != ENDPOINT or choice.base_url is None:
@@ -126,7 +150,11 @@ async def run_checks(settings: Settings) -> list[Result]:
         checks = [check_slack(settings)]
         if settings.slack_app_token is not None:
             checks.append(check_socket_mode(settings))
-        checks += [check_tracking(settings, http), check_llm(settings, http)]
+        checks += [
+            check_tracking(settings, http),
+            check_dataset(settings),
+            check_llm(settings, http),
+        ]
         return list(await asyncio.gather(*checks))
 
 

@@ -82,6 +82,7 @@ def run(args: argparse.Namespace, settings: TrackingSettings) -> int:
 def _add(writer: Any, selection: Any, added_by: str, out: TextIO, err: TextIO) -> int:
     from bot.dataset.writer import AddResult
 
+    writer.dataset_id()  # created on first use; a server that keeps none says so here
     trace_ids: list[str] = []
     for page in writer.select(selection):
         trace_ids += page

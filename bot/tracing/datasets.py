@@ -50,6 +50,7 @@ class DatasetRest:
             backoff_factor=1,
             timeout=self._timeout_s,
             respect_retry_after_header=False,
+            raise_on_status=False,  # the last answer, with MLflow's error code (below)
             **({"params": body} if method == "GET" else {"json": body}),
         )
         return json.loads(verify_rest_response(response, endpoint).text or "{}")
