@@ -6,8 +6,8 @@ import os
 import subprocess
 import sys
 import uuid
-from pathlib import Path
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import mlflow
 import pytest
