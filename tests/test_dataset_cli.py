@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 from devkit.ids import new_id
 from devkit.mlflow_server import MlflowServer
 from tests.support.dataset_readback import by_trace, read_dataset
+from tests.support.report_commands import cli_env, cli_output
 from tests.support.report_seed import FeedbackSeeder, human
 
 
@@ -134,3 +136,39 @@ def test_a_server_without_a_sql_backend_is_a_clear_error(tmp_path: Path) -> None
     assert code == 1 and out == ""
     assert "refused the evaluation dataset (FEATURE_DISABLED" in err
     assert "SQL backend" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+async def test_the_report_counts_corrected_answers_and_shows_the_lowest_rateds_corrections(
+    mlflow_server: MlflowServer,
+) -> None:
+    experiment = f"corr-{uuid.uuid4().hex[:8]}"
+    seeder = FeedbackSeeder(mlflow_server.url, experiment)
+    now = datetime.now(UTC)
+    low, fine, plain = (
+        seeder.answer(
+            started=now - timedelta(hours=1 + i),
+            channel="C0HELP",
+            asker="UASK",
+            question=f"Question {i}",
+            answer=f"Answer {i}",
+            question_ts=f"1700000000.{i:06d}",
+        )
+        for i in range(3)
+    )
+    seeder.wait_exported()
+    seeder.vote(low, "U1", up=False)
+    seeder.vote(fine, "U1", up=True)
+    seeder.vote(plain, "U1", up=False)
+    for trace_id, user, text in ((low, "U2", "Say *42* <!here>"), (fine, "U3", "Also fine")):
+        mlflow.log_expectation(
+            trace_id=trace_id, name="expected_response", value=text, source=human(user)
+        )
+    env = cli_env(mlflow_server, experiment)
+    report = json.loads(await cli_output(env, "report", "--since", "24h", "--format", "json"))
+    assert report["down_reasons"]["answers_corrected"] == 2
+    assert [c["text"] for c in report["down_reasons"]["corrections"][low]] == ["Say *42* <!here>"]
+    assert fine not in report["down_reasons"]["corrections"]  # not among the lowest-rated
+    text = await cli_output(env, "report", "--since", "24h")
+    assert "Corrections:        2 answers corrected" in text
+    assert "correction by U2: “Say *42* <!here>”" in text

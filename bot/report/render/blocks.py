@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 
 from slack_sdk.models.blocks import (
@@ -14,10 +15,19 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.report.args import COMMAND
-from bot.report.model import NO_REASONS, FeedbackReport, LowRatedAnswer, Reason, ReasonFigures
+from bot.report.model import (
+    NO_REASONS,
+    Correction,
+    FeedbackReport,
+    LowRatedAnswer,
+    Reason,
+    ReasonFigures,
+)
 from bot.report.render.wording import (
     DEFINITIONS,
     average_text,
+    corrected_text,
+    correction_text,
     percent_text,
     plural,
     reason_label,
@@ -28,6 +38,8 @@ from bot.tracing.data_model import SCALE_TEXT
 
 SECTION_TEXT_LIMIT = 3000
 HELP_HINT = f"`{COMMAND} help` explains how these are counted."
+
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def escape(text: str) -> str:
@@ -94,7 +106,13 @@ def report_blocks(
     ]
     blocks += [
         _section(
-            _low_rated_text(n, a, permalinks.get(a.trace_id), reasons.given.get(a.trace_id, ()))
+            _low_rated_text(
+                n,
+                a,
+                permalinks.get(a.trace_id),
+                reasons.given.get(a.trace_id, ()),
+                reasons.corrections.get(a.trace_id, ()),
+            )
         )
         for n, a in enumerate(report.lowest, 1)
     ]
@@ -108,14 +126,19 @@ def help_blocks(usage: str) -> list[Block]:
 
 
 def _reasons_text(reasons: ReasonFigures) -> str:
+    corrected = f"\n✏️ {corrected_text(reasons.corrected)}"
     if not reasons.total:
-        return "*👎 reasons*\nNone given in this window."
+        return "*👎 reasons*\nNone given in this window." + corrected
     counts = " · ".join(f"{reason_label(key)} {count}" for key, count in reasons.counts)
-    return f"*👎 reasons* ({reasons.total} given)\n{counts}"
+    return f"*👎 reasons* ({reasons.total} given)\n{counts}" + corrected
 
 
 def _low_rated_text(
-    number: int, answer: LowRatedAnswer, permalink: str | None, reasons: Sequence[Reason] = ()
+    number: int,
+    answer: LowRatedAnswer,
+    permalink: str | None,
+    reasons: Sequence[Reason] = (),
+    corrections: Sequence[Correction] = (),
 ) -> str:
     votes = f" · 👍 {answer.up} · 👎 {answer.down}" if answer.up + answer.down else ""
     lines = [
@@ -125,10 +148,16 @@ def _low_rated_text(
     if answer.comment:
         lines.append(f"_“{escape(answer.comment)}”_")
     lines += [f"👎 {escape(reason_text(reason))}" for reason in reasons]
+    lines += [f"✏️ {_who(c.user)}: {escape(correction_text(c))}" for c in corrections]
     links = [f"<{permalink}|message in Slack>"] if permalink else []
     links.append(f"<{answer.trace_url}|trace in MLflow>")
     lines.append(" · ".join(links))
     return "\n".join(lines)
+
+
+def _who(user: str) -> str:
+    """A mention of a Slack user ID (anything else read from a trace is not written out)."""
+    return f"<@{user}>" if SLACK_USER_ID.match(user) else "someone"
 
 
 def _channels_text(report: FeedbackReport) -> str:
