@@ -30,6 +30,7 @@ import logging
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import mlflow
@@ -54,6 +55,7 @@ from bot.tracing.counted_feedback import (
     counted,
 )
 from bot.tracing.data_model import (
+    DATASET_ADD,
     EXPECTATIONS,
     TAG_CHANNEL,
     WITHDRAWN_CORRECTION,
@@ -87,11 +89,21 @@ def human(user_id: str) -> AssessmentSource:
 class MlflowFeedbackWriter:
     """Blocking MLflow calls for one intent; run it in a worker thread."""
 
-    def __init__(self, tracking_uri: str) -> None:
+    def __init__(
+        self, tracking_uri: str, add_to_dataset: Callable[[str, str], str] | None = None
+    ) -> None:
+        """`add_to_dataset(trace_id, by)` adds an answer to the evaluation dataset (wired by
+        the runtime: bot/dataset/ is a domain of its own); it raises `TraceNotFound` or
+        `PermanentFailure` as this writer does."""
         self._client = TracingClient(tracking_uri)
+        self._add_to_dataset = add_to_dataset
 
     def apply(self, intent: FeedbackIntent) -> str:
         """Bring MLflow in line with the intent; what was done is returned."""
+        if intent.name == DATASET_ADD:
+            if self._add_to_dataset is None:
+                raise PermanentFailure("this worker has no evaluation dataset")
+            return self._add_to_dataset(intent.trace_id, intent.user_id)
         try:
             outcome = self._apply(intent)
             self.summarize(intent.trace_id)
@@ -345,7 +357,8 @@ class FeedbackDeliverer:
 
     async def _deliver_batch(self, entries: list[OutboxEntry]) -> None:
         by_trace: dict[str, list[OutboxEntry]] = defaultdict(list)
-        for entry in entries:
+        # A dataset add goes last on its trace: its record takes what came before it.
+        for entry in sorted(entries, key=lambda e: e.intent.name == DATASET_ADD):
             by_trace[entry.intent.trace_id].append(entry)
         in_hand = {entry.id for entry in entries}
         renewing = asyncio.create_task(self._renew_claims(in_hand))

@@ -16,6 +16,7 @@ from bot.feedback.outbox import Outbox
 from bot.tracing.data_model import (
     CORRECTION,
     CORRECTION_MAX_CHARS,
+    DATASET_ADD,
     HIGHEST_SCORE,
     LOWEST_SCORE,
     RATING_DIMENSIONS,
@@ -51,12 +52,20 @@ class VoteResult:
 
 class FeedbackRecorder:
     def __init__(
-        self, outbox: Outbox, wake: Callable[[], None], reasons: Collection[str] = ()
+        self,
+        outbox: Outbox,
+        wake: Callable[[], None],
+        reasons: Collection[str] = (),
+        *,
+        auto_add: str = "off",
     ) -> None:
-        """`reasons`: the keys a 👎 reason may have."""
+        """`reasons`: the keys a 👎 reason may have; `auto_add` (DATASET_AUTO_ADD): which
+        answers are added to the evaluation dataset as their feedback lands (`corrected`: on
+        a correction; `negative`: on a correction or a 👎; `off`: none)."""
         self._outbox = outbox
         self._wake = wake
         self._reasons = frozenset(reasons)
+        self._auto_add = auto_add
 
     async def vote(
         self,
@@ -75,6 +84,8 @@ class FeedbackRecorder:
         )
         if not changed:
             return VoteResult(changed=False)
+        if positive is False and self._auto_add == "negative":
+            await self._outbox.submit([_dataset_add(trace_id, f"auto:{self._auto_add}", "auto")])
         self._wake()
         wants_reason = positive is False and REASON not in await self._outbox.latest(
             trace_id, user_id
@@ -161,9 +172,21 @@ class FeedbackRecorder:
             _intent(trace_id, user_id, CORRECTION, value, None, channel, origin),
             unless=lambda latest: (latest.value if latest is not None else None) == value,
         )
+        if changed and value is not None and self._auto_add in ("corrected", "negative"):
+            await self._outbox.submit([_dataset_add(trace_id, f"auto:{self._auto_add}", "auto")])
         if changed:
             self._wake()
         return changed
+
+    async def add_to_dataset(self, trace_id: str, by: str, *, origin: str = "report") -> None:
+        """Add the answer to the evaluation dataset (again: its record is updated), once the
+        feedback before it on the trace is delivered; `by`: who asked."""
+        _check(trace_id, by)
+        await self._submit([_dataset_add(trace_id, by, origin)])
+
+    async def in_dataset(self, trace_id: str) -> bool:
+        """Whether anyone asked for the answer to be added to the dataset."""
+        return await self._outbox.anyone_gave(trace_id, DATASET_ADD)
 
     async def current_correction(self, trace_id: str, user_id: str) -> str | None:
         """The user's own correction of this answer (to pre-fill a modal)."""
@@ -198,6 +221,10 @@ def _check(trace_id: str, user_id: str) -> None:
 
 def _comment(comment: str | None) -> str | None:
     return (comment or "").strip()[:COMMENT_MAX_CHARS] or None
+
+
+def _dataset_add(trace_id: str, by: str, origin: str) -> FeedbackIntent:
+    return FeedbackIntent(trace_id, by, DATASET_ADD, True, None, {"origin": origin})
 
 
 def _intent(

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from slack_sdk.models.blocks import Block
@@ -19,7 +22,7 @@ from bot.report.access import ReportAccess
 from bot.report.args import COMMAND, USAGE, ReportArgs, UsageError, parse_report_args
 from bot.report.figures.report import report_with_reasons
 from bot.report.model import FeedbackReport, ReasonFigures
-from bot.report.render.blocks import help_blocks, report_blocks
+from bot.report.render.blocks import DatasetButtons, help_blocks, report_blocks
 from bot.report.render.wording import percent_text
 from bot.report.slack_lookups import ChannelLookupFailed, find_channel_id, permalinks
 from bot.report.trace_records import AnswerQuery, tracking_failure
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 
 BUILDING = "Building the report…"
 REFUSAL = f"Sorry, {COMMAND} is only for the bot's feedback admins."
+SHOWN_KEPT = 100  # reports kept (in this process) to redraw after an "Add to dataset" click
 
 
 @dataclass(frozen=True)
@@ -58,8 +62,27 @@ class Ack:
     report: ReportArgs | None = None
 
 
+@dataclass(frozen=True)
+class DatasetAdds:
+    """What the report's "Add to dataset" buttons need: `sign(trace_id, report_id)`, the
+    button's value, and `added(trace_id)`, whether anyone asked to add the answer already."""
+
+    sign: Callable[[str, str], str]
+    added: Callable[[str], Awaitable[bool]]
+
+
+@dataclass
+class _Shown:
+    """A report as posted, kept a while so that a click can show its button as added."""
+
+    report: FeedbackReport
+    links: Mapping[str, str]
+    reasons: ReasonFigures
+    buttons: DatasetButtons
+
+
 class FeedbackReportCommand:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, dataset: DatasetAdds | None = None) -> None:
         self._access = ReportAccess(
             settings.feedback_report_admins,
             allow_workspace_admins=settings.feedback_report_allow_workspace_admins,
@@ -67,6 +90,22 @@ class FeedbackReportCommand:
         self._tracking = settings
         self._source: TraceSource | None = None
         self._ui_base = settings.mlflow_ui_base
+        self._dataset = dataset
+        self._shown: OrderedDict[str, _Shown] = OrderedDict()
+
+    async def allows(self, client: AsyncWebClient, user_id: str) -> bool:
+        """Whether `user_id` is one of the report's admins."""
+        return await self._access.allows(client, user_id)
+
+    async def shown_as_added(self, report_id: str, trace_id: str) -> Message | None:
+        """The report `report_id` again, with the answer's button reading "In dataset ✓"
+        (None if this process no longer holds that report)."""
+        shown = self._shown.get(report_id)
+        if shown is None or trace_id not in shown.buttons.values:
+            return None
+        shown.buttons = replace(shown.buttons, added=shown.buttons.added | {trace_id})
+        blocks = report_blocks(shown.report, shown.links, shown.reasons, shown.buttons)
+        return Message(_summary(shown.report), blocks)
 
     async def acknowledge(self, invocation: Invocation, client: AsyncWebClient) -> Ack:
         if not await self._access.allows(client, invocation.user_id):
@@ -106,7 +145,24 @@ class FeedbackReportCommand:
         query = AnswerQuery(args.window, channel_id)
         report, reasons = await asyncio.to_thread(self._compute, query)
         links = await permalinks(client, report.lowest)
-        return Message(_summary(report), report_blocks(report, links, reasons))
+        report_id = uuid.uuid4().hex[:16]
+        buttons = await self._buttons(report, report_id)
+        if buttons is not None:
+            self._keep(report_id, _Shown(report, links, reasons, buttons))
+        return Message(_summary(report), report_blocks(report, links, reasons, buttons))
+
+    async def _buttons(self, report: FeedbackReport, report_id: str) -> DatasetButtons | None:
+        """An "Add to dataset" button per lowest-rated answer (none without a dataset)."""
+        if self._dataset is None or not report.lowest:
+            return None
+        trace_ids = [answer.trace_id for answer in report.lowest]
+        added = frozenset([t for t in trace_ids if await self._dataset.added(t)])
+        return DatasetButtons({t: self._dataset.sign(t, report_id) for t in trace_ids}, added)
+
+    def _keep(self, report_id: str, shown: _Shown) -> None:
+        self._shown[report_id] = shown
+        while len(self._shown) > SHOWN_KEPT:
+            self._shown.popitem(last=False)
 
     def _compute(self, query: AnswerQuery) -> tuple[FeedbackReport, ReasonFigures]:
         """(In a worker thread: it blocks.)"""

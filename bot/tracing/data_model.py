@@ -28,6 +28,11 @@ WITHDRAWN_CORRECTION = "expected_response_withdrawn"
 # Expectations (ground truth) rather than feedback; the rest are Feedback assessments.
 EXPECTATIONS = frozenset({CORRECTION})
 CORRECTION_MAX_CHARS = 3000
+# Not an assessment: an entry of the feedback outbox that adds the answer to the evaluation
+# dataset once what came before it on the trace is delivered (bot/dataset/). Its user is who
+# asked for it (an admin's Slack ID, or `auto:<DATASET_AUTO_ADD>`).
+DATASET_ADD = "slack_bot.dataset_add"
+AUTO_ADD_MODES = ("off", "corrected", "negative")
 # The rating scale: whole scores from LOWEST_SCORE to HIGHEST_SCORE, stored as score / HIGHEST.
 LOWEST_SCORE = 1
 HIGHEST_SCORE = 5

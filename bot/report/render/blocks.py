@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from slack_sdk.models.blocks import (
     Block,
+    ButtonElement,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -39,6 +41,9 @@ from bot.tracing.data_model import SCALE_TEXT
 SECTION_TEXT_LIMIT = 3000
 HELP_HINT = f"`{COMMAND} help` explains how these are counted."
 
+ADD_TO_DATASET = "Add to dataset"
+IN_DATASET = "In dataset ✓"
+DATASET_ADD_ACTION = "dataset_add"  # handlers/views/dataset_button.py answers it
 SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -53,8 +58,20 @@ def channel_mention(channel: str | None) -> str:
     return f"a DM (`{channel}`)" if channel.startswith("D") else f"<#{channel}>"
 
 
+@dataclass(frozen=True)
+class DatasetButtons:
+    """An "Add to dataset" button per lowest-rated answer: its signed value by trace ID, and
+    the answers already added (their button reads "In dataset ✓")."""
+
+    values: Mapping[str, str]
+    added: frozenset[str] = frozenset()
+
+
 def report_blocks(
-    report: FeedbackReport, permalinks: Mapping[str, str], reasons: ReasonFigures = NO_REASONS
+    report: FeedbackReport,
+    permalinks: Mapping[str, str],
+    reasons: ReasonFigures = NO_REASONS,
+    dataset: DatasetButtons | None = None,
 ) -> list[Block]:
     """The report; `permalinks` maps a low-rated answer's trace ID to its Slack message."""
     window = report.window
@@ -105,14 +122,18 @@ def report_blocks(
         _section("*Lowest-rated answers*" + ("" if report.lowest else "\nNone scored below 3.")),
     ]
     blocks += [
-        _section(
-            _low_rated_text(
-                n,
-                a,
-                permalinks.get(a.trace_id),
-                reasons.given.get(a.trace_id, ()),
-                reasons.corrections.get(a.trace_id, ()),
-            )
+        _with_dataset_button(
+            _section(
+                _low_rated_text(
+                    n,
+                    a,
+                    permalinks.get(a.trace_id),
+                    reasons.given.get(a.trace_id, ()),
+                    reasons.corrections.get(a.trace_id, ()),
+                )
+            ),
+            a.trace_id,
+            dataset,
         )
         for n, a in enumerate(report.lowest, 1)
     ]
@@ -153,6 +174,22 @@ def _low_rated_text(
     links.append(f"<{answer.trace_url}|trace in MLflow>")
     lines.append(" · ".join(links))
     return "\n".join(lines)
+
+
+def _with_dataset_button(
+    block: SectionBlock, trace_id: str, dataset: DatasetButtons | None
+) -> SectionBlock:
+    value = dataset.values.get(trace_id) if dataset is not None else None
+    if dataset is None or value is None:
+        return block
+    added = trace_id in dataset.added
+    block.accessory = ButtonElement(
+        text=IN_DATASET if added else ADD_TO_DATASET,
+        action_id=DATASET_ADD_ACTION,
+        value=value,
+        style=None if added else "primary",
+    )
+    return block
 
 
 def _who(user: str) -> str:
