@@ -464,6 +464,9 @@ PREVIOUS_ACK_P99 = {
 # What `make bench-report` (bench/report_bench.py) printed in its last run: 100k answers take
 # minutes to seed, so that run is its own and BENCHMARKS.md shows its last record.
 REPORT_RUN = ROOT / "bench" / "report_results.txt"
+# What bench/dataset_bench.py printed in its last run (1,000 answers into the evaluation
+# dataset: seeding them takes minutes, so it is a run of its own too).
+DATASET_RUN = ROOT / "bench" / "dataset_results.txt"
 
 
 def previous_ack(results: dict[str, Any]) -> list[str]:
@@ -591,6 +594,16 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
             "",
             "```text",
             *REPORT_RUN.read_text().rstrip().splitlines(),
+            "```",
+        ]
+    if DATASET_RUN.exists():
+        lines += [
+            "",
+            "## The bulk add of 1,000 answers to the evaluation dataset "
+            "(`bench/dataset_bench.py`, a run of its own)",
+            "",
+            "```text",
+            *DATASET_RUN.read_text().rstrip().splitlines(),
             "```",
         ]
     if "postgresql" in results:
