@@ -28,9 +28,8 @@ from typing import Any, ParamSpec, TypeVar
 from urllib.parse import quote
 
 from mlflow.exceptions import MlflowException
-from mlflow.utils.credentials import get_default_host_creds
-from mlflow.utils.rest_utils import http_request
 
+from bot.tracing.mlflow_internals import get_default_host_creds, http_request
 from bot.tracing.rest_errors import (
     MlflowRestError,
     ResourceNotFound,
