@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 
 from bot.report.model import AnswerFeedback, Correction, LowRatedAnswer, Rating, Reason, Vote
-from bot.report.trace_records import TraceRecord
 from bot.tracing.counted_feedback import counted, from_people
 from bot.tracing.data_model import (
     CORRECTION,
@@ -20,6 +19,7 @@ from bot.tracing.data_model import (
     TAG_CONVERSATION_KIND,
 )
 from bot.tracing.links import trace_url
+from bot.tracing.trace_records import TraceRecord
 
 USER_KEY = "mlflow.trace.user"
 SESSION_KEY = "mlflow.trace.session"
