@@ -141,9 +141,7 @@ def main() -> int:
         bulk_writer, single_writer = writer("bench-bulk"), writer("bench-single")
         runs.append(("bulk add (dataset add)", lambda: bulk(bulk_writer, since_ms)))
         runs.append(("the same again (all updated)", lambda: bulk(bulk_writer, since_ms)))
-        runs.append(
-            ("baseline: one at a time", lambda: one_at_a_time(single_writer, trace_ids))
-        )
+        runs.append(("baseline: one at a time", lambda: one_at_a_time(single_writer, trace_ids)))
         rows = []
         for label, run in runs:
             with requests_count.measuring() as figures:

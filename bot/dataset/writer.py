@@ -18,12 +18,13 @@ from functools import partial
 from typing import Any
 
 from mlflow.entities import Trace
-from mlflow.exceptions import MlflowException, RestException
+from mlflow.exceptions import MlflowException
 from mlflow.tracing.client import TracingClient
 
 from bot.dataset.records import Feedback, NotAnAnswer, dataset_record, feedback_of
 from bot.tracing.data_model import TAG_CHANNEL
-from bot.tracing.datasets import DatasetRest
+from bot.tracing.rest import MlflowRest, RequestBounds
+from bot.tracing.rest_errors import EndpointNotFound, MlflowRestError
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ SEARCH_PAGE = 500  # the server's largest trace search page
 CHANNEL_ID = re.compile(r"^[CDGZ][A-Z0-9]{2,}$")
 # The server's answer to dataset calls when it cannot keep datasets (no SQL backend, …).
 REFUSALS = ("FEATURE_DISABLED", "NOT_IMPLEMENTED", "INVALID_PARAMETER_VALUE", "BAD_REQUEST")
+REFUSED_STATUSES = (401, 403, 404, 405, 501)
 
 
 class DatasetRefused(Exception):
@@ -100,7 +102,8 @@ class DatasetWriter:
         timeout_s: int = 5,
         retries: int = 1,
     ) -> None:
-        self.rest = DatasetRest(tracking_uri, timeout_s, retries)
+        # The one MLflow REST adapter: mlflow's credentials, TLS settings and proxies, bounded.
+        self.rest = MlflowRest(tracking_uri, RequestBounds(timeout_s, retries))
         self.dataset_name = dataset_name
         self._experiment_name = experiment_name
         self._tracing = TracingClient(tracking_uri)
@@ -140,7 +143,7 @@ class DatasetWriter:
             created = self.rest.create_dataset(
                 self.dataset_name, [experiment_id], {"created_by": "slack-bot"}
             )
-        except RestException:
+        except MlflowRestError:
             found = self._find(experiment_id)  # another instance created it meanwhile
             if found is None:
                 raise
@@ -230,22 +233,27 @@ def _refusals_explained(call: Callable[[], Any]) -> Any:
     """`call()`, its refusals as `DatasetRefused` (errors worth a retry pass through)."""
     try:
         return call()
-    except RestException as error:
-        if error.error_code in REFUSALS or _status(error) in (401, 403, 404, 405, 501):
-            raise DatasetRefused(
-                "the tracking server refused the evaluation dataset "
-                f"({error.error_code}: {str(error)[:300]}). Evaluation datasets need an MLflow "
-                "3 tracking server with a SQL backend (e.g. `--backend-store-uri "
-                "sqlite:///mlflow.db` or PostgreSQL), and permission to write to it."
-            ) from error
+    except MlflowRestError as error:
+        if (
+            isinstance(error, EndpointNotFound)
+            or error.error_code in REFUSALS
+            or error.status in REFUSED_STATUSES
+        ):
+            raise _refused(error.error_code, error) from error
+        raise
+    except MlflowException as error:  # mlflow's client (reading the traces)
+        if error.error_code in REFUSALS:
+            raise _refused(error.error_code, error) from error
         raise
 
 
-def _status(error: MlflowException) -> int | None:
-    try:
-        return int(error.get_http_status_code())
-    except (TypeError, ValueError):
-        return None
+def _refused(code: str | None, error: Exception) -> DatasetRefused:
+    return DatasetRefused(
+        f"the tracking server refused the evaluation dataset ({code}: {str(error)[:300]}). "
+        "Evaluation datasets need an MLflow 3 tracking server with a SQL backend (e.g. "
+        "`--backend-store-uri sqlite:///mlflow.db` or PostgreSQL), and permission to write "
+        "to it."
+    )
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
