@@ -530,7 +530,10 @@ async def test_a_thumbs_down_asks_why_in_the_page_and_the_reason_reaches_mlflow(
         await expect(responses.filter(has_text="could not find")).to_have_count(0)
         await screenshot(page, "sandbox-reasons.png")
 
-        # An admin adds a lowest-rated answer to the evaluation dataset from the report.
+        # Over every channel the 👎 answers are the lowest-rated: an admin adds one to the
+        # evaluation dataset from the report.
+        await send(page, "/feedback-report 7d")
+        await expect(responses.filter(has_text="Feedback report")).to_have_count(2, timeout=30_000)
         await responses.get_by_role("button", name="Add to dataset").first.click()
         in_dataset = responses.get_by_role("button", name="In dataset ✓")
         await expect(in_dataset).to_have_count(1, timeout=30_000)

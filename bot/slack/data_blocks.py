@@ -279,7 +279,7 @@ def data_block_dicts(blocks: Iterable[Mapping[str, Any] | DataBlock]) -> list[di
     """Blocks as dicts (slack_sdk's `to_dict()` for its own), checking that a message holds at
     most two charts."""
     dicts = [
-        dict(block) if isinstance(block, Mapping) else block.to_dict()  # type: ignore[union-attr]
+        dict(block) if isinstance(block, Mapping) else block.to_dict()
         for block in blocks
     ]
     charts = sum(block.get("type") == DATA_VISUALIZATION for block in dicts)
