@@ -1,0 +1,225 @@
+"""One `make eval` run (full mlflow): find the dataset in the bot's experiment, replay its
+records through the bot's answer path with `mlflow.genai.evaluate` in an evaluation run of the
+evaluation experiment, and print the summary."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import math
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import mlflow
+import mlflow.genai
+from mlflow.exceptions import MlflowException
+from mlflow.genai.datasets import EvaluationDataset, search_datasets
+from requests.exceptions import RequestException
+
+from bot.llm.choice import OFFLINE, LlmChoice, choose_llm
+from bot.tracing.links import evaluation_run_url
+from bot.tracing.setup import bound_mlflow_client
+from evaluation.records import BadRecord, replay_question
+from evaluation.replay import Replay
+from evaluation.scorers import code_scorers, judge_scorers
+from evaluation.settings import EvalSettings
+from evaluation.summary import Row, Score, render, summarize
+
+# A run's description (the system prompt it replayed with) is a tag: MLflow keeps 8,000
+# characters of one.
+DESCRIPTION_CHARS = 7000
+TRACKING_ERRORS = (MlflowException, RequestException, OSError)
+
+
+class EvalError(Exception):
+    """`make eval` could not run; the message is the line it prints."""
+
+
+@dataclass(frozen=True)
+class Options:
+    limit: int | None = None
+    judge_model: str | None = None
+    min_similarity: float = 0.5
+    workers: int = 4
+
+
+def run(settings: EvalSettings, options: Options, out: TextIO = sys.stdout) -> None:
+    """Replay and score the dataset; raises `EvalError` when it cannot."""
+    bound_mlflow_client(settings)
+    choice = asyncio.run(choose_llm(settings))
+    experiment_id = _bot_experiment(settings)
+    dataset = _dataset(settings, experiment_id)
+    data = dataset.to_df()
+    if options.limit is not None:
+        data = data.head(options.limit)
+    if data.empty:
+        raise EvalError(f"the evaluation dataset {dataset.name!r} has no records")
+    replayable, skipped = _replayable(data)
+    if not replayable:
+        raise EvalError(f"none of the {len(data)} records can be replayed: {skipped[0]}")
+    data = data[replayable]
+
+    if choice.kind == OFFLINE:
+        scorers, thresholds = (
+            code_scorers(options.min_similarity),
+            {"similarity": options.min_similarity},
+        )
+        scoring = f"code scorers (no LLM configured; similarity ≥ {options.min_similarity:g})"
+    else:
+        judge = _point_judges_at(choice, options.judge_model)
+        scorers, thresholds = judge_scorers(judge), {}
+        scoring = f"LLM judges ({judge} at {choice.base_url})"
+    os.environ["MLFLOW_GENAI_EVAL_MAX_WORKERS"] = str(options.workers)
+    # The replay makes a trace of its own (the bot's answer span): no trial call first.
+    os.environ["MLFLOW_GENAI_EVAL_SKIP_TRACE_VALIDATION"] = "true"
+
+    prompt = settings.llm_system_prompt
+    prompt_digest = hashlib.sha256(prompt.encode()).hexdigest()[:12]
+    heading = [
+        f"make eval: {len(data)} records of dataset {dataset.name!r}"
+        f" (experiment {settings.mlflow_experiment_name!r})",
+        f"model: {choice.describe()}",
+        f"system prompt: {len(prompt)} characters, sha256 {prompt_digest}",
+        f"scoring: {scoring}",
+    ]
+    try:
+        eval_experiment = mlflow.set_experiment(settings.evaluation_experiment).experiment_id
+        with mlflow.start_run(
+            run_name=f"{choice.model} on {dataset.name}",
+            tags={"mlflow.note.content": _description(prompt, choice)},
+        ) as active:
+            mlflow.log_params(
+                {
+                    "dataset": dataset.name,
+                    "dataset_id": dataset.dataset_id,
+                    "records": len(data),
+                    "skipped": len(skipped),
+                    "llm": choice.kind,
+                    "llm_model": choice.model,
+                    "system_prompt_sha256": prompt_digest,
+                    "system_prompt_chars": len(prompt),
+                    "context_chars": settings.llm_context_chars,
+                    "scorers": ",".join(s.name for s in scorers),
+                }
+            )
+            run_url = evaluation_run_url(
+                settings.mlflow_ui_base, str(eval_experiment), active.info.run_id
+            )
+            # MLflow prints its own notice and link: the table below is stdout's only text.
+            with contextlib.redirect_stdout(sys.stderr):
+                result = mlflow.genai.evaluate(
+                    data=data, predict_fn=Replay(choice, settings), scorers=scorers
+                )
+    except TRACKING_ERRORS as error:
+        raise EvalError(f"the evaluation stopped: {error}") from error
+    names = [s.name for s in scorers]
+    rows = _rows(result.result_df, names)
+    summary = summarize(rows, names, thresholds, records=len(data), skipped=skipped)
+    print(render(summary, heading, run_url), file=out)
+
+
+def _bot_experiment(settings: EvalSettings) -> str:
+    try:
+        experiment = mlflow.get_experiment_by_name(settings.mlflow_experiment_name)
+    except TRACKING_ERRORS as error:
+        raise EvalError(
+            f"the MLflow tracking server at {settings.mlflow_tracking_uri} did not answer: "
+            f"{_first_line(error)}"
+        ) from error
+    if experiment is None:
+        raise EvalError(
+            f"no experiment {settings.mlflow_experiment_name!r} on "
+            f"{settings.mlflow_tracking_uri}, so no evaluation dataset "
+            f"{settings.feedback_dataset!r} (is MLFLOW_EXPERIMENT_NAME the bot's?)"
+        )
+    return str(experiment.experiment_id)
+
+
+def _dataset(settings: EvalSettings, experiment_id: str) -> EvaluationDataset:
+    name = settings.feedback_dataset
+    try:
+        found = search_datasets(
+            experiment_ids=[experiment_id],
+            filter_string=f"name = '{name}'",
+            order_by=["last_update_time DESC"],
+        )
+    except TRACKING_ERRORS as error:
+        raise EvalError(
+            f"the tracking server at {settings.mlflow_tracking_uri} refused to search its "
+            f"evaluation datasets (they need a SQL backend store): {_first_line(error)}"
+        ) from error
+    if not found:
+        raise EvalError(
+            f"no evaluation dataset {name!r} in experiment "
+            f"{settings.mlflow_experiment_name!r}: add answers to it first "
+            "(docs/feedback-to-better-bot.md), or name another with --dataset"
+        )
+    return found[0]
+
+
+def _replayable(data: Any) -> tuple[list[bool], list[str]]:
+    keep, skipped = [], []
+    for position, record in enumerate(data.to_dict(orient="records")):
+        try:
+            replay_question(record.get("inputs") or {}, "check")
+        except BadRecord as why:
+            keep.append(False)
+            skipped.append(f"record {record.get('dataset_record_id') or position}: {why}")
+        else:
+            keep.append(True)
+    return keep, skipped
+
+
+def _point_judges_at(choice: LlmChoice, judge_model: str | None) -> str:
+    """MLflow's judges reach an OpenAI-compatible endpoint through its `openai` provider,
+    configured by environment variables: the bot's own endpoint and key."""
+    os.environ["OPENAI_API_BASE"] = str(choice.base_url)
+    # A local Ollama takes no key, but the provider wants one.
+    os.environ["OPENAI_API_KEY"] = choice.api_key or "no-key"
+    return f"openai:/{judge_model or choice.model}"
+
+
+def _rows(result: Any, names: list[str]) -> list[Row]:
+    if result is None:
+        return []
+    rows = []
+    for record in result.to_dict(orient="records"):
+        request = record.get("request")
+        question = request.get("question") if isinstance(request, dict) else None
+        rows.append(
+            Row(
+                trace_id=_plain(record.get("trace_id")),
+                question=question if isinstance(question, str) else "",
+                scores={
+                    name: Score(
+                        value=_plain(record.get(f"{name}/value")),
+                        error=_plain(record.get(f"{name}/error_message")),
+                        rationale=_plain(record.get(f"{name}/rationale")),
+                    )
+                    for name in names
+                },
+            )
+        )
+    return rows
+
+
+def _plain(value: Any) -> Any:
+    """A value of MLflow's result table as plain Python: NaN and None are None."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def _description(prompt: str, choice: LlmChoice) -> str:
+    shown = prompt if len(prompt) <= DESCRIPTION_CHARS else prompt[:DESCRIPTION_CHARS] + "…"
+    return f"`make eval` with {choice.describe()}.\n\nSystem prompt:\n\n```\n{shown}\n```"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

@@ -1,0 +1,29 @@
+"""What `make eval` reads: the bot's own settings for answering and tracking (the same `.env`),
+the dataset's name and where evaluation runs go."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from config import AnsweringSettings, TrackingSettings
+
+EVAL_EXPERIMENT_SUFFIX = "-eval"
+
+
+class EvalSettings(AnsweringSettings, TrackingSettings):
+    feedback_dataset: str = Field(
+        default="slack-feedback",
+        min_length=1,
+        pattern=r"^[^'\\]+$",
+        description="the evaluation dataset's name (no quotes or backslashes)",
+    )
+    eval_experiment_name: str | None = Field(
+        default=None,
+        description="the experiment of evaluation runs (default: MLFLOW_EXPERIMENT_NAME-eval)",
+    )
+
+    @property
+    def evaluation_experiment(self) -> str:
+        """Evaluation runs and their traces stay out of the bot's experiment, where the report
+        would count their answers as the bot's."""
+        return self.eval_experiment_name or self.mlflow_experiment_name + EVAL_EXPERIMENT_SUFFIX
