@@ -4,6 +4,7 @@ responder; the printed table, and what the server holds afterwards."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import time
@@ -11,12 +12,13 @@ import uuid
 
 import pytest
 
+from devkit.llm_api import LlmEmulator
 from devkit.mlflow_server import MlflowServer
 from devkit.ports import free_port
 from devkit.traces import Tracking
 from tests.support.eval_env import EVAL_PYTHON, create_dataset, ensure_eval_env, evaluation_runs
 from tests.support.mlflow_client import mlflow_client_restored
-from tests.support.suite import ROOT_DIR
+from tests.support.suite import LLM_KEY, ROOT_DIR
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -77,6 +79,23 @@ def bot_env(server_url: str, experiment: str, **extra: str) -> dict[str, str]:
         "MLFLOW_DISABLE_TELEMETRY": "true",
         **extra,
     }
+
+
+async def amake_eval(env: dict[str, str], args: str = "") -> tuple[int, str, str]:
+    """`make eval` while this test's event loop serves the LLM emulator."""
+    process = await asyncio.create_subprocess_exec(
+        "make",
+        "--no-print-directory",
+        "-s",
+        "eval",
+        f"EVAL_ARGS={args}",
+        cwd=ROOT_DIR,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 300)
+    return process.returncode or 0, out.decode(), err.decode()
 
 
 def make_eval(env: dict[str, str], args: str = "") -> subprocess.CompletedProcess[str]:
@@ -185,3 +204,40 @@ def test_make_eval_says_what_is_wrong_when_it_cannot_run(
     assert misconfigured.stderr.startswith("configuration error: MLFLOW_TRACKING_URI is invalid")
 
     assert evaluation_runs(mlflow_server.url, f"{experiment}-eval") == {f"{experiment}-eval": []}
+
+
+async def test_with_an_llm_the_answers_are_judged_on_its_endpoint(
+    eval_env: None, mlflow_server: MlflowServer, experiment: str, llm: LlmEmulator
+) -> None:
+    """The configured endpoint answers the replay (as the bot's model) and judges it (as
+    MLflow's judges): correctness against each correction, the 👎 guidelines, relevance."""
+    await asyncio.to_thread(create_dataset, mlflow_server.url, experiment, "team-qa", RECORDS)
+    llm.judge_result = "no"
+    env = bot_env(
+        mlflow_server.url,
+        experiment,
+        OPENAI_BASE_URL=llm.base_url,
+        OPENAI_API_KEY=LLM_KEY,
+        LLM_MODEL=llm.model,
+        FEEDBACK_DATASET="team-qa",
+    )
+
+    code, table, err = await amake_eval(env, "--prompt 'Answer in one line.'")
+
+    assert code == 0, err[-3000:]
+    assert f"model: {llm.base_url}, model {llm.model}" in table
+    assert f"scoring: LLM judges (openai:/{llm.model} at {llm.base_url})" in table
+    assert "records  passed  failed\n      3       0       3\n" in table
+    assert "no_error                  3       3       0       0     100.0%     -" in table
+    assert "correctness               2       0       2       0       0.0%     -" in table
+    assert "follows_guidelines        1       0       1       0       0.0%     -" in table
+    assert "relevance                 3       0       3       0       0.0%     -" in table
+    assert "      correctness: no (The emulator's verdict.)" in table
+    replays = [r for r in llm.requests if "response_format" not in r]
+    judged = [r for r in llm.requests if "response_format" in r]
+    assert sorted(r["messages"][-1]["content"] for r in replays) == sorted(
+        [LIKED, CORRECTED_MISSED, CORRECTED_MET]
+    )
+    assert {r["messages"][0]["content"] for r in replays} == {"Answer in one line."}
+    assert len(judged) == 2 + 1 + 3
+    assert {r["model"] for r in llm.requests} == {llm.model}
