@@ -119,6 +119,12 @@ class TrackingSettings(BaseSettings):
     mlflow_request_retries: int = Field(
         default=1, ge=0, le=10, description="retries per tracking-server request (0-10)"
     )
+    feedback_dataset: str = Field(
+        default="slack-feedback",
+        min_length=1,
+        max_length=200,
+        description="the evaluation dataset answers are added to (created on first use)",
+    )
 
     @field_validator("mlflow_tracking_uri")
     @classmethod

@@ -139,25 +139,37 @@ def _bot_experiment(settings: EvalSettings) -> str:
 
 
 def _dataset(settings: EvalSettings, experiment_id: str) -> EvaluationDataset:
+    """The dataset the bot adds answers to: the oldest of that name in its experiment."""
     name = settings.feedback_dataset
     try:
         found = search_datasets(
             experiment_ids=[experiment_id],
-            filter_string=f"name = '{name}'",
-            order_by=["last_update_time DESC"],
+            filter_string=f"name = {_quoted(name)}",
+            order_by=["created_time ASC"],
         )
     except TRACKING_ERRORS as error:
         raise EvalError(
             f"the tracking server at {settings.mlflow_tracking_uri} refused to search its "
             f"evaluation datasets (they need a SQL backend store): {_first_line(error)}"
         ) from error
-    if not found:
+    named = [dataset for dataset in found if dataset.name == name]
+    if not named:
         raise EvalError(
             f"no evaluation dataset {name!r} in experiment "
             f"{settings.mlflow_experiment_name!r}: add answers to it first "
             "(docs/feedback-to-better-bot.md), or name another with --dataset"
         )
-    return found[0]
+    return named[0]
+
+
+def _quoted(name: str) -> str:
+    """`name` as a string of MLflow's search filters, which escape no quote: a name with a
+    single quote goes in double quotes."""
+    if "'" not in name:
+        return f"'{name}'"
+    if '"' not in name:
+        return f'"{name}"'
+    raise EvalError(f"the dataset name {name!r} has both kinds of quotes: MLflow cannot search it")
 
 
 def _replayable(data: Any) -> tuple[list[bool], list[str]]:

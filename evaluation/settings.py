@@ -1,5 +1,5 @@
-"""What `make eval` reads: the bot's own settings for answering and tracking (the same `.env`),
-the dataset's name and where evaluation runs go."""
+"""What `make eval` reads: the bot's own settings for answering and tracking (the same `.env`)
+and where evaluation runs go."""
 
 from __future__ import annotations
 
@@ -11,12 +11,9 @@ EVAL_EXPERIMENT_SUFFIX = "-eval"
 
 
 class EvalSettings(AnsweringSettings, TrackingSettings):
-    feedback_dataset: str = Field(
-        default="slack-feedback",
-        min_length=1,
-        pattern=r"^[^'\\]+$",
-        description="the evaluation dataset's name (no quotes or backslashes)",
-    )
+    """The bot's answering and tracking settings (FEEDBACK_DATASET among them), and where
+    evaluation runs go."""
+
     eval_experiment_name: str | None = Field(
         default=None,
         description="the experiment of evaluation runs (default: MLFLOW_EXPERIMENT_NAME-eval)",

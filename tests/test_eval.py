@@ -25,13 +25,26 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 LIKED = "What is the guest wifi called?"
 CORRECTED_MISSED = "How do I reset my VPN password?"
 CORRECTED_MET = "Is the office closed on Friday?"
-# Records as the bot's dataset holds them: the root span's inputs, the answer, the corrections
-# and 👎 guidelines as expectations, the Slack context as tags.
+
+
+# Records as the bot's dataset holds them (bot/dataset/): the root span's inputs, the answer,
+# the corrections and the 👎 guidelines as expectations, the answer's trace, the Slack context.
+def tags(channel: str, up: int = 0, down: int = 0, reasons: str = "") -> dict[str, str]:
+    return {
+        "slack.channel": channel,
+        "votes.up": str(up),
+        "votes.down": str(down),
+        "reasons": reasons,
+        "added_by": "U0ADMIN",
+    }
+
+
 RECORDS = [
     {
         "inputs": {"question": LIKED},
         "outputs": {"answer": "It is called Guests."},
-        "tags": {"channel": "C0FEEDBACK", "votes": "up:2"},
+        "source": {"source_type": "TRACE", "source_data": {"trace_id": "tr-0123456789abcdef"}},
+        "tags": tags("C0FEEDBACK", up=2),
     },
     {
         "inputs": {
@@ -44,17 +57,20 @@ RECORDS = [
         "outputs": {"answer": "Ask IT."},
         "expectations": {
             "expected_response": "Open vpn.example.com and choose Reset password",
-            "guidelines": ["Point to the self-service page"],
+            "guidelines": ["The answer is complete: it covers everything the question asks."],
         },
-        "tags": {"channel": "C0FEEDBACK", "votes": "down:1", "reasons": "incomplete"},
+        "tags": tags("C0FEEDBACK", down=1, reasons="incomplete"),
     },
     {
         "inputs": {"question": CORRECTED_MET},
         "outputs": {"answer": "No."},
-        "expectations": {"expected_response": "the office is closed on Friday"},
-        "tags": {"channel": "C0OTHER", "votes": "down:1", "reasons": "inaccurate"},
+        "expectations": {
+            "expected_response": "the office is closed on Friday",
+            "expected_responses": ["the office is closed on Friday", "closed on Friday"],
+        },
+        "tags": tags("C0OTHER", down=2, reasons="inaccurate"),
     },
-    {"inputs": {"prompt": "a record the bot could not have made"}, "tags": {"channel": "C0X"}},
+    {"inputs": {"prompt": "a record the bot could not have made"}, "tags": tags("C0X")},
 ]
 
 
@@ -211,7 +227,7 @@ async def test_with_an_llm_the_answers_are_judged_on_its_endpoint(
 ) -> None:
     """The configured endpoint answers the replay (as the bot's model) and judges it (as
     MLflow's judges): correctness against each correction, the 👎 guidelines, relevance."""
-    await asyncio.to_thread(create_dataset, mlflow_server.url, experiment, "team-qa", RECORDS)
+    await asyncio.to_thread(create_dataset, mlflow_server.url, experiment, "team's qa", RECORDS)
     llm.judge_result = "no"
     env = bot_env(
         mlflow_server.url,
@@ -219,7 +235,7 @@ async def test_with_an_llm_the_answers_are_judged_on_its_endpoint(
         OPENAI_BASE_URL=llm.base_url,
         OPENAI_API_KEY=LLM_KEY,
         LLM_MODEL=llm.model,
-        FEEDBACK_DATASET="team-qa",
+        FEEDBACK_DATASET="team's qa",
     )
 
     code, table, err = await amake_eval(env, "--prompt 'Answer in one line.'")

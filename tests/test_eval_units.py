@@ -11,7 +11,7 @@ from mlflow.tracing.provider import trace_disabled
 
 from bot.answering.answerer import APOLOGY
 from bot.llm.choice import ENDPOINT, LlmChoice
-from config import ConfigError, load_settings_of
+from config import load_settings_of
 from devkit.llm_api import LlmEmulator
 from evaluation.__main__ import main
 from evaluation.records import REPLAY_CHANNEL, REPLAY_USER, BadRecord, replay_question
@@ -191,11 +191,6 @@ def test_evaluation_runs_go_to_an_experiment_of_their_own_by_default() -> None:
     assert settings.evaluation_experiment == "bot-eval"
     named = load_settings_of(EvalSettings, **TRACKING, eval_experiment_name="bot evals")
     assert named.evaluation_experiment == "bot evals"
-
-
-def test_a_dataset_name_that_would_break_the_search_filter_is_a_configuration_error() -> None:
-    with pytest.raises(ConfigError, match="FEEDBACK_DATASET is invalid"):
-        load_settings_of(EvalSettings, **TRACKING, feedback_dataset="it's")
 
 
 def test_in_the_bots_environment_the_command_says_to_use_make_eval(
