@@ -44,7 +44,7 @@ $(EVAL_VENV)/.installed: pyproject.toml requirements-eval.lock
 	$(EVAL_VENV)/bin/pip install --quiet --upgrade pip
 	$(EVAL_VENV)/bin/pip install --quiet -r requirements-eval.lock
 	$(EVAL_VENV)/bin/pip install --quiet --no-deps -e .
-	$(EVAL_VENV)/bin/pip check
+	$(EVAL_VENV)/bin/pip check >&2
 	@touch $@
 
 # Replays the evaluation dataset through the bot's answer path and scores it
