@@ -8,7 +8,8 @@ ignored here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from bot.answering.answerer import Question
 from bot.llm.client import ChatMessage
@@ -38,6 +39,26 @@ def replay_question(inputs: Mapping[str, object], replay_id: str) -> Question:
         thread_ts=replay_id,
         history=_history(inputs.get("history")),
     )
+
+
+@dataclass(frozen=True)
+class Selection:
+    replayed: list[int]  # positions of the records to replay
+    skipped: list[str]  # the others: which record, and why it cannot be asked
+
+
+def select(records: Sequence[Mapping[str, object]], limit: int | None = None) -> Selection:
+    """The first `limit` records (all: None), those that can be asked again."""
+    replayed, skipped = [], []
+    for position, record in enumerate(records[:limit]):
+        inputs = record.get("inputs")
+        try:
+            replay_question(inputs if isinstance(inputs, Mapping) else {}, "check")
+        except BadRecord as why:
+            skipped.append(f"record {record.get('dataset_record_id') or position + 1}: {why}")
+        else:
+            replayed.append(position)
+    return Selection(replayed, skipped)
 
 
 def _history(raw: object) -> list[ChatMessage]:

@@ -22,7 +22,7 @@ from requests.exceptions import RequestException
 from bot.llm.choice import OFFLINE, LlmChoice, choose_llm
 from bot.tracing.links import evaluation_run_url
 from bot.tracing.setup import bound_mlflow_client
-from evaluation.records import BadRecord, replay_question
+from evaluation.records import select
 from evaluation.replay import Replay
 from evaluation.scorers import code_scorers, judge_scorers
 from evaluation.settings import EvalSettings
@@ -53,14 +53,13 @@ def run(settings: EvalSettings, options: Options, out: TextIO = sys.stdout) -> N
     experiment_id = _bot_experiment(settings)
     dataset = _dataset(settings, experiment_id)
     data = dataset.to_df()
-    if options.limit is not None:
-        data = data.head(options.limit)
     if data.empty:
         raise EvalError(f"the evaluation dataset {dataset.name!r} has no records")
-    replayable, skipped = _replayable(data)
-    if not replayable:
-        raise EvalError(f"none of the {len(data)} records can be replayed: {skipped[0]}")
-    data = data[replayable]
+    selection = select(data.to_dict(orient="records"), options.limit)
+    skipped = selection.skipped
+    if not selection.replayed:
+        raise EvalError(f"none of the records can be replayed: {skipped[0]}")
+    data = data.iloc[selection.replayed]
 
     if choice.kind == OFFLINE:
         scorers, thresholds = (
@@ -170,19 +169,6 @@ def _quoted(name: str) -> str:
     if '"' not in name:
         return f'"{name}"'
     raise EvalError(f"the dataset name {name!r} has both kinds of quotes: MLflow cannot search it")
-
-
-def _replayable(data: Any) -> tuple[list[bool], list[str]]:
-    keep, skipped = [], []
-    for position, record in enumerate(data.to_dict(orient="records")):
-        try:
-            replay_question(record.get("inputs") or {}, "check")
-        except BadRecord as why:
-            keep.append(False)
-            skipped.append(f"record {record.get('dataset_record_id') or position}: {why}")
-        else:
-            keep.append(True)
-    return keep, skipped
 
 
 def _point_judges_at(choice: LlmChoice, judge_model: str | None) -> str:

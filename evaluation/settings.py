@@ -3,7 +3,7 @@ and where evaluation runs go."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator
 
 from config import AnsweringSettings, TrackingSettings
 
@@ -18,6 +18,15 @@ class EvalSettings(AnsweringSettings, TrackingSettings):
         default=None,
         description="the experiment of evaluation runs (default: MLFLOW_EXPERIMENT_NAME-eval)",
     )
+
+    @field_validator("eval_experiment_name")
+    @classmethod
+    def _not_the_bots_experiment(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and value == info.data.get("mlflow_experiment_name"):
+            raise ValueError(
+                "it is the bot's experiment, whose report would count replayed answers as the bot's"
+            )
+        return value
 
     @property
     def evaluation_experiment(self) -> str:

@@ -11,10 +11,16 @@ from mlflow.tracing.provider import trace_disabled
 
 from bot.answering.answerer import APOLOGY
 from bot.llm.choice import ENDPOINT, LlmChoice
-from config import load_settings_of
+from config import ConfigError, load_settings_of
 from devkit.llm_api import LlmEmulator
 from evaluation.__main__ import main
-from evaluation.records import REPLAY_CHANNEL, REPLAY_USER, BadRecord, replay_question
+from evaluation.records import (
+    REPLAY_CHANNEL,
+    REPLAY_USER,
+    BadRecord,
+    replay_question,
+    select,
+)
 from evaluation.replay import Replay
 from evaluation.settings import EvalSettings
 from evaluation.similarity import overlap
@@ -61,6 +67,23 @@ def test_a_record_without_history_or_with_other_inputs_is_asked_alone() -> None:
 def test_a_record_that_cannot_be_asked_says_why(inputs: dict, why: str) -> None:
     with pytest.raises(BadRecord, match=why):
         replay_question(inputs, "r")
+
+
+def test_the_first_records_up_to_the_limit_are_replayed_the_unaskable_skipped() -> None:
+    records = [
+        {"inputs": {"question": "One"}, "dataset_record_id": "dr-1"},
+        {"inputs": {"prompt": "no question"}, "dataset_record_id": "dr-2"},
+        {"inputs": None},
+        {"inputs": {"question": "Four"}, "dataset_record_id": "dr-4"},
+    ]
+    everything = select(records)
+    assert everything.replayed == [0, 3]
+    assert everything.skipped == [
+        "record dr-2: its inputs have no `question` text",
+        "record 3: its inputs have no `question` text",
+    ]
+    limited = select(records, limit=2)
+    assert (limited.replayed, len(limited.skipped)) == ([0], 1)
 
 
 # Similarity to a correction
@@ -191,6 +214,11 @@ def test_evaluation_runs_go_to_an_experiment_of_their_own_by_default() -> None:
     assert settings.evaluation_experiment == "bot-eval"
     named = load_settings_of(EvalSettings, **TRACKING, eval_experiment_name="bot evals")
     assert named.evaluation_experiment == "bot evals"
+
+
+def test_evaluation_runs_never_go_to_the_bots_experiment() -> None:
+    with pytest.raises(ConfigError, match=r"EVAL_EXPERIMENT_NAME is invalid .*report would count"):
+        load_settings_of(EvalSettings, **TRACKING, eval_experiment_name="bot")
 
 
 def test_in_the_bots_environment_the_command_says_to_use_make_eval(
