@@ -12,6 +12,7 @@ from bot.common.log_setup import configure_logging
 from bot.common.secret_redaction import install_secret_redaction, secrets_of
 from config import load_settings_of, settings_or_exit
 from evaluation.settings import EvalSettings
+from evaluation.similarity import MIN_SIMILARITY
 
 
 def _positive(text: str) -> int:
@@ -30,20 +31,31 @@ def _share(text: str) -> float:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="make eval", description=__doc__)
-    p.add_argument("--dataset", help="the dataset's name (default: FEEDBACK_DATASET)")
-    p.add_argument("--limit", type=_positive, help="replay only the first N records")
-    p.add_argument("--model", help="try another model of the same endpoint (LLM_MODEL)")
+    p.add_argument(
+        "--dataset", metavar="NAME", help="the dataset's name (default: FEEDBACK_DATASET)"
+    )
+    p.add_argument("--limit", type=_positive, metavar="N", help="replay only the first N records")
+    p.add_argument(
+        "--model", metavar="NAME", help="try another model of the same endpoint (LLM_MODEL)"
+    )
     prompt = p.add_mutually_exclusive_group()
-    prompt.add_argument("--prompt", help="try another system prompt (LLM_SYSTEM_PROMPT)")
-    prompt.add_argument("--prompt-file", type=Path, help="… read from this file")
-    p.add_argument("--judge-model", help="the judges' model (default: the answering model)")
+    prompt.add_argument(
+        "--prompt", metavar="TEXT", help="try another system prompt (LLM_SYSTEM_PROMPT)"
+    )
+    prompt.add_argument("--prompt-file", type=Path, metavar="PATH", help="… read from this file")
+    p.add_argument(
+        "--judge-model", metavar="NAME", help="the judges' model (default: the answering model)"
+    )
     p.add_argument(
         "--min-similarity",
         type=_share,
-        default=0.5,
-        help="without an LLM: the share of a correction's words an answer must have (0.5)",
+        metavar="X",
+        default=MIN_SIMILARITY,
+        help=f"without an LLM: the share of a correction's words to have ({MIN_SIMILARITY})",
     )
-    p.add_argument("--workers", type=_positive, default=4, help="records replayed at once (4)")
+    p.add_argument(
+        "--workers", type=_positive, default=4, metavar="N", help="records replayed at once (4)"
+    )
     return p
 
 

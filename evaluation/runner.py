@@ -17,6 +17,7 @@ import mlflow
 import mlflow.genai
 from mlflow.exceptions import MlflowException
 from mlflow.genai.datasets import EvaluationDataset, search_datasets
+from mlflow.genai.scorers import Scorer
 from requests.exceptions import RequestException
 
 from bot.llm.choice import OFFLINE, LlmChoice, choose_llm
@@ -24,8 +25,9 @@ from bot.tracing.links import evaluation_run_url
 from bot.tracing.setup import bound_mlflow_client
 from evaluation.records import select
 from evaluation.replay import Replay
-from evaluation.scorers import code_scorers, judge_scorers
+from evaluation.scorers import SIMILARITY, code_scorers, judge_scorers
 from evaluation.settings import EvalSettings
+from evaluation.similarity import MIN_SIMILARITY
 from evaluation.summary import Row, Score, render, summarize
 
 # A run's description (the system prompt it replayed with) is a tag: MLflow keeps 8,000
@@ -42,7 +44,7 @@ class EvalError(Exception):
 class Options:
     limit: int | None = None
     judge_model: str | None = None
-    min_similarity: float = 0.5
+    min_similarity: float = MIN_SIMILARITY
     workers: int = 4
 
 
@@ -61,16 +63,7 @@ def run(settings: EvalSettings, options: Options, out: TextIO = sys.stdout) -> N
         raise EvalError(f"none of the records can be replayed: {skipped[0]}")
     data = data.iloc[selection.replayed]
 
-    if choice.kind == OFFLINE:
-        scorers, thresholds = (
-            code_scorers(options.min_similarity),
-            {"similarity": options.min_similarity},
-        )
-        scoring = f"code scorers (no LLM configured; similarity ≥ {options.min_similarity:g})"
-    else:
-        judge = _point_judges_at(choice, options.judge_model)
-        scorers, thresholds = judge_scorers(judge), {}
-        scoring = f"LLM judges ({judge} at {choice.base_url})"
+    scoring = _scoring(choice, options)
     os.environ["MLFLOW_GENAI_EVAL_MAX_WORKERS"] = str(options.workers)
     # The replay makes a trace of its own (the bot's answer span): no trial call first.
     os.environ["MLFLOW_GENAI_EVAL_SKIP_TRACE_VALIDATION"] = "true"
@@ -82,7 +75,7 @@ def run(settings: EvalSettings, options: Options, out: TextIO = sys.stdout) -> N
         f" (experiment {settings.mlflow_experiment_name!r})",
         f"model: {choice.describe()}",
         f"system prompt: {len(prompt)} characters, sha256 {prompt_digest}",
-        f"scoring: {scoring}",
+        f"scoring: {scoring.described}",
     ]
     try:
         eval_experiment = mlflow.set_experiment(settings.evaluation_experiment).experiment_id
@@ -101,7 +94,7 @@ def run(settings: EvalSettings, options: Options, out: TextIO = sys.stdout) -> N
                     "system_prompt_sha256": prompt_digest,
                     "system_prompt_chars": len(prompt),
                     "context_chars": settings.llm_context_chars,
-                    "scorers": ",".join(s.name for s in scorers),
+                    "scorers": ",".join(s.name for s in scoring.scorers),
                 }
             )
             run_url = evaluation_run_url(
@@ -110,14 +103,33 @@ def run(settings: EvalSettings, options: Options, out: TextIO = sys.stdout) -> N
             # MLflow prints its own notice and link: the table below is stdout's only text.
             with contextlib.redirect_stdout(sys.stderr):
                 result = mlflow.genai.evaluate(
-                    data=data, predict_fn=Replay(choice, settings), scorers=scorers
+                    data=data, predict_fn=Replay(choice, settings), scorers=scoring.scorers
                 )
     except TRACKING_ERRORS as error:
         raise EvalError(f"the evaluation stopped: {error}") from error
-    names = [s.name for s in scorers]
+    names = [s.name for s in scoring.scorers]
     rows = _rows(result.result_df, names)
-    summary = summarize(rows, names, thresholds, records=len(data), skipped=skipped)
+    summary = summarize(rows, names, scoring.thresholds, records=len(data), skipped=skipped)
     print(render(summary, heading, run_url), file=out)
+
+
+@dataclass(frozen=True)
+class Scoring:
+    scorers: list[Scorer]
+    thresholds: dict[str, float]  # a numeric scorer's pass mark
+    described: str
+
+
+def _scoring(choice: LlmChoice, options: Options) -> Scoring:
+    """Code scorers without an LLM; with one, MLflow's judges on its endpoint."""
+    if choice.kind == OFFLINE:
+        return Scoring(
+            code_scorers(options.min_similarity),
+            {SIMILARITY: options.min_similarity},
+            f"code scorers (no LLM configured; similarity ≥ {options.min_similarity:g})",
+        )
+    judge = _point_judges_at(choice, options.judge_model)
+    return Scoring(judge_scorers(judge), {}, f"LLM judges ({judge} at {choice.base_url})")
 
 
 def _bot_experiment(settings: EvalSettings) -> str:

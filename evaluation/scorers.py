@@ -25,7 +25,7 @@ from evaluation.similarity import overlap
 
 EXPECTED = "expected_response"
 GUIDELINES = "guidelines"
-DEFAULT_MIN_SIMILARITY = 0.5
+SIMILARITY = "similarity"
 
 
 @scorer(name="no_error")
@@ -43,7 +43,7 @@ def not_empty(outputs: Any) -> bool:
 
 
 def similarity_scorer(min_similarity: float) -> Scorer:
-    @scorer(name="similarity", pass_if=lambda value: value >= min_similarity)
+    @scorer(name=SIMILARITY, pass_if=lambda value: value >= min_similarity)
     def similarity(outputs: Any, expectations: dict[str, Any] | None) -> Feedback | None:
         expected = (expectations or {}).get(EXPECTED)
         if not isinstance(expected, str) or not expected.strip():

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 
 WORD = re.compile(r"\w+")
+# Without an LLM, an answer passes a correction when it has at least this share of its words.
+MIN_SIMILARITY = 0.5
 
 
 @dataclass(frozen=True)
