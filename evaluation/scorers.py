@@ -96,7 +96,8 @@ def _where_expected(expectation: str, judge: Scorer) -> Scorer:
 
 
 def _error_of(trace: Trace) -> str:
-    root = trace.data._get_root_span() if trace.data else None
+    spans = trace.data.spans if trace.data else []
+    root = next((span for span in spans if span.parent_id is None), None)
     outputs = root.outputs if root is not None else None
     if isinstance(outputs, dict) and outputs.get("error"):
         return f"the answer path failed: {outputs['error']}"
