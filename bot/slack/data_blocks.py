@@ -278,10 +278,7 @@ DataBlock = DataVisualization | DataTable
 def data_block_dicts(blocks: Iterable[Mapping[str, Any] | DataBlock]) -> list[dict[str, Any]]:
     """Blocks as dicts (slack_sdk's `to_dict()` for its own), checking that a message holds at
     most two charts."""
-    dicts = [
-        dict(block) if isinstance(block, Mapping) else block.to_dict()
-        for block in blocks
-    ]
+    dicts = [dict(block) if isinstance(block, Mapping) else block.to_dict() for block in blocks]
     charts = sum(block.get("type") == DATA_VISUALIZATION for block in dicts)
     if charts > MAX_CHARTS_PER_MESSAGE:
         raise BlockLimitError(f"{charts} charts: a message holds {MAX_CHARTS_PER_MESSAGE}")
