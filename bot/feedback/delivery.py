@@ -72,6 +72,8 @@ CLAIM_LEASE_S = 60.0
 # With nothing due, look again after this at the latest (a missed wake-up; on a shared store,
 # feedback another instance's front took, which wakes no deliverer here: the worker passes less).
 IDLE_LOOK_S = 60.0
+# A dataset add waits for the other feedback of its trace, looking again this often at most.
+DATASET_ADD_WAIT_S = 5.0
 
 
 class TraceNotFound(Exception):
@@ -397,6 +399,11 @@ class FeedbackDeliverer:
 
     async def _deliver(self, entry: OutboxEntry) -> bool:
         intent = entry.intent
+        if intent.name == DATASET_ADD and await self._outbox.others_waiting(entry):
+            # The record takes the trace's feedback as it is: let what waits land first.
+            delay = min(self._policy.delay(entry.attempts), DATASET_ADD_WAIT_S)
+            await self._outbox.retry_later(entry, self._owner, "feedback waits first", delay)
+            return False
         try:
             outcome = await asyncio.to_thread(self._writer.apply, intent)
         except TraceNotFound:
