@@ -16,7 +16,10 @@ from bot.feedback.outbox import Outbox
 from bot.feedback.reactions import ReactionVotes
 from bot.feedback.recorder import FeedbackRecorder
 from bot.report.command import DatasetAdds, FeedbackReportCommand
+from bot.report.home import HomeTab
+from bot.report.reports import Reports
 from bot.slack.client import make_web_client
+from bot.slack.surfaces import DataBlockSurfaces
 from bot.storage.assistant_threads import AssistantThreadStore
 from bot.storage.store import Store
 from config import Settings
@@ -25,6 +28,7 @@ from handlers.listeners import (
     assistant,
     dataset,
     feedback,
+    home,
     ignored_events,
     messages,
     reactions,
@@ -98,9 +102,14 @@ def build_bot(
         outbox, worker.wake_feedback, reasons=labels, auto_add=settings.dataset_auto_add
     )
     dataset_signer = DatasetButtonSigner(signing_secret)
-    reports = FeedbackReportCommand(settings, DatasetAdds(dataset_signer.dump, recorder.in_dataset))
-    report.register(app, reports, background)
-    dataset.register(app, recorder, reports, dataset_signer, background)
+    reports, surfaces = Reports(settings), DataBlockSurfaces()
+    command = FeedbackReportCommand(
+        settings, reports, surfaces, DatasetAdds(dataset_signer.dump, recorder.in_dataset)
+    )
+    report.register(app, command, background)
+    dataset.register(app, recorder, command, dataset_signer, background)
+    home_tab = HomeTab(command.access, reports, outbox.answers_rated_by)
+    home.register(app, home_tab, surfaces, background)
     assistant.register(
         app, AssistantPanel(threads, settings.assistant_prompts), thread_contexts, background
     )

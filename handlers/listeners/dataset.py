@@ -58,7 +58,7 @@ def register(
             log.warning("dataset add refused, value rejected (%s) from %r", error, user_id)
             background.spawn(say(FORGED), "tell the user")
             return
-        if not await reports.allows(client, user_id):
+        if not await reports.access.allows(client, user_id):
             await ack()
             log.warning("dataset add refused: %r is not a feedback admin", user_id)
             background.spawn(say(NOT_ADMIN), "tell the user")
