@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.report.trace_records import TraceRecord
 from bot.tracing.counted_feedback import NEGATIVE_RATING, answer_score, counted, from_people
-from bot.tracing.data_model import REASON, TAG_ANSWER_TS, TAG_CHANNEL
+from bot.tracing.data_model import REASON, TAG_ANSWER_TS, TAG_CHANNEL, TAG_CONVERSATION_KIND
 
 USER_KEY = "mlflow.trace.user"
 SESSION_KEY = "mlflow.trace.session"
@@ -59,6 +59,7 @@ class AnswerFeedback:
     # Only the reasons of people whose vote is 👎: a reason outlives a vote changed to 👍
     # (it stays on the trace) but no longer counts.
     reasons: tuple[Reason, ...] = ()
+    conversation_kind: str | None = None  # the trace's `slack.conversation_kind`, if it has one
 
     @property
     def has_feedback(self) -> bool:
@@ -145,6 +146,7 @@ def read_answer(info: TraceRecord) -> AnswerFeedback:
         votes=tuple(votes),
         ratings=tuple(ratings),
         reasons=_counted(reasons, votes),
+        conversation_kind=tags.get(TAG_CONVERSATION_KIND) or None,
     )
 
 

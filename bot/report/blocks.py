@@ -17,6 +17,7 @@ from bot.report.answer_feedback import Reason
 from bot.report.args import COMMAND
 from bot.report.compute import FeedbackReport, LowRatedAnswer
 from bot.report.figures import DEFINITIONS, average_text, percent_text, plural, trend_lines
+from bot.report.privacy import PRIVATE_CONVERSATIONS
 from bot.report.reasons import NO_REASONS, ReasonFigures, reason_label, reason_text
 from bot.tracing.data_model import SCALE_TEXT
 
@@ -32,6 +33,8 @@ def escape(text: str) -> str:
 def channel_mention(channel: str | None) -> str:
     if not channel:
         return "an unknown channel"
+    if channel == PRIVATE_CONVERSATIONS:  # what a post in a channel must not name
+        return PRIVATE_CONVERSATIONS
     return f"a DM (`{channel}`)" if channel.startswith("D") else f"<#{channel}>"
 
 

@@ -106,7 +106,7 @@ class FeedbackReportCommand:
         query = AnswerQuery(args.window, channel_id)
         report, reasons = await asyncio.to_thread(self._compute, query)
         links = await permalinks(client, report.lowest)
-        return Message(_summary(report), report_blocks(report, links, reasons))
+        return Message(report_summary(report), report_blocks(report, links, reasons))
 
     def _compute(self, query: AnswerQuery) -> tuple[FeedbackReport, ReasonFigures]:
         """(In a worker thread: it blocks.)"""
@@ -127,7 +127,7 @@ class FeedbackReportCommand:
         return self._source
 
 
-def _summary(report: FeedbackReport) -> str:
+def report_summary(report: FeedbackReport) -> str:
     """The notification text (where blocks are not shown)."""
     if report.answers == 0:
         return f"Feedback report for {report.window.label}: no answers in this window."

@@ -30,6 +30,11 @@ TAG_TEAM = "slack.team"
 TAG_CHANNEL = "slack.channel"
 TAG_CHANNEL_TYPE = "slack.channel_type"
 TAG_ANSWER_TS = "slack.answer_ts"
+# Where the question was asked: one of CONVERSATION_KINDS. Absent on older traces, which the
+# digest and the alerts treat as private (bot/report/privacy.py).
+TAG_CONVERSATION_KIND = "slack.conversation_kind"
+CONVERSATION_KINDS = ("dm", "group_dm", "private_channel", "public_channel", "assistant", "unknown")
+PUBLIC_CHANNEL = "public_channel"
 # Asked in the assistant panel while viewing this channel (its ID; Slack's thread context).
 TAG_VIEWING_CHANNEL = "slack.viewing_channel"
 

@@ -15,3 +15,8 @@ def trace_url(ui_base: str, experiment_id: str, trace_id: str) -> str:
         f"{ui_base.rstrip('/')}/#/experiments/{quote(experiment_id, safe='')}/traces"
         f"?selectedEvaluationId={quote(trace_id, safe='')}"
     )
+
+
+def experiment_traces_url(ui_base: str, experiment_id: str) -> str:
+    """The experiment's traces in the MLflow UI."""
+    return f"{ui_base.rstrip('/')}/#/experiments/{quote(experiment_id, safe='')}/traces"
