@@ -22,6 +22,7 @@ from bot.tracing.data_model import (
     TAG_ANSWER_TS,
     TAG_CHANNEL,
     TAG_CHANNEL_TYPE,
+    TAG_CONVERSATION_KIND,
     TAG_TEAM,
     VOTE,
 )
@@ -50,8 +51,10 @@ class FeedbackSeeder:
         answer: str,
         question_ts: str,
         answer_ts: str | None = None,
+        conversation_kind: str | None = None,
     ) -> str:
-        """One answer's trace, started at `started`; its trace ID is returned."""
+        """One answer's trace, started at `started`; its trace ID is returned.
+        `conversation_kind`: its `slack.conversation_kind` tag (None: none, as older traces)."""
         start_ns = int(started.timestamp() * 1e9)
         root = mlflow.start_span_no_context(
             name="slack_answer",
@@ -67,6 +70,8 @@ class FeedbackSeeder:
         }
         if answer_ts:
             tags[TAG_ANSWER_TS] = answer_ts
+        if conversation_kind:
+            tags[TAG_CONVERSATION_KIND] = conversation_kind
         with with_active_span(root):
             mlflow.update_current_trace(
                 user=asker,

@@ -1,0 +1,238 @@
+"""The digest, end to end on real parts: a tracking server with seeded answers, the Slack
+emulator, and the store on PostgreSQL (two instances) or SQLite. Time is the test's clock:
+the schedule is evaluated at the times the test sets, nothing sleeps until a cron time.
+
+- exactly once per period with two instances on one PostgreSQL, and with a restart across
+  the period boundary (and one more than a day late: skipped with a log line);
+- a crash between posting and recording: the next instance finds the post, does not repeat it;
+- Slack refusing the post: retried, logged once, posted once; an archived channel: given up;
+- no text of a DM, group DM or private channel in the post.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.broadcast import digest as digest_module
+from bot.broadcast.channel_post import key_of
+from bot.broadcast.digest import LEASE_S, RETRY_S, Digest
+from bot.broadcast.report_message import ChannelReports
+from bot.broadcast.schedule import DigestSchedule
+from bot.report.privacy import PRIVATE_QUESTION
+from bot.storage.broadcasts import POSTED, Broadcasts
+from bot.storage.store import Store
+from config import load_tracking_settings
+from devkit.ids import new_id
+from devkit.mlflow_server import MlflowServer
+from devkit.slack_api import SlackEmulator
+from tests.support.broadcast import Clock, Seeded, everything_posted, seed_every_kind, slack_client
+from tests.support.report_seed import FeedbackSeeder
+
+# Weekly on Mondays at 09:00 in Warsaw (08:00 UTC in winter).
+CRON = "0 9 * * MON"
+ZONE = "Europe/Warsaw"
+T1 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+T2 = T1 + timedelta(days=7)
+T3 = T2 + timedelta(days=7)
+
+
+@pytest.fixture(scope="module")
+def experiment(mlflow_server: MlflowServer) -> tuple[str, Seeded]:
+    """Answers in the week before T1 and in the week before T2, from every kind of place."""
+    name = f"digest-{new_id('X').lower()}"
+    seeder = FeedbackSeeder(mlflow_server.url, name)
+    seeded = seed_every_kind(seeder, T1 - timedelta(days=2))
+    seed_every_kind(seeder, T2 - timedelta(days=3), seeded)
+    seeder.wait_exported()
+    return name, seeded
+
+
+class Instance:
+    """One instance of the bot, as far as the digest goes: its own store connection, owner
+    and Slack client."""
+
+    def __init__(self, digest: Digest, store: Store) -> None:
+        self.digest = digest
+        self.store = store
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+@pytest.fixture
+async def instances(
+    mlflow_server: MlflowServer,
+    slack: SlackEmulator,
+    experiment: tuple[str, Seeded],
+    tmp_path,
+) -> AsyncIterator:
+    opened: list[Instance] = []
+    channel = new_id("C")
+    slack.add_channel(channel, f"feedback-digest-{channel.lower()}")
+    tracking = load_tracking_settings(
+        mlflow_tracking_uri=mlflow_server.url, mlflow_experiment_name=experiment[0]
+    )
+
+    async def start(clock: Clock, database_url: str | None, owner: str) -> Instance:
+        store = await Store.open(tmp_path, durable=False, database_url=database_url)
+        client = slack_client(slack)
+        digest = Digest(
+            Broadcasts(store),
+            ChannelReports(tracking, client),
+            client,
+            channel,
+            DigestSchedule(CRON, __import__("zoneinfo").ZoneInfo(ZONE)),
+            owner,
+            clock,
+        )
+        instance = Instance(digest, store)
+        opened.append(instance)
+        return instance
+
+    start.channel = channel  # type: ignore[attr-defined]
+    yield start
+    for instance in opened:
+        await instance.close()
+
+
+def digests(slack: SlackEmulator, channel: str) -> list[str]:
+    return [str(key_of(m)) for m in slack.bot_messages(channel)]
+
+
+async def test_two_instances_on_one_postgresql_post_each_digest_once(
+    instances, database_url: str, slack: SlackEmulator, experiment: tuple[str, Seeded]
+) -> None:
+    channel = instances.channel
+    clock = Clock(T1.timestamp() + 5)
+    a = await instances(clock, database_url, "host-a:1")
+    b = await instances(clock, database_url, "host-b:1")
+    for _ in range(3):
+        await asyncio.gather(a.digest.run_due(), b.digest.run_due())
+    assert digests(slack, channel) == ["digest:2026-11-16T08:00Z..2026-11-23T08:00Z"]
+    clock.set(T1 + timedelta(days=3))
+    await asyncio.gather(a.digest.run_due(), b.digest.run_due())
+    assert len(digests(slack, channel)) == 1
+    clock.set(T2 + timedelta(minutes=1))
+    for _ in range(3):
+        await asyncio.gather(a.digest.run_due(), b.digest.run_due())
+    assert digests(slack, channel) == [
+        "digest:2026-11-16T08:00Z..2026-11-23T08:00Z",
+        "digest:2026-11-23T08:00Z..2026-11-30T08:00Z",
+    ]
+    first = slack.bot_messages(channel)[0]
+    assert first["text"].startswith("Feedback digest: Feedback report for 2026-11-16 to 2026-11-23")
+    assert "7 answers" in first["text"]  # the first week's, not the second's
+
+
+async def test_a_restart_across_the_period_boundary_posts_once_and_skips_a_day_late(
+    instances, database_url: str, slack: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = instances.channel
+    clock = Clock((T1 + timedelta(hours=1)).timestamp())
+    before = await instances(clock, database_url, "host-a:1")
+    await before.digest.run_due()
+    await before.close()  # down across T2 …
+    clock.set(T2 + timedelta(hours=3))  # … and up again three hours late
+    after = await instances(clock, database_url, "host-a:2")
+    await after.digest.run_due()
+    await after.digest.run_due()
+    assert digests(slack, channel) == [
+        "digest:2026-11-16T08:00Z..2026-11-23T08:00Z",
+        "digest:2026-11-23T08:00Z..2026-11-30T08:00Z",
+    ]
+    await after.close()
+    clock.set(T3 + timedelta(hours=25))  # down for more than a day after T3
+    late = await instances(clock, database_url, "host-a:3")
+    with caplog.at_level(logging.WARNING, logger=digest_module.__name__):
+        await late.digest.run_due()
+        await late.digest.run_due()
+    assert len(digests(slack, channel)) == 2
+    skipped = [r for r in caplog.records if "skipped" in r.getMessage()]
+    assert len(skipped) == 1
+    assert "2026-11-30T08:00Z..2026-12-07T08:00Z" in skipped[0].getMessage()
+
+
+class CrashAfterPosting(Broadcasts):
+    """An instance that dies between posting the digest and recording it."""
+
+    async def finish(self, key: str, owner: str, state: str, now: float, **kw: object) -> None:
+        if state == POSTED:
+            raise SystemExit("killed between the post and its record")
+        await super().finish(key, owner, state, now, **kw)  # type: ignore[arg-type]
+
+
+async def test_a_crash_between_posting_and_recording_does_not_post_twice(
+    instances, slack: SlackEmulator
+) -> None:
+    channel = instances.channel
+    clock = Clock(T1.timestamp() + 5)
+    doomed = await instances(clock, None, "host-a:1")
+    doomed.digest._broadcasts = CrashAfterPosting(doomed.store)
+    with pytest.raises(SystemExit):
+        await doomed.digest.run_due()
+    await doomed.close()
+    assert len(digests(slack, channel)) == 1
+    restarted = await instances(clock, None, "host-a:2")
+    await restarted.digest.run_due()  # the claim is still held: nothing
+    clock.now += LEASE_S + 1  # the dead holder's claim ran out
+    await restarted.digest.run_due()
+    await restarted.digest.run_due()
+    assert len(digests(slack, channel)) == 1
+    key = digests(slack, channel)[0]
+    state = await Broadcasts(restarted.store).state(key)
+    assert state == (POSTED, slack.bot_messages(channel)[0]["ts"])
+
+
+async def test_slack_refusing_the_post_is_retried_logged_once_and_posted_once(
+    instances, slack: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = instances.channel
+    clock = Clock(T1.timestamp() + 5)
+    instance = await instances(clock, None, "host-a:1")
+    slack.fail("chat.postMessage", status=503, times=6)  # more than the client's 2 retries
+    with caplog.at_level(logging.WARNING, logger=digest_module.__name__):
+        for _ in range(2):  # the client retries, the digest tries again after RETRY_S
+            await instance.digest.run_due()
+            assert digests(slack, channel) == []
+            clock.now += RETRY_S / 2
+            await instance.digest.run_due()  # not yet
+            clock.now += RETRY_S / 2
+        await instance.digest.run_due()
+    assert len(digests(slack, channel)) == 1
+    assert len([r for r in caplog.records if "could not be posted yet" in r.getMessage()]) == 1
+
+
+async def test_an_archived_channel_is_given_up_at_once_and_logged_once(
+    instances, slack: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    channel = instances.channel
+    slack.add_channel(channel, "archived-digest", archived=True)
+    clock = Clock(T1.timestamp() + 5)
+    instance = await instances(clock, None, "host-a:1")
+    with caplog.at_level(logging.WARNING, logger=digest_module.__name__):
+        for _ in range(3):
+            await instance.digest.run_due()
+            clock.now += RETRY_S + 1
+    posts = [c for c in slack.calls_to("chat.postMessage") if c.args.get("channel") == channel]
+    assert len(posts) == 1
+    assert len([r for r in caplog.records if "is_archived" in r.getMessage()]) == 1
+
+
+async def test_the_digest_quotes_no_private_conversation(
+    instances, slack: SlackEmulator, experiment: tuple[str, Seeded]
+) -> None:
+    _, seeded = experiment
+    channel = instances.channel
+    instance = await instances(Clock(T1.timestamp() + 5), None, "host-a:1")
+    assert await instance.digest.run_due() is not None
+    posted = everything_posted(slack)
+    assert PRIVATE_QUESTION in posted
+    assert seeded.public_questions[0] in posted
+    leaked = [secret for secret in seeded.secrets + seeded.private_channels if secret in posted]
+    assert leaked == []
+    assert channel in posted
