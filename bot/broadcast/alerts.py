@@ -19,6 +19,7 @@ quoted.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -183,7 +184,7 @@ class Alerts:
         now = self._clock()
         incident = Incident(
             scope=scope,
-            incident_key=f"{scope}@{now:.0f}",
+            incident_key=incident_key(scope, now),
             state=OPEN,
             channel=self.policy.channel,
             message_ts=None,
@@ -449,6 +450,15 @@ class Alerts:
             return
         self._logged.add(scope)
         log.error("alert %s could not be posted in %s: %s", scope, self.policy.channel, reason)
+
+
+def incident_key(scope: str, opened_at: float) -> str:
+    """What names an incident in its message's metadata: its scope and opening time, a
+    channel's ID hashed (the metadata of a post must not name a private channel either)."""
+    if scope.startswith("rate:") and scope != ALL:
+        digest = hashlib.sha256(scope.encode()).hexdigest()[:12]
+        scope = f"rate:channel-{digest}"
+    return f"{scope}@{opened_at:.0f}"
 
 
 def _shown(figures: dict[str, Any]) -> dict[str, Any]:
