@@ -234,7 +234,9 @@ class SlackEmulator:
         self.channels[channel_id] = {
             "id": channel_id,
             "name": name,
-            "is_channel": not private,
+            "is_channel": True,
+            "is_group": False,
+            "is_mpim": False,
             "is_private": private,
             "is_archived": archived,
             "is_member": member,
@@ -574,7 +576,7 @@ class SlackEmulator:
     def _m_conversations_info(self, args: dict) -> dict:
         channel = _required(args, "channel")
         known = self.channels.get(channel)
-        if known is not None:
+        if known is not None:  # as Slack describes it (an unlisted C… one: by its ID only)
             return {"channel": {**known, "is_im": False}}
         return {
             "channel": {"id": channel, "name": channel.lower(), "is_im": channel.startswith("D")}

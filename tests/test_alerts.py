@@ -58,7 +58,7 @@ class Votes:
                 question=question(n),
                 answer=f"answer {n}",
                 question_ts=f"{at.timestamp() + n:.6f}",
-                conversation_kind=kind,
+                kind=kind,
             )
             for n in range(up + down)
         ]

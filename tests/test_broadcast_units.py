@@ -12,11 +12,16 @@ import pytest
 
 from bot.broadcast.alert_rules import RECOVERY_MARGIN, Thresholds, Verdict, Votes, judge
 from bot.broadcast.schedule import DigestSchedule, Period
-from bot.report.answer_feedback import Reason
-from bot.report.blocks import report_blocks
-from bot.report.compute import ChannelFeedback, FeedbackReport, LowRatedAnswer, RatingSummary
+from bot.report.model import (
+    ChannelFeedback,
+    FeedbackReport,
+    LowRatedAnswer,
+    RatingSummary,
+    Reason,
+    ReasonFigures,
+)
 from bot.report.privacy import PRIVATE_CONVERSATIONS, PRIVATE_QUESTION, for_channel
-from bot.report.reasons import ReasonFigures
+from bot.report.render.blocks import report_blocks
 from bot.report.window import parse_window
 from config import ConfigError, load_settings
 from config.broadcast_values import duration_text

@@ -40,6 +40,7 @@ def test_the_manifest_asks_for_what_the_bot_uses_and_nothing_more() -> None:
         "reactions:read",
         "channels:read",
         "groups:read",
+        "mpim:read",
         "assistant:write",
     }
     assert set(BOT_SCOPES) == set(manifest["oauth_config"]["scopes"]["bot"])

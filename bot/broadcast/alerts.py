@@ -2,10 +2,10 @@
 judged by bot/broadcast/alert_rules.py, and work waiting in the store too long.
 
 Every FEEDBACK_ALERT_EVERY one instance checks (its turn is claimed in the store,
-bot/storage/broadcasts.py). A check costs the tracking server `REQUESTS_PER_CHECK` aggregate
-requests (the votes of the window and of the baseline, bot/report/vote_rates.py); an incident
-opened or changed costs one report of its scope on top (bot/broadcast/report_message.py), for
-its top 👎 reasons and worst answers.
+bot/storage/broadcasts.py). A check costs the tracking server `REQUESTS_PER_CHECK`
+aggregate requests (the votes of the window and of the baseline,
+bot/report/figures/vote_rates.py); an incident opened or changed costs one report of its
+scope on top (bot/broadcast/report_message.py), for its top 👎 reasons and worst answers.
 
 An incident is one message, posted when it opens, updated in place (`chat.update`) when its
 figures change, and answered in its thread once when it is over; then the message says so
@@ -39,11 +39,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.broadcast.alert_rules import Thresholds, Verdict, Votes, judge, limit
 from bot.broadcast.channel_post import PostFailed, find_post, post, post_once, update
 from bot.broadcast.report_message import ChannelReports, SharedReport
-from bot.report.blocks import channel_mention, escape
+from bot.report.figures.vote_rates import REQUESTS as VOTE_REQUESTS
+from bot.report.figures.vote_rates import VoteCounts, vote_counts
 from bot.report.privacy import PRIVATE_CONVERSATIONS
-from bot.report.reasons import reason_label
-from bot.report.vote_rates import REQUESTS as VOTE_REQUESTS
-from bot.report.vote_rates import VoteCounts, vote_counts
+from bot.report.render.blocks import channel_mention, escape
+from bot.report.render.wording import reason_label
 from bot.report.window import ReportWindow
 from bot.storage.broadcasts import CLOSED, OPEN, Broadcasts, Incident
 from bot.tracing.links import experiment_traces_url

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.report.blocks import report_blocks
 from bot.report.command import report_summary
-from bot.report.compute import FeedbackReport
-from bot.report.conversation_kinds import public_channels
+from bot.report.figures.public_channels import public_channels
+from bot.report.figures.report import report_with_reasons
+from bot.report.model import FeedbackReport, ReasonFigures
 from bot.report.privacy import for_channel
-from bot.report.reasons import ReasonFigures, report_with_reasons
+from bot.report.render.blocks import report_blocks
 from bot.report.slack_lookups import permalinks
 from bot.report.trace_records import AnswerQuery
 from bot.report.window import ReportWindow

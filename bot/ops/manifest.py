@@ -29,8 +29,10 @@ BOT_SCOPES: dict[str, str] = {
     "2026-03, assistant:write is being retired for it)",
     "commands": f"the {COMMAND} slash command",
     "users:read": f"users.info: the {COMMAND} admin check",
-    "channels:read": f"conversations.list: {COMMAND} #channel-name in public channels",
+    "channels:read": f"conversations.list: {COMMAND} #channel-name in public channels; "
+    "conversations.info: whether an @mention's channel is public (slack.conversation_kind)",
     "groups:read": "the same for private channels the bot is in",
+    "mpim:read": "conversations.info for an @mention in a group DM (slack.conversation_kind)",
     "reactions:read": "reaction_added / reaction_removed: 👍/👎 reactions on answers are votes",
     "assistant:write": "the assistant panel: assistant_thread_* events, "
     "assistant.threads.setSuggestedPrompts and setTitle",

@@ -17,10 +17,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.report.access import ReportAccess
 from bot.report.args import COMMAND, USAGE, ReportArgs, UsageError, parse_report_args
-from bot.report.blocks import help_blocks, report_blocks
-from bot.report.compute import FeedbackReport
-from bot.report.figures import percent_text
-from bot.report.reasons import ReasonFigures, report_with_reasons
+from bot.report.figures.report import report_with_reasons
+from bot.report.model import FeedbackReport, ReasonFigures
+from bot.report.render.blocks import help_blocks, report_blocks
+from bot.report.render.wording import percent_text
 from bot.report.slack_lookups import ChannelLookupFailed, find_channel_id, permalinks
 from bot.report.trace_records import AnswerQuery, tracking_failure
 from bot.slack.response_url import replace_original

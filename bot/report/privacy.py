@@ -9,7 +9,7 @@ Where a question was asked is its trace's `slack.conversation_kind` tag. The rul
 closed: only `public_channel` is public; every other kind, an unknown one, and a missing tag
 (older traces) are private, unless the answer was given in the channel posted in. A channel
 row is public only if the report's source saw that channel's answers tagged `public_channel`
-(`public_channels`, bot/report/conversation_kinds.py).
+(`public_channels`, bot/report/figures/public_channels.py).
 
 The admins' own reports (ephemeral, the Home tab) are not posts others read: they are shown
 whole, and never pass through here.
@@ -20,9 +20,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Collection
 
-from bot.report.answer_feedback import Reason
-from bot.report.compute import ChannelFeedback, FeedbackReport, LowRatedAnswer
-from bot.report.reasons import ReasonFigures
+from bot.report.model import ChannelFeedback, FeedbackReport, LowRatedAnswer, Reason, ReasonFigures
 from bot.tracing.data_model import PUBLIC_CHANNEL
 
 PRIVATE_QUESTION = "a question in a private conversation"

@@ -59,7 +59,7 @@ def seed_every_kind(
             question=question,
             answer=f"answer-{kind}-{tag}",
             question_ts=f"{started.timestamp():.6f}",
-            conversation_kind=kind,
+            kind=kind,
         )
         seeder.wait_exported()
         seeder.vote(trace_id, "UVOTER", up=False)

@@ -51,10 +51,9 @@ class FeedbackSeeder:
         answer: str,
         question_ts: str,
         answer_ts: str | None = None,
-        conversation_kind: str | None = None,
+        kind: str | None = None,
     ) -> str:
-        """One answer's trace, started at `started`; its trace ID is returned.
-        `conversation_kind`: its `slack.conversation_kind` tag (None: none, as older traces)."""
+        """One answer's trace, started at `started`; its trace ID is returned."""
         start_ns = int(started.timestamp() * 1e9)
         root = mlflow.start_span_no_context(
             name="slack_answer",
@@ -70,8 +69,8 @@ class FeedbackSeeder:
         }
         if answer_ts:
             tags[TAG_ANSWER_TS] = answer_ts
-        if conversation_kind:
-            tags[TAG_CONVERSATION_KIND] = conversation_kind
+        if kind:
+            tags[TAG_CONVERSATION_KIND] = kind
         with with_active_span(root):
             mlflow.update_current_trace(
                 user=asker,

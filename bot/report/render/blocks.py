@@ -13,12 +13,18 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.report.answer_feedback import Reason
 from bot.report.args import COMMAND
-from bot.report.compute import FeedbackReport, LowRatedAnswer
-from bot.report.figures import DEFINITIONS, average_text, percent_text, plural, trend_lines
+from bot.report.model import NO_REASONS, FeedbackReport, LowRatedAnswer, Reason, ReasonFigures
 from bot.report.privacy import PRIVATE_CONVERSATIONS
-from bot.report.reasons import NO_REASONS, ReasonFigures, reason_label, reason_text
+from bot.report.render.wording import (
+    DEFINITIONS,
+    average_text,
+    percent_text,
+    plural,
+    reason_label,
+    reason_text,
+    trend_lines,
+)
 from bot.tracing.data_model import SCALE_TEXT
 
 SECTION_TEXT_LIMIT = 3000
