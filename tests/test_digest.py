@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -27,11 +28,13 @@ from bot.report.privacy import PRIVATE_QUESTION
 from bot.storage.broadcasts import POSTED, Broadcasts
 from bot.storage.store import Store
 from config import load_tracking_settings
+from devkit.bot_process import clean_environment
 from devkit.ids import new_id
 from devkit.mlflow_server import MlflowServer
 from devkit.slack_api import SlackEmulator
 from tests.support.broadcast import Clock, Seeded, everything_posted, seed_every_kind, slack_client
 from tests.support.report_seed import FeedbackSeeder
+from tests.support.suite import ROOT_DIR
 
 # Weekly on Mondays at 09:00 in Warsaw (08:00 UTC in winter).
 CRON = "0 9 * * MON"
@@ -236,3 +239,56 @@ async def test_the_digest_quotes_no_private_conversation(
     leaked = [secret for secret in seeded.secrets + seeded.private_channels if secret in posted]
     assert leaked == []
     assert channel in posted
+
+
+async def run_bot(*args: str, env: dict[str, str]) -> tuple[int, str]:
+    """`python -m bot …` as an operator runs it (the emulators answer from this loop)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=ROOT_DIR,
+        env=clean_environment(env),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 120)
+    assert process.returncode is not None
+    return process.returncode, output.decode()
+
+
+async def test_digest_now_posts_one_at_once_and_the_next_continues_from_it(
+    bot_env: dict[str, str], slack: SlackEmulator, tmp_path
+) -> None:
+    channel = new_id("C")
+    slack.add_channel(channel, "feedback-digest-now")
+    env = {**bot_env, "FEEDBACK_DIGEST_CHANNEL": channel, "BOT_DATA_DIR": str(tmp_path)}
+    code, output = await run_bot("digest", env=env)
+    assert code == 0 and f"next digest in {channel}" in output, output
+    assert slack.bot_messages(channel) == []
+    code, output = await run_bot("digest", "--now", env=env)
+    assert code == 0 and "digest posted" in output, output
+    [posted] = slack.bot_messages(channel)
+    assert posted["text"].startswith("Feedback digest: Feedback report for")
+    code, output = await run_bot("digest", "--now", env=env)
+    assert code == 0, output
+    first, second = (str(key_of(m)) for m in slack.bot_messages(channel))
+    assert first.rsplit("..", 1)[1] == second.split(":", 1)[1].split("..")[0]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("FEEDBACK_DIGEST_CRON", "0 9 * *"),
+        ("FEEDBACK_TIMEZONE", "Europe/Atlantis"),
+        ("FEEDBACK_ALERT_EVERY", "5 minutes"),
+        ("FEEDBACK_DIGEST_CHANNEL", "#feedback-digest"),
+    ],
+)
+async def test_a_malformed_setting_stops_start_up_with_2_naming_it(
+    bot_env: dict[str, str], variable: str, value: str
+) -> None:
+    code, output = await run_bot(env={**bot_env, variable: value})
+    assert code == 2, output
+    assert f"configuration error: {variable} is invalid" in output
