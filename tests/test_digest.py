@@ -17,6 +17,7 @@ import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
 import pytest
 
 from bot.broadcast import digest as digest_module
@@ -32,6 +33,8 @@ from devkit.bot_process import clean_environment
 from devkit.ids import new_id
 from devkit.mlflow_server import MlflowServer
 from devkit.slack_api import SlackEmulator
+from sandbox import DIGEST_CHANNEL_ID
+from sandbox.server import Sandbox
 from tests.support.broadcast import Clock, Seeded, everything_posted, seed_every_kind, slack_client
 from tests.support.report_seed import FeedbackSeeder
 from tests.support.suite import ROOT_DIR
@@ -292,3 +295,40 @@ async def test_a_malformed_setting_stops_start_up_with_2_naming_it(
     code, output = await run_bot(env={**bot_env, variable: value})
     assert code == 2, output
     assert f"configuration error: {variable} is invalid" in output
+
+
+async def test_the_sandboxs_button_runs_the_digest_into_its_feedback_digest_channel(
+    mlflow_server: MlflowServer, experiment: tuple[str, Seeded], tmp_path
+) -> None:
+    token, secret = "xoxb-sandbox-digest", "sandbox-digest-secret"
+    sandbox = Sandbox(
+        bot_url="http://127.0.0.1:9",
+        bot_token=token,
+        signing_secret=secret,
+        digest_command=[sys.executable, "-m", "bot", "digest", "--now"],
+        digest_env={
+            "SLACK_BOT_TOKEN": token,
+            "SLACK_SIGNING_SECRET": secret,
+            "MLFLOW_TRACKING_URI": mlflow_server.url,
+            "MLFLOW_EXPERIMENT_NAME": experiment[0],
+            "FEEDBACK_DIGEST_CHANNEL": DIGEST_CHANNEL_ID,
+            "BOT_DATA_DIR": str(tmp_path),
+            "OLLAMA_URL": "",
+        },
+    )
+    url = await sandbox.start()
+    try:
+        listed = {c["id"]: c for c in sandbox.state()["conversations"]}
+        assert listed[DIGEST_CHANNEL_ID]["name"] == "feedback-digest"
+        assert listed[DIGEST_CHANNEL_ID]["digest"] is True
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{url}/sandbox/digest", json={}) as response,
+        ):
+            result = await response.json()
+        assert result["ok"] is True and "digest posted" in result["output"], result
+        [posted] = sandbox.slack.bot_messages(DIGEST_CHANNEL_ID)
+        assert posted["text"].startswith("Feedback digest:")
+        assert any(b.get("type") == "header" for b in posted["blocks"])
+    finally:
+        await sandbox.stop()
