@@ -44,6 +44,7 @@ from bot.report.figures.vote_rates import VoteCounts, vote_counts
 from bot.report.privacy import PRIVATE_CONVERSATIONS
 from bot.report.render.blocks import channel_mention, escape
 from bot.report.render.wording import reason_label
+from bot.report.trace_records import tracking_failure
 from bot.report.window import ReportWindow
 from bot.storage.broadcasts import CLOSED, OPEN, Broadcasts, Incident
 from bot.tracing.links import experiment_traces_url
@@ -54,6 +55,7 @@ log = logging.getLogger(__name__)
 TURN_KEY = "alert-check"
 ALL = "rate:all"
 OPS = "ops:backlog"
+RATES = "rates"  # the check of the rates itself, for what is logged once
 REQUESTS_PER_CHECK = 2 * VOTE_REQUESTS
 WORST_SHOWN = 3
 REASONS_SHOWN = 3
@@ -117,8 +119,13 @@ class Alerts:
         incidents = await self._broadcasts.open_incidents()
         try:
             await self._check_rates(incidents)
-        except Exception:
-            log.exception("the alerts could not check the positive rate")
+        except Exception as error:  # the tracking server is away: said once, not every check
+            reason = tracking_failure(error) or f"{type(error).__name__}: {error}"
+            if RATES not in self._logged:
+                self._logged.add(RATES)
+                log.warning("the alerts cannot check the positive rate: %s", reason)
+        else:
+            self._logged.discard(RATES)
         await self._check_backlog(incidents.get(OPS))
 
     # -- the positive rate -------------------------------------------------------------------

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, delete, or_, select, update
+from sqlalchemy import Connection, or_, select, update
 
 from bot.storage.schema import alert_incidents, broadcasts
 from bot.storage.store import Store
@@ -143,13 +143,6 @@ class Broadcasts:
             .limit(1)
         )
         return await self._store.run(lambda conn: conn.execute(query).scalar())
-
-    async def forget(self, kind: str, finished_before: float) -> int:
-        """Remove the finished posts of `kind` older than that; how many."""
-        statement = delete(broadcasts).where(
-            broadcasts.c.kind == kind, broadcasts.c.finished_at < finished_before
-        )
-        return await self._store.run(lambda conn: int(conn.execute(statement).rowcount))
 
     # -- a check run by one instance at a time, at most once an interval -------------------
 
