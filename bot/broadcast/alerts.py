@@ -135,7 +135,8 @@ class Alerts:
         window_start = now - timedelta(seconds=self.policy.window_s)
         baseline_start = window_start - timedelta(seconds=self.policy.baseline_s)
         window = ReportWindow(window_start, now, _spec(window_start, now))
-        return window, ReportWindow(baseline_start, window_start, _spec(baseline_start, now))
+        baseline = ReportWindow(baseline_start, window_start, _spec(baseline_start, window_start))
+        return window, baseline
 
     def _counts(
         self, window: ReportWindow, baseline: ReportWindow
@@ -206,7 +207,7 @@ class Alerts:
     async def _keep(
         self, incident: Incident, figures: dict[str, Any], window: ReportWindow
     ) -> None:
-        if incident.message_ts is not None and figures == _shown(incident.figures):
+        if incident.message_ts is not None and figures == incident.figures:
             return
         changed = replace(incident, figures=figures, updated_at=self._clock())
         await self._show(changed, window, new=False)
@@ -466,10 +467,6 @@ def incident_key(scope: str, opened_at: float) -> str:
         digest = hashlib.sha256(scope.encode()).hexdigest()[:12]
         scope = f"rate:channel-{digest}"
     return f"{scope}@{opened_at:.0f}"
-
-
-def _shown(figures: dict[str, Any]) -> dict[str, Any]:
-    return dict(figures)
 
 
 def _round(rate: float | None) -> float | None:
