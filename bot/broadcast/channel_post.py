@@ -4,13 +4,15 @@ is first looked for in the channel's recent history, as answers are with their q
 
 Slack's rate limits, 5xx and dropped connections are retried by the client, as for answers
 (bot/slack/retries.py); what still fails is `PostFailed`, `for_good` when retrying cannot help
-(an archived channel, a bot not in the channel, a wrong ID).
+(an archived channel, a bot not in the channel, a wrong ID). Blocks with charts go where the
+channel takes them; where Slack refuses them (`invalid_blocks`) the text form goes, and from
+then on (bot/slack/surfaces.py).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -18,6 +20,7 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.errors import SLACK_FAILURES, slack_error_reason
+from bot.slack.surfaces import DataBlockSurfaces, Delivery, channel_surface
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +43,9 @@ FOR_GOOD = frozenset(
     }
 )
 BLOCKS_REFUSED = frozenset({"invalid_blocks", "invalid_blocks_format"})
+Blocks = Sequence[Block] | Sequence[Mapping[str, Any]]
+# Which channels refused charts, for this process (bot/slack/surfaces.py).
+SURFACES = DataBlockSurfaces()
 
 
 class PostFailed(Exception):
@@ -96,18 +102,35 @@ async def post(
     channel: str,
     key: str,
     text: str,
-    blocks: Sequence[Block] | None = None,
+    blocks: Blocks | None = None,
     *,
+    plain: Blocks | None = None,
     thread_ts: str | None = None,
 ) -> str:
-    """Post the message carrying `key`; its ts. Blocks Slack refuses are replaced by the text."""
-    try:
-        return await _post(client, channel, key, text, blocks, thread_ts)
-    except PostFailed as failed:
-        if failed.reason not in BLOCKS_REFUSED or not blocks:
+    """Post the message carrying `key`; its ts. `blocks` where the channel takes them, else
+    `plain` (the text form; default: the same blocks); blocks Slack refuses even so are left
+    out, the text goes alone."""
+    posted: list[str] = []
+
+    async def attempt(these: Sequence[Mapping[str, Any]]) -> Delivery:
+        try:
+            posted.append(await _post(client, channel, key, text, these, thread_ts))
+        except PostFailed as failed:
+            if failed.reason in BLOCKS_REFUSED:
+                return Delivery.REFUSED
             raise
-        log.warning("Slack refused the blocks of %s (%s): posted as text", key, failed.reason)
-        return await _post(client, channel, key, text, None, thread_ts)
+        return Delivery.SENT
+
+    rich = _dicts(blocks or [])
+    text_form = _dicts(plain) if plain is not None else rich
+    if await SURFACES.send(channel_surface(channel), rich, text_form, attempt) is Delivery.SENT:
+        return posted[0]
+    log.warning("Slack refused the blocks of %s: posted as text alone", key)
+    return await _post(client, channel, key, text, None, thread_ts)
+
+
+def _dicts(blocks: Blocks) -> list[dict[str, Any]]:
+    return [dict(b) if isinstance(b, Mapping) else b.to_dict() for b in blocks]
 
 
 async def update(
@@ -116,12 +139,12 @@ async def update(
     ts: str,
     key: str,
     text: str,
-    blocks: Sequence[Block] | None = None,
+    blocks: Blocks | None = None,
 ) -> None:
     """Replace the message in place (it keeps carrying `key`)."""
     try:
         await client.chat_update(
-            channel=channel, ts=ts, text=text, blocks=list(blocks or []), metadata=metadata(key)
+            channel=channel, ts=ts, text=text, blocks=_dicts(blocks or []), metadata=metadata(key)
         )
     except SLACK_FAILURES as error:
         raise _failed(error) from error
@@ -132,14 +155,14 @@ async def _post(
     channel: str,
     key: str,
     text: str,
-    blocks: Sequence[Block] | None,
+    blocks: Sequence[Mapping[str, Any]] | None,
     thread_ts: str | None,
 ) -> str:
     try:
         response = await client.chat_postMessage(
             channel=channel,
             text=text,
-            blocks=list(blocks) if blocks else None,
+            blocks=[dict(b) for b in blocks] if blocks else None,
             metadata=metadata(key),
             thread_ts=thread_ts,
             unfurl_links=False,
@@ -161,8 +184,9 @@ async def post_once(
     channel: str,
     key: str,
     text: str,
-    blocks: Sequence[Block] | None = None,
+    blocks: Blocks | None = None,
     *,
+    plain: Blocks | None = None,
     maybe_posted_since: float | None = None,
     thread_ts: str | None = None,
 ) -> str:
@@ -173,4 +197,4 @@ async def post_once(
         if found is not None:
             log.info("%s was posted by an earlier attempt (%s): not posted again", key, found)
             return found
-    return await post(client, channel, key, text, blocks, thread_ts=thread_ts)
+    return await post(client, channel, key, text, blocks, plain=plain, thread_ts=thread_ts)

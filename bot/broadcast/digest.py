@@ -99,7 +99,8 @@ class Digest:
                 self.channel,
                 claim.key,
                 f"{TITLE}: {shared.text}",
-                shared.blocks,
+                shared.charted,
+                plain=shared.blocks,
                 maybe_posted_since=claim.created_at if claim.attempts > 1 else None,
             )
         except PostFailed as failed:

@@ -1,25 +1,26 @@
 """The feedback report as a post in a channel: computed with the report's own functions (in
 a worker thread: they block), made fit to share by the privacy rule (bot/report/privacy.py)
-before it is rendered, then rendered as `/feedback-report` renders it."""
+before it is rendered, then rendered as `/feedback-report` renders it: with its charts and
+table, and in text for a channel that refuses them (bot/slack/surfaces.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.report.command import report_summary
 from bot.report.figures.public_channels import public_channels
 from bot.report.figures.report import report_with_reasons
 from bot.report.model import FeedbackReport, ReasonFigures
 from bot.report.privacy import for_channel
 from bot.report.render.blocks import report_blocks
+from bot.report.render.wording import report_summary
 from bot.report.slack_lookups import permalinks
 from bot.report.trace_records import AnswerQuery
 from bot.report.window import ReportWindow
+from bot.slack.data_blocks import block_dicts
 from config import TrackingSettings
 
 if TYPE_CHECKING:
@@ -32,8 +33,9 @@ class SharedReport:
 
     report: FeedbackReport
     reasons: ReasonFigures
-    text: str
-    blocks: list[Block]
+    text: str  # the notification, and what screen readers say
+    blocks: list[dict[str, Any]]  # the text form
+    charted: list[dict[str, Any]]  # with the charts and the channels' table
 
 
 class ChannelReports:
@@ -49,7 +51,11 @@ class ChannelReports:
         report, reasons = await asyncio.to_thread(self._compute, window, posted_in, channel)
         links = await permalinks(self._client, report.lowest)
         return SharedReport(
-            report, reasons, report_summary(report), report_blocks(report, links, reasons)
+            report,
+            reasons,
+            report_summary(report),
+            block_dicts(report_blocks(report, links, reasons)),
+            block_dicts(report_blocks(report, links, reasons, charts=True)),
         )
 
     def _compute(

@@ -50,6 +50,7 @@ BOT_EVENTS = (
     "reaction_removed",
     "assistant_thread_started",
     "assistant_thread_context_changed",
+    "app_home_opened",  # the Home tab: the admins' report, or how to use the bot
 )
 
 _SOCKET_MODE_MANIFEST: dict[str, Any] = {
@@ -61,7 +62,7 @@ _SOCKET_MODE_MANIFEST: dict[str, Any] = {
     },
     "features": {
         "app_home": {
-            "home_tab_enabled": False,
+            "home_tab_enabled": True,
             "messages_tab_enabled": True,
             "messages_tab_read_only_enabled": False,
         },

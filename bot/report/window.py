@@ -72,16 +72,20 @@ class ReportWindow:
         divide a UTC day, as the tracking server's time buckets do)."""
         return SHORT_STEP if self.end - self.start <= DAY else DAY
 
-    def step_of(self, timestamp_ms: int) -> datetime:
-        """The start of the timeline step (UTC) that holds a time inside the window."""
-        step_ms = int(self.step.total_seconds() * 1000)
-        return datetime.fromtimestamp(timestamp_ms // step_ms * step_ms / 1000, UTC)
+    @cached_property
+    def step_ms(self) -> int:
+        return int(self.step / _MS)
+
+    def step_of(self, timestamp_ms: int) -> int:
+        """The start (ms since the epoch) of the timeline step that holds a time."""
+        return timestamp_ms // self.step_ms * self.step_ms
 
     def steps(self) -> list[datetime]:
         """Every timeline step the window touches, in order."""
         first = self.step_of(self.start_ms)
-        count = -(-(self.end_ms - int(first.timestamp() * 1000)) // int(self.step / _MS))
-        return [first + self.step * n for n in range(count)]
+        count = -(-(self.end_ms - first) // self.step_ms)
+        start = datetime.fromtimestamp(first / 1000, UTC)
+        return [start + self.step * n for n in range(count)]
 
     def buckets(self) -> list[date]:
         seen: dict[date, None] = {}

@@ -15,9 +15,10 @@ would answer `invalid_blocks`.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 DATA_VISUALIZATION = "data_visualization"
 DATA_TABLE = "data_table"
@@ -34,6 +35,7 @@ MAX_TABLE_CELLS = 20  # per row
 TABLE_CHARS = 10_000
 MAX_PAGE_SIZE = 100
 BLOCK_ID_CHARS = 255
+CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
 
 
 class BlockLimitError(ValueError):
@@ -222,7 +224,33 @@ class NumberCell:
         return len(str(self.value)) + len(self.text or "")
 
 
-Cell = TextCell | NumberCell
+@dataclass(frozen=True)
+class ChannelCell:
+    """A channel, shown by Slack with its name (a `rich_text` cell: not in the header)."""
+
+    channel_id: str
+
+    def __post_init__(self) -> None:
+        if not CHANNEL_ID.match(self.channel_id):
+            raise BlockLimitError(f"{self.channel_id!r} is not a channel ID")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": "rich_text",
+            "elements": [
+                {
+                    "type": "rich_text_section",
+                    "elements": [{"type": "channel", "channel_id": self.channel_id}],
+                }
+            ],
+        }
+
+    @property
+    def chars(self) -> int:
+        return len(self.channel_id)
+
+
+Cell = TextCell | NumberCell | ChannelCell
 
 
 @dataclass(frozen=True)
@@ -275,13 +303,16 @@ class DataTable:
 DataBlock = DataVisualization | DataTable
 
 
-def data_block_dicts(blocks: Iterable[Mapping[str, Any] | DataBlock]) -> list[dict[str, Any]]:
-    """Blocks as dicts (slack_sdk's `to_dict()` for its own), checking that a message holds at
+class ToDict(Protocol):
+    """A block that gives its dict: these, and slack_sdk's."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+def block_dicts(blocks: Iterable[Mapping[str, Any] | ToDict]) -> list[dict[str, Any]]:
+    """Blocks as dicts (slack_sdk's blocks and these alike), checking that a message holds at
     most two charts."""
-    dicts = [
-        dict(block) if isinstance(block, Mapping) else block.to_dict()  # type: ignore[union-attr]
-        for block in blocks
-    ]
+    dicts = [dict(block) if isinstance(block, Mapping) else block.to_dict() for block in blocks]
     charts = sum(block.get("type") == DATA_VISUALIZATION for block in dicts)
     if charts > MAX_CHARTS_PER_MESSAGE:
         raise BlockLimitError(f"{charts} charts: a message holds {MAX_CHARTS_PER_MESSAGE}")

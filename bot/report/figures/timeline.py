@@ -35,8 +35,12 @@ class Counts:
 def timeline_and_trend(
     window: ReportWindow, by_step: Counts
 ) -> tuple[tuple[TimelinePoint, ...], tuple[TrendBucket, ...]]:
-    """The timeline (every step of the window) and the trend summed from it."""
-    timeline = tuple(TimelinePoint(start, *by_step.get(start)) for start in window.steps())
+    """The timeline (every step of the window; `by_step` is keyed by the step's start in ms)
+    and the trend summed from it."""
+    timeline = tuple(
+        TimelinePoint(start, *by_step.get(int(start.timestamp() * 1000)))
+        for start in window.steps()
+    )
     by_bucket = Counts()
     for point in timeline:
         by_bucket.add(_bucket(window, point.start), point.answers, point.up, point.down)

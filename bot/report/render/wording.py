@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.report.model import NOT_RECORDED, Reason, TrendBucket
+from bot.report.model import NOT_RECORDED, FeedbackReport, Reason, TrendBucket
 from bot.tracing.data_model import (
     ASSISTANT,
     DM,
@@ -52,6 +52,17 @@ KIND_LABELS = {
 def kind_label(kind: str) -> str:
     """Where a question was asked, in words ("Public channels")."""
     return KIND_LABELS.get(kind, kind)
+
+
+def report_summary(report: FeedbackReport) -> str:
+    """The report in a sentence: a message's `text` (notifications, screen readers)."""
+    if report.answers == 0:
+        return f"Feedback report for {report.window.label}: no answers in this window."
+    return (
+        f"Feedback report for {report.window.label}: {report.answers} answers, "
+        f"{percent_text(report.feedback_rate)} with feedback, "
+        f"{percent_text(report.positive_rate)} positive."
+    )
 
 
 def plural(count: int, word: str) -> str:
