@@ -332,3 +332,33 @@ async def test_the_sandboxs_button_runs_the_digest_into_its_feedback_digest_chan
         assert any(b.get("type") == "header" for b in posted["blocks"])
     finally:
         await sandbox.stop()
+
+
+async def test_the_digest_draws_charts_and_falls_back_to_text_where_the_channel_refuses_them(
+    instances, slack: SlackEmulator
+) -> None:
+    channel = instances.channel
+    clock = Clock(T1.timestamp() + 5)
+    charted = await instances(clock, None, "host-a:1")
+    await charted.digest.run_due()
+    [with_charts] = slack.bot_messages(channel)
+    kinds = {block["type"] for block in with_charts["blocks"]}
+    assert "data_visualization" in kinds and "data_table" in kinds
+
+    other = new_id("C")
+    slack.add_channel(other, "refuses-charts")
+    charted.digest.channel = other
+    slack.data_blocks_refused_by.add("chat.postMessage")
+    try:
+        clock.set(T2 + timedelta(minutes=1))
+        await charted.digest.run_due()
+        clock.set(T3 + timedelta(minutes=1))
+        await charted.digest.run_due()
+    finally:
+        slack.data_blocks_refused_by.discard("chat.postMessage")
+    texts = slack.bot_messages(other)
+    assert len(texts) == 2
+    for message in texts:
+        assert not {"data_visualization", "data_table"} & {b["type"] for b in message["blocks"]}
+        assert message["text"].startswith("Feedback digest:")
+    assert slack.data_blocks_refusals.count("chat.postMessage") == 1  # remembered for it

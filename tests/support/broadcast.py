@@ -66,6 +66,7 @@ def seed_every_kind(
         seeder.rate(trace_id, "UVOTER", "accuracy", 1, comment=f"rating-comment-{kind}-{tag}")
         seeder.reason(trace_id, "UVOTER", "inaccurate", comment=f"reason-comment-{kind}-{tag}")
         if kind == "public_channel":
+            seeder.vote(trace_id, "UVOTER2", up=False)  # the lowest-rated: always shown
             seeded.public_questions.append(question)
         else:
             seeded.private_channels.append(channel)
