@@ -137,6 +137,12 @@ def measure(size: int, repeat: int, *, pages_too: bool = True) -> Row:
     return Row(size, seed_s, report_time, pages_time, same, check_time)
 
 
+def _timing(timing: Timing) -> str:
+    if timing.wall_s == float("inf"):
+        return "(not run)"
+    return f"{timing.wall_s:>7.2f} s ({timing.cpu_s:.2f} s CPU)"
+
+
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -159,7 +165,7 @@ def main() -> int:
         f"{'answers':>9}  {'report (aggregates)':>24}  {'page by page':>24}  {'same':>5}",
         *(
             f"{row.size:>9}  {row.report.wall_s:>7.2f} s ({row.report.cpu_s:.2f} s CPU)"
-            f"{'':>4}  {row.pages.wall_s:>7.2f} s ({row.pages.cpu_s:.2f} s CPU){'':>4}"
+            f"{'':>4}  {_timing(row.pages):>22}{'':>4}"
             f"  {'yes' if row.same else 'NO':>5}"
             for row in rows
         ),
