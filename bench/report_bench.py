@@ -46,6 +46,7 @@ from bot.report.figures.vote_rates import VoteCounts, vote_counts  # noqa: E402
 from bot.report.trace_pages import TraceSource  # noqa: E402
 from bot.report.trace_records import AnswerQuery  # noqa: E402
 from bot.report.window import parse_window  # noqa: E402
+from bot.tracing.rest import MlflowRest, RequestBounds  # noqa: E402
 from devkit.mlflow_server import MLFLOW_BIN, MlflowServer  # noqa: E402
 
 EXPERIMENT = "report-bench"
@@ -108,7 +109,7 @@ def measure(size: int, repeat: int, *, pages_too: bool = True) -> Row:
             check=True,
         )
         seed_s = time.monotonic() - started
-        source = TraceSource(server.url, EXPERIMENT)
+        source = TraceSource(MlflowRest(server.url, RequestBounds(60, retries=0)), EXPERIMENT)
         query = AnswerQuery(parse_window("7d"))
         compute_report(source, query, server.url)  # warm up the server and the connection
         report_time, report = best_of(repeat, lambda: compute_report(source, query, server.url))

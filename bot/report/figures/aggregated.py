@@ -41,7 +41,7 @@ from bot.report.model import (
     FeedbackReport,
     RatingSummary,
 )
-from bot.report.trace_records import AnswerQuery, MetricPoint
+from bot.report.trace_records import AnswerQuery
 from bot.tracing.counted_feedback import SUMMARY, Summary, rating_value_of
 from bot.tracing.data_model import (
     CONVERSATION_KINDS,
@@ -52,6 +52,7 @@ from bot.tracing.data_model import (
     VOTE,
     rating_score,
 )
+from bot.tracing.trace_records import MetricPoint
 
 if TYPE_CHECKING:
     from bot.report.trace_pages import TraceSource

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 
 from bot.report.model import AnswerFeedback, LowRatedAnswer, Rating, Reason, Vote
-from bot.report.trace_records import TraceRecord
 from bot.tracing.counted_feedback import counted, from_people
 from bot.tracing.data_model import REASON, TAG_ANSWER_TS, TAG_CHANNEL, TAG_CONVERSATION_KIND
 from bot.tracing.links import trace_url
+from bot.tracing.trace_records import TraceRecord
 
 USER_KEY = "mlflow.trace.user"
 SESSION_KEY = "mlflow.trace.session"
