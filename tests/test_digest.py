@@ -29,7 +29,7 @@ from bot.report.privacy import PRIVATE_QUESTION
 from bot.storage.broadcasts import POSTED, Broadcasts
 from bot.storage.store import Store
 from config import load_tracking_settings
-from devkit.bot_process import clean_environment
+from devkit.bot_process import BotProcess, clean_environment
 from devkit.ids import new_id
 from devkit.mlflow_server import MlflowServer
 from devkit.slack_api import SlackEmulator
@@ -362,3 +362,33 @@ async def test_the_digest_draws_charts_and_falls_back_to_text_where_the_channel_
         assert not {"data_visualization", "data_table"} & {b["type"] for b in message["blocks"]}
         assert message["text"].startswith("Feedback digest:")
     assert slack.data_blocks_refusals.count("chat.postMessage") == 1  # remembered for it
+
+
+async def test_the_bots_worker_posts_the_digest_and_checks_the_alerts(
+    bot_env: dict[str, str], slack: SlackEmulator, tmp_path
+) -> None:
+    """The real bot: its worker runs the schedule (every minute here: the latest minute's
+    digest is due at start) and the alert check (no votes: nothing to say)."""
+    digest, alerts = new_id("C"), new_id("C")
+    slack.add_channel(digest, "feedback-digest-worker")
+    slack.add_channel(alerts, "feedback-alerts-worker")
+    env = {
+        **bot_env,
+        "BOT_DATA_DIR": str(tmp_path),
+        "FEEDBACK_DIGEST_CHANNEL": digest,
+        "FEEDBACK_DIGEST_CRON": "* * * * *",
+        "FEEDBACK_ALERT_CHANNEL": alerts,
+        "FEEDBACK_ALERT_EVERY": "1s",
+    }
+    process = BotProcess(env, tmp_path / "bot.log")
+    await asyncio.to_thread(process.start)
+    try:
+        [posted] = await slack.wait_for(lambda: slack.bot_messages(digest) or None, timeout=60)
+        assert posted["text"].startswith("Feedback digest:")
+        assert str(key_of(posted)).startswith("digest:")
+        await asyncio.sleep(3)  # a few alert checks (every second) and digest ticks more
+    finally:
+        await asyncio.to_thread(process.stop)
+    assert len(slack.bot_messages(digest)) in (1, 2)  # a minute may have turned meanwhile
+    assert slack.bot_messages(alerts) == []
+    assert "Traceback" not in process.log()
