@@ -17,8 +17,8 @@ import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import aiohttp
 import pytest
+from playwright.async_api import expect
 
 from bot.broadcast import digest as digest_module
 from bot.broadcast.channel_post import key_of
@@ -36,6 +36,7 @@ from devkit.slack_api import SlackEmulator
 from sandbox import DIGEST_CHANNEL_ID
 from sandbox.server import Sandbox
 from tests.support.broadcast import Clock, Seeded, everything_posted, seed_every_kind, slack_client
+from tests.support.browser import chromium_page, screenshot
 from tests.support.report_seed import FeedbackSeeder
 from tests.support.suite import ROOT_DIR
 
@@ -316,17 +317,20 @@ async def test_the_sandboxs_button_runs_the_digest_into_its_feedback_digest_chan
             "OLLAMA_URL": "",
         },
     )
-    url = await sandbox.start()
+    url = await sandbox.start()  # the page, and the Web API the digest posts through
     try:
         listed = {c["id"]: c for c in sandbox.state()["conversations"]}
         assert listed[DIGEST_CHANNEL_ID]["name"] == "feedback-digest"
         assert listed[DIGEST_CHANNEL_ID]["digest"] is True
-        async with (
-            aiohttp.ClientSession() as http,
-            http.post(f"{url}/sandbox/digest", json={}) as response,
-        ):
-            result = await response.json()
-        assert result["ok"] is True and "digest posted" in result["output"], result
+        async with chromium_page() as page:
+            await page.goto(url)
+            await page.click(f"[data-conversation={DIGEST_CHANNEL_ID}]")
+            await page.get_by_role("button", name="Run the digest now").click()
+            await expect(page.locator("#digest-result")).to_contain_text(
+                "digest posted", timeout=60_000
+            )
+            await expect(page.locator("#messages")).to_contain_text("Feedback report")
+            await screenshot(page, "sandbox-digest.png")
         [posted] = sandbox.slack.bot_messages(DIGEST_CHANNEL_ID)
         assert posted["text"].startswith("Feedback digest:")
         assert any(b.get("type") == "header" for b in posted["blocks"])
