@@ -10,13 +10,17 @@ from typing import Any, cast
 
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlalchemy import inspect
 
+from bot.feedback.intent import FeedbackIntent
+from bot.feedback.outbox import Outbox
 from bot.report.access import ReportAccess
 from bot.report.home import AdminHome, HomeChoice, HomeTab, MemberHome
 from bot.report.reports import BuiltReport, Reports
 from bot.report.trace_records import AnswerQuery
 from bot.report.window import parse_window
 from bot.slack.surfaces import HOME, DataBlockSurfaces, Delivery
+from bot.storage.store import Store
 from devkit.ids import new_id
 from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import Workspace, action, home_click, person
@@ -173,3 +177,29 @@ def test_a_click_changes_only_what_it_is_about(slack: SlackEmulator) -> None:
 def test_segments_and_channels_show_in_the_admin_view() -> None:
     text = json.dumps(home_view(admin_home(), charts=True), ensure_ascii=False)
     assert "Where asked" in text and "Public channels" in text
+
+
+async def test_answers_rated_count_votes_and_ratings_not_withdrawn_ones(
+    sqlite_store: Store,
+) -> None:
+    outbox = Outbox(sqlite_store)
+    t1, t2, t3 = (f"tr-{n:032x}" for n in range(1, 4))
+    await outbox.submit(
+        [
+            FeedbackIntent(t1, MEMBER, "user_feedback", True),
+            FeedbackIntent(t1, MEMBER, "user_accuracy", 0.8),  # the same answer: once
+            FeedbackIntent(t2, MEMBER, "user_helpfulness", 0.4),
+            FeedbackIntent(t3, MEMBER, "user_feedback", False),
+            FeedbackIntent(t3, ADMIN, "user_feedback", True),  # someone else's
+            FeedbackIntent(t2, MEMBER, "user_feedback_reason", "inaccurate"),  # not a rating
+        ]
+    )
+    assert await outbox.answers_rated_by(MEMBER) == 3
+    await outbox.submit([FeedbackIntent(t3, MEMBER, "user_feedback", None)])  # withdrawn
+    assert await outbox.answers_rated_by(MEMBER) == 2
+    assert await outbox.answers_rated_by("UNOBODY") == 0
+
+    def indexes(conn: Any) -> set[str]:
+        return {index["name"] for index in inspect(conn).get_indexes("feedback_latest")}
+
+    assert "feedback_latest_by_user" in await sqlite_store.run(indexes)

@@ -132,17 +132,16 @@ def aggregated_report(
         # group by a tag: two requests a kind).
         by_kind_ = {
             kind: (
-                requests.submit(metrics.count, "TRACES", "trace_count", filters=(of_kind,)),
+                requests.submit(metrics.count, "TRACES", "trace_count", filters=(_of_kind(kind),)),
                 requests.submit(
                     metrics.count,
                     "ASSESSMENTS",
                     "assessment_count",
-                    dimensions=(VALUE,),
-                    filters=(*VOTES_BY_VALUE["filters"], of_kind),
+                    dimensions=VOTES_BY_VALUE["dimensions"],
+                    filters=(*VOTES_BY_VALUE["filters"], _of_kind(kind)),
                 ),
             )
             for kind in CONVERSATION_KINDS
-            for of_kind in (f"trace.tag.`{TAG_CONVERSATION_KIND}` = '{kind}'",)
         }
         answers_by_step, by_value = answers_by_step_.result(), by_value_.result()
         votes_by_step = votes_by_step_.result()
@@ -284,6 +283,11 @@ def _lowest(
         if len(lowest) == LOWEST_COUNT:
             break
     return lowest
+
+
+def _of_kind(kind: str) -> str:
+    """The filter for the traces of answers asked in that kind of conversation."""
+    return f"trace.tag.`{TAG_CONVERSATION_KIND}` = '{kind}'"
 
 
 def _vote(point: MetricPoint) -> tuple[int, int, int]:

@@ -96,14 +96,17 @@ def report_blocks(
                 for r in report.ratings
             ]
         ),
-        (charts and reasons_chart(reasons)) or _section(_reasons_text(reasons)),
-        (charts and trend_chart(report))
-        or _section(
-            f"*Trend per {window.bucket}*\n```\n"
-            + "\n".join(trend_lines(report.trend, window.bucket))
-            + "\n```"
-        ),
     ]
+    reasons_block = _section(_reasons_text(reasons))
+    trend_block = _section(
+        f"*Trend per {window.bucket}*\n```\n"
+        + "\n".join(trend_lines(report.trend, window.bucket))
+        + "\n```"
+    )
+    if charts:  # the trend first: it is what the eye looks for
+        blocks += [trend_chart(report) or trend_block, reasons_chart(reasons) or reasons_block]
+    else:
+        blocks += [reasons_block, trend_block]
     if report.segments:
         blocks.append(_section(_segments_text(report)))
     blocks += [

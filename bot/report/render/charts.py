@@ -130,12 +130,9 @@ def _label(point: TimelinePoint, step: timedelta) -> str:
         return f"{point.start:%b %d %H:%M}"
     if step == timedelta(days=1):
         return f"{point.start:%b %d}"
-    last = point.start + step - timedelta(days=1)
-    return (
-        f"{point.start:%b %d}–{last:%d}"
-        if last.month == point.start.month
-        else (f"{point.start:%b %d}–{last:%b %d}")
-    )
+    last = point.start + step - timedelta(days=1)  # "Mar 01–02", "Mar 31–Apr 01"
+    end = f"{last:%d}" if last.month == point.start.month else f"{last:%b %d}"
+    return f"{point.start:%b %d}–{end}"
 
 
 def _x_label(step: timedelta) -> str:
