@@ -24,7 +24,7 @@ from bot.broadcast.report_message import ChannelReports
 from bot.broadcast.schedule import MAX_LATE, DigestSchedule, Period
 from bot.report.trace_records import tracking_failure
 from bot.report.window import ReportWindow
-from bot.storage.broadcasts import FAILED, POSTED, SKIPPED, Broadcasts, Claim
+from bot.storage.broadcasts import CLAIMED, FAILED, POSTED, SKIPPED, Broadcasts, Claim
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,7 @@ class Digest:
         self.schedule = schedule
         self._owner = owner
         self._clock = clock
+        self._settled: str | None = None  # a period known to be done: not claimed again
 
     async def run_due(self) -> str | None:
         """Post the digest due now if no instance has (the message's ts if this one did)."""
@@ -59,10 +60,14 @@ class Digest:
         period = self.schedule.due(datetime.fromtimestamp(now, UTC))
         if period is None:
             return None
-        claim = await self._broadcasts.claim(
-            _key(period), KIND, self.channel, self._owner, LEASE_S, now
-        )
+        key = _key(period)
+        if key == self._settled:
+            return None
+        claim = await self._broadcasts.claim(key, KIND, self.channel, self._owner, LEASE_S, now)
         if claim is None:
+            state = await self._broadcasts.state(key)
+            if state is not None and state[0] != CLAIMED:
+                self._settled = key  # posted, skipped or given up, here or elsewhere
             return None
         late_s = now - period.end.timestamp()
         if late_s > MAX_LATE.total_seconds():
