@@ -318,9 +318,18 @@ class Bench:
                     # the next run pays for them). Clicks may still be on their way to MLflow,
                     # in the lower-priority worker.
                     await self.bot_idle(bot.url)
+                    assert bot.process is not None
+                    front_cpu = cpu_s(bot.process.pid)
                     ours = await self.load(bot_url, kind, rate, templates[kind])
+                    ours["front_cpu_ms_per_request"] = round(
+                        (cpu_s(bot.process.pid) - front_cpu) * 1000 / ours["requests"], 2
+                    )
                     await self.bot_idle(bot.url)
+                    bare_cpu = cpu_s(bare.pid)
                     baseline = await self.load(bare_url, kind, rate, templates[kind])
+                    baseline["front_cpu_ms_per_request"] = round(
+                        (cpu_s(bare.pid) - bare_cpu) * 1000 / baseline["requests"], 2
+                    )
                     rows.append(
                         {
                             "kind": kind,
