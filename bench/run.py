@@ -35,7 +35,7 @@ from devkit.traces import Tracking
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("event_callback", "block_actions", "view_submission")
-FIGURES = ("overhead", "feedback", "ack", "burst", "outage", "report")
+FIGURES = ("overhead", "ttfw", "feedback", "ack", "burst", "outage", "report")
 DATABASES = ("sqlite", "postgresql")
 
 
@@ -123,6 +123,8 @@ class Bench:
             figures = self.args.figures
             if "overhead" in figures:
                 await self.per_answer_overhead()
+            if "ttfw" in figures:
+                await self.time_to_first_word()
             if "feedback" in figures:
                 await self.feedback_latency()
             if "ack" in figures:
@@ -198,6 +200,106 @@ class Bench:
                 for name in cpu_before
             },
         }
+
+    # -- time to first word, against a model that streams like a hosted one -------------------
+
+    async def time_to_first_word(self) -> None:
+        """Questions at `--ttfw-rate` a second for `--ttfw-seconds`, in DMs and in assistant
+        threads (alternately), against an LLM emulator with a hosted model's pace: the first
+        token after `--llm-ttft-s`, then `--llm-tokens-per-s`, `--answer-tokens` tokens an
+        answer. Per question: sent → the first Slack call that shows text (`chat.startStream`,
+        `chat.appendStream` or a posted message), minus the model's own time to first token;
+        in assistant threads, sent → "thinking…" (`assistant.threads.setStatus`); and the
+        Slack calls each answer made."""
+        args = self.args
+        self.llm.delay_s, self.llm.tokens_per_s = args.llm_ttft_s, args.llm_tokens_per_s
+        self.llm.fixed_answer = " ".join(f"word{i % 50}" for i in range(args.answer_tokens))
+        await self.bot_idle(self.bot.url)
+        count = int(args.ttfw_rate * args.ttfw_seconds)
+        asked: list[tuple[str, str, str, float]] = []  # (channel, thread, kind, sent)
+        started = time.monotonic()
+        for i in range(count):
+            await asyncio.sleep(max(0.0, started + i / args.ttfw_rate - time.monotonic()))
+            channel, user = f"DTTFW{i:05d}", f"UTTFW{i:05d}"
+            if i % 2:  # the assistant panel: a thread Slack starts, then the question in it
+                opened = self.slack.start_assistant_thread(channel, user, None)
+                thread_ts = opened["assistant_thread"]["thread_ts"]
+                await self.sender.event(opened)
+                message = self.slack.add_user_message(
+                    channel, user, f"ttfw question {i}", thread_ts=thread_ts
+                )
+                event = dm(
+                    user,
+                    channel,
+                    f"ttfw question {i}",
+                    thread_ts=thread_ts,
+                    ts=message["ts"],
+                    event_ts=message["ts"],
+                )
+                sent = time.monotonic()
+                await self.sender.event(event)
+                asked.append((channel, thread_ts, "assistant", sent))
+            else:
+                sent = time.monotonic()
+                await self.sender.event(dm(user, channel, f"ttfw question {i}"))
+                asked.append((channel, "", "dm", sent))
+        for channel, _, _, _ in asked:
+            await final_answer(self.slack, channel)
+        first_word: list[float] = []
+        pickup: list[float] = []  # sent → the model asked: ack, hand-over, status, prompt
+        thinking: list[float] = []
+        calls: list[int] = []
+        appends: list[int] = []
+        for i, (channel, _, kind, sent) in enumerate(asked):
+            mine = [
+                c
+                for c in self.slack.calls
+                if channel in (c.args.get("channel"), c.args.get("channel_id")) and c.at >= sent
+            ]
+            shown = min(
+                c.at
+                for c in mine
+                if (
+                    c.method in ("chat.startStream", "chat.appendStream")
+                    and c.args.get("markdown_text")
+                )
+                or (c.method == "chat.postMessage" and c.args.get("metadata"))
+            )
+            received, first_token = self.llm.first_piece[f"ttfw question {i}"]
+            first_word.append((shown - sent - (first_token - received)) * 1000)
+            pickup.append((received - sent) * 1000)
+            if kind == "assistant":
+                status = [
+                    c.at
+                    for c in mine
+                    if c.method == "assistant.threads.setStatus" and c.args.get("status")
+                ]
+                thinking.append((min(status) - sent) * 1000 if status else float("inf"))
+            calls.append(len(mine))
+            appends.append(sum(c.method == "chat.appendStream" for c in mine))
+        self.llm.reset()
+        first_word.sort()
+        thinking.sort()
+        self.results["time_to_first_word_ms"] = {
+            "questions": count,
+            "rate": args.ttfw_rate,
+            "llm": {
+                "ttft_s": args.llm_ttft_s,
+                "tokens_per_s": args.llm_tokens_per_s,
+                "answer_tokens": args.answer_tokens,
+            },
+            "p50": round(statistics.median(first_word), 1),
+            "p99": round(first_word[max(0, round(0.99 * len(first_word)) - 1)], 1),
+            "model_asked_p50": round(statistics.median(pickup), 1),
+            "model_asked_p99": round(sorted(pickup)[max(0, round(0.99 * len(pickup)) - 1)], 1),
+            "thinking_p50": round(statistics.median(thinking), 1),
+            "thinking_max": round(thinking[-1], 1),
+            "slack_calls_per_answer": round(statistics.median(calls), 1),
+            "appends_per_answer": round(statistics.median(appends), 1),
+        }
+        print(
+            json.dumps({"time_to_first_word_ms": self.results["time_to_first_word_ms"]}), flush=True
+        )
 
     # -- 4. feedback ------------------------------------------------------------------------
 
@@ -690,6 +792,11 @@ def main() -> None:
     parser.add_argument("--rates", type=float, nargs="+", default=[50, 100, 200])
     parser.add_argument("--answers", type=int, default=200)
     parser.add_argument("--clicks-visible", type=int, default=30)
+    parser.add_argument("--ttfw-rate", type=float, default=10.0, help="questions a second")
+    parser.add_argument("--ttfw-seconds", type=float, default=20.0)
+    parser.add_argument("--llm-ttft-s", type=float, default=0.3, help="the model's first token")
+    parser.add_argument("--llm-tokens-per-s", type=float, default=50.0)
+    parser.add_argument("--answer-tokens", type=int, default=400)
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--outage-seconds", type=float, default=60.0)
     parser.add_argument("--outage-rate", type=float, default=10.0, help="answers a second")
