@@ -731,9 +731,9 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
         "",
         "## The digest and alert checks on 10k and 100k answers",
         "",
-        "To come with issue 24's digest and alerts: `bench/report_bench.py` times them on the "
-        "same seeded answers as the report, beside its lines above (goal: their cost at 10k and "
-        "100k answers).",
+        "`bench/report_bench.py` times them on the same seeded answers as the report (its "
+        "`--no-pages` lines); what a check sends and costs: \"The digest and the alerts "
+        "(issue 24)\" in the notes below.",
     ]
     if "postgresql" in results:
         lines += ["", *side_by_side(results, results["postgresql"])]
