@@ -732,8 +732,8 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
         "## The digest and alert checks on 10k and 100k answers",
         "",
         "`bench/report_bench.py` times them on the same seeded answers as the report (its "
-        "`--no-pages` lines); what a check sends and costs: \"The digest and the alerts "
-        "(issue 24)\" in the notes below.",
+        '`--no-pages` lines); what a check sends and costs: "The digest and the alerts '
+        '(issue 24)" in the notes below.',
     ]
     if "postgresql" in results:
         lines += ["", *side_by_side(results, results["postgresql"])]
