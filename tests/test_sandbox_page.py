@@ -614,6 +614,9 @@ async def test_a_thumbs_down_asks_why_in_the_page_and_the_reason_reaches_mlflow(
         await expect(page.locator("#mlflow-link")).to_have_attribute(
             "href", f"{sandbox.mlflow_url}/#/experiments/{experiment_id}/traces"
         )
+        await expect(page.locator("#dataset-link")).to_have_attribute(
+            "href", f"{sandbox.mlflow_url}/#/experiments/{experiment_id}/datasets"
+        )
 
         # `/feedback-report 7d #general`: the channel reaches the bot as Slack escapes it,
         # and the report replaces "Building the report…".
@@ -623,6 +626,14 @@ async def test_a_thumbs_down_asks_why_in_the_page_and_the_reason_reaches_mlflow(
         await expect(responses.filter(has_text="Building the report")).to_have_count(0)
         await expect(responses.filter(has_text="could not find")).to_have_count(0)
         await screenshot(page, "sandbox-reasons.png")
+
+        # Over every channel the 👎 answers are the lowest-rated: an admin adds one to the
+        # evaluation dataset from the report.
+        await send(page, "/feedback-report 7d")
+        await expect(responses.filter(has_text="Feedback report")).to_have_count(2, timeout=30_000)
+        await responses.get_by_role("button", name="Add to dataset").first.click()
+        in_dataset = responses.get_by_role("button", name="In dataset ✓")
+        await expect(in_dataset).to_have_count(1, timeout=30_000)
 
 
 async def test_the_assistant_panel_greets_suggests_and_gives_a_traced_rateable_answer(
