@@ -46,6 +46,7 @@ from mlflow.utils.rest_utils import MlflowHostCreds, http_request, verify_rest_r
 from mlflow.utils.workspace_context import get_request_workspace
 from requests.utils import get_environ_proxies
 
+from bot.common.failures import retried_within_a_request
 from bot.report.trace_records import (
     AnswerQuery,
     AssessmentRecord,
@@ -60,8 +61,6 @@ PAGE_SIZE = 500  # the server refuses more
 SEARCH_ENDPOINT = "/api/3.0/mlflow/traces/search"
 METRICS_ENDPOINT = "/api/3.0/mlflow/traces/metrics"  # QueryTraceMetrics (MLflow 3.17 has it)
 METRICS_PAGE_SIZE = 1000  # the server's default and its usual limit
-# Retried like mlflow's client does (mlflow.utils.request_utils): no answer, or these.
-TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MILLISECOND = timedelta(milliseconds=1)
 
@@ -230,7 +229,9 @@ class DirectPageReader:
                 # new one, as any HTTP client does, without counting it as a retry.
                 self._send()
                 status, content, error = self._answer()
-            if error is None and status not in TRANSIENT_STATUSES:
+            # Retried with mlflow's backoff: no answer, or a status that may pass in seconds
+            # (the one classification, bot/common/failures.py; a 401/403 fails at once).
+            if error is None and not retried_within_a_request(status):
                 break
             if attempt >= self._retries:
                 if error is not None:

@@ -9,7 +9,7 @@ memory, unless the store cannot take it (a database restarting): then the trace 
 to `MAX_HELD` of them, and kept by `keep_held`, which the worker calls every second.
 `TraceSender` then sends a kept trace with MLflow's tracing client (trace info, then spans;
 trace data to artifacts where the server keeps spans there), raising on any failure so the
-caller decides: retry, or keep as dead (`refused_for_good`).
+caller decides: retry, or keep as dead (bot/tracing/server_errors.py says which).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from collections import deque
 from collections.abc import Callable, Sequence
 
 from mlflow.entities import Trace
-from mlflow.exceptions import MlflowException
 from mlflow.tracing import provider
 from mlflow.tracing.client import TracingClient
 from mlflow.tracing.processor.base_mlflow import BaseMlflowSpanProcessor
@@ -32,8 +31,6 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 log = logging.getLogger(__name__)
 
 MAX_HELD = 2000  # traces held while the store cannot take them (~10 kB each); beyond: lost
-# Statuses after which the same request cannot succeed later (timeouts and rate limits can).
-_RETRYABLE_4XX = (408, 425, 429)
 
 
 class KeepingSpanExporter(SpanExporter):
@@ -145,11 +142,3 @@ class TraceSender:
         except NotImplementedError:  # a server that keeps spans as artifacts
             self._client._upload_trace_data(info, trace.data)
         return trace.info.trace_id
-
-
-def refused_for_good(error: Exception) -> bool:
-    """Whether the server refused the request itself (a 4xx that a retry cannot change)."""
-    if not isinstance(error, MlflowException):
-        return False
-    status = error.get_http_status_code()
-    return 400 <= status < 500 and status not in _RETRYABLE_4XX
