@@ -36,10 +36,11 @@ run: install
 	MLFLOW_SERVER_BIN=$(abspath $(MLFLOW_VENV))/bin/mlflow $(BIN)/python -m sandbox.devstack
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check bot config devkit sandbox bench tests
-	$(BIN)/ruff format --check bot config devkit sandbox bench tests
+	$(BIN)/ruff check bot config handlers devkit sandbox bench tests
+	$(BIN)/ruff format --check bot config handlers devkit sandbox bench tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m devkit.doc_links README.md docs
 
 # Two workers, a test file each at a time (each its own servers): most tests wait on processes.
 unit: install

@@ -10,14 +10,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.listeners.feedback import FORM_EXPIRED, NO_TRACE, NOT_OUR_ANSWER
-from bot.listeners.reason_prompt import QUESTION
 from bot.report.command import BUILDING, REFUSAL
 from bot.tracing.data_model import RATING_DIMENSIONS, VOTE, rating_value
 from devkit.conversation import open_rating_modal, trace_id_of
 from devkit.ids import new_id, new_trace_id
 from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import dm, mention, rating_submission, reaction_event, vote_click
+from handlers.listeners.feedback import FORM_EXPIRED, NO_TRACE, NOT_OUR_ANSWER
+from handlers.views.reason_prompt import QUESTION
 from tests.support.front import Front, front_settings, running_front
 from tests.support.views import initial_scores
 

@@ -39,8 +39,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.listeners.guard import malformed_reason
-from bot.listeners.reason_prompt import ReasonSigner, ReasonTarget, follow_up_blocks
 from bot.runtime.http_front import MAX_BODY_BYTES
 from devkit.bot_process import BotProcess
 from devkit.conversation import final_answer, open_rating_modal, trace_id_of
@@ -59,6 +57,8 @@ from devkit.slack_payloads import (
 from devkit.slack_requests import SlackSender, SocketModeSender
 from devkit.traces import Tracking
 from devkit.waiting import eventually
+from handlers.checks.guard import malformed_reason
+from handlers.views.reason_prompt import ReasonSigner, ReasonTarget, follow_up_blocks
 from tests.support.fuzzing import (
     ENORMOUS_TEXT,
     ODD_TEXT,

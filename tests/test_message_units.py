@@ -10,14 +10,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.feedback.recorder import COMMENT_MAX_CHARS, CurrentRatings
-from bot.listeners.rating_modal import (
-    MetadataSigner,
-    RatingForm,
-    RatingTarget,
-    TamperedMetadata,
-    rating_view,
-    read_submission,
-)
 from bot.slack.answer_message import (
     FALLBACK_TEXT_LIMIT,
     MARKDOWN_LIMIT,
@@ -31,6 +23,14 @@ from bot.tracing.data_model import RATING_DIMENSIONS
 from devkit.ids import new_trace_id
 from devkit.slack_api import MESSAGE_BLOCKS_LIMIT, MODAL_BLOCKS_LIMIT, _validate_blocks
 from devkit.slack_payloads import rating_submission
+from handlers.views.rating_modal import (
+    MetadataSigner,
+    RatingForm,
+    RatingTarget,
+    TamperedMetadata,
+    rating_view,
+    read_submission,
+)
 from tests.support.views import initial_scores
 
 # -- the answer -------------------------------------------------------------------------------

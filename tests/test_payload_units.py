@@ -12,12 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.feedback.reactions import Reaction, vote_of_reaction
-from bot.listeners.guard import malformed_reason
-from bot.listeners.messages import parse_message
-from bot.listeners.payload_values import slack_id, slack_text, slack_ts
-from bot.listeners.reactions import parse_reaction
-from bot.listeners.report import parse_invocation
 from devkit.slack_payloads import dm
+from handlers.checks.guard import malformed_reason
+from handlers.listeners.messages import parse_message
+from handlers.listeners.reactions import parse_reaction
+from handlers.listeners.report import parse_invocation
+from handlers.payload_values import slack_id, slack_text, slack_ts
 
 # -- single values ---------------------------------------------------------------------------
 

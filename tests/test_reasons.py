@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from mlflow.entities import Assessment
 
-from bot.listeners.reason_prompt import ReasonSigner, ReasonTarget
 from config import ConfigError, load_settings
 from config.settings import reason_key
 from devkit.conversation import ask, trace_id_of
@@ -21,6 +20,7 @@ from devkit.slack_payloads import reaction_event as reaction
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from devkit.waiting import eventually
+from handlers.views.reason_prompt import ReasonSigner, ReasonTarget
 from tests.support.stack import Stack, answers_for, timed
 
 REASON = "user_feedback_reason"

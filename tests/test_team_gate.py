@@ -2,7 +2,7 @@
 
 End to end over signed HTTP (the session bot's allow-list defaults to the emulator's `auth.test`
 team; a bot of this module's own lists a partner team explicitly), over Socket Mode once, and
-the rule itself (bot/listeners/team_gate.py) on payload shapes Slack documents."""
+the rule itself (handlers/checks/team_gate.py) on payload shapes Slack documents."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.listeners.team_gate import is_ours
 from devkit.bot_process import BotProcess
 from devkit.conversation import ask, final_answer, open_rating_modal, trace_id_of
 from devkit.ids import new_id
@@ -29,6 +28,7 @@ from devkit.slack_payloads import (
 )
 from devkit.slack_requests import SlackSender, SocketModeSender
 from devkit.traces import Tracking
+from handlers.checks.team_gate import is_ours
 from tests.conftest import SIGNING_SECRET, TEAM_ID
 
 FOREIGN, PARTNER = "TFOREIGN1", "TPARTNER1"

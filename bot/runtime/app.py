@@ -15,7 +15,13 @@ from bot.common.background import BackgroundTasks
 from bot.feedback.outbox import Outbox
 from bot.feedback.reactions import ReactionVotes
 from bot.feedback.recorder import FeedbackRecorder
-from bot.listeners import (
+from bot.report.command import FeedbackReportCommand
+from bot.slack.client import make_web_client
+from bot.storage.assistant_threads import AssistantThreadStore
+from bot.storage.store import Store
+from config import Settings
+from handlers.checks import team_gate
+from handlers.listeners import (
     assistant,
     feedback,
     ignored_events,
@@ -23,15 +29,9 @@ from bot.listeners import (
     reactions,
     reasons,
     report,
-    team_gate,
 )
-from bot.listeners.rating_modal import MetadataSigner
-from bot.listeners.reason_prompt import ReasonSigner
-from bot.report.command import FeedbackReportCommand
-from bot.slack.client import make_web_client
-from bot.storage.assistant_threads import AssistantThreadStore
-from bot.storage.store import Store
-from config import Settings
+from handlers.views.rating_modal import MetadataSigner
+from handlers.views.reason_prompt import ReasonSigner
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot.listeners.guard import malformed_reason
+from handlers.checks.guard import malformed_reason
 
 log = logging.getLogger(__name__)
 

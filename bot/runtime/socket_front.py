@@ -1,7 +1,7 @@
 """The Socket Mode front: Slack's envelopes over a WebSocket, shape-checked before Bolt sees them.
 
 Bolt's handler passes every envelope's payload straight to Bolt and acks only what Bolt answers
-with a 200. This one asks the payload guard first (bot/listeners/guard.py, the same rules as the
+with a 200. This one asks the payload guard first (handlers/checks/guard.py, the same rules as the
 HTTP front) and acks a malformed envelope without dispatching it; and it acks what Bolt could not
 take (an unknown command: the HTTP front's 404), so no envelope is left for Slack to redeliver.
 """
@@ -17,7 +17,7 @@ from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from bot.listeners.guard import malformed_envelope_reason
+from handlers.checks.guard import malformed_envelope_reason
 
 log = logging.getLogger(__name__)
 

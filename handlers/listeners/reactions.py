@@ -10,11 +10,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.common.background import BackgroundTasks
 from bot.feedback.reactions import Reaction, ReactionVotes, vote_of_reaction
-from bot.listeners.payload_values import slack_id, slack_text, slack_ts
-from bot.listeners.reasons import ReasonFollowUp
-from bot.listeners.safety import logged_not_raised
 from bot.slack.answer_message import BotIdentity
 from bot.slack.ephemeral import tell
+from handlers.listeners.reasons import ReasonFollowUp
+from handlers.listeners.safety import logged_not_raised
+from handlers.payload_values import slack_id, slack_text, slack_ts
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from slack_bolt.async_app import AsyncApp
 
 log = logging.getLogger(__name__)
 
-ANY_EVENT_TYPE = re.compile(r".*")  # bot/listeners/guard.py makes sure the type is a string
+ANY_EVENT_TYPE = re.compile(r".*")  # handlers/checks/guard.py makes sure the type is a string
 
 
 def register_last(app: AsyncApp) -> None:

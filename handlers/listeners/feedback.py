@@ -12,19 +12,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.common.background import BackgroundTasks
 from bot.feedback.intent import is_trace_id
 from bot.feedback.recorder import FeedbackRecorder, InvalidFeedback
-from bot.listeners.payload_values import slack_id, slack_ts
-from bot.listeners.rating_modal import (
-    CALLBACK_ID,
-    FORM_ERROR_BLOCK_ID,
-    MetadataSigner,
-    RatingForm,
-    RatingTarget,
-    rating_view,
-    read_submission,
-)
-from bot.listeners.reasons import ReasonFollowUp
-from bot.listeners.safety import logged_not_raised
-from bot.listeners.signing import TamperedMetadata
 from bot.slack.answer_message import (
     FEEDBACK_ACTION_ID,
     NEGATIVE_PREFIX,
@@ -35,6 +22,19 @@ from bot.slack.answer_message import (
 )
 from bot.slack.ephemeral import tell
 from bot.slack.errors import SLACK_FAILURES, slack_error_reason
+from handlers.checks.signing import TamperedMetadata
+from handlers.listeners.reasons import ReasonFollowUp
+from handlers.listeners.safety import logged_not_raised
+from handlers.payload_values import slack_id, slack_ts
+from handlers.views.rating_modal import (
+    CALLBACK_ID,
+    FORM_ERROR_BLOCK_ID,
+    MetadataSigner,
+    RatingForm,
+    RatingTarget,
+    rating_view,
+    read_submission,
+)
 
 log = logging.getLogger(__name__)
 

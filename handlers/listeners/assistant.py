@@ -1,6 +1,6 @@
 """Slack's assistant panel: `assistant_thread_started` and `assistant_thread_context_changed`
 → `AssistantPanel` (bot/answering/assistant.py). The user's questions in the panel are DM
-thread messages, taken by bot/listeners/messages.py like any other.
+thread messages, taken by handlers/listeners/messages.py like any other.
 
 Bolt's `AsyncAssistant` routes the two events. Its thread context store is ours
 (`ThreadContextStore`, over the bot's SQLite): Bolt's default store writes the context into the
@@ -21,9 +21,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answering.assistant import AssistantPanel, OpenedThread
 from bot.common.background import BackgroundTasks
-from bot.listeners.payload_values import slack_id, slack_ts
-from bot.listeners.safety import logged_not_raised
 from bot.storage.assistant_threads import AssistantThreadStore, ThreadContext
+from handlers.listeners.safety import logged_not_raised
+from handlers.payload_values import slack_id, slack_ts
 
 
 class ThreadContextStore(AsyncAssistantThreadContextStore):

@@ -8,10 +8,10 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.common.background import BackgroundTasks
-from bot.listeners.payload_values import slack_id
-from bot.listeners.safety import logged_not_raised
 from bot.report.args import COMMAND
 from bot.report.command import FeedbackReportCommand, Invocation
+from handlers.listeners.safety import logged_not_raised
+from handlers.payload_values import slack_id
 
 
 def parse_invocation(command: dict[str, Any]) -> Invocation:

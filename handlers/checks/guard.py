@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 from slack_bolt.request.internals import extract_enterprise_id, extract_team_id
 from slack_bolt.request.payload_utils import is_assistant_event
 
-from bot.listeners.payload_values import slack_id
+from handlers.payload_values import slack_id
 
 # Fields that Bolt reads as objects (dicts) when present, and as lists.
 _OBJECT_FIELDS = ("event", "view", "user", "team", "channel", "message", "container", "enterprise")

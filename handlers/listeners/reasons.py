@@ -13,8 +13,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.common.background import BackgroundTasks
 from bot.feedback.recorder import FeedbackRecorder, InvalidFeedback
-from bot.listeners.payload_values import slack_id
-from bot.listeners.reason_prompt import (
+from bot.slack.ephemeral import tell
+from bot.slack.errors import SLACK_FAILURES, slack_error_reason
+from bot.slack.response_url import replace_original
+from handlers.checks.signing import TamperedMetadata
+from handlers.listeners.safety import logged_not_raised
+from handlers.payload_values import slack_id
+from handlers.views.reason_prompt import (
     CALLBACK_ID,
     MORE_ACTION_ID,
     QUESTION,
@@ -27,11 +32,6 @@ from bot.listeners.reason_prompt import (
     reason_view,
     thanks_text,
 )
-from bot.listeners.safety import logged_not_raised
-from bot.listeners.signing import TamperedMetadata
-from bot.slack.ephemeral import tell
-from bot.slack.errors import SLACK_FAILURES, slack_error_reason
-from bot.slack.response_url import replace_original
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.answering.incoming import IncomingMessage
 from bot.answering.intake import QuestionIntake
-from bot.listeners.payload_values import slack_id, slack_text, slack_ts
+from handlers.payload_values import slack_id, slack_text, slack_ts
 
 log = logging.getLogger(__name__)
 

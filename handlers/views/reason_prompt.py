@@ -27,9 +27,9 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.feedback.intent import is_trace_id
-from bot.listeners.modal_inputs import as_object, comment_input, read_comment, selected_value
-from bot.listeners.payload_values import slack_id, slack_ts
-from bot.listeners.signing import Signer, TamperedMetadata
+from handlers.checks.signing import Signer, TamperedMetadata
+from handlers.payload_values import slack_id, slack_ts
+from handlers.views.modal_inputs import as_object, comment_input, read_comment, selected_value
 
 QUESTION = "What went wrong?"
 REASON_ACTION_PREFIX = "feedback_reason:"

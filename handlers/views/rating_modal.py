@@ -16,9 +16,9 @@ from slack_sdk.models.views import View
 
 from bot.feedback.intent import is_trace_id
 from bot.feedback.recorder import CurrentRatings
-from bot.listeners.modal_inputs import as_object, comment_input, read_comment, selected_value
-from bot.listeners.signing import Signer, TamperedMetadata
 from bot.tracing.data_model import RATING_DIMENSIONS, SCALE_TEXT, SCORES
+from handlers.checks.signing import Signer, TamperedMetadata
+from handlers.views.modal_inputs import as_object, comment_input, read_comment, selected_value
 
 CALLBACK_ID = "answer_rating"
 SCORE_ACTION_ID = "score"
