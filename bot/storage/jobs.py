@@ -360,7 +360,13 @@ class JobRunner:
     async def _run_batch(self, claimed: Sequence[Job]) -> bool:
         ids = {job.id for job in claimed}
         async with holding(ids, self.lease_s, self._renew, self._release, "jobs") as in_hand:
-            await asyncio.gather(*(self._run_one(job, in_hand) for job in claimed))
+            outcomes = await asyncio.gather(
+                *(self._run_one(job, in_hand) for job in claimed),
+                return_exceptions=True,  # the others run on, their leases renewed, till they end
+            )
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
         return True
 
     async def _renew(self, ids: list[int]) -> None:
