@@ -12,13 +12,14 @@ Statements (SQLAlchemy Core, the same on SQLite and PostgreSQL; run them with `S
     QUEUE.release(owner, ids)            # let any consumer take them at once
     QUEUE.retry(where, error, delay_s)   # tried once more: due again after `delay_s`
     QUEUE.dead(where, reason)            # given up on, kept with its reason (`revive_dead`)
+    QUEUE.settle(outcome, owner, id)     # one row's outcome if its version still stands
     QUEUE.all_due_now()                  # everything waiting is due (the server is back)
     QUEUE.next_due_at()                  # when the next row is due: min over waiting rows
     QUEUE.backlog(conn)                  # waiting rows, the oldest's age, dead ones by reason
 
 A claim takes rows nobody holds (never claimed, or the claim ran out) and, for a queue whose
 rows are tried until done (`tried`: `created_at`, `attempts`, `next_attempt_at`,
-`last_error`, `dead_reason`, schema.py's `tried_until_done`), only rows not dead and due.
+`last_error`, `dead_reason`: schema.py's `_tried_until_done`), only rows not dead and due.
 Rows another transaction is claiming are skipped, not waited for (`FOR UPDATE SKIP LOCKED`
 on PostgreSQL; SQLite's one writer at a time needs nothing): instances claiming at once each
 get rows of their own. Whoever holds a claim renews it every third of its lease while it
