@@ -16,14 +16,22 @@ import pytest
 from mlflow.exceptions import MlflowException
 from mlflow.protos import databricks_pb2
 
-from bot.common.failures import Failure, failure_of_status, retried_within_a_request
+from bot.common.failures import (
+    RETRIED_WITHIN_A_REQUEST,
+    Failure,
+    failure_of_status,
+    retried_within_a_request,
+)
 from bot.feedback.delivery import MlflowFeedbackWriter, PermanentFailure, TraceNotFound
 from bot.feedback.intent import FeedbackIntent
 from bot.storage.jobs import Job, JobKind, JobQueue, JobRunner, Refused, RetryLater
 from bot.storage.queue import Wakeup, backoff_s
 from bot.storage.store import Store
+from bot.tracing.rest import MlflowRest, RequestBounds
+from bot.tracing.rest_errors import MlflowRestError, ResourceNotFound, ServerUnreachable
 from bot.tracing.server_errors import failure_of, trace_not_found
 from devkit.waiting import eventually
+from tests.support.scripted_http import scripted_server
 
 
 @pytest.fixture
@@ -247,6 +255,12 @@ def test_mlflows_exceptions_are_classified_by_their_status() -> None:
     assert failure_of(raised(databricks_pb2.INTERNAL_ERROR)) is Failure.TRANSIENT  # no answer
     assert failure_of(raised(databricks_pb2.ABORTED)) is Failure.TRANSIENT
     assert failure_of(ConnectionError("refused")) is Failure.TRANSIENT
+    assert failure_of(MlflowRestError("no", status=401)) is Failure.CREDENTIALS  # the adapter's
+    assert failure_of(MlflowRestError("no", status=400)) is Failure.REFUSED
+    assert failure_of(ServerUnreachable("no answer")) is Failure.TRANSIENT
+    assert trace_not_found(ResourceNotFound("no", status=404, error_code="RESOURCE_DOES_NOT_EXIST"))
+    assert {401, 403, 404}.isdisjoint(RETRIED_WITHIN_A_REQUEST)  # the adapter's retried codes
+    assert {408, 409, 429, 500, 503, 504} <= RETRIED_WITHIN_A_REQUEST
     missing = raised(databricks_pb2.RESOURCE_DOES_NOT_EXIST)
     assert failure_of(missing) is Failure.REFUSED and trace_not_found(missing)
     assert not trace_not_found(raised(databricks_pb2.INVALID_PARAMETER_VALUE))
@@ -283,3 +297,30 @@ def test_a_vote_refused_for_the_bots_credentials_is_retried_not_dead(
         writer.apply(FeedbackIntent("tr-" + "a" * 32, "U1", "user_feedback", True))
     if outcome is MlflowException:
         assert not isinstance(raised.value, (PermanentFailure, TraceNotFound))
+
+
+# -- a call of the MLflow adapter, by what the tracking server answers -------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "retried"),
+    [
+        ((409, b'{"error_code": "ABORTED", "message": "a concurrent write"}'), True),
+        ((503, b"busy"), True),
+        ((401, b'{"error_code": "UNAUTHENTICATED", "message": "no"}'), False),  # at once
+        ((403, b'{"error_code": "PERMISSION_DENIED", "message": "no"}'), False),
+    ],
+)
+def test_the_adapter_retries_within_a_call_only_what_may_pass_in_seconds(
+    first: tuple[int, bytes], retried: bool
+) -> None:
+    with scripted_server() as script:
+        script.answers = [first, (200, b'{"experiment": {"experiment_id": "7"}}')]
+        rest = MlflowRest(script.url, RequestBounds(timeout_s=5, retries=1, backoff_s=0))
+        if retried:
+            assert rest.experiment_id("x") == "7"
+        else:
+            with pytest.raises(MlflowRestError) as raised:
+                rest.experiment_id("x")
+            assert failure_of(raised.value) is Failure.CREDENTIALS
+        assert len(script.requests) == (2 if retried else 1)

@@ -43,3 +43,10 @@ def retried_within_a_request(status: int) -> bool:
     """Whether an HTTP call answered `status` is tried again at once, with its client's short
     backoff (a page of a report): only what may pass in seconds; a 200 is not."""
     return status >= 400 and failure_of_status(status) is Failure.TRANSIENT
+
+
+# The statuses an HTTP client retries within one call (`retried_within_a_request`), for
+# clients that take a list (mlflow's `http_request`, in the MLflow adapter).
+RETRIED_WITHIN_A_REQUEST = frozenset(
+    status for status in range(400, 600) if retried_within_a_request(status)
+)

@@ -59,10 +59,11 @@ def add_commands(commands: Any) -> None:
 
 def run(args: argparse.Namespace, settings: TrackingSettings) -> int:
     from bot.report.trace_pages import TraceSource
+    from bot.tracing.rest import MlflowRest
     from bot.tracing.setup import bound_mlflow_client
 
     bound_mlflow_client(settings)
-    source = TraceSource(settings.mlflow_tracking_uri, settings.mlflow_experiment_name)
+    source = TraceSource(MlflowRest.from_settings(settings), settings.mlflow_experiment_name)
     query = AnswerQuery(args.since, args.channel)
     try:
         if args.command == "report":

@@ -19,6 +19,7 @@ from __future__ import annotations
 from mlflow.exceptions import MlflowException
 
 from bot.common.failures import Failure, failure_of_status
+from bot.tracing.rest_errors import MlflowRestError
 
 
 def failure_of(error: BaseException) -> Failure:
@@ -27,9 +28,14 @@ def failure_of(error: BaseException) -> Failure:
     transient."""
     if isinstance(error, MlflowException):
         return failure_of_status(error.get_http_status_code())
+    if isinstance(error, MlflowRestError):  # the MLflow adapter's (bot/tracing/rest.py)
+        return failure_of_status(error.status)
     return Failure.TRANSIENT
 
 
 def trace_not_found(error: BaseException) -> bool:
     """The trace is not on the server (yet: export is asynchronous)."""
-    return isinstance(error, MlflowException) and error.error_code == "RESOURCE_DOES_NOT_EXIST"
+    code = getattr(error, "error_code", None)
+    return (
+        isinstance(error, MlflowException | MlflowRestError) and code == "RESOURCE_DOES_NOT_EXIST"
+    )
