@@ -20,13 +20,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, delete, select, update
+from sqlalchemy import ColumnElement, Connection, delete, func, select, update
 
 from bot.feedback.intent import FeedbackIntent, FeedbackValue
 from bot.storage.queue import QueueTable, due_in_s
 from bot.storage.schema import feedback_latest as latest
 from bot.storage.schema import feedback_outbox as pending
 from bot.storage.store import Store
+from bot.tracing.data_model import RATINGS, VOTE
 
 OUTBOX = QueueTable(pending, pending.c.lease_until, pending.c.lease_owner)
 
@@ -109,6 +110,16 @@ class Outbox:
     async def latest(self, trace_id: str, user_id: str) -> dict[str, LatestIntent]:
         """The user's latest intent per assessment name on this trace."""
         return await self._store.run(lambda conn: _latest(conn, trace_id, user_id))
+
+    async def answers_rated_by(self, user_id: str) -> int:
+        """How many answers `user_id` has a vote or rating on now (withdrawn ones not)."""
+        counted = (VOTE, *RATINGS)
+        query = select(func.count(func.distinct(latest.c.trace_id))).where(
+            latest.c.user_id == user_id,
+            latest.c.name.in_(counted),
+            latest.c.value_json != "null",
+        )
+        return await self._store.run(lambda conn: int(conn.execute(query).scalar_one()))
 
     def _write(self, conn: Connection, intents: list[FeedbackIntent], now: float) -> None:
         for intent in intents:

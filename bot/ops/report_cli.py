@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from bot.report.export import export_lines
-from bot.report.formats import FORMATS, render
-from bot.report.reasons import report_with_reasons
+from bot.report.figures.report import report_with_reasons
+from bot.report.render.formats import FORMATS, render
 from bot.report.trace_records import CHANNEL_ID, AnswerQuery, tracking_failure
 from bot.report.window import DEFAULT_WINDOW, ReportWindow, WindowError, parse_window
 from config import TrackingSettings

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.report.compute import LowRatedAnswer
+from bot.report.model import LowRatedAnswer
 
 log = logging.getLogger(__name__)
 
