@@ -4,9 +4,11 @@ from config.settings import (
     ConfigError,
     LlmChoiceSettings,
     Settings,
+    StoreSettings,
     TrackingSettings,
     load_llm_choice_settings,
     load_settings,
+    load_store_settings,
     load_tracking_settings,
     settings_or_exit,
 )
@@ -15,9 +17,11 @@ __all__ = [
     "ConfigError",
     "LlmChoiceSettings",
     "Settings",
+    "StoreSettings",
     "TrackingSettings",
     "load_llm_choice_settings",
     "load_settings",
+    "load_store_settings",
     "load_tracking_settings",
     "settings_or_exit",
 ]

@@ -163,7 +163,40 @@ class LlmChoiceSettings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
 
-class Settings(LlmChoiceSettings, TrackingSettings):
+class StoreSettings(BaseSettings):
+    """Where the store of work in flight lives: what `python -m bot store|migrate` read, so
+    they run without Slack secrets."""
+
+    model_config = _SETTINGS_CONFIG
+
+    bot_data_dir: Path = Field(
+        default=Path("data"), description="a writable directory for durable local state"
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://user:password@host/db (or postgres://…) to keep the store "
+        "on PostgreSQL, shared by every instance; unset: SQLite in BOT_DATA_DIR",
+    )
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _empty_database_url_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(POSTGRES_SCHEMES):
+            raise ValueError("not a postgresql:// or postgres:// URL")
+        return value
+
+    @property
+    def store_url(self) -> str | None:
+        """Where the store lives: a PostgreSQL URL, or None for SQLite in `bot_data_dir`."""
+        return None if self.database_url is None else self.database_url.get_secret_value()
+
+
+class Settings(LlmChoiceSettings, TrackingSettings, StoreSettings):
     """Everything the bot needs to serve Slack."""
 
     # Slack
@@ -228,9 +261,6 @@ class Settings(LlmChoiceSettings, TrackingSettings):
             f"{REASON_LABEL_MAX_CHARS} characters, distinct), e.g. Inaccurate,Outdated,Other"
         ),
     )
-    bot_data_dir: Path = Field(
-        default=Path("data"), description="a writable directory for durable local state"
-    )
     trace_retry_for_s: float = Field(
         default=86400.0,
         gt=0,
@@ -240,11 +270,6 @@ class Settings(LlmChoiceSettings, TrackingSettings):
         default=600.0,
         gt=0,
         description="seconds after which a question not yet answered gets an apology (> 0)",
-    )
-    database_url: SecretStr | None = Field(
-        default=None,
-        description="postgresql://user:password@host/db (or postgres://…) to keep the store "
-        "on PostgreSQL, shared by every instance; unset: SQLite in BOT_DATA_DIR",
     )
     question_lease_s: float = Field(
         default=60.0,
@@ -293,27 +318,15 @@ class Settings(LlmChoiceSettings, TrackingSettings):
             return [{"title": v, "message": v} if isinstance(v, str) else v for v in value]
         return value
 
-    @field_validator("slack_app_token", "database_url", mode="before")
+    @field_validator("slack_app_token", mode="before")
     @classmethod
-    def _empty_is_unset(cls, value: object) -> object:
+    def _empty_token_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
     @property
     def feedback_reason_labels(self) -> dict[str, str]:
         """The 👎 reasons offered, stored value → label, in the configured order."""
         return {reason_key(label): label for label in self.feedback_reasons}
-
-    @field_validator("database_url")
-    @classmethod
-    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith(POSTGRES_SCHEMES):
-            raise ValueError("not a postgresql:// or postgres:// URL")
-        return value
-
-    @property
-    def store_url(self) -> str | None:
-        """Where the store lives: a PostgreSQL URL, or None for SQLite in `bot_data_dir`."""
-        return None if self.database_url is None else self.database_url.get_secret_value()
 
     @property
     def socket_mode(self) -> bool:
@@ -353,6 +366,11 @@ def load_settings(**overrides: object) -> Settings:
 def load_llm_choice_settings(**overrides: object) -> LlmChoiceSettings:
     """Only the settings that choose the LLM (for `make run`'s summary)."""
     return _load(LlmChoiceSettings, overrides)
+
+
+def load_store_settings(**overrides: object) -> StoreSettings:
+    """Only where the store lives (for `python -m bot store|migrate`)."""
+    return _load(StoreSettings, overrides)
 
 
 def load_tracking_settings(**overrides: object) -> TrackingSettings:
