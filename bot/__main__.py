@@ -10,7 +10,7 @@ import sys
 from bot.common.log_setup import configure_logging
 from bot.common.secret_redaction import install_secret_redaction, secrets_of
 from bot.ops import report_cli
-from config import load_settings, load_store_settings, load_tracking_settings, settings_or_exit
+from config import load_settings, load_store_settings, settings_or_exit
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in ("store", "outbox", "migrate"):
         return _store(args)
     if args.command in report_cli.COMMANDS:
-        return report_cli.run(args, settings_or_exit(load_tracking_settings))
+        return report_cli.run(args, report_cli.tracking_settings())
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -1,6 +1,7 @@
 """Configuration: one `Settings` object, built once at start-up and passed in."""
 
 from config.settings import (
+    LOCAL_MLFLOW_PORT,
     ConfigError,
     LlmChoiceSettings,
     Settings,
@@ -14,6 +15,7 @@ from config.settings import (
 )
 
 __all__ = [
+    "LOCAL_MLFLOW_PORT",
     "ConfigError",
     "LlmChoiceSettings",
     "Settings",

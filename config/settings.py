@@ -93,6 +93,10 @@ def reason_key(label: str) -> str:
 POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 
 
+# The port `make run` serves its local MLflow tracking server on, when free (sandbox/devstack.py).
+LOCAL_MLFLOW_PORT = 5000
+
+
 class ConfigError(Exception):
     """A missing or malformed setting; the message names the variable."""
 
