@@ -35,12 +35,13 @@ from bot.feedback.outbox import Outbox, OutboxEntry
 from bot.storage.store import StoreUnavailable, lease_owner
 from bot.tracing.counted_feedback import (
     SUMMARY,
+    SUMMARY_MEANING,
     SUMMARY_SOURCE_ID,
     SUMMARY_SOURCE_TYPE,
     Summary,
     counted,
 )
-from bot.tracing.data_model import TAG_CHANNEL, WITHDRAWN_VOTE
+from bot.tracing.data_model import MEANING_KEY, TAG_CHANNEL, WITHDRAWN_VOTE, meaning
 from bot.tracing.server_watch import TrackingServerWatch
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,11 @@ class MlflowFeedbackWriter:
         mine = self._valid_assessments_of(intent)
         if any((a.metadata or {}).get(INTENT_KEY) == intent.intent_id for a in mine):
             return "already delivered"
-        metadata = {**intent.metadata, INTENT_KEY: intent.intent_id}
+        metadata = {
+            **intent.metadata,
+            INTENT_KEY: intent.intent_id,
+            MEANING_KEY: meaning(intent.name, intent.value),
+        }
         if intent.value is None:
             for assessment in mine:
                 self._withdraw(intent.trace_id, assessment, metadata)
@@ -127,17 +132,26 @@ class MlflowFeedbackWriter:
             )
             for a in info.assessments
         )
-        value = Summary.of((a for a in found if a is not None), info.tags.get(TAG_CHANNEL)).value
+        now = Summary.of((a for a in found if a is not None), info.tags.get(TAG_CHANNEL))
+        value, rationale = now.value, now.rationale
         summaries = [a for a in info.assessments if a.name == SUMMARY and a.valid is not False]
         if not summaries:
             mlflow.log_feedback(
                 trace_id=trace_id,
                 name=SUMMARY,
                 value=value,
+                rationale=rationale,
                 source=AssessmentSource(SUMMARY_SOURCE_TYPE, SUMMARY_SOURCE_ID),
+                metadata={MEANING_KEY: SUMMARY_MEANING},
             )
-        elif getattr(summaries[0], "value", None) != value:
-            summary = Feedback(name=SUMMARY, value=value, source=summaries[0].source)
+        elif (getattr(summaries[0], "value", None), summaries[0].rationale) != (value, rationale):
+            summary = Feedback(
+                name=SUMMARY,
+                value=value,
+                source=summaries[0].source,
+                rationale=rationale,
+                metadata={MEANING_KEY: SUMMARY_MEANING},
+            )
             self._client.update_assessment(trace_id, str(summaries[0].assessment_id), summary)
         for duplicate in summaries[1:]:  # two instances delivered to one trace at once
             self._client.delete_assessment(trace_id, str(duplicate.assessment_id))
@@ -161,7 +175,12 @@ class MlflowFeedbackWriter:
             value=assessment.value,
             source=assessment.source,
             rationale=assessment.rationale,
-            metadata={**(assessment.metadata or {}), **metadata, "withdrawn_from": assessment.name},
+            metadata={
+                **(assessment.metadata or {}),
+                **metadata,
+                "withdrawn_from": assessment.name,
+                MEANING_KEY: meaning(WITHDRAWN_VOTE, assessment.value),
+            },
         )
         self._client.update_assessment(trace_id, str(assessment.assessment_id), withdrawn)
 

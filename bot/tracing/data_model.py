@@ -8,6 +8,8 @@ Slack user ID:
 - `user_feedback_reason`: why a 👎 (the reason's key, e.g. `inaccurate`); the optional comment
   is the rationale. It counts while its giver's valid vote on the answer is 👎.
 Only valid assessments count: an overridden one stays on the trace with `valid=False`.
+Each carries its meaning in words in its metadata (`meaning`), for whoever opens the trace in
+MLflow's UI. Every name the bot writes to MLflow: docs/mlflow-names.md.
 """
 
 from __future__ import annotations
@@ -32,6 +34,33 @@ TAG_CHANNEL_TYPE = "slack.channel_type"
 TAG_ANSWER_TS = "slack.answer_ts"
 # Asked in the assistant panel while viewing this channel (its ID; Slack's thread context).
 TAG_VIEWING_CHANNEL = "slack.viewing_channel"
+
+
+# The metadata key of an assessment's meaning in words.
+MEANING_KEY = "meaning"
+
+
+def meaning(name: str, value: object) -> str:
+    """What an assessment the bot writes for a person means, in words (its metadata's
+    `meaning`)."""
+    if name == VOTE:
+        return (
+            "👍: the person found this answer helpful"
+            if value
+            else ("👎: the person found this answer not helpful")
+        )
+    if name == WITHDRAWN_VOTE:
+        return "a vote withdrawn (its reaction removed): it no longer counts"
+    if name in RATINGS and isinstance(value, int | float) and not isinstance(value, bool):
+        score = round(rating_score(float(value)))
+        dimension = name.removeprefix("user_")
+        return (
+            f"{dimension}: {score} of {HIGHEST_SCORE} by the person "
+            f"(stored as score / {HIGHEST_SCORE}); the rationale is their comment"
+        )
+    if name == REASON:
+        return f"why the person gave 👎: {value}; the rationale is their comment"
+    return name
 
 
 def rating_value(score: int) -> float:
