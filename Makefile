@@ -42,6 +42,7 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff format --check bot config handlers devkit sandbox bench tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/python -m devkit.doc_links README.md docs
 
 # Two workers, a test file each at a time (each its own servers): most tests wait on processes.
 unit: install

@@ -3,8 +3,8 @@
 One schema and one set of statements for both (bot/storage/store.py); this module only makes
 the PostgreSQL engine: psycopg 3 with SQLAlchemy's own bounded pool (`pool_size` connections,
 no overflow: one per store thread), so each process holds a bounded number of connections
-(README, bench/notes.md). A connection that broke (the server restarted) is noticed before
-use (`pool_pre_ping`) and replaced; a server that is down fails a call within
+(docs/deployment.md, bench/notes.md). A connection that broke (the server restarted) is
+noticed before use (`pool_pre_ping`) and replaced; a server that is down fails a call within
 `CONNECT_TIMEOUT_S`, so the front answers Slack 5xx in time instead of acking a question it
 could not keep."""
 
