@@ -4,7 +4,8 @@ ties two test files' contents together)."""
 
 from __future__ import annotations
 
-import ast
+import functools
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,39 +21,49 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def _imported(tree: ast.Module, package: str) -> set[str]:
-    """Every module `tree` imports (a `from a import b` counts for `a` and for `a.b`)."""
+_FROM_IMPORT = re.compile(
+    r"^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(\([^)]*\)|[^\n]+)", re.M
+)
+_IMPORT = re.compile(r"^[ \t]*import[ \t]+([^\n]+)", re.M)
+
+
+def _imported(source: str, package: str) -> set[str]:
+    """Every module `source` imports (a `from a import b` counts for `a` and for `a.b`).
+    (Read with regular expressions, not `ast`: the whole tree in a fraction of the time.)"""
     names: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parent = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*parent, base] if base else parent)
-            names.add(base)
-            names.update(f"{base}.{alias.name}" for alias in node.names)
+    for line in _IMPORT.findall(source):
+        names.update(part.split(" as ")[0].strip() for part in line.split("#")[0].split(","))
+    for dots, module, imported in _FROM_IMPORT.findall(source):
+        base = module
+        if dots:
+            parent = package.split(".")[: len(package.split(".")) - len(dots) + 1]
+            base = ".".join([*parent, module] if module else parent)
+        names.add(base)
+        for part in re.sub(r"#[^\n]*", "", imported).strip("()").split(","):
+            name = part.split(" as ")[0].strip()
+            if name:
+                names.add(f"{base}.{name}")
     return names
 
 
-def _sources() -> dict[str, ast.Module]:
+@functools.cache
+def _sources() -> dict[str, str]:
     """Every module of the tree, packages (their `__init__`) left out."""
-    trees = {}
+    sources = {}
     for top in (*PACKAGES, "devkit", "sandbox", "bench", "tests"):
         for path in (ROOT / top).rglob("*.py"):
             if path.name != "__init__.py":
-                trees[_module_name(path)] = ast.parse(path.read_text(), str(path))
-    return trees
+                sources[_module_name(path)] = path.read_text()
+    return sources
 
 
 def test_every_module_of_the_product_is_imported_somewhere() -> None:
-    trees = _sources()
+    sources = _sources()
     imported: set[str] = set()
-    for name, tree in trees.items():
+    for name, source in sources.items():
         package = name if name.count(".") == 0 else name.rsplit(".", 1)[0]
-        imported |= _imported(tree, package)
-    product = {name for name in trees if name.split(".")[0] in PACKAGES}
+        imported |= _imported(source, package)
+    product = {name for name in sources if name.split(".")[0] in PACKAGES}
     orphans = sorted(product - imported - ENTRY_POINTS)
     assert not orphans, f"modules nothing imports (dead code?): {orphans}"
 
@@ -61,10 +72,10 @@ def test_test_files_share_helpers_through_tests_support_only() -> None:
     importers = {
         name: sorted(
             imported
-            for imported in _imported(tree, "tests")
+            for imported in _imported(source, "tests")
             if imported.startswith("tests.test_") and imported.count(".") == 1
         )
-        for name, tree in _sources().items()
+        for name, source in _sources().items()
         if name.startswith("tests.")
     }
     offenders = {name: imports for name, imports in importers.items() if imports}
