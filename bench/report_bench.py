@@ -38,6 +38,7 @@ from bot.report.compute import FeedbackReport, compute_report, page_by_page_repo
 from bot.report.trace_pages import TraceSource  # noqa: E402
 from bot.report.trace_records import AnswerQuery  # noqa: E402
 from bot.report.window import parse_window  # noqa: E402
+from bot.tracing.rest import MlflowRest, RequestBounds  # noqa: E402
 from devkit.mlflow_server import MLFLOW_BIN, MlflowServer  # noqa: E402
 
 EXPERIMENT = "report-bench"
@@ -98,7 +99,7 @@ def measure(size: int, repeat: int) -> Row:
             check=True,
         )
         seed_s = time.monotonic() - started
-        source = TraceSource(server.url, EXPERIMENT)
+        source = TraceSource(MlflowRest(server.url, RequestBounds(60, retries=0)), EXPERIMENT)
         query = AnswerQuery(parse_window("7d"))
         compute_report(source, query, server.url)  # warm up the server and the connection
         report_time, report = best_of(repeat, lambda: compute_report(source, query, server.url))

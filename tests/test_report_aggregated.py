@@ -27,13 +27,15 @@ from bot.report.aggregated import NotExact, aggregated_report
 from bot.report.answer_feedback import read_answer
 from bot.report.compute import FeedbackReport, compute_report, page_by_page_report
 from bot.report.export import answer_record, export_lines
-from bot.report.trace_pages import METRICS_ENDPOINT, TraceSource
+from bot.report.trace_pages import TraceSource
 from bot.report.trace_records import AnswerQuery
 from bot.report.window import parse_window
 from bot.tracing.data_model import VOTE, rating_value
+from bot.tracing.rest import TRACE_METRICS
 from devkit.ids import new_id
 from devkit.mlflow_server import MlflowServer
 from devkit.ports import free_port
+from tests.support.mlflow_rest import rest_at, source_at
 from tests.support.report_seed import FeedbackSeeder
 
 UI = "http://mlflow.example"
@@ -128,7 +130,7 @@ def seeded(mlflow_server: MlflowServer) -> Seeded:
 
 
 def both(seeded: Seeded, query: AnswerQuery) -> tuple[FeedbackReport, FeedbackReport]:
-    source = TraceSource(seeded.url, seeded.experiment_name)
+    source = source_at(seeded.url, seeded.experiment_name)
     return (
         aggregated_report(source, seeded.experiment_id, query, UI),
         page_by_page_report(source, seeded.experiment_id, query, UI),
@@ -183,7 +185,7 @@ class CountingSource(TraceSource):
 
 @pytest.mark.parametrize("negative_only", [False, True])
 def test_export_reads_only_answers_with_feedback(seeded: Seeded, negative_only: bool) -> None:
-    source = CountingSource(seeded.url, seeded.experiment_name)
+    source = CountingSource(rest_at(seeded.url), seeded.experiment_name)
     query = AnswerQuery(DAYS)
     lines = list(export_lines(source, query, negative_only=negative_only))
     every = [
@@ -237,7 +239,7 @@ def judged(mlflow_server: MlflowServer) -> Seeded:
 def test_judges_and_code_under_the_bots_names_send_the_report_to_pages(
     judged: Seeded, caplog: pytest.LogCaptureFixture
 ) -> None:
-    source = TraceSource(judged.url, judged.experiment_name)
+    source = source_at(judged.url, judged.experiment_name)
     query = AnswerQuery(DAYS)
     with pytest.raises(
         NotExact, match=r"4 valid votes and ratings on the server, 2 in the bot.s summaries"
@@ -268,7 +270,7 @@ class NoMetricsProxy:
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if self.path.startswith(METRICS_ENDPOINT):
+                if self.path.startswith(TRACE_METRICS):
                     proxy.metrics_requests += 1
                     self._answer(404, b'{"error_code": "ENDPOINT_NOT_FOUND", "message": "no"}')
                 else:
@@ -308,7 +310,7 @@ def older_mlflow(mlflow_server: MlflowServer) -> Iterator[NoMetricsProxy]:
 def test_a_server_without_trace_metrics_gets_the_page_reader_with_one_log_line(
     seeded: Seeded, older_mlflow: NoMetricsProxy, caplog: pytest.LogCaptureFixture
 ) -> None:
-    source = TraceSource(older_mlflow.url, seeded.experiment_name)
+    source = source_at(older_mlflow.url, seeded.experiment_name)
     query = AnswerQuery(DAYS)
     expected = page_by_page_report(source, seeded.experiment_id, query, UI)
     with caplog.at_level(logging.WARNING, logger="bot.report.compute"):

@@ -10,8 +10,8 @@ import pytest
 
 from bot.report.answer_feedback import read_answer
 from bot.report.args import ChannelRef, UsageError, parse_report_args
-from bot.report.trace_records import AssessmentRecord, TraceRecord
 from bot.report.window import WindowError, parse_window, utc_iso
+from bot.tracing.trace_records import AssessmentRecord, TraceRecord
 
 NOW = datetime(2026, 11, 27, 10, 30, tzinfo=UTC)
 

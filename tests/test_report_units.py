@@ -22,11 +22,11 @@ from bot.report.blocks import help_blocks, report_blocks
 from bot.report.compute import LOWEST_COUNT, ReportBuilder, percent
 from bot.report.figures import percent_text, trend_lines
 from bot.report.formats import render_text
-from bot.report.trace_pages import trace_record
-from bot.report.trace_records import AnswerQuery, TraceRecord
+from bot.report.trace_records import AnswerQuery
 from bot.report.window import WindowError, parse_window
 from bot.tracing.counted_feedback import CountedAssessment, Summary
 from bot.tracing.links import trace_url
+from bot.tracing.trace_records import TraceRecord, trace_record
 from config import load_tracking_settings
 from devkit.slack_api import MESSAGE_BLOCKS_LIMIT, _validate_blocks
 from devkit.slack_payloads import escaped_command_text

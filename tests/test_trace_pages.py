@@ -1,36 +1,30 @@
-"""The report's reader of trace search pages (bot/report/trace_pages.py), against a real MLflow
-server (it must see exactly what mlflow's own client sees) and against a scripted one (errors)."""
+"""The report's trace search pages (bot/report/trace_pages.py, through the MLflow adapter
+bot/tracing/rest.py), against a real MLflow server (it must see exactly what mlflow's own
+client sees) and against a scripted one (errors, credentials, retries)."""
 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import mlflow
 import pytest
 from mlflow.entities import AssessmentSource, AssessmentSourceType, TraceInfo
 from mlflow.tracing.client import TracingClient
-from mlflow.utils.rest_utils import MlflowHostCreds
 
-import bot.report.trace_pages as trace_pages
-from bot.report.trace_pages import DirectPageReader, MlflowPageReader, TraceSource, page_reader
-from bot.report.trace_records import (
-    AnswerQuery,
-    AssessmentRecord,
-    NoTraceMetrics,
-    TraceRecord,
-    tracking_failure,
-)
+from bot.report.trace_records import AnswerQuery, NoTraceMetrics, tracking_failure
 from bot.report.window import parse_window
 from bot.tracing.data_model import VOTE, WITHDRAWN_VOTE
+from bot.tracing.rest import RequestBounds
+from bot.tracing.trace_records import AssessmentRecord, TraceRecord
 from devkit.ids import new_id
 from devkit.mlflow_server import MlflowServer
 from devkit.ports import free_port
+from tests.support.mlflow_rest import source_at
 from tests.support.report_seed import FeedbackSeeder
+from tests.support.scripted_http import Scripted, scripted_server
 
 WINDOW = parse_window("2021-06-01..2021-06-02")
 
@@ -124,7 +118,7 @@ def with_mlflow_client(url: str, experiment_id: str, query: AnswerQuery) -> list
 def test_the_reader_sees_what_mlflows_client_sees(
     seeded: Seeded, mlflow_server: MlflowServer, page_size: int
 ) -> None:
-    source = TraceSource(mlflow_server.url, seeded.experiment_name)
+    source = source_at(mlflow_server.url, seeded.experiment_name)
     assert source.experiment_id() == seeded.experiment_id
     query = AnswerQuery(WINDOW)
     pages = list(source.pages(seeded.experiment_id, query, page_size=page_size))
@@ -139,7 +133,7 @@ def test_the_reader_sees_what_mlflows_client_sees(
 
 
 def test_pages_of_one_channel(seeded: Seeded, mlflow_server: MlflowServer) -> None:
-    source = TraceSource(mlflow_server.url, seeded.experiment_name)
+    source = source_at(mlflow_server.url, seeded.experiment_name)
     query = AnswerQuery(WINDOW, seeded.channel)
     # Four answers in pages of two: the second page is full, and a third one is empty.
     pages = list(source.pages(seeded.experiment_id, query, page_size=2))
@@ -153,27 +147,14 @@ def test_pages_of_one_channel(seeded: Seeded, mlflow_server: MlflowServer) -> No
     assert [[r.trace_id for r in page] for page in other] == [[seeded.traces[2]]]
 
 
-def test_mlflows_http_code_reads_the_same_pages(
-    seeded: Seeded, mlflow_server: MlflowServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The set-ups the direct reader leaves to mlflow's `http_request` (an auth plugin, …)."""
-    assert isinstance(
-        page_reader(MlflowHostCreds("http://h", auth="some-plugin")), MlflowPageReader
-    )
-    assert isinstance(page_reader(MlflowHostCreds("http://h")), DirectPageReader)
-    source = TraceSource(mlflow_server.url, seeded.experiment_name)
-    query = AnswerQuery(WINDOW)
-    direct = list(source.pages(seeded.experiment_id, query, page_size=2))
-    monkeypatch.setattr(trace_pages, "page_reader", MlflowPageReader)
-    assert list(source.pages(seeded.experiment_id, query, page_size=2)) == direct
-
-
-def test_a_server_that_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "3")
+def test_a_server_that_is_down() -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(Exception) as raised:
-        list(TraceSource(dead, "x").pages("1", AnswerQuery(WINDOW)))
+        list(
+            source_at(dead, bounds=RequestBounds(timeout_s=3, retries=0)).pages(
+                "1", AnswerQuery(WINDOW)
+            )
+        )
     reason = tracking_failure(raised.value)
     assert reason is not None and reason.startswith("the MLflow tracking server did not answer")
     assert "Connection refused" in reason
@@ -182,41 +163,10 @@ def test_a_server_that_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
 # -- a scripted server ---------------------------------------------------------------------------
 
 
-@dataclass
-class Scripted:
-    """Answers requests with the scripted (status, body) in turn; records what it was sent."""
-
-    answers: list[tuple[int, bytes]]
-    requests: list[tuple[dict[str, str], dict]] = field(default_factory=list)
-
-
 @pytest.fixture
 def scripted() -> Iterator[tuple[str, Scripted]]:
-    script = Scripted([])
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            script.requests.append((dict(self.headers), json.loads(body)))
-            status, content = script.answers.pop(0)
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(content)))
-            self.end_headers()
-            self.wfile.write(content)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    # (polling every 10 ms, not 0.5 s: shutdown() waits for the poll)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", script
-    server.shutdown()
-    server.server_close()
+    with scripted_server() as script:
+        yield script.url, script
 
 
 def page(traces: list[dict], token: str | None = None) -> tuple[int, bytes]:
@@ -229,7 +179,7 @@ TRACE = {"trace_id": "tr-1", "request_time": "2021-06-01T09:00:07.123456789Z", "
 
 
 def read_all(url: str) -> list[list[TraceRecord]]:
-    return list(TraceSource(url, "x").pages("7", AnswerQuery(WINDOW), page_size=1))
+    return list(source_at(url).pages("7", AnswerQuery(WINDOW), page_size=1))
 
 
 @pytest.mark.parametrize(
@@ -267,37 +217,36 @@ def test_the_requests_are_mlflows_with_its_credentials(
     pages = read_all(url)
     assert [[r.trace_id for r in p] for p in pages] == [["tr-1"], ["tr-2"]]
     assert pages[0][0].request_time_ms % 1000 == 123  # rounded down, as protobuf does
-    (headers, first), (_, second) = script.requests
-    assert headers["Authorization"] == "Bearer secret-token"
-    assert "mlflow" in headers["User-Agent"]
-    assert first == {
+    first, second = script.requests
+    assert first.headers["Authorization"] == "Bearer secret-token"
+    assert "mlflow" in first.headers["User-Agent"]
+    assert first.body == {
         "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": "7"}}],
         "filter": AnswerQuery(WINDOW).filter_string,
         "max_results": 1,
     }
-    assert second == {**first, "page_token": "p2"}
+    assert second.body == {**first.body, "page_token": "p2"}
 
     monkeypatch.delenv("MLFLOW_TRACKING_TOKEN")
     monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "ada")
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "pw")
     script.answers = [page([TRACE])]
     read_all(url)
-    assert script.requests[-1][0]["Authorization"] == "Basic YWRhOnB3"
+    assert script.requests[-1].headers["Authorization"] == "Basic YWRhOnB3"
 
 
-def test_a_transient_failure_is_retried_like_mlflows_client(
-    scripted: tuple[str, Scripted], monkeypatch: pytest.MonkeyPatch
+def test_a_transient_failure_is_retried_as_the_settings_say(
+    scripted: tuple[str, Scripted],
 ) -> None:
     url, script = scripted
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "1")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "0")
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_BACKOFF_JITTER", "0")
+    source = source_at(url, bounds=RequestBounds(timeout_s=5, retries=1, backoff_s=0, jitter_s=0))
     script.answers = [(503, b"busy"), page([TRACE])]
-    assert [len(p) for p in read_all(url)] == [1]
+    assert [len(p) for p in source.pages("7", AnswerQuery(WINDOW))] == [1]
     script.answers = [(503, b"busy"), (503, b"still busy")]
     with pytest.raises(Exception) as raised:
-        read_all(url)
+        list(source.pages("7", AnswerQuery(WINDOW)))
     assert "failed with status 503" in str(tracking_failure(raised.value))
+    assert len(script.requests) == 4 and script.answers == []
 
 
 def points(data_points: list[dict], token: str | None = None) -> tuple[int, bytes]:
@@ -317,15 +266,15 @@ def test_trace_metrics_are_read_page_by_page_with_mlflows_credentials(
         points([{**POINT, "values": {"COUNT": 2.0}}], "p2"),
         points([{**POINT, "dimensions": {}, "values": {"COUNT": 3}}]),
     ]
-    found = TraceSource(url, "x").metric_points({"view_type": "TRACES"})
+    found = source_at(url).metric_points({"view_type": "TRACES"})
     assert [(p.dimensions, p.values) for p in found] == [
         ({"time_bucket": "2021-06-01"}, {"COUNT": 2.0}),
         ({}, {"COUNT": 3.0}),
     ]
-    (headers, first), (_, second) = script.requests
-    assert headers["Authorization"] == "Bearer secret-token"
-    assert first == {"view_type": "TRACES", "max_results": 1000}
-    assert second == {**first, "page_token": "p2"}
+    first, second = script.requests
+    assert first.headers["Authorization"] == "Bearer secret-token"
+    assert first.body == {"view_type": "TRACES", "max_results": 1000}
+    assert second.body == {**first.body, "page_token": "p2"}
 
 
 @pytest.mark.parametrize(
@@ -346,6 +295,6 @@ def test_a_server_without_the_trace_metrics_the_report_needs_is_told_apart(
     url, script = scripted
     script.answers = [answer]
     with pytest.raises(Exception) as raised:
-        TraceSource(url, "x").metric_points({"view_type": "TRACES"})
+        source_at(url).metric_points({"view_type": "TRACES"})
     assert isinstance(raised.value, NoTraceMetrics) is no_endpoint
     assert tracking_failure(raised.value) is not None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -16,6 +15,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.llm.choice import ENDPOINT, choose_llm
 from bot.llm.client import LLMError, OpenAICompatibleClient
+from bot.tracing.rest import AsyncMlflowRest, MlflowRest, RequestBounds
+from bot.tracing.rest_errors import MlflowRestError, ServerUnreachable
 from config import ConfigError, Settings, load_settings
 
 TIMEOUT_S = 10.0
@@ -72,24 +73,21 @@ async def check_socket_mode(settings: Settings) -> Result:
     return Result("socket", True, "app-level token accepted: Socket Mode can connect")
 
 
-async def check_tracking(settings: Settings, http: aiohttp.ClientSession) -> Result:
+async def check_tracking(settings: Settings) -> Result:
+    """The experiment looked up as the bot will (its credentials and TLS settings)."""
     uri, name = settings.mlflow_tracking_uri, settings.mlflow_experiment_name
+    rest = AsyncMlflowRest(MlflowRest(uri, RequestBounds(int(TIMEOUT_S), retries=0)), threads=1)
     try:
-        async with http.get(f"{uri}/health") as response:
-            if response.status != 200:
-                return Result("tracking", False, f"{uri}/health answered HTTP {response.status}")
-        url = f"{uri}/api/2.0/mlflow/experiments/get-by-name?experiment_name={quote(name)}"
-        async with http.get(url) as response:
-            body = await response.json(content_type=None)
-            status = response.status
-    except Exception as error:
+        experiment_id = await rest.experiment_id(name)
+    except ServerUnreachable as error:
         return Result("tracking", False, f"{uri} unreachable: {_reason(error)}")
-    if status == 200:
-        experiment_id = body["experiment"]["experiment_id"]
-        return Result("tracking", True, f"{uri} is up; experiment {name!r} ({experiment_id})")
-    if status == 404:
+    except MlflowRestError as error:
+        return Result("tracking", False, f"{uri} refused the experiment look-up: {error}")
+    finally:
+        rest.close()
+    if experiment_id is None:
         return Result("tracking", True, f"{uri} is up; experiment {name!r} is created at start")
-    return Result("tracking", False, f"{uri} refused the experiment look-up: HTTP {status}")
+    return Result("tracking", True, f"{uri} is up; experiment {name!r} ({experiment_id})")
 
 
 async def check_llm(settings: Settings, http: aiohttp.ClientSession) -> Result:
@@ -126,7 +124,7 @@ async def run_checks(settings: Settings) -> list[Result]:
         checks = [check_slack(settings)]
         if settings.slack_app_token is not None:
             checks.append(check_socket_mode(settings))
-        checks += [check_tracking(settings, http), check_llm(settings, http)]
+        checks += [check_tracking(settings), check_llm(settings, http)]
         return list(await asyncio.gather(*checks))
 
 

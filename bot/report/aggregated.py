@@ -40,9 +40,10 @@ from bot.report.compute import (
     TrendBucket,
     low_rated,
 )
-from bot.report.trace_records import AnswerQuery, MetricPoint
+from bot.report.trace_records import AnswerQuery
 from bot.tracing.counted_feedback import SUMMARY, Summary, rating_value_of
 from bot.tracing.data_model import RATING_DIMENSIONS, RATINGS, TAG_CHANNEL, VOTE, rating_score
+from bot.tracing.trace_records import MetricPoint
 
 if TYPE_CHECKING:
     from bot.report.trace_pages import TraceSource

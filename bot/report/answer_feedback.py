@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from bot.report.trace_records import TraceRecord
 from bot.tracing.counted_feedback import NEGATIVE_RATING, answer_score, counted, from_people
 from bot.tracing.data_model import REASON, TAG_ANSWER_TS, TAG_CHANNEL
+from bot.tracing.trace_records import TraceRecord
 
 USER_KEY = "mlflow.trace.user"
 SESSION_KEY = "mlflow.trace.session"

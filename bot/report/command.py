@@ -117,13 +117,12 @@ class FeedbackReportCommand:
         front's start."""
         if self._source is None:
             from bot.report.trace_pages import TraceSource
+            from bot.tracing.rest import MlflowRest
             from bot.tracing.setup import bound_mlflow_client
 
-            bound_mlflow_client(self._tracking)  # no call may block for minutes
-            tracking = self._tracking
-            self._source = TraceSource(
-                tracking.mlflow_tracking_uri, tracking.mlflow_experiment_name
-            )
+            bound_mlflow_client(self._tracking)
+            rest = MlflowRest.from_settings(self._tracking)  # no call may block for minutes
+            self._source = TraceSource(rest, self._tracking.mlflow_experiment_name)
         return self._source
 
 

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from bot.report.answer_feedback import AnswerFeedback, read_answer
 from bot.report.reasons import reason_record
-from bot.report.trace_records import AnswerQuery, TraceRecord
+from bot.report.trace_records import AnswerQuery
 from bot.report.window import utc_iso
 from bot.tracing.counted_feedback import NEGATIVE_RATING
 from bot.tracing.data_model import RATINGS, VOTE, rating_value
+from bot.tracing.trace_records import TraceRecord
 
 # The answers to read: those with a valid assessment of one of the bot's names (whoever wrote
 # it: who counts is decided on each answer read), or, for negative ones, a 👎 (a reason counts

@@ -1,14 +1,14 @@
-"""What the report asks the tracking server for, and what it reads back: plain values, so the
-modules that only name them don't load mlflow's client (trace_pages.py does the asking)."""
+"""What the report asks the tracking server for: plain values, so the modules that only name
+them don't load mlflow's client (trace_pages.py does the asking)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 from bot.report.window import ReportWindow
 from bot.tracing.data_model import TAG_CHANNEL
+from bot.tracing.rest_errors import MlflowRestError
 
 CHANNEL_ID = re.compile(r"^[CDG][A-Z0-9]{2,}$")
 ASSESSMENT_NAME = re.compile(r"^[a-z_]+$")
@@ -41,58 +41,13 @@ class AnswerQuery:
         return " AND ".join(parts)
 
 
-@dataclass(frozen=True, slots=True)
-class AssessmentRecord:
-    """An assessment as the report reads it; absent fields have protobuf's defaults, as in
-    mlflow's entities (`valid` is true unless stored false)."""
-
-    name: str
-    value: Any  # the feedback's (or an expectation's) JSON value; None when it has none
-    source_type: str | None  # "HUMAN", "LLM_JUDGE", "CODE", …
-    source_id: str | None
-    valid: bool
-    rationale: str | None  # a feedback's only, as in mlflow's entities
-    create_time_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class TraceRecord:
-    """A trace's info as the report reads it (mlflow's `TraceInfo`, minus what it ignores)."""
-
-    trace_id: str
-    request_time_ms: int
-    client_request_id: str | None
-    request_preview: str | None
-    response_preview: str | None
-    tags: dict[str, str]
-    metadata: dict[str, str]
-    assessments: tuple[AssessmentRecord, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class MetricPoint:
-    """One data point of the tracking server's trace metrics: its group, and its values by
-    aggregation ("COUNT", "AVG", …)."""
-
-    dimensions: dict[str, str]
-    values: dict[str, float]
-
-
-class TraceSearchError(Exception):
-    """The tracking server answered a trace search with something MLflow's API never sends."""
-
-
-class NoTraceMetrics(TraceSearchError):
+class NoTraceMetrics(MlflowRestError):
     """The tracking server's trace metrics cannot answer the report's queries."""
-
-
-class EndpointNotFound(NoTraceMetrics):
-    """The tracking server does not offer this REST endpoint (an older MLflow)."""
 
 
 def tracking_failure(error: Exception) -> str | None:
     """Plain words for an error from talking to the tracking server; None for other errors."""
-    if not isinstance(error, TraceSearchError) and not type(error).__module__.startswith(
+    if not isinstance(error, MlflowRestError) and not type(error).__module__.startswith(
         ("mlflow", "requests", "urllib3")
     ):
         return None

@@ -21,13 +21,18 @@ from collections.abc import Callable, Sequence
 
 from mlflow.entities import Trace
 from mlflow.exceptions import MlflowException
-from mlflow.tracing import provider
 from mlflow.tracing.client import TracingClient
-from mlflow.tracing.processor.base_mlflow import BaseMlflowSpanProcessor
-from mlflow.tracing.trace_manager import InMemoryTraceManager
-from mlflow.tracing.utils import add_size_stats_to_trace_metadata
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+from bot.tracing.mlflow_internals import (
+    add_size_stats,
+    batches_spans,
+    mlflow_span_processor,
+    pop_finished_trace,
+    set_span_exporter,
+    upload_trace_data,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +55,13 @@ class KeepingSpanExporter(SpanExporter):
         self.not_kept = 0  # neither kept nor held (more than MAX_HELD waited): lost, logged
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        manager = InMemoryTraceManager.get_instance()
         for span in spans:
             if span.parent is not None:
                 continue  # its trace is kept with its root span
-            managed = manager.pop_trace(span.context.trace_id)
-            if managed is None:
+            trace = pop_finished_trace(span.context.trace_id)
+            if trace is None:
                 continue
-            trace = managed.trace
-            add_size_stats_to_trace_metadata(trace)
+            add_size_stats(trace)
             trace_json = trace.to_json()
             if self.held or not self._try_keep(trace.info.trace_id, trace_json):
                 self._hold(trace.info.trace_id, trace_json)
@@ -115,13 +118,10 @@ class KeepingSpanExporter(SpanExporter):
 def keep_traces_with(exporter: KeepingSpanExporter) -> None:
     """Have MLflow's span processor hand every ended span to `exporter` (synchronously: no
     batching thread, so a trace is kept before the code that ended its root span goes on)."""
-    provider._get_tracer(__name__)  # builds MLflow's tracer provider and its span processor
-    processor = provider._get_span_processor()
-    if not isinstance(processor, BaseMlflowSpanProcessor):
-        raise RuntimeError("MLflow's span processor was not found: traces cannot be kept")
-    if processor._batch_delegate is not None:
+    processor = mlflow_span_processor()
+    if batches_spans(processor):
         raise RuntimeError("MLflow batches spans (MLFLOW_USE_BATCH_SPAN_PROCESSOR): unset it")
-    processor.span_exporter = exporter
+    set_span_exporter(processor, exporter)
 
 
 class TraceSender:
@@ -143,7 +143,7 @@ class TraceSender:
         try:
             self._client.log_spans(str(trace.info.experiment_id), trace.data.spans)
         except NotImplementedError:  # a server that keeps spans as artifacts
-            self._client._upload_trace_data(info, trace.data)
+            upload_trace_data(self._client, info, trace.data)
         return trace.info.trace_id
 
 

@@ -12,6 +12,7 @@ import time
 
 import mlflow
 
+from bot.tracing.rest import RequestBounds
 from config import TrackingSettings
 
 log = logging.getLogger(__name__)
@@ -47,10 +48,11 @@ def bound_mlflow_client(settings: TrackingSettings) -> None:
     down, urllib3 would log a warning per retried request: the deliverers log one line when
     it goes away and one when it is back instead (bot/tracing/server_watch.py).
     """
-    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(settings.mlflow_request_retries)
-    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(settings.mlflow_request_timeout_s)
-    os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] = "1"
-    os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_JITTER"] = "0.5"
+    bounds = RequestBounds.of(settings)  # the same as the bot's own calls (bot/tracing/rest.py)
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = str(bounds.retries)
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(bounds.timeout_s)
+    os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR"] = str(bounds.backoff_s)
+    os.environ["MLFLOW_HTTP_REQUEST_BACKOFF_JITTER"] = str(bounds.jitter_s)
     os.environ["MLFLOW_ENABLE_ASYNC_TRACE_LOGGING"] = "false"
     os.environ["MLFLOW_USE_BATCH_SPAN_PROCESSOR"] = "false"
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
