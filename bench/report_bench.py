@@ -3,7 +3,7 @@
 For each size it starts its own MLflow server (on a fresh SQLite store under bench/out/),
 bulk-seeds that many answers with feedback dated over the last 7 days (bench/seed_traces.py,
 with .venv-mlflow, through the server's own store), then times `compute_report` for `7d`
-(the aggregates: bot/report/aggregated.py) against `page_by_page_report` (every answer read,
+(the aggregates: bot/report/figures/aggregated.py) against `page_by_page_report` (every answer read,
 as before), best of `--repeat` runs each (the page reader once from 100k answers: it takes
 tens of seconds), and checks that both give the same report. It prints both side by side
 and the ratio between sizes.
@@ -34,7 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 import mlflow  # noqa: E402
 
-from bot.report.compute import FeedbackReport, compute_report, page_by_page_report  # noqa: E402
+from bot.report.figures.counting import page_by_page_report  # noqa: E402
+from bot.report.figures.report import compute_report  # noqa: E402
+from bot.report.model import FeedbackReport  # noqa: E402
 from bot.report.trace_pages import TraceSource  # noqa: E402
 from bot.report.trace_records import AnswerQuery  # noqa: E402
 from bot.report.window import parse_window  # noqa: E402

@@ -10,7 +10,7 @@ import sys
 from bot.common.log_setup import configure_logging
 from bot.common.secret_redaction import install_secret_redaction, secrets_of
 from bot.ops import report_cli
-from config import load_settings, load_store_settings, settings_or_exit
+from config import StoreSettings, load_settings, load_settings_of, settings_or_exit
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -39,7 +39,7 @@ def _store(args: argparse.Namespace) -> int:
     from bot.ops import store_cli
 
     overrides = {} if args.data_dir is None else {"bot_data_dir": args.data_dir}
-    settings = settings_or_exit(lambda: load_store_settings(**overrides))
+    settings = settings_or_exit(lambda: load_settings_of(StoreSettings, **overrides))
     if args.command == "migrate":
         return store_cli.migrate(settings)
     return store_cli.run(settings, retry_dead=args.retry_dead)

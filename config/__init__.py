@@ -2,6 +2,7 @@
 
 from config.settings import (
     LOCAL_MLFLOW_PORT,
+    AnsweringSettings,
     ConfigError,
     LlmChoiceSettings,
     Settings,
@@ -9,13 +10,14 @@ from config.settings import (
     TrackingSettings,
     load_llm_choice_settings,
     load_settings,
-    load_store_settings,
+    load_settings_of,
     load_tracking_settings,
     settings_or_exit,
 )
 
 __all__ = [
     "LOCAL_MLFLOW_PORT",
+    "AnsweringSettings",
     "ConfigError",
     "LlmChoiceSettings",
     "Settings",
@@ -23,7 +25,7 @@ __all__ = [
     "TrackingSettings",
     "load_llm_choice_settings",
     "load_settings",
-    "load_store_settings",
+    "load_settings_of",
     "load_tracking_settings",
     "settings_or_exit",
 ]

@@ -123,6 +123,12 @@ class TrackingSettings(BaseSettings):
     mlflow_request_retries: int = Field(
         default=1, ge=0, le=10, description="retries per tracking-server request (0-10)"
     )
+    feedback_dataset: str = Field(
+        default="slack-feedback",
+        min_length=1,
+        max_length=200,
+        description="the evaluation dataset answers are added to (created on first use)",
+    )
 
     @field_validator("mlflow_tracking_uri")
     @classmethod
@@ -200,7 +206,23 @@ class StoreSettings(BaseSettings):
         return None if self.database_url is None else self.database_url.get_secret_value()
 
 
-class Settings(LlmChoiceSettings, TrackingSettings, StoreSettings):
+class AnsweringSettings(LlmChoiceSettings):
+    """How the bot answers: the LLM (LlmChoiceSettings), its system prompt, timeout and prompt
+    budget. `make eval` reads these too, to replay the dataset exactly as the bot answers."""
+
+    llm_system_prompt: str = Field(default=DEFAULT_SYSTEM_PROMPT, description="a system prompt")
+    llm_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=280,
+        description="seconds (0 < s ≤ 280; Slack streams end after ~5 min) to wait for the LLM",
+    )
+    llm_context_chars: int = Field(
+        default=24000, ge=1000, description="the character budget of a prompt (≥ 1000)"
+    )
+
+
+class Settings(AnsweringSettings, TrackingSettings, StoreSettings):
     """Everything the bot needs to serve Slack."""
 
     # Slack
@@ -222,18 +244,6 @@ class Settings(LlmChoiceSettings, TrackingSettings, StoreSettings):
         default=True, description="stream answers with chat.startStream (true/false)"
     )
     port: int = Field(default=3000, ge=1, le=65535, description="a TCP port, 1-65535")
-
-    # LLM (which one: LlmChoiceSettings)
-    llm_system_prompt: str = Field(default=DEFAULT_SYSTEM_PROMPT, description="a system prompt")
-    llm_timeout_s: float = Field(
-        default=60.0,
-        gt=0,
-        le=280,
-        description="seconds (0 < s ≤ 280; Slack streams end after ~5 min) to wait for the LLM",
-    )
-    llm_context_chars: int = Field(
-        default=24000, ge=1000, description="the character budget of a prompt (≥ 1000)"
-    )
 
     # The assistant panel
     assistant_prompts: Annotated[tuple[AssistantPrompt, ...], NoDecode] = Field(
@@ -342,9 +352,9 @@ class Settings(LlmChoiceSettings, TrackingSettings, StoreSettings):
         return url if url.endswith("/") else url + "/"
 
 
-def _describe(error: dict) -> str:
+def _describe(error: dict, kind: type[BaseSettings] = Settings) -> str:
     name = str(error["loc"][0]).upper() if error.get("loc") else "configuration"
-    field = Settings.model_fields.get(str(error["loc"][0]).lower()) if error.get("loc") else None
+    field = kind.model_fields.get(str(error["loc"][0]).lower()) if error.get("loc") else None
     wants = field.description if field and field.description else ""
     if error.get("type") == "missing":
         return f"{name} is not set: it should hold {wants}"
@@ -372,21 +382,21 @@ def load_llm_choice_settings(**overrides: object) -> LlmChoiceSettings:
     return _load(LlmChoiceSettings, overrides)
 
 
-def load_store_settings(**overrides: object) -> StoreSettings:
-    """Only where the store lives (for `python -m bot store|migrate`)."""
-    return _load(StoreSettings, overrides)
-
-
 def load_tracking_settings(**overrides: object) -> TrackingSettings:
     """Only the MLflow settings (for commands that never talk to Slack)."""
     return _load(TrackingSettings, overrides)
+
+
+def load_settings_of(kind: type[S], **overrides: object) -> S:
+    """Settings of another `kind` (e.g. `make eval`'s), read and checked as the bot's are."""
+    return _load(kind, overrides)
 
 
 def _load(kind: type[S], overrides: dict[str, object]) -> S:
     try:
         return kind(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        raise ConfigError("\n".join(_describe(dict(e)) for e in exc.errors())) from None
+        raise ConfigError("\n".join(_describe(dict(e), kind) for e in exc.errors())) from None
 
 
 def _slack_ids(value: object, first_letters: str, what: str) -> object:

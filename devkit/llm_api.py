@@ -4,6 +4,8 @@
 "garbage" (200 with a body that is not a completion), "rate_limit" (429, with `Retry-After:
 retry_after` when set, for the next `rate_limited_requests` requests, then "ok"; None: all),
 "unauthorized" (401 quoting the key it was given, as careless endpoints do).
+A request with a `response_format` (as MLflow's judges send) is answered as a judge:
+`{"result": judge_result, "rationale": …}`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class LlmEmulator:
     chunk_delay_s: float = 0.0  # between streamed pieces: an answer that streams slowly
     answer_prefix: str = "Echo: "
     fixed_answer: str | None = None
+    judge_result: str = "yes"
     requests: list[dict[str, Any]] = field(default_factory=list)
     # (last user message, monotonic time received, monotonic time fully answered)
     served: list[tuple[str, float, float]] = field(default_factory=list)
@@ -56,11 +59,14 @@ class LlmEmulator:
 
     def reset(self) -> None:
         self.mode, self.delay_s, self.chunk_delay_s, self.fixed_answer = "ok", 0.0, 0.0, None
+        self.judge_result = "yes"
         self.retry_after, self.rate_limited_requests = None, None
         self.requests.clear()
         self.served.clear()
 
-    def answer_for(self, messages: list[dict[str, Any]]) -> str:
+    def answer_for(self, messages: list[dict[str, Any]], judging: bool = False) -> str:
+        if judging:
+            return json.dumps({"result": self.judge_result, "rationale": "The emulator's verdict."})
         if self.fixed_answer is not None:
             return self.fixed_answer
         question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
@@ -106,7 +112,7 @@ class LlmEmulator:
             )
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
-        answer = self.answer_for(messages)
+        answer = self.answer_for(messages, judging="response_format" in body)
         usage = {
             "prompt_tokens": sum(len(m["content"].split()) for m in messages),
             "completion_tokens": len(answer.split()),

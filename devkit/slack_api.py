@@ -2,7 +2,10 @@
 
 - Checks the bearer token (`not_authed` without one, `invalid_auth` for a wrong one).
 - Keeps messages per channel with real-looking `ts`, metadata, threads and streams.
-- Rejects blocks `slack_sdk` cannot parse or that break Block Kit limits (`invalid_blocks`).
+- Rejects blocks `slack_sdk` cannot parse or that break Block Kit limits (`invalid_blocks`);
+  checks `data_visualization` and `data_table` blocks, which slack_sdk has no models for, as
+  Slack's reference describes them (devkit/block_kit_data.py), and refuses them on request
+  (`data_blocks_refused_by`: the surfaces that answer `invalid_blocks` to any of them).
 - Answers unknown methods with `unknown_method`, and records every call.
 - Faults on demand: 429 with `Retry-After`, 5xx, or a method that refuses (`fail`).
 - Socket Mode: `apps.connections.open` for app-level tokens and its WebSocket
@@ -26,6 +29,7 @@ from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
+from devkit.block_kit_data import DATA_BLOCK_TYPES, InvalidDataBlock, check_data_blocks
 from devkit.slack_socket_mode import SocketModeHub
 
 # assistant.threads.*: at most 4 suggested prompts, 10 loading messages (Slack's documentation).
@@ -82,6 +86,12 @@ class SlackEmulator:
         self.users: dict[str, dict[str, Any]] = {}
         self.channels: dict[str, dict[str, Any]] = {}
         self.streaming_enabled = True
+        # Surfaces that refuse charts and tables: "response_url", or a method
+        # ("chat.postMessage", "views.publish", …).
+        self.data_blocks_refused_by: set[str] = set()
+        self.home_views: dict[str, dict[str, Any]] = {}  # user → the published Home tab
+        self.refusals: list[str] = []  # why data blocks were refused (for test failures)
+        self.data_blocks_refusals: list[str] = []  # a surface refused them on request
         self._faults: dict[str, list[Fault]] = defaultdict(list)
         self._triggers: dict[str, float] = {}
         self._ts_counter = itertools.count(1)
@@ -140,6 +150,7 @@ class SlackEmulator:
 
     def clear_faults(self) -> None:
         self._faults.clear()
+        self.data_blocks_refused_by.clear()
 
     def new_ts(self) -> str:
         """A real-looking, strictly increasing message timestamp ("1712345678.123456")."""
@@ -225,7 +236,9 @@ class SlackEmulator:
         self.channels[channel_id] = {
             "id": channel_id,
             "name": name,
-            "is_channel": not private,
+            "is_channel": True,
+            "is_group": False,
+            "is_mpim": False,
             "is_private": private,
             "is_archived": False,
         }
@@ -289,7 +302,7 @@ class SlackEmulator:
         blocks = payload.get("blocks")
         if blocks is not None:
             try:
-                _validate_blocks(blocks, MESSAGE_BLOCKS_LIMIT)
+                self._validate_blocks(blocks, MESSAGE_BLOCKS_LIMIT, "response_url")
             except SlackApiError as error:
                 return web.json_response({"ok": False, "error": error.error}, status=400)
         self.response_url_posts[request.match_info["key"]].append(payload)
@@ -342,7 +355,7 @@ class SlackEmulator:
         if len(text) > TEXT_LIMIT:
             raise SlackApiError("msg_too_long")
         if blocks is not None:
-            _validate_blocks(blocks, MESSAGE_BLOCKS_LIMIT)
+            self._validate_blocks(blocks, MESSAGE_BLOCKS_LIMIT, "chat.postMessage")
         # As Slack shows an app's posts: the bot user and bot_id, and no subtype.
         message: dict[str, Any] = {
             "type": "message",
@@ -386,7 +399,7 @@ class SlackEmulator:
     def _m_chat_postEphemeral(self, args: dict) -> dict:
         channel, user = _required(args, "channel"), _required(args, "user")
         if args.get("blocks") is not None:
-            _validate_blocks(args["blocks"], MESSAGE_BLOCKS_LIMIT)
+            self._validate_blocks(args["blocks"], MESSAGE_BLOCKS_LIMIT, "chat.postEphemeral")
         if not args.get("text") and not args.get("blocks"):
             raise SlackApiError("no_text")
         self.ephemeral.append({**args, "channel": channel, "user": user})
@@ -400,7 +413,7 @@ class SlackEmulator:
         if message.get("bot_id") != self.bot_id:
             raise SlackApiError("cant_update_message")
         if args.get("blocks") is not None:
-            _validate_blocks(args["blocks"], MESSAGE_BLOCKS_LIMIT)
+            self._validate_blocks(args["blocks"], MESSAGE_BLOCKS_LIMIT, "chat.update")
             message["blocks"] = args["blocks"]
         if "text" in args:
             message["text"] = args["text"]
@@ -455,7 +468,7 @@ class SlackEmulator:
         text = args.get("markdown_text") or ""
         _check_markdown(message["text"] + text)
         if args.get("blocks") is not None:
-            _validate_blocks(args["blocks"], MESSAGE_BLOCKS_LIMIT)
+            self._validate_blocks(args["blocks"], MESSAGE_BLOCKS_LIMIT, "chat.stopStream")
             message["blocks"] = args["blocks"]
         if args.get("metadata") is not None:
             message["metadata"] = _validate_metadata(args["metadata"])
@@ -559,7 +572,7 @@ class SlackEmulator:
     def _m_conversations_info(self, args: dict) -> dict:
         channel = _required(args, "channel")
         known = self.channels.get(channel)
-        if known is not None:
+        if known is not None:  # as Slack describes it (an unlisted C… one: by its ID only)
             return {"channel": {**known, "is_im": False}}
         return {
             "channel": {"id": channel, "name": channel.lower(), "is_im": channel.startswith("D")}
@@ -601,7 +614,7 @@ class SlackEmulator:
         issued = self._triggers.pop(trigger, None)
         if issued is None or time.monotonic() - issued > 3.0:
             raise SlackApiError("expired_trigger_id")
-        view = _validate_view(_required(args, "view"))
+        view = self._validate_view(_required(args, "view"), "views.open")
         view_id = f"V{next(self._view_counter):08d}"
         stored = {**view, "id": view_id, "state": {"values": {}}}
         self.views[view_id] = stored
@@ -611,9 +624,54 @@ class SlackEmulator:
         view_id = _required(args, "view_id")
         if view_id not in self.views:
             raise SlackApiError("not_found")
-        view = _validate_view(_required(args, "view"))
+        view = self._validate_view(_required(args, "view"), "views.update")
         self.views[view_id] = {**view, "id": view_id, "state": {"values": {}}}
         return {"view": self.views[view_id]}
+
+    def _m_views_publish(self, args: dict) -> dict:
+        """The App Home tab of `user_id` (needs `home_tab_enabled`); `hash` guards against
+        overwriting a newer view (`hash_conflict`)."""
+        user = _required(args, "user_id")
+        view = self._validate_view(_required(args, "view"), "views.publish")
+        if view.get("type") != "home":
+            raise SlackApiError("invalid_arguments")
+        current = self.home_views.get(user)
+        if args.get("hash") and current is not None and args["hash"] != current["hash"]:
+            raise SlackApiError("hash_conflict")
+        view_id = current["id"] if current else f"V{next(self._view_counter):08d}"
+        stored = {**view, "id": view_id, "hash": f"{time.time():.6f}", "state": {"values": {}}}
+        self.home_views[user] = stored
+        return {"view": stored}
+
+    # -- checks ----------------------------------------------------------------------------
+
+    def _validate_blocks(self, blocks: Any, limit: int, surface: str) -> None:
+        """Block Kit as Slack checks it; the data blocks as `surface` takes them."""
+        if isinstance(blocks, list):
+            data = [b for b in blocks if isinstance(b, dict) and b.get("type") in DATA_BLOCK_TYPES]
+            if data and surface in self.data_blocks_refused_by:
+                self.data_blocks_refusals.append(surface)
+                raise SlackApiError("invalid_blocks")
+            try:
+                check_data_blocks(data)
+            except InvalidDataBlock as error:
+                self.refusals.append(str(error))
+                raise SlackApiError("invalid_blocks") from None
+            blocks = [b for b in blocks if not (isinstance(b, dict) and b in data)]
+            if len(blocks) + len(data) > limit:
+                raise SlackApiError("invalid_blocks")
+        _validate_blocks(blocks, limit)
+
+    def _validate_view(self, raw: Any, surface: str) -> dict[str, Any]:
+        if not isinstance(raw, dict):
+            raise SlackApiError("invalid_arguments")
+        blocks = raw.get("blocks") or []
+        self._validate_blocks(blocks, MODAL_BLOCKS_LIMIT, surface)
+        others = [
+            b for b in blocks if not (isinstance(b, dict) and b.get("type") in DATA_BLOCK_TYPES)
+        ]
+        _validate_view({**raw, "blocks": others})
+        return raw
 
     def _m_reactions_add(self, args: dict) -> dict:
         _required(args, "channel")

@@ -204,6 +204,8 @@ def action(
         result.update(text=button.get("text"), value=button.get("value"))
     elif kind in ("static_select", "overflow", "radio_buttons"):
         result["selected_option"] = _option(element, selected)
+    elif kind == "channels_select":
+        result["selected_channel"] = selected
     elif kind in ("checkboxes", "multi_static_select"):
         values = selected if isinstance(selected, list) else []
         result["selected_options"] = [o for o in _options(element) if o.get("value") in values]
@@ -261,6 +263,41 @@ def block_actions(
     if message is not None:
         payload["message"] = message
     return payload
+
+
+def home_opened(user: str, channel: str, view: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`app_home_opened`: `user` opened the bot's Home tab (with the view last published)."""
+    event: dict[str, Any] = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": channel,
+        "tab": "home",
+        "event_ts": _now(),
+    }
+    if view is not None:
+        event["view"] = view
+    return event
+
+
+def home_click(
+    workspace: Workspace,
+    act: dict[str, Any],
+    *,
+    user: dict[str, str],
+    view: dict[str, Any],
+    trigger_id: str,
+) -> dict[str, Any]:
+    """A `block_actions` in the Home tab: a `view` container and the view, no message and no
+    response_url."""
+    return _interaction(
+        workspace,
+        "block_actions",
+        user,
+        container={"type": "view", "view_id": view["id"]},
+        trigger_id=trigger_id,
+        view=view,
+        actions=[act],
+    )
 
 
 def _interaction(

@@ -123,6 +123,7 @@ class Sandbox:
         app.router.add_post("/sandbox/assistant/open", self._assistant_open)
         app.router.add_post("/sandbox/assistant/context", self._assistant_context)
         app.router.add_post("/sandbox/reaction", self._reaction)
+        app.router.add_post("/sandbox/home/open", self._home_open)
         app.on_shutdown.append(self._on_shutdown)
         return app
 
@@ -180,6 +181,7 @@ class Sandbox:
             "conversations": list(channels.values()),
             "items": {channel: self._items(channel) for channel in channels},
             "modal": modal,
+            "home": slack.home_views.get(SANDBOX_USER_ID),
             "assistant_threads": [
                 {
                     "channel": channel,
@@ -305,6 +307,37 @@ class Sandbox:
         delivery = await self._deliver_event(event, f"now viewing {viewing}")
         return web.json_response({"status": delivery.status})
 
+    async def _home_open(self, request: web.Request) -> web.Response:
+        """The user opens the app's Home tab: `app_home_opened`, with the view last published."""
+        view = self.slack.home_views.get(SANDBOX_USER_ID)
+        event = payloads.home_opened(SANDBOX_USER_ID, DM_ID, view)
+        delivery = await self._deliver_event(event, "Home tab opened")
+        return web.json_response({"status": delivery.status})
+
+    async def _home_action(self, body: dict[str, Any]) -> web.Response:
+        """A click or choice in the Home tab: `block_actions` with the view, no message."""
+        view = self.slack.home_views.get(SANDBOX_USER_ID)
+        try:
+            block_index = int(body["block"])
+            block = view["blocks"][block_index] if view else None
+            element = block["elements"][int(body["element"])] if block else None
+        except (KeyError, IndexError, TypeError, ValueError):
+            element = None
+        if view is None or block is None or element is None:
+            raise web.HTTPBadRequest(text="no such element in the Home tab")
+        block_id = block.get("block_id") or f"sandbox-block-{block_index}"
+        act = payloads.action(block, element, block_id=block_id, selected=body.get("selected"))
+        payload = payloads.home_click(
+            WORKSPACE, act, user=USER, view=view, trigger_id=self.slack.new_trigger()
+        )
+        delivery = await self._deliver(
+            "block_actions",
+            f"{act['type']} {act['action_id']} (Home)",
+            lambda: self.sender.interaction(payload),
+            ACK_TIMEOUT_S,
+        )
+        return web.json_response({"status": delivery.status})
+
     async def _deliver_event(self, event: dict[str, Any], detail: str) -> Delivery:
         send = functools.partial(
             self.sender.event, event, event_id=f"Ev{uuid.uuid4().hex[:12].upper()}"
@@ -342,6 +375,8 @@ class Sandbox:
     async def _action(self, request: web.Request) -> web.Response:
         body = await request.json()
         source, channel, ts = body.get("source"), body.get("channel"), str(body.get("ts"))
+        if source == "home":
+            return await self._home_action(body)
         if source == "message":
             original = self.slack.find_message(channel, ts)
         elif source == "ephemeral":

@@ -114,6 +114,7 @@ async def test_a_clicked_prompt_is_answered_with_its_trace_feedback_and_the_thre
     assert f"The user is viewing #{viewing.lower()}" in system_prompt_for(llm, prompt)
     trace = await tracking.wait_for_trace(trace_id)
     assert trace.info.tags["slack.viewing_channel"] == viewing
+    assert trace.info.tags["slack.conversation_kind"] == "assistant"
     assert trace.info.tags["slack.channel"] == channel
     assert trace.info.trace_metadata["mlflow.trace.session"] == f"{channel}:{thread_ts}"
 

@@ -40,6 +40,7 @@ def test_the_manifest_asks_for_what_the_bot_uses_and_nothing_more() -> None:
         "reactions:read",
         "channels:read",
         "groups:read",
+        "mpim:read",
         "assistant:write",
     }
     assert set(BOT_SCOPES) == set(manifest["oauth_config"]["scopes"]["bot"])
@@ -56,10 +57,12 @@ def test_the_manifest_asks_for_what_the_bot_uses_and_nothing_more() -> None:
             "reaction_removed",
             "assistant_thread_started",
             "assistant_thread_context_changed",
+            "app_home_opened",
         ]
     )
     assert [c["command"] for c in manifest["features"]["slash_commands"]] == ["/feedback-report"]
     assert manifest["features"]["app_home"]["messages_tab_enabled"] is True
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert manifest["features"]["app_home"]["messages_tab_read_only_enabled"] is False
 
 

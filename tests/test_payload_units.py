@@ -175,9 +175,11 @@ def test_a_dm_is_parsed_into_the_message_to_answer() -> None:
     assert not message.is_mention_event and message.bot_user_id == "UBOT"
 
 
-def test_the_channel_type_is_inferred_when_slack_leaves_it_out() -> None:
+def test_the_channel_type_is_left_unknown_when_slack_leaves_it_out() -> None:
+    """app_mention carries no channel_type: a C… channel may be private, so no guess (its
+    kind is asked of Slack: bot/answering/conversation_kind.py); a D… channel is always a DM."""
     event = {k: v for k, v in dm("U1", "C1", "hi").items() if k != "channel_type"}
-    assert parse_message(event, {}, "UBOT", mention=True).channel_type == "channel"  # type: ignore[union-attr]
+    assert parse_message(event, {}, "UBOT", mention=True).channel_type == ""  # type: ignore[union-attr]
     event["channel"] = "D1"
     assert parse_message(event, {}, "UBOT", mention=True).channel_type == "im"  # type: ignore[union-attr]
 

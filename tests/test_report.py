@@ -222,8 +222,42 @@ def trend_rows(block_text: str) -> list[dict[str, Any]]:
     return rows
 
 
+def chart_points(chart: dict[str, Any]) -> dict[str, list[float]]:
+    """A line or bar chart's series: name → values, checked to follow the categories."""
+    categories = chart["chart"]["axis_config"]["categories"]
+    series = {}
+    for one in chart["chart"]["series"]:
+        assert [point["label"] for point in one["data"]] == categories
+        series[one["name"]] = [point["value"] for point in one["data"]]
+    return series
+
+
+def assert_trend_chart(chart: dict[str, Any], trend: list[dict[str, Any]]) -> None:
+    """The chart draws each day of `trend` (JSON rows) that has votes: rate and votes."""
+    voted = [row for row in trend if row["up"] + row["down"]]
+    labels = [f"{datetime.fromisoformat(row['start']):%b %d}" for row in voted]
+    assert chart["chart"]["type"] == "line"
+    assert chart["chart"]["axis_config"]["categories"] == labels
+    assert chart_points(chart) == {
+        "Positive rate (%)": [row["positive_rate_pct"] for row in voted],
+        "Votes": [row["up"] + row["down"] for row in voted],
+    }
+
+
+def assert_channels_table(table: dict[str, Any], channels: list[dict[str, Any]]) -> None:
+    header, *rows = table["rows"]
+    assert [cell["text"] for cell in header] == ["Channel", "👎", "👍", "Answers"]
+    assert len(rows) == len(channels)
+    for row, channel in zip(rows, channels, strict=True):
+        shown = row[0].get("text") or row[0]["elements"][0]["elements"][0]["channel_id"]
+        assert channel["channel"] in shown
+        values = [cell["value"] for cell in row[1:]]
+        assert values == [channel["down"], channel["up"], channel["answers"]]
+
+
 def assert_slack_report(message: dict[str, Any], want: dict[str, Any]) -> None:
-    """Every number of `want` (as in the JSON report) is in the Slack message."""
+    """Every number of `want` (as in the JSON report) is in the Slack message, in its charts
+    and table or, where Slack refused those, in its text form."""
     blocks = message["blocks"]
     assert len(blocks) <= 50
     all_text = texts(blocks)
@@ -243,8 +277,14 @@ def assert_slack_report(message: dict[str, Any], want: dict[str, Any]) -> None:
             f"*{dimension.capitalize()}* (1–5)\n{average} · {rating['count']} rating{plural}"
             in all_text
         )
-    trend_text = next(text for text in all_text if text.startswith("*Trend per day*"))
-    assert trend_rows(trend_text) == want["trend"]
+    charts = {b["title"]: b for b in blocks if b["type"] == "data_visualization"}
+    tables = [b for b in blocks if b["type"] == "data_table"]
+    if charts:
+        assert_trend_chart(charts["Positive rate and votes"], want["trend"])
+        assert not any(text.startswith("*Trend per day*") for text in all_text)
+    else:
+        trend_text = next(text for text in all_text if text.startswith("*Trend per day*"))
+        assert trend_rows(trend_text) == want["trend"]
     sections = section_texts(blocks)
     lowest = [s for s in sections if re.match(r"^\*\d\.\* score", s)]
     assert len(lowest) == len(want["lowest_rated"])
@@ -256,6 +296,11 @@ def assert_slack_report(message: dict[str, Any], want: dict[str, Any]) -> None:
             assert f"“{answer['comment']}”" in section
         # User text is made inert: no raw `<reset>`, no `&` breaking the markup.
         assert "&lt;reset&gt;" in section and "&amp; token" in section
+    if tables:
+        [table] = tables
+        assert_channels_table(table, want["most_negative_channels"])
+        assert "Building" not in joined
+        return
     channels = next(s for s in sections if s.startswith("*Most 👎 by channel*")).splitlines()[1:]
     assert len(channels) == len(want["most_negative_channels"])
     for line, channel in zip(channels, want["most_negative_channels"], strict=True):
@@ -290,6 +335,7 @@ async def test_admin_gets_the_full_report_with_every_number(
     assert ack["text"] == BUILDING
     message = await report_message(slack, key)
     want = expected(dataset, mlflow_server.url)
+    assert {b["type"] for b in message["blocks"]} >= {"data_visualization", "data_table"}
     assert_slack_report(message, want)
     assert "no answers" not in message["text"].lower()
     assert "9 answers" in message["text"]
@@ -302,6 +348,24 @@ async def test_admin_gets_the_full_report_with_every_number(
     assert t4_link in lowest[0] and "message in Slack" in lowest[0]
     assert t3_link in lowest[1]
     assert "message in Slack" not in lowest[2] and "a DM" in lowest[2]
+
+
+async def test_where_slack_refuses_charts_the_same_report_comes_as_text_from_then_on(
+    sender: SlackSender, slack: SlackEmulator, dataset: Dataset, mlflow_server: MlflowServer
+) -> None:
+    slack.data_blocks_refused_by.add("response_url")
+    refusals = len(slack.data_blocks_refusals)
+    channel = new_id("C")
+    _, key = await run_command(sender, slack, ADMIN, WINDOW, channel_id=channel)
+    message = await report_message(slack, key)
+    assert not {"data_visualization", "data_table"} & {b["type"] for b in message["blocks"]}
+    assert_slack_report(message, expected(dataset, mlflow_server.url))
+    assert "9 answers" in message["text"]
+    assert len(slack.data_blocks_refusals) == refusals + 1
+    # Remembered for that surface: the next report there is not tried with charts again.
+    _, key = await run_command(sender, slack, ADMIN, WINDOW, channel_id=channel)
+    assert_slack_report(await report_message(slack, key), expected(dataset, mlflow_server.url))
+    assert len(slack.data_blocks_refusals) == refusals + 1
 
 
 async def test_a_channel_given_by_name_or_link_scopes_the_report(

@@ -23,10 +23,12 @@ from mlflow.entities import AssessmentSource, AssessmentSourceType
 
 from bot.feedback.delivery import MlflowFeedbackWriter
 from bot.feedback.intent import FeedbackIntent
-from bot.report.aggregated import NotExact, aggregated_report
-from bot.report.answer_feedback import read_answer
-from bot.report.compute import FeedbackReport, compute_report, page_by_page_report
 from bot.report.export import answer_record, export_lines
+from bot.report.figures.aggregated import NotExact, aggregated_report
+from bot.report.figures.answers import read_answer
+from bot.report.figures.counting import page_by_page_report
+from bot.report.figures.report import compute_report
+from bot.report.model import FeedbackReport
 from bot.report.trace_pages import TraceSource
 from bot.report.trace_records import AnswerQuery
 from bot.report.window import parse_window
@@ -62,6 +64,8 @@ def seeded(mlflow_server: MlflowServer) -> Seeded:
     name = f"aggregated-{new_id('X').lower()}"
     seeder = FeedbackSeeder(mlflow_server.url, name)
     channels = {key: new_id("D" if key == "dm" else "C") for key in ("a", "b", "dm", "c", "d")}
+    # Where they were asked ("d": before the bot recorded it).
+    kinds = {"a": "public_channel", "b": "private_channel", "dm": "dm", "c": "assistant"}
     plan = {
         "a1": ("a", at(1)),  # the window's first millisecond
         "a2": ("a", at(1, 12)),
@@ -85,6 +89,7 @@ def seeded(mlflow_server: MlflowServer) -> Seeded:
             answer=f"answer {key}",
             question_ts=f"1625000000.{number:06d}",
             answer_ts=f"1625000001.{number:06d}",
+            kind=kinds.get(channel),
         )
         for number, (key, (channel, started)) in enumerate(plan.items())
     }
@@ -155,6 +160,15 @@ def test_the_aggregated_report_equals_the_page_by_page_one(seeded: Seeded) -> No
     assert (pages.up, pages.down) == (3, 11)
     assert [r.count for r in pages.ratings] == [2, 2, 1]
     assert [b.answers for b in pages.trend] == [2, 8, 4]
+    assert len(pages.timeline) == 3 and pages.timeline[0].start == at(1)
+    assert [(p.answers, p.up, p.down) for p in pages.timeline] == [(2, 2, 2), (8, 0, 8), (4, 1, 1)]
+    assert [(s.kind, s.answers, s.up, s.down) for s in pages.segments] == [
+        ("dm", 1, 0, 1),
+        ("private_channel", 2, 0, 1),
+        ("public_channel", 3, 2, 2),
+        ("assistant", 2, 1, 0),
+        ("not_recorded", 6, 0, 7),
+    ]
     assert [a.trace_id for a in pages.lowest] == [t["b6"], t["b5"], t["b4"], t["b3"], t["b2"]]
     channels = seeded.channels
     assert [c.channel for c in pages.negative_channels][:2] == [channels["d"], channels["a"]]
@@ -166,6 +180,21 @@ def test_weekly_and_single_channel_reports_are_equal_too(seeded: Seeded) -> None
     assert pages.window.bucket == "week" and pages.answers == 17
     for channel in seeded.channels.values():
         assert_same(*both(seeded, AnswerQuery(DAYS, channel)))
+
+
+def test_a_days_report_is_drawn_per_two_hours_and_equal_too(seeded: Seeded) -> None:
+    aggregated, pages = both(seeded, AnswerQuery(parse_window("2021-07-02..2021-07-02")))
+    assert_same(aggregated, pages)
+    assert len(pages.timeline) == 12 and pages.timeline[1].start == at(2, 2)
+    assert [p.answers for p in pages.timeline if p.answers] == [
+        1,
+        1,
+        1,
+        2,
+        2,
+        1,
+    ]  # 9, 10, 13, 14-15, 16-17, 18 h
+    assert [b.answers for b in pages.trend] == [8]
 
 
 def test_an_empty_window_is_equal(seeded: Seeded) -> None:
@@ -245,7 +274,7 @@ def test_judges_and_code_under_the_bots_names_send_the_report_to_pages(
         NotExact, match=r"4 valid votes and ratings on the server, 2 in the bot.s summaries"
     ):
         aggregated_report(source, judged.experiment_id, query, UI)
-    caplog.set_level(logging.INFO, logger="bot.report.compute")
+    caplog.set_level(logging.INFO, logger="bot.report.figures.report")
     report = compute_report(source, query, UI)
     assert report == page_by_page_report(source, judged.experiment_id, query, UI)
     assert (report.up, report.down, report.ratings[0].count) == (1, 0, 1)  # human only
@@ -313,7 +342,7 @@ def test_a_server_without_trace_metrics_gets_the_page_reader_with_one_log_line(
     source = source_at(older_mlflow.url, seeded.experiment_name)
     query = AnswerQuery(DAYS)
     expected = page_by_page_report(source, seeded.experiment_id, query, UI)
-    with caplog.at_level(logging.WARNING, logger="bot.report.compute"):
+    with caplog.at_level(logging.WARNING, logger="bot.report.figures.report"):
         assert compute_report(source, query, UI) == expected
         asked = older_mlflow.metrics_requests
         assert compute_report(source, query, UI) == expected

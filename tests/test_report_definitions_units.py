@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.report.answer_feedback import read_answer
 from bot.report.args import ChannelRef, UsageError, parse_report_args
+from bot.report.figures.answers import read_answer
 from bot.report.window import WindowError, parse_window, utc_iso
 from bot.tracing.trace_records import AssessmentRecord, TraceRecord
 

@@ -144,7 +144,15 @@ async def test_export_carries_the_reasons_and_negative_only_selects_them(
 async def test_the_slack_report_shows_the_reasons(
     seeded: Seeded, sender: SlackSender, slack: SlackEmulator
 ) -> None:
-    _, key = await run_command(sender, slack, ADMIN, f"{WINDOW} <#{seeded.channel}|reasons>")
+    text = f"{WINDOW} <#{seeded.channel}|reasons>"
+    _, key = await run_command(sender, slack, ADMIN, text)
+    blocks = (await report_message(slack, key))["blocks"]
+    [chart] = [b for b in blocks if b.get("title") == "👎 reasons"]
+    assert chart["chart"]["axis_config"]["categories"] == ["inaccurate", "incomplete"]
+    assert [p["value"] for p in chart["chart"]["series"][0]["data"]] == [2, 1]
+    # The text form, where Slack refuses charts:
+    slack.data_blocks_refused_by.add("response_url")
+    _, key = await run_command(sender, slack, ADMIN, text, channel_id=new_id("C"))
     sections = section_texts((await report_message(slack, key))["blocks"])
     assert "*👎 reasons* (3 given)\ninaccurate 2 · incomplete 1" in sections
     lowest = [s for s in sections if s.startswith("*1.* score")]

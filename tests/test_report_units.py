@@ -16,12 +16,13 @@ from mlflow.entities.trace_location import TraceLocation
 from mlflow.entities.trace_state import TraceState
 from mlflow.utils.proto_json_utils import message_to_json
 
-from bot.report.answer_feedback import AnswerFeedback, Rating, Vote, read_answer
 from bot.report.args import ChannelRef, UsageError, parse_report_args
-from bot.report.blocks import help_blocks, report_blocks
-from bot.report.compute import LOWEST_COUNT, ReportBuilder, percent
-from bot.report.figures import percent_text, trend_lines
-from bot.report.formats import render_text
+from bot.report.figures.answers import read_answer
+from bot.report.figures.counting import ReportBuilder
+from bot.report.model import LOWEST_COUNT, AnswerFeedback, Rating, Vote, percent
+from bot.report.render.blocks import help_blocks, report_blocks
+from bot.report.render.formats import render_text
+from bot.report.render.wording import percent_text, trend_lines
 from bot.report.trace_records import AnswerQuery
 from bot.report.window import WindowError, parse_window
 from bot.tracing.counted_feedback import CountedAssessment, Summary

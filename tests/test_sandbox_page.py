@@ -12,6 +12,7 @@ import asyncio
 import json
 import secrets
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -31,6 +32,7 @@ from devkit.waiting import eventually
 from sandbox import APP_ID, BOT_ID, BOT_USER_ID, CHANNEL_ID, DM_ID, SANDBOX_USER_ID, TEAM_ID
 from sandbox.server import Sandbox
 from tests.support.browser import chromium_page, screenshot, send
+from tests.support.report_seed import FeedbackSeeder
 
 TOKEN = "xoxb-sandbox-test-" + secrets.token_hex(8)
 SECRET = secrets.token_hex(16)
@@ -68,6 +70,39 @@ ANSWER_BLOCKS = [
     },
 ]
 METADATA = {"event_type": "demo_answer", "event_payload": {"answer": 1}}
+HOME_VIEW = {
+    "type": "home",
+    "blocks": [
+        {
+            "type": "actions",
+            "block_id": "picker",
+            "elements": [
+                {
+                    "type": "static_select",
+                    "action_id": "flavour",
+                    "options": [option(1), option(2)],
+                    "initial_option": option(1),
+                }
+            ],
+        },
+        {
+            "type": "data_visualization",
+            "title": "Flavours",
+            "chart": {
+                "type": "pie",
+                "segments": [{"label": "sweet", "value": 3}, {"label": "sour", "value": 1}],
+            },
+        },
+        {
+            "type": "data_table",
+            "caption": "Tasters",
+            "rows": [
+                [{"type": "raw_text", "text": "who"}, {"type": "raw_text", "text": "votes"}],
+                [{"type": "raw_text", "text": "ann"}, {"type": "raw_number", "value": 4}],
+            ],
+        },
+    ],
+}
 MODAL = {
     "type": "modal",
     "callback_id": "rating",
@@ -106,6 +141,10 @@ MODAL = {
         },
     ],
 }
+
+
+def header(text: str) -> dict[str, Any]:
+    return {"type": "header", "text": {"type": "plain_text", "text": text}}
 
 
 class ScriptedApp:
@@ -153,6 +192,8 @@ class ScriptedApp:
                     blocks=ANSWER_BLOCKS,
                     metadata=METADATA,
                 )
+            elif event["type"] == "app_home_opened":
+                await self.client.views_publish(user_id=event["user"], view=HOME_VIEW)
         elif p.get("command") == "/feedback-report":
             self._later(self.post(p["response_url"], {"text": "Report: 1 vote, all 👍"}))
             return web.json_response({"response_type": "ephemeral", "text": "Working on it…"})
@@ -160,6 +201,10 @@ class ScriptedApp:
             act = p["actions"][0]
             if act["type"] == "feedback_buttons":
                 await self.post(p["response_url"], {"text": f"Thanks for your {act['value']}"})
+            elif p["container"]["type"] == "view":
+                chosen = act["selected_option"]["value"]
+                view = {**HOME_VIEW, "blocks": [*HOME_VIEW["blocks"], header(f"chose {chosen}")]}
+                await self.client.views_publish(user_id=p["user"]["id"], view=view)
             elif act["action_id"] == "open_form":
                 await self.client.views_open(trigger_id=p["trigger_id"], view=MODAL)
         elif p.get("type") == "view_submission" and self.view_answers:
@@ -345,6 +390,31 @@ async def test_the_page_sends_slacks_requests_and_shows_what_the_app_answers(
 
 
 @pytest.mark.slow  # starts a process
+async def test_the_home_tab_shows_the_apps_view_charts_and_tables_and_sends_its_clicks(
+    sandbox_and_app: tuple[Sandbox, ScriptedApp],
+) -> None:
+    sandbox, app = sandbox_and_app
+    async with chromium_page() as page:
+        await page.goto(sandbox.url)
+        await page.locator("[data-conversation=home]").click()
+        home = page.locator(".home-view")
+        await expect(home.locator("figure.chart[data-chart-type=pie] path")).to_have_count(2)
+        await expect(home.locator(".legend")).to_contain_text("sweet (3)")
+        await expect(home.locator(".data-table tbody tr td.number")).to_have_text("4")
+        [opened] = [
+            p["event"]
+            for p in app.of_type("event_callback")
+            if p["event"]["type"] == "app_home_opened"
+        ]
+        assert opened["user"] == SANDBOX_USER_ID and opened["tab"] == "home"
+        await home.locator("select[data-act=select]").select_option("2")
+        await expect(home.locator(".header")).to_have_text("chose 2")
+        [click] = app.of_type("block_actions")
+        assert click["container"]["type"] == "view" and "response_url" not in click
+        assert click["view"]["id"] == sandbox.slack.home_views[SANDBOX_USER_ID]["id"]
+
+
+@pytest.mark.slow  # starts a process
 async def test_an_app_that_is_down_or_refuses_is_shown_as_slack_would(
     sandbox_and_app: tuple[Sandbox, ScriptedApp],
 ) -> None:
@@ -453,6 +523,33 @@ async def ask_in_dm(page: Page, question: str) -> Locator:
     thread = page.locator(".thread", has=page.locator(".msg.from-bot", has_text=question))
     await expect(thread.locator("button.feedback")).to_have_count(2, timeout=20_000)
     return thread
+
+
+def seed_a_week(sandbox: Sandbox) -> None:
+    """Six earlier days of answers and votes in the sandbox bot's experiment."""
+    seeder = FeedbackSeeder(str(sandbox.mlflow_url), str(sandbox.mlflow_experiment))
+    today = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0)
+    traces = []
+    for day in range(1, 7):
+        for n in range(2 + day % 3):
+            channel = CHANNEL_ID if n % 2 else DM_ID
+            traces.append(
+                seeder.answer(
+                    started=today - timedelta(days=day, minutes=n),
+                    channel=channel,
+                    asker=f"U{n}",
+                    question=f"question {day}.{n}",
+                    answer="an answer",
+                    question_ts=f"1700000000.{day:03d}{n:03d}",
+                    kind="public_channel" if channel == CHANNEL_ID else "dm",
+                )
+            )
+    seeder.wait_exported()
+    for number, trace in enumerate(traces):
+        up = number % 3 != 1
+        seeder.vote(trace, f"U{number}", up=up)
+        if not up:
+            seeder.reason(trace, f"U{number}", ("outdated", "incomplete")[number % 2])
 
 
 async def reasons_by_me(tracking: Tracking) -> list[tuple[str, str | None]]:
@@ -610,3 +707,70 @@ async def test_the_assistant_panel_greets_suggests_and_gives_a_traced_rateable_a
         await expect(panel.locator("#assistant-title")).to_have_text(thread_title(prompt))
         await expect(first_answer).to_be_visible()
         await expect(page.locator(f"[data-conversation={DM_ID}]")).to_have_class("current")
+
+
+async def test_the_report_and_the_home_tab_draw_charts_and_a_table(
+    sandbox_with_bot: tuple[Sandbox, Tracking],
+) -> None:
+    sandbox, tracking = sandbox_with_bot
+    await asyncio.to_thread(seed_a_week, sandbox)
+    async with chromium_page() as page:
+        await page.goto(sandbox.url)
+        votes = (
+            ("Where is the wiki?", "positive"),
+            ("Who runs payroll?", "negative"),
+            ("Is the canteen open?", "positive"),
+        )
+        for question, choice in votes:
+            thread = await ask_in_dm(page, question)
+            await thread.locator(f"button.feedback[data-choice={choice}]").click()
+            if choice == "negative":
+                follow_up = thread.locator(".msg.kind-ephemeral", has_text="What went wrong?")
+                await follow_up.get_by_role("button", name="Inaccurate").click()
+                await expect(thread.locator(".msg.kind-ephemeral")).to_contain_text("Thanks")
+
+        async def in_mlflow() -> bool:
+            found = [
+                (a.name, a.value)
+                for trace in await tracking.asearch()
+                for a in trace.info.assessments
+                if a.valid is not False
+                and a.name in ("user_feedback", "user_feedback_reason")
+                and a.source.source_id == SANDBOX_USER_ID
+            ]
+            assert sorted(map(str, found)) == sorted(
+                map(
+                    str,
+                    [("user_feedback", True)] * 2
+                    + [("user_feedback", False)]
+                    + [("user_feedback_reason", "inaccurate")],
+                )
+            )
+            return True
+
+        await eventually(in_mlflow)
+
+        # /feedback-report: the trend as a line chart, the reasons as bars, a channels table.
+        await send(page, "/feedback-report 7d")
+        report = page.locator(".msg.kind-response").filter(has_text="Feedback report")
+        await expect(report.locator("figure.chart")).to_have_count(2, timeout=30_000)
+        line = report.locator("figure[data-chart-type=line]")
+        await expect(line.locator("polyline")).to_have_count(2)  # positive rate, votes
+        await expect(line.locator("circle")).to_have_count(2 * 7)  # a point a day
+        await expect(report.locator("figure[data-chart-type=bar] rect")).to_have_count(3)
+        await expect(report.locator(".data-table tbody tr")).to_have_count(2)
+        await expect(report).to_contain_text("Where asked")
+        await report.locator("figure.chart").first.scroll_into_view_if_needed()
+        await screenshot(page, "sandbox-charts.png")
+
+        # The Home tab: the admin's report with its charts and picker.
+        await page.locator("[data-conversation=home]").click()
+        home = page.locator(".home-view")
+        await expect(home.locator("figure.chart")).to_have_count(2, timeout=30_000)
+        await expect(home).to_contain_text("Refresh")
+        await screenshot(page, "sandbox-home.png")
+        await home.locator("select[data-act=select]").first.select_option("24h")
+        await expect(home.locator("select[data-act=select]").first).to_have_value(
+            "24h", timeout=30_000
+        )
+        await expect(home).to_contain_text("The last 24 hours")

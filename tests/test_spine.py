@@ -69,6 +69,7 @@ async def test_dm_is_answered_in_thread_with_trace_metadata_and_feedback_blocks(
     assert trace.info.client_request_id == f"{channel}:{event['ts']}"
     assert trace.info.tags["slack.channel"] == channel
     assert trace.info.tags["slack.channel_type"] == "im"
+    assert trace.info.tags["slack.conversation_kind"] == "dm"
     assert trace.info.tags["slack.answer_ts"] == answer["ts"]
     assert trace.info.state.value == "OK"
     spans = {span.span_type: span for span in trace.data.spans}
@@ -95,6 +96,28 @@ async def test_mention_in_channel_is_streamed_with_recipients(
     assert len(starts) == 1
     assert starts[0].args["recipient_user_id"] == user
     assert starts[0].args["recipient_team_id"] == "T0TEAM"
+
+
+async def test_each_answer_says_where_its_question_was_asked(
+    sender: SlackSender, slack: SlackEmulator, tracking: Tracking
+) -> None:
+    """app_mention carries no channel_type: the kind comes from conversations.info, and is
+    "unknown" (never "public_channel") when Slack does not say."""
+    private, public, unlisted = new_id("C"), new_id("C"), new_id("C")
+    slack.add_channel(private, "kind-private", private=True)
+    slack.add_channel(public, "kind-public")
+    kinds = {}
+    for channel in (private, public, unlisted):
+        await sender.event(mention(new_id("U"), channel, "where am I?"))
+        trace = await tracking.wait_for_trace(trace_id_of(await final_answer(slack, channel)))
+        kinds[channel] = trace.info.tags["slack.conversation_kind"]
+    group = new_id("G")
+    await sender.event(
+        {**mention(new_id("U"), group, "and here?"), "type": "message", "channel_type": "mpim"}
+    )
+    trace = await tracking.wait_for_trace(trace_id_of(await final_answer(slack, group)))
+    assert kinds == {private: "private_channel", public: "public_channel", unlisted: "unknown"}
+    assert trace.info.tags["slack.conversation_kind"] == "group_dm"
 
 
 async def test_a_dm_reply_inside_a_thread_stays_in_that_thread(

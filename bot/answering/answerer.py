@@ -21,8 +21,10 @@ from bot.tracing.data_model import (
     TAG_ANSWER_TS,
     TAG_CHANNEL,
     TAG_CHANNEL_TYPE,
+    TAG_CONVERSATION_KIND,
     TAG_TEAM,
     TAG_VIEWING_CHANNEL,
+    UNKNOWN_KIND,
 )
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,7 @@ class Question:
     # In the assistant panel: the channel the user is viewing (its ID, and how to name it).
     viewing_channel_id: str | None = None
     viewing_channel_label: str | None = None
+    conversation_kind: str = UNKNOWN_KIND  # one of data_model.CONVERSATION_KINDS
 
     @property
     def session_id(self) -> str:
@@ -100,6 +103,7 @@ class Answerer:
                     TAG_TEAM: question.team_id or "",
                     TAG_CHANNEL: question.channel_id,
                     TAG_CHANNEL_TYPE: question.channel_type,
+                    TAG_CONVERSATION_KIND: question.conversation_kind,
                     **_viewing_tag(question),
                 },
             )

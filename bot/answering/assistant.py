@@ -50,6 +50,13 @@ class ViewedChannel:
         return f"#{self.name}" if self.name else f"the channel {self.channel_id}"
 
 
+@dataclass(frozen=True)
+class PanelQuestion:
+    """A question asked in a thread of the assistant panel."""
+
+    viewing: ViewedChannel | None  # the channel the user is viewing, when Slack gave one
+
+
 class AssistantPanel:
     def __init__(self, threads: AssistantThreadStore, prompts: Sequence[AssistantPrompt]) -> None:
         self._threads = threads
@@ -88,9 +95,9 @@ class AssistantPanel:
 
     async def prepare_answer(
         self, message: IncomingMessage, question: str, client: AsyncWebClient
-    ) -> ViewedChannel | None:
+    ) -> PanelQuestion | None:
         """For a question in an assistant thread: title the thread after its first question;
-        the channel the user is viewing (None outside the panel, or when Slack gave none)."""
+        the channel the user is viewing. None outside the panel."""
         if not message.is_dm or message.thread_ts is None:
             return None
         thread = await self._threads.find(message.channel_id, message.thread_ts)
@@ -108,7 +115,7 @@ class AssistantPanel:
             else _nothing(),
             _channel_name(client, viewing) if viewing and viewing[0] in "CG" else _nothing(),
         )
-        return ViewedChannel(viewing, name) if viewing else None
+        return PanelQuestion(ViewedChannel(viewing, name) if viewing else None)
 
 
 async def _nothing() -> None:

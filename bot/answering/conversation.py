@@ -11,12 +11,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answering.answerer import Answerer, Question
 from bot.answering.assistant import AssistantPanel
+from bot.answering.conversation_kind import ConversationKinds
 from bot.answering.incoming import IncomingMessage
 from bot.answering.slack_reply import PostedAnswer, SlackThreadReply
 from bot.llm.client import ChatMessage
 from bot.slack.answer_message import answers_question, is_another_apps, is_ours
 from bot.slack.errors import SLACK_FAILURES, slack_error_reason
 from bot.storage.store import PostedAnswerEntry, Store
+from bot.tracing.data_model import ASSISTANT
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +45,13 @@ class Conversation:
         *,
         streaming: bool,
         assistant: AssistantPanel | None = None,
+        kinds: ConversationKinds | None = None,
     ) -> None:
         self._answerer = answerer
         self._answers = answers
         self._streaming = streaming
         self._assistant = assistant
+        self._kinds = kinds or ConversationKinds()
 
     async def handle(
         self,
@@ -116,15 +120,21 @@ class Conversation:
             await self._answers.join_thread(message.channel_id, message.reply_thread_ts)
         history = await _thread_history(client, message) if message.thread_ts is not None else []
         text = clean_text(message.text, message.bot_user_id)
-        viewing = None
+        panel = None
         if self._assistant is not None:
-            viewing = await self._assistant.prepare_answer(message, text, client)
+            panel = await self._assistant.prepare_answer(message, text, client)
+        viewing = panel.viewing if panel is not None else None
+        if panel is not None:
+            kind = ASSISTANT
+        else:
+            kind = await self._kinds.kind_of(client, message.channel_id, message.channel_type)
         question = Question(
             text=text,
             user_id=message.user_id,
             team_id=message.team_id,
             channel_id=message.channel_id,
             channel_type=message.channel_type,
+            conversation_kind=kind,
             message_ts=message.ts,
             thread_ts=message.reply_thread_ts,
             history=history,

@@ -12,14 +12,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from pydantic import SecretStr
-
-from config import Settings
+from pydantic_settings import BaseSettings
 
 REDACTED = "[redacted]"
 MIN_SECRET_CHARS = 8  # shorter values would redact ordinary words; they are not secrets anyway
 
 
-def secrets_of(settings: Settings) -> list[str]:
+def secrets_of(settings: BaseSettings) -> list[str]:
     """The values of every secret setting."""
     values = (getattr(settings, name) for name in type(settings).model_fields)
     return [value.get_secret_value() for value in values if isinstance(value, SecretStr)]

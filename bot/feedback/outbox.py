@@ -41,6 +41,7 @@ from bot.storage.store import (
     release_claims,
     revive_dead,
 )
+from bot.tracing.data_model import RATINGS, VOTE
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,16 @@ class Outbox:
     async def latest(self, trace_id: str, user_id: str) -> dict[str, LatestIntent]:
         """The user's latest intent per assessment name on this trace."""
         return await self._store.run(lambda conn: _latest(conn, trace_id, user_id))
+
+    async def answers_rated_by(self, user_id: str) -> int:
+        """How many answers `user_id` has a vote or rating on now (withdrawn ones not)."""
+        counted = (VOTE, *RATINGS)
+        query = select(func.count(func.distinct(latest.c.trace_id))).where(
+            latest.c.user_id == user_id,
+            latest.c.name.in_(counted),
+            latest.c.value_json != "null",
+        )
+        return await self._store.run(lambda conn: int(conn.execute(query).scalar_one()))
 
     def _write(self, conn: Connection, intents: list[FeedbackIntent], now: float) -> None:
         for intent in intents:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from bot.llm.client import ChatModel, OpenAICompatibleClient
 from bot.llm.local import find_ollama
 from bot.llm.offline import OfflineModel
-from config import LlmChoiceSettings, Settings
+from config import AnsweringSettings, LlmChoiceSettings
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ async def choose_llm(settings: LlmChoiceSettings) -> LlmChoice:
     return LlmChoice(OFFLINE, OfflineModel.model)
 
 
-def make_model(choice: LlmChoice, settings: Settings) -> ChatModel:
+def make_model(choice: LlmChoice, settings: AnsweringSettings) -> ChatModel:
     """The model for `choice`, named as what it is in the traces (`provider`)."""
     if choice.kind == OFFLINE or choice.base_url is None:
         return OfflineModel()
@@ -66,7 +66,7 @@ def make_model(choice: LlmChoice, settings: Settings) -> ChatModel:
     )
 
 
-async def detect_model(settings: Settings) -> ChatModel:
+async def detect_model(settings: AnsweringSettings) -> ChatModel:
     """The model `choose_llm` picks for these settings."""
     model = make_model(await choose_llm(settings), settings)
     log.info("LLM: %s (%s)", model.provider, model.model)

@@ -29,8 +29,10 @@ BOT_SCOPES: dict[str, str] = {
     "2026-03, assistant:write is being retired for it)",
     "commands": f"the {COMMAND} slash command",
     "users:read": f"users.info: the {COMMAND} admin check",
-    "channels:read": f"conversations.list: {COMMAND} #channel-name in public channels",
+    "channels:read": f"conversations.list: {COMMAND} #channel-name in public channels; "
+    "conversations.info: whether an @mention's channel is public (slack.conversation_kind)",
     "groups:read": "the same for private channels the bot is in",
+    "mpim:read": "conversations.info for an @mention in a group DM (slack.conversation_kind)",
     "reactions:read": "reaction_added / reaction_removed: 👍/👎 reactions on answers are votes",
     "assistant:write": "the assistant panel: assistant_thread_* events, "
     "assistant.threads.setSuggestedPrompts and setTitle",
@@ -48,6 +50,7 @@ BOT_EVENTS = (
     "reaction_removed",
     "assistant_thread_started",
     "assistant_thread_context_changed",
+    "app_home_opened",  # the Home tab: the admins' report, or how to use the bot
 )
 
 _SOCKET_MODE_MANIFEST: dict[str, Any] = {
@@ -59,7 +62,7 @@ _SOCKET_MODE_MANIFEST: dict[str, Any] = {
     },
     "features": {
         "app_home": {
-            "home_tab_enabled": False,
+            "home_tab_enabled": True,
             "messages_tab_enabled": True,
             "messages_tab_read_only_enabled": False,
         },

@@ -17,8 +17,8 @@ from typing import Any, NoReturn
 
 from bot.report.args import UsageError, parse_report_args
 from bot.report.export import export_lines
-from bot.report.formats import FORMATS, render
-from bot.report.reasons import report_with_reasons
+from bot.report.figures.report import report_with_reasons
+from bot.report.render.formats import FORMATS, render
 from bot.report.trace_records import CHANNEL_ID, AnswerQuery, tracking_failure
 from bot.report.window import ReportWindow, WindowError, parse_window
 from config import LOCAL_MLFLOW_PORT, ConfigError, TrackingSettings, load_tracking_settings

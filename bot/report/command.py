@@ -7,27 +7,25 @@ Blocking MLflow calls run in a worker thread, never on the event loop.
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 from slack_sdk.models.blocks import Block
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.report.access import ReportAccess
 from bot.report.args import COMMAND, USAGE, ReportArgs, UsageError, parse_report_args
-from bot.report.blocks import help_blocks, report_blocks
-from bot.report.compute import FeedbackReport
-from bot.report.figures import percent_text
-from bot.report.reasons import ReasonFigures, report_with_reasons
-from bot.report.slack_lookups import ChannelLookupFailed, find_channel_id, permalinks
+from bot.report.render.blocks import help_blocks, report_blocks
+from bot.report.render.wording import report_summary
+from bot.report.reports import Reports
+from bot.report.slack_lookups import ChannelLookupFailed, find_channel_id
 from bot.report.trace_records import AnswerQuery, tracking_failure
-from bot.slack.response_url import replace_original
+from bot.slack.data_blocks import block_dicts
+from bot.slack.response_url import deliver_to_response_url
+from bot.slack.surfaces import DataBlockSurfaces, Delivery, ephemeral_surface
 from config import Settings
-
-if TYPE_CHECKING:
-    from bot.report.trace_pages import TraceSource
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +40,17 @@ class Invocation:
     user_id: str
     text: str
     response_url: str
+    channel_id: str = ""
 
 
 @dataclass(frozen=True)
 class Message:
+    """`text` is the notification (and what screen readers say); `charted`, when given, is
+    `blocks` with charts and tables, for surfaces that take them."""
+
     text: str
-    blocks: list[Block] | None = None
+    blocks: list[Block] | list[dict[str, Any]] | None = None
+    charted: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -59,14 +62,22 @@ class Ack:
 
 
 class FeedbackReportCommand:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        reports: Reports | None = None,
+        surfaces: DataBlockSurfaces | None = None,
+    ) -> None:
         self._access = ReportAccess(
             settings.feedback_report_admins,
             allow_workspace_admins=settings.feedback_report_allow_workspace_admins,
         )
-        self._tracking = settings
-        self._source: TraceSource | None = None
-        self._ui_base = settings.mlflow_ui_base
+        self._reports = reports or Reports(settings)
+        self._surfaces = surfaces or DataBlockSurfaces()
+
+    @property
+    def access(self) -> ReportAccess:
+        return self._access
 
     async def acknowledge(self, invocation: Invocation, client: AsyncWebClient) -> Ack:
         if not await self._access.allows(client, invocation.user_id):
@@ -82,16 +93,25 @@ class FeedbackReportCommand:
         return Ack(Message(BUILDING), args)
 
     async def build_and_post(
-        self, args: ReportArgs, response_url: str, client: AsyncWebClient
+        self, args: ReportArgs, response_url: str, client: AsyncWebClient, channel_id: str = ""
     ) -> None:
-        """Build the report and post it to `response_url` (run it in the background)."""
+        """Build the report and post it to `response_url` (run it in the background): with
+        charts where the surface takes them, else (and from then on) in text."""
         try:
             message = await self._build(args, client)
         except Exception as error:
             log.exception("the feedback report failed")
             reason = tracking_failure(error) or f"an unexpected {type(error).__name__}"
             message = Message(f"Sorry, the feedback report could not be built: {reason}.")
-        await _post(response_url, message)
+
+        async def post(blocks: Sequence[Mapping[str, Any]]) -> Delivery:
+            return await deliver_to_response_url(
+                response_url, message.text, [dict(b) for b in blocks], what="the feedback report"
+            )
+
+        plain = block_dicts(message.blocks or [])
+        surface = ephemeral_surface(channel_id)
+        await self._surfaces.send(surface, message.charted or plain, plain, post)
 
     async def _build(self, args: ReportArgs, client: AsyncWebClient) -> Message:
         channel_id = args.channel.id if args.channel else None
@@ -103,39 +123,10 @@ class FeedbackReportCommand:
                 return Message(f"Sorry, I could not look up #{name}: Slack said `{error}`.")
             if channel_id is None:
                 return Message(f"I could not find a channel named #{name} that I can see.")
-        query = AnswerQuery(args.window, channel_id)
-        report, reasons = await asyncio.to_thread(self._compute, query)
-        links = await permalinks(client, report.lowest)
-        return Message(_summary(report), report_blocks(report, links, reasons))
-
-    def _compute(self, query: AnswerQuery) -> tuple[FeedbackReport, ReasonFigures]:
-        """(In a worker thread: it blocks.)"""
-        return report_with_reasons(self._trace_source(), query, self._ui_base)
-
-    def _trace_source(self) -> TraceSource:
-        """Loaded with the first report (in its thread): mlflow's client is not part of the
-        front's start."""
-        if self._source is None:
-            from bot.report.trace_pages import TraceSource
-            from bot.tracing.rest import MlflowRest
-            from bot.tracing.setup import bound_mlflow_client
-
-            bound_mlflow_client(self._tracking)
-            rest = MlflowRest.from_settings(self._tracking)  # no call may block for minutes
-            self._source = TraceSource(rest, self._tracking.mlflow_experiment_name)
-        return self._source
-
-
-def _summary(report: FeedbackReport) -> str:
-    """The notification text (where blocks are not shown)."""
-    if report.answers == 0:
-        return f"Feedback report for {report.window.label}: no answers in this window."
-    return (
-        f"Feedback report for {report.window.label}: {report.answers} answers, "
-        f"{percent_text(report.feedback_rate)} with feedback, "
-        f"{percent_text(report.positive_rate)} positive."
-    )
-
-
-async def _post(response_url: str, message: Message) -> None:
-    await replace_original(response_url, message.text, message.blocks, what="the feedback report")
+        built = await self._reports.build(AnswerQuery(args.window, channel_id), client)
+        report, links, reasons = built.report, built.permalinks, built.reasons
+        return Message(
+            report_summary(report),
+            block_dicts(report_blocks(report, links, reasons)),
+            block_dicts(report_blocks(report, links, reasons, charts=True)),
+        )

@@ -7,8 +7,9 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from bot.report.answer_feedback import AnswerFeedback, read_answer
-from bot.report.reasons import reason_record
+from bot.report.figures.answers import read_answer
+from bot.report.model import AnswerFeedback
+from bot.report.render.formats import reason_record
 from bot.report.trace_records import AnswerQuery
 from bot.report.window import utc_iso
 from bot.tracing.counted_feedback import NEGATIVE_RATING

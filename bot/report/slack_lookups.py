@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.report.compute import LowRatedAnswer
+from bot.report.model import LowRatedAnswer
 from bot.slack.errors import SLACK_FAILURES, slack_error_reason
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,11 @@ RELATIVE_WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": 
 MAX_RANGE_DAYS = 366
 # Longer windows are charted per week, so that the trend stays a screenful.
 MAX_DAILY_BUCKETS = 31
+# The timeline (what the charts draw): per 2 hours in a window of a day or less, else per day.
+SHORT_STEP = timedelta(hours=2)
+DAY = timedelta(days=1)
 
+_MS = timedelta(milliseconds=1)
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 
 
@@ -61,6 +65,27 @@ class ReportWindow:
         """The trend bucket (a day, or a week's Monday) of a time inside the window."""
         day = datetime.fromtimestamp(timestamp_ms / 1000, UTC).date()
         return day if self.bucket == "day" else day - timedelta(days=day.weekday())
+
+    @cached_property
+    def step(self) -> timedelta:
+        """The timeline's step: 2 hours for a window of a day or less, else a day (UTC; both
+        divide a UTC day, as the tracking server's time buckets do)."""
+        return SHORT_STEP if self.end - self.start <= DAY else DAY
+
+    @cached_property
+    def step_ms(self) -> int:
+        return int(self.step / _MS)
+
+    def step_of(self, timestamp_ms: int) -> int:
+        """The start (ms since the epoch) of the timeline step that holds a time."""
+        return timestamp_ms // self.step_ms * self.step_ms
+
+    def steps(self) -> list[datetime]:
+        """Every timeline step the window touches, in order."""
+        first = self.step_of(self.start_ms)
+        count = -(-(self.end_ms - first) // self.step_ms)
+        start = datetime.fromtimestamp(first / 1000, UTC)
+        return [start + self.step * n for n in range(count)]
 
     def buckets(self) -> list[date]:
         seen: dict[date, None] = {}

@@ -17,7 +17,10 @@ from bot.feedback.outbox import Outbox
 from bot.feedback.reactions import ReactionVotes
 from bot.feedback.recorder import FeedbackRecorder
 from bot.report.command import FeedbackReportCommand
+from bot.report.home import HomeTab
+from bot.report.reports import Reports
 from bot.slack.client import make_web_client
+from bot.slack.surfaces import DataBlockSurfaces
 from bot.storage.assistant_threads import AssistantThreadStore
 from bot.storage.store import Store
 from config import Settings
@@ -25,6 +28,7 @@ from handlers.checks import team_gate
 from handlers.listeners import (
     assistant,
     feedback,
+    home,
     ignored_events,
     messages,
     reactions,
@@ -93,7 +97,11 @@ def build_bot(
 
     team_gate.register(app, settings.slack_allowed_team_ids)  # before every listener
     background = BackgroundTasks()
-    report.register(app, FeedbackReportCommand(settings), background)
+    reports, surfaces = Reports(settings), DataBlockSurfaces()
+    command = FeedbackReportCommand(settings, reports, surfaces)
+    report.register(app, command, background)
+    home_tab = HomeTab(command.access, reports, outbox.answers_rated_by)
+    home.register(app, home_tab, surfaces, background)
     assistant.register(
         app, AssistantPanel(threads, settings.assistant_prompts), thread_contexts, background
     )

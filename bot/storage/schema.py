@@ -131,6 +131,8 @@ feedback_latest = Table(
     Column("origin", String(32)),
     Column("updated_at", Float, nullable=False),
 )
+# How many answers a user has rated (the Home tab): one user's rows, not the whole table.
+Index("feedback_latest_by_user", feedback_latest.c.user_id)
 
 # The assistant panel's threads (queries: bot/storage/assistant_threads.py): the channel each
 # user is viewing (Slack's thread context), and whether the thread has its title yet (0/1).

@@ -1,6 +1,6 @@
 """Which assessments on a trace are people's feedback, and the bot's summary of them.
 
-One rule for the report (bot/report/answer_feedback.py reads every answer with it) and for
+One rule for the report (bot/report/figures/answers.py reads every answer with it) and for
 the delivery (bot/feedback/delivery.py keeps the summary with it after every write):
 - a vote is a valid HUMAN `user_feedback` assessment with a `source_id` and a boolean value;
 - a rating is a valid HUMAN `user_<dimension>` assessment with a `source_id` and a value in
@@ -13,7 +13,7 @@ The summary is one more assessment on the trace, `slack_bot_feedback` (source CO
 by the end of its value (`rank_pattern`). MLflow's trace metrics
 count and average assessments by name and value, but cannot tell a HUMAN assessment from a
 judge's, count answers rather than assessments, or group by channel; grouping the summaries
-by value gives the report all three (bot/report/aggregated.py).
+by value gives the report all three (bot/report/figures/aggregated.py).
 """
 
 from __future__ import annotations

@@ -34,6 +34,17 @@ TAG_CHANNEL_TYPE = "slack.channel_type"
 TAG_ANSWER_TS = "slack.answer_ts"
 # Asked in the assistant panel while viewing this channel (its ID; Slack's thread context).
 TAG_VIEWING_CHANNEL = "slack.viewing_channel"
+# Where the question was asked: one of CONVERSATION_KINDS (bot/answering/conversation_kind.py
+# finds it; "unknown" when Slack would not say, never a guess). Posts that other people read
+# (digests, alerts) never quote an answer whose kind is not public_channel.
+TAG_CONVERSATION_KIND = "slack.conversation_kind"
+DM = "dm"
+GROUP_DM = "group_dm"
+PRIVATE_CHANNEL = "private_channel"
+PUBLIC_CHANNEL = "public_channel"
+ASSISTANT = "assistant"  # a thread of the assistant panel
+UNKNOWN_KIND = "unknown"
+CONVERSATION_KINDS = (DM, GROUP_DM, PRIVATE_CHANNEL, PUBLIC_CHANNEL, ASSISTANT, UNKNOWN_KIND)
 
 
 # The metadata key of an assessment's meaning in words.

@@ -3,6 +3,7 @@
 The UI is a hash-routed single-page app: `/#/experiments/<id>/traces` lists an experiment's
 traces, and `?selectedEvaluationId=<trace ID>` opens one of them in the trace drawer (the
 `/#/experiments/<id>/traces/<trace ID>` route redirects there).
+`/#/experiments/<id>/evaluation-runs?selectedRunUuid=<run ID>` opens an evaluation run.
 """
 
 from __future__ import annotations
@@ -14,4 +15,12 @@ def trace_url(ui_base: str, experiment_id: str, trace_id: str) -> str:
     return (
         f"{ui_base.rstrip('/')}/#/experiments/{quote(experiment_id, safe='')}/traces"
         f"?selectedEvaluationId={quote(trace_id, safe='')}"
+    )
+
+
+def evaluation_run_url(ui_base: str, experiment_id: str, run_id: str) -> str:
+    """An evaluation run (`mlflow.genai.evaluate`) in the experiment's Evaluations tab."""
+    return (
+        f"{ui_base.rstrip('/')}/#/experiments/{quote(experiment_id, safe='')}/evaluation-runs"
+        f"?selectedRunUuid={quote(run_id, safe='')}"
     )

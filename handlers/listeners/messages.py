@@ -48,7 +48,8 @@ def parse_message(
         return None  # in a thread Slack would not know
     channel_type = event.get("channel_type")
     if not isinstance(channel_type, str) or not channel_type:
-        channel_type = "im" if channel.startswith("D") else "channel"
+        # (app_mention has none: a channel's kind is then asked of Slack, never guessed.)
+        channel_type = "im" if channel.startswith("D") else ""
     return IncomingMessage(
         text=text,
         user_id=user,

@@ -19,6 +19,7 @@ def parse_invocation(command: dict[str, Any]) -> Invocation:
         user_id=slack_id(command.get("user_id")) or "",  # an odd one is nobody's: refused
         text=str(command.get("text") or ""),
         response_url=str(command.get("response_url") or ""),
+        channel_id=slack_id(command.get("channel_id")) or "",
     )
 
 
@@ -31,6 +32,8 @@ def register(app: AsyncApp, reports: FeedbackReportCommand, background: Backgrou
         await ack(text=reply.message.text, blocks=reply.message.blocks, response_type="ephemeral")
         if reply.report is not None and invocation.response_url:
             background.spawn(
-                reports.build_and_post(reply.report, invocation.response_url, client),
+                reports.build_and_post(
+                    reply.report, invocation.response_url, client, invocation.channel_id
+                ),
                 "feedback report",
             )

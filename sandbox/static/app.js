@@ -197,9 +197,96 @@ function blockHtml(b, index, where) {
       return `<div class="blk rich_text">${(b.elements || []).map(richTextHtml).join("")}</div>`;
     case "input":
       return inputHtml(b, index);
+    case "data_visualization":
+      return chartHtml(b);
+    case "data_table":
+      return tableHtml(b);
     default:
       return `<div class="blk unknown">[a ${esc(b.type)} block]</div>`;
   }
+}
+
+// -- charts and tables (Slack draws these itself; a plain SVG is enough here) ----------------
+
+const SERIES_COLORS = ["#1264a3", "#e01e5a", "#2eb67d", "#ecb22e", "#36c5f0", "#7c3085"];
+
+function chartHtml(b) {
+  const chart = b.chart || {};
+  const svg = chart.type === "pie" ? pieSvg(chart.segments || []) : xySvg(chart);
+  const names = chart.type === "pie"
+    ? (chart.segments || []).map((s) => `${s.label} (${s.value})`)
+    : (chart.series || []).map((s) => s.name);
+  const legend = names.map((name, i) =>
+    `<span><i style="background:${SERIES_COLORS[i % SERIES_COLORS.length]}"></i>${esc(name)}</span>`).join("");
+  return `<figure class="blk chart" data-chart-type="${esc(chart.type)}"><figcaption>${esc(b.title)}</figcaption>${svg}<div class="legend">${legend}</div></figure>`;
+}
+
+function xySvg(chart) {
+  const W = 560, H = 220, left = 40, right = 10, top = 10, bottom = 46;
+  const categories = (chart.axis_config || {}).categories || [];
+  const series = chart.series || [];
+  const values = series.flatMap((s) => (s.data || []).map((p) => Number(p.value)));
+  const max = Math.max(1, ...values);
+  const n = Math.max(categories.length, 1);
+  const band = (W - left - right) / n;
+  const x = (i) => left + band * (i + 0.5);
+  const y = (v) => top + (H - top - bottom) * (1 - v / max);
+  let marks = "";
+  series.forEach((s, k) => {
+    const color = SERIES_COLORS[k % SERIES_COLORS.length];
+    const points = (s.data || []).map((p) => [categories.indexOf(p.label), Number(p.value)]);
+    if (chart.type === "bar") {
+      const width = Math.max(2, (band * 0.8) / series.length);
+      marks += points.map(([i, v]) => `<rect x="${x(i) - band * 0.4 + k * width}" y="${y(v)}" width="${width}" height="${y(0) - y(v)}" fill="${color}"><title>${esc(s.name)} ${esc(categories[i])}: ${v}</title></rect>`).join("");
+    } else {
+      const path = points.map(([i, v]) => `${x(i)},${y(v)}`).join(" ");
+      if (chart.type === "area") {
+        marks += `<polygon points="${x(points[0][0])},${y(0)} ${path} ${x(points[points.length - 1][0])},${y(0)}" fill="${color}" opacity="0.3"/>`;
+      }
+      marks += `<polyline points="${path}" fill="none" stroke="${color}" stroke-width="2"/>`;
+      marks += points.map(([i, v]) => `<circle cx="${x(i)}" cy="${y(v)}" r="3" fill="${color}"><title>${esc(s.name)} ${esc(categories[i])}: ${v}</title></circle>`).join("");
+    }
+  });
+  const step = Math.ceil(n / 10);
+  const labels = categories.map((c, i) => (i % step ? "" :
+    `<text x="${x(i)}" y="${H - bottom + 14}" text-anchor="middle" class="tick">${esc(c)}</text>`)).join("");
+  const axis = (chart.axis_config || {}).x_label;
+  return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(chart.type)} chart">
+    <line x1="${left}" y1="${y(0)}" x2="${W - right}" y2="${y(0)}" class="axis"/>
+    <text x="${left - 6}" y="${y(max) + 4}" text-anchor="end" class="tick">${max}</text>
+    <text x="${left - 6}" y="${y(0) + 4}" text-anchor="end" class="tick">0</text>
+    ${marks}${labels}
+    ${axis ? `<text x="${W / 2}" y="${H - 6}" text-anchor="middle" class="axis-label">${esc(axis)}</text>` : ""}
+  </svg>`;
+}
+
+function pieSvg(segments) {
+  const total = segments.reduce((sum, s) => sum + Number(s.value), 0) || 1;
+  let angle = -Math.PI / 2;
+  const arcs = segments.map((s, i) => {
+    const share = Number(s.value) / total;
+    const start = angle;
+    angle += share * 2 * Math.PI;
+    const [x1, y1, x2, y2] = [Math.cos(start), Math.sin(start), Math.cos(angle), Math.sin(angle)].map((v) => 80 * v);
+    const color = SERIES_COLORS[i % SERIES_COLORS.length];
+    const shape = share >= 0.999
+      ? `<circle r="80" fill="${color}"/>`
+      : `<path d="M0,0 L${x1},${y1} A80,80 0 ${share > 0.5 ? 1 : 0} 1 ${x2},${y2} Z" fill="${color}"/>`;
+    return shape.replace("/>", `><title>${esc(s.label)}: ${s.value}</title></${shape.startsWith("<circle") ? "circle" : "path"}>`);
+  }).join("");
+  return `<svg viewBox="-90 -90 180 180" class="pie" role="img" aria-label="pie chart">${arcs}</svg>`;
+}
+
+function tableHtml(b) {
+  const [header, ...rows] = b.rows || [];
+  const cell = (c) => {
+    if (c.type === "raw_number") return `<td class="number">${esc(c.text ?? c.value)}</td>`;
+    if (c.type === "rich_text") return `<td>${(c.elements || []).map(richTextHtml).join("")}</td>`;
+    return `<td>${esc(c.text)}</td>`;
+  };
+  return `<div class="blk data-table"><table><caption>${esc(b.caption)}</caption>
+    <thead><tr>${(header || []).map((c) => `<th>${esc(c.text ?? c.value)}</th>`).join("")}</tr></thead>
+    <tbody>${rows.map((r) => `<tr>${r.map(cell).join("")}</tr>`).join("")}</tbody></table></div>`;
 }
 
 function richTextHtml(e) {
@@ -246,10 +333,16 @@ function elementHtml(e, blockIndex, elementIndex, where) {
         return `<button type="button" class="btn feedback${picked}" data-act="click" data-choice="${choice}" ${data} aria-label="${esc(button.accessibility_label || choice)}" title="${esc(button.accessibility_label || "")}">${textObject(button.text)}</button>`;
       }).join("");
     case "static_select":
-    case "overflow":
+    case "overflow": {
+      const initial = e.initial_option ? e.initial_option.value : null;
       return `<select class="el" data-act="select" ${data}><option value="">${
         e.type === "overflow" ? "…" : textObject(e.placeholder) || "Select"}</option>${options
-        .map((o) => `<option value="${esc(o.value)}">${textObject(o.text)}</option>`).join("")}</select>`;
+        .map((o) => `<option value="${esc(o.value)}" ${o.value === initial ? "selected" : ""}>${textObject(o.text)}</option>`).join("")}</select>`;
+    }
+    case "channels_select":
+      return `<select class="el" data-act="select" ${data}><option value="">${textObject(e.placeholder) || "Channel"}</option>${state.conversations
+        .filter((c) => c.kind !== "im")
+        .map((c) => `<option value="${esc(c.id)}" ${c.id === e.initial_channel ? "selected" : ""}># ${esc(c.name)}</option>`).join("")}</select>`;
     case "image":
       return `<img src="${esc(e.image_url)}" alt="${esc(e.alt_text)}" width="48">`;
     default:
@@ -313,12 +406,14 @@ function inputHtml(b, index) {
 
 // -- rendering ----------------------------------------------------------------------------
 
+const HOME = "home"; // the app's Home tab, beside the conversations
+
 function render() {
-  if (!current || !state.conversations.some((c) => c.id === current)) {
+  if (current !== HOME && (!current || !state.conversations.some((c) => c.id === current))) {
     current = (state.conversations.find((c) => c.kind === "im") || state.conversations[0]).id;
   }
   openLinked();
-  save("conversation", current);
+  save("conversation", current === HOME ? null : current); // the Home tab opens by a click
   save("assistantThread", assistantThread);
   renderSidebar();
   renderConversation();
@@ -363,6 +458,8 @@ function renderSidebar() {
     c.kind === "im" ? "● " : "# "}${esc(c.name)}</button></li>`;
   $("#channels").innerHTML = state.conversations.filter((c) => c.kind !== "im").map(item).join("");
   $("#dms").innerHTML = state.conversations.filter((c) => c.kind === "im").map(item).join("");
+  $("#apps").innerHTML = `<li><button type="button" data-conversation="${HOME}" class="${
+    current === HOME ? "current" : ""}">⌂ ${esc(state.bot.name)} · Home</button></li>`;
   // Earlier chats with the assistant, newest first: a click opens one in the panel again.
   const chats = [...state.assistant_threads].sort((a, b) => Number(b.thread_ts) - Number(a.thread_ts));
   $("#assistant-chats-title").hidden = !chats.length;
@@ -375,7 +472,18 @@ function renderSidebar() {
   }
 }
 
+// The app's Home tab: the view it published for you (views.publish).
+function renderHome() {
+  $("#conversation-header").innerHTML = `${esc(state.bot.name)}<small>Home: the app's own page</small>`;
+  $("#composer").hidden = true;
+  $("#messages").innerHTML = state.home
+    ? `<div class="home-view">${blocksHtml(state.home.blocks, { source: "home", ts: "home", channel: "" })}</div>`
+    : `<div class="empty">Opening the app's Home tab…</div>`;
+}
+
 function renderConversation() {
+  if (current === HOME) return renderHome();
+  $("#composer").hidden = false;
   const conversation = state.conversations.find((c) => c.id === current);
   const im = conversation.kind === "im";
   $("#conversation-header").innerHTML = `${im ? "" : "# "}${esc(conversation.name)}<small>${
@@ -597,6 +705,10 @@ document.addEventListener("click", async (event) => {
     current = target.dataset.conversation;
     threadTarget = null;
     render();
+    if (current === HOME) {
+      await post("/sandbox/home/open", {});
+      return;
+    }
     if (moved && assistantThread) await post("/sandbox/assistant/context", { thread_ts: assistantThread, viewing: current });
   } else if (target.dataset.assistantThread) {
     assistantThread = target.dataset.assistantThread;

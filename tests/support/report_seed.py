@@ -22,6 +22,7 @@ from bot.tracing.data_model import (
     TAG_ANSWER_TS,
     TAG_CHANNEL,
     TAG_CHANNEL_TYPE,
+    TAG_CONVERSATION_KIND,
     TAG_TEAM,
     VOTE,
 )
@@ -50,6 +51,7 @@ class FeedbackSeeder:
         answer: str,
         question_ts: str,
         answer_ts: str | None = None,
+        kind: str | None = None,
     ) -> str:
         """One answer's trace, started at `started`; its trace ID is returned."""
         start_ns = int(started.timestamp() * 1e9)
@@ -67,6 +69,8 @@ class FeedbackSeeder:
         }
         if answer_ts:
             tags[TAG_ANSWER_TS] = answer_ts
+        if kind:
+            tags[TAG_CONVERSATION_KIND] = kind
         with with_active_span(root):
             mlflow.update_current_trace(
                 user=asker,

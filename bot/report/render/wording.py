@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.report.compute import TrendBucket
-from bot.tracing.data_model import HIGHEST_SCORE, LOWEST_SCORE, SCALE_TEXT
+from bot.report.model import NOT_RECORDED, FeedbackReport, Reason, TrendBucket
+from bot.tracing.data_model import (
+    ASSISTANT,
+    DM,
+    GROUP_DM,
+    HIGHEST_SCORE,
+    LOWEST_SCORE,
+    PRIVATE_CHANNEL,
+    PUBLIC_CHANNEL,
+    SCALE_TEXT,
+    UNKNOWN_KIND,
+)
 
 BAR_WIDTH = 12
+COMMENT_CHARS = 300
 _EIGHTHS = " ▏▎▍▌▋▊▉"
 
 DEFINITIONS = (
@@ -20,9 +31,38 @@ DEFINITIONS = (
     "*👎 reasons*: what voters chose when asked “What went wrong?” after a 👎, counted while "
     "the giver's vote on the answer is still 👎 (one per person and answer; a changed reason "
     "replaces the old one). "
-    "*Most negative channels*: most 👎 first. The window selects answers by when they were "
-    "given (UTC); all their feedback counts, whenever it was given."
+    "*Most negative channels*: most 👎 first. *Where asked*: the answers and votes of DMs, "
+    "group DMs, private and public channels and the assistant panel (unknown: Slack did not "
+    "say; not recorded: answered before the bot recorded it). The window selects answers by "
+    "when they were given (UTC); all their feedback counts, whenever it was given."
 )
+
+
+KIND_LABELS = {
+    DM: "DMs",
+    GROUP_DM: "Group DMs",
+    PRIVATE_CHANNEL: "Private channels",
+    PUBLIC_CHANNEL: "Public channels",
+    ASSISTANT: "Assistant panel",
+    UNKNOWN_KIND: "Unknown",
+    NOT_RECORDED: "Not recorded",  # answers from before the bot recorded where
+}
+
+
+def kind_label(kind: str) -> str:
+    """Where a question was asked, in words ("Public channels")."""
+    return KIND_LABELS.get(kind, kind)
+
+
+def report_summary(report: FeedbackReport) -> str:
+    """The report in a sentence: a message's `text` (notifications, screen readers)."""
+    if report.answers == 0:
+        return f"Feedback report for {report.window.label}: no answers in this window."
+    return (
+        f"Feedback report for {report.window.label}: {report.answers} answers, "
+        f"{percent_text(report.feedback_rate)} with feedback, "
+        f"{percent_text(report.positive_rate)} positive."
+    )
 
 
 def plural(count: int, word: str) -> str:
@@ -60,3 +100,18 @@ def trend_lines(trend: Sequence[TrendBucket], bucket: str) -> list[str]:
         line = f"{b.start.isoformat():<10}  {bar(b.answers, largest)} {b.answers:>5}  "
         lines.append((line + f"{votes:>9} {rate:>6}").rstrip())
     return lines
+
+
+def reason_label(key: str) -> str:
+    """How a stored reason reads ("not_what_i_asked" → "not what i asked")."""
+    return key.replace("_", " ")
+
+
+def reason_text(reason: Reason) -> str:
+    """One reason and its comment, on one line."""
+    if not reason.comment:
+        return reason_label(reason.reason)
+    comment = " ".join(reason.comment.split())
+    if len(comment) > COMMENT_CHARS:
+        comment = comment[: COMMENT_CHARS - 1].rstrip() + "…"
+    return f"{reason_label(reason.reason)}: “{comment}”"

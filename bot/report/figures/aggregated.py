@@ -30,28 +30,41 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.report.answer_feedback import AnswerFeedback, read_answer
-from bot.report.compute import (
+from bot.report.figures.answers import low_rated, read_answer
+from bot.report.figures.timeline import Counts, segments, timeline_and_trend
+from bot.report.model import (
     LOWEST_COUNT,
     NEGATIVE_CHANNELS_COUNT,
+    NOT_RECORDED,
+    AnswerFeedback,
     ChannelFeedback,
     FeedbackReport,
     RatingSummary,
-    TrendBucket,
-    low_rated,
 )
 from bot.report.trace_records import AnswerQuery
 from bot.tracing.counted_feedback import SUMMARY, Summary, rating_value_of
-from bot.tracing.data_model import RATING_DIMENSIONS, RATINGS, TAG_CHANNEL, VOTE, rating_score
+from bot.tracing.data_model import (
+    CONVERSATION_KINDS,
+    RATING_DIMENSIONS,
+    RATINGS,
+    TAG_CHANNEL,
+    TAG_CONVERSATION_KIND,
+    VOTE,
+    rating_score,
+)
 from bot.tracing.trace_records import MetricPoint
 
 if TYPE_CHECKING:
     from bot.report.trace_pages import TraceSource
 
-DAY_S = 86_400
 COUNT = "COUNT"
 NAME = "assessment_name"
 VALUE = "assessment_value"
+# The votes, counted by value (true: 👍, false: 👎).
+VOTES_BY_VALUE: dict[str, Any] = {
+    "dimensions": (VALUE,),
+    "filters": (f"assessment.name = '{VOTE}'",),
+}
 TIME_BUCKET = "time_bucket"
 NEWEST_FIRST = ["timestamp_ms DESC", "request_id DESC"]
 # Requests sent at once (the server answers them in parallel threads).
@@ -83,7 +96,7 @@ class _Metrics:
         *,
         dimensions: tuple[str, ...] = (),
         filters: tuple[str, ...] = (),
-        by_day: bool = False,
+        over_time: bool = False,
         channel: str | None = None,
     ) -> list[MetricPoint]:
         channel = channel or self._query.channel
@@ -96,8 +109,8 @@ class _Metrics:
             "dimensions": list(dimensions),
             "filters": list(filters),
         }
-        if by_day:
-            request["time_interval_seconds"] = DAY_S
+        if over_time:  # per timeline step (2 hours or a day)
+            request["time_interval_seconds"] = int(self._query.window.step.total_seconds())
         return self._source.metric_points(request)
 
 
@@ -108,20 +121,31 @@ def aggregated_report(
     metrics = _Metrics(source, experiment_id, query)
     window = query.window
     with ThreadPoolExecutor(PARALLEL_REQUESTS) as requests:
-        answers_by_day_ = requests.submit(metrics.count, "TRACES", "trace_count", by_day=True)
+        answers_by_step_ = requests.submit(metrics.count, "TRACES", "trace_count", over_time=True)
         by_value_ = requests.submit(
             metrics.count, "ASSESSMENTS", "assessment_count", dimensions=(NAME, VALUE)
         )
-        votes_by_day_ = requests.submit(
-            metrics.count,
-            "ASSESSMENTS",
-            "assessment_count",
-            dimensions=(VALUE,),
-            filters=(f"assessment.name = '{VOTE}'",),
-            by_day=True,
+        votes_by_step_ = requests.submit(
+            metrics.count, "ASSESSMENTS", "assessment_count", over_time=True, **VOTES_BY_VALUE
         )
-        answers_by_day, by_value = answers_by_day_.result(), by_value_.result()
-        votes_by_day = votes_by_day_.result()
+        # Where the questions were asked: each kind's answers and votes (the server cannot
+        # group by a tag: two requests a kind).
+        by_kind_ = {
+            kind: (
+                requests.submit(metrics.count, "TRACES", "trace_count", filters=(_of_kind(kind),)),
+                requests.submit(
+                    metrics.count,
+                    "ASSESSMENTS",
+                    "assessment_count",
+                    dimensions=VOTES_BY_VALUE["dimensions"],
+                    filters=(*VOTES_BY_VALUE["filters"], _of_kind(kind)),
+                ),
+            )
+            for kind in CONVERSATION_KINDS
+        }
+        answers_by_step, by_value = answers_by_step_.result(), by_value_.result()
+        votes_by_step = votes_by_step_.result()
+        by_kind = {kind: (a.result(), v.result()) for kind, (a, v) in by_kind_.items()}
 
     votes: Counter[bool] = Counter()
     rating_counts: Counter[str] = Counter()
@@ -159,13 +183,22 @@ def aggregated_report(
             "answers rated before the summaries)"
         )
 
-    trend: defaultdict[Any, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for point in answers_by_day:
-        trend[window.bucket_of(_bucket_ms(point))][0] += _count(point)
-    for point in votes_by_day:
-        vote = _json(point.dimensions.get(VALUE))
-        if isinstance(vote, bool):
-            trend[window.bucket_of(_bucket_ms(point))][1 if vote else 2] += _count(point)
+    by_step = Counts()
+    for point in answers_by_step:
+        by_step.add(window.step_of(_bucket_ms(point)), answers=_count(point))
+    for point in votes_by_step:
+        by_step.add(window.step_of(_bucket_ms(point)), *_vote(point))
+    timeline, trend = timeline_and_trend(window, by_step)
+    answers = by_step.total()[0]
+    by_kind_counts = Counts()
+    for kind, (kind_answers, kind_votes) in by_kind.items():
+        by_kind_counts.add(kind, answers=sum(map(_count, kind_answers)))
+        for point in kind_votes:
+            by_kind_counts.add(kind, *_vote(point))
+    recorded = by_kind_counts.total()
+    by_kind_counts.add(
+        NOT_RECORDED, answers - recorded[0], votes[True] - recorded[1], votes[False] - recorded[2]
+    )
 
     shown = _most_negative_channels(summaries)
     with ThreadPoolExecutor(PARALLEL_REQUESTS) as requests:
@@ -182,7 +215,7 @@ def aggregated_report(
             window=window,
             channel=query.channel,
             experiment_id=experiment_id,
-            answers=sum(counts[0] for counts in trend.values()),
+            answers=answers,
             answers_with_feedback=sum(n for s, n in summaries.items() if s.counted),
             up=votes[True],
             down=votes[False],
@@ -198,11 +231,11 @@ def aggregated_report(
                 )
                 for dimension in RATING_DIMENSIONS
             ),
-            trend=tuple(
-                TrendBucket(start, *trend.get(start, (0, 0, 0))) for start in window.buckets()
-            ),
+            trend=trend,
             lowest=tuple(low_rated(answer, experiment_id, ui_base) for answer in lowest),
             negative_channels=negative_channels,
+            timeline=timeline,
+            segments=segments(by_kind_counts),
         )
 
 
@@ -250,6 +283,19 @@ def _lowest(
         if len(lowest) == LOWEST_COUNT:
             break
     return lowest
+
+
+def _of_kind(kind: str) -> str:
+    """The filter for the traces of answers asked in that kind of conversation."""
+    return f"trace.tag.`{TAG_CONVERSATION_KIND}` = '{kind}'"
+
+
+def _vote(point: MetricPoint) -> tuple[int, int, int]:
+    """(0, 👍, 👎) of a count of votes by value."""
+    vote = _json(point.dimensions.get(VALUE))
+    if not isinstance(vote, bool):
+        return 0, 0, 0
+    return (0, _count(point), 0) if vote else (0, 0, _count(point))
 
 
 def _count(point: MetricPoint) -> int:

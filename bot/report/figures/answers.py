@@ -1,4 +1,5 @@
-"""One answer and the people's feedback on it, read from its trace's info (`TraceRecord`).
+"""One answer and the people's feedback on it, read from its trace's info (`TraceRecord`),
+and how a lowest-rated one is listed.
 
 Only valid HUMAN assessments with the bot's names count (`bot.tracing.counted_feedback`): an
 overridden vote, rating or reason stays on the trace with `valid=False` and is ignored here.
@@ -7,89 +8,17 @@ overridden vote, rating or reason stays on the trace with `valid=False` and is i
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 
-from bot.tracing.counted_feedback import NEGATIVE_RATING, answer_score, counted, from_people
-from bot.tracing.data_model import REASON, TAG_ANSWER_TS, TAG_CHANNEL
+from bot.report.model import AnswerFeedback, LowRatedAnswer, Rating, Reason, Vote
+from bot.tracing.counted_feedback import counted, from_people
+from bot.tracing.data_model import REASON, TAG_ANSWER_TS, TAG_CHANNEL, TAG_CONVERSATION_KIND
+from bot.tracing.links import trace_url
 from bot.tracing.trace_records import TraceRecord
 
 USER_KEY = "mlflow.trace.user"
 SESSION_KEY = "mlflow.trace.session"
-
-
-@dataclass(frozen=True)
-class Vote:
-    user: str
-    positive: bool
-    at_ms: int
-
-
-@dataclass(frozen=True)
-class Rating:
-    user: str
-    dimension: str
-    score: float  # 1–5
-    comment: str | None
-    at_ms: int
-
-
-@dataclass(frozen=True)
-class Reason:
-    """Why someone gave an answer their 👎 (the reason's key), and their comment."""
-
-    user: str
-    reason: str
-    comment: str | None
-    at_ms: int
-
-
-@dataclass(frozen=True)
-class AnswerFeedback:
-    trace_id: str
-    started_ms: int
-    channel: str | None
-    asker: str | None
-    session: str | None
-    question: str
-    answer: str
-    answer_ts: str | None
-    question_ts: str | None
-    votes: tuple[Vote, ...]
-    ratings: tuple[Rating, ...]
-    # Only the reasons of people whose vote is 👎: a reason outlives a vote changed to 👍
-    # (it stays on the trace) but no longer counts.
-    reasons: tuple[Reason, ...] = ()
-
-    @property
-    def has_feedback(self) -> bool:
-        return bool(self.votes or self.ratings)
-
-    @property
-    def up(self) -> int:
-        return sum(vote.positive for vote in self.votes)
-
-    @property
-    def down(self) -> int:
-        return sum(not vote.positive for vote in self.votes)
-
-    @property
-    def score(self) -> float | None:
-        """The mean, on 1–5, of every rating and vote (👍 = 5, 👎 = 1); None without feedback."""
-        return answer_score((v.positive for v in self.votes), (r.score for r in self.ratings))
-
-    @property
-    def is_negative(self) -> bool:
-        return (
-            self.down > 0
-            or bool(self.reasons)
-            or any(r.score <= NEGATIVE_RATING for r in self.ratings)
-        )
-
-    @property
-    def comment(self) -> str | None:
-        """The comment of the lowest rating that has one."""
-        commented = [r for r in self.ratings if r.comment]
-        return min(commented, key=lambda r: r.score).comment if commented else None
+QUESTION_CHARS = 200
+COMMENT_CHARS = 300
 
 
 def read_answer(info: TraceRecord) -> AnswerFeedback:
@@ -145,6 +74,7 @@ def read_answer(info: TraceRecord) -> AnswerFeedback:
         votes=tuple(votes),
         ratings=tuple(ratings),
         reasons=_counted(reasons, votes),
+        conversation_kind=tags.get(TAG_CONVERSATION_KIND) or None,
     )
 
 
@@ -173,3 +103,27 @@ def _question_ts(client_request_id: str | None) -> str | None:
     if not client_request_id or ":" not in client_request_id:
         return None
     return client_request_id.rsplit(":", 1)[1] or None
+
+
+def low_rated(answer: AnswerFeedback, experiment_id: str | None, ui_base: str) -> LowRatedAnswer:
+    """A lowest-rated answer as the report lists it (`answer` has a score)."""
+    comment = answer.comment
+    return LowRatedAnswer(
+        trace_id=answer.trace_id,
+        score=round(answer.score or 0.0, 2),
+        up=answer.up,
+        down=answer.down,
+        ratings=len(answer.ratings),
+        question=_shorten(answer.question, QUESTION_CHARS),
+        comment=_shorten(comment, COMMENT_CHARS) if comment else None,
+        channel=answer.channel,
+        answer_ts=answer.answer_ts,
+        question_ts=answer.question_ts,
+        started_ms=answer.started_ms,
+        trace_url=trace_url(ui_base, experiment_id or "", answer.trace_id),
+    )
+
+
+def _shorten(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -1,4 +1,6 @@
-"""The report as Block Kit for Slack, built with `slack_sdk.models` (which validates)."""
+"""The report as Block Kit for Slack, built with `slack_sdk.models` (which validates): its text
+form, and with `charts=True` the same report with the trend, the 👎 reasons and the channels
+as Slack's charts and table (charts.py) where there is something to draw."""
 
 from __future__ import annotations
 
@@ -13,11 +15,20 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.report.answer_feedback import Reason
 from bot.report.args import COMMAND
-from bot.report.compute import FeedbackReport, LowRatedAnswer
-from bot.report.figures import DEFINITIONS, average_text, percent_text, plural, trend_lines
-from bot.report.reasons import NO_REASONS, ReasonFigures, reason_label, reason_text
+from bot.report.model import NO_REASONS, FeedbackReport, LowRatedAnswer, Reason, ReasonFigures
+from bot.report.render.charts import channels_table, reasons_chart, trend_chart
+from bot.report.render.wording import (
+    DEFINITIONS,
+    average_text,
+    kind_label,
+    percent_text,
+    plural,
+    reason_label,
+    reason_text,
+    trend_lines,
+)
+from bot.slack.data_blocks import ToDict
 from bot.tracing.data_model import SCALE_TEXT
 
 SECTION_TEXT_LIMIT = 3000
@@ -36,13 +47,18 @@ def channel_mention(channel: str | None) -> str:
 
 
 def report_blocks(
-    report: FeedbackReport, permalinks: Mapping[str, str], reasons: ReasonFigures = NO_REASONS
-) -> list[Block]:
-    """The report; `permalinks` maps a low-rated answer's trace ID to its Slack message."""
+    report: FeedbackReport,
+    permalinks: Mapping[str, str],
+    reasons: ReasonFigures = NO_REASONS,
+    *,
+    charts: bool = False,
+) -> list[ToDict]:
+    """The report; `permalinks` maps a low-rated answer's trace ID to its Slack message.
+    `charts`: with Slack's chart and table blocks (which some surfaces refuse)."""
     window = report.window
     scope = "all channels" if report.channel is None else channel_mention(report.channel)
     label = window.label[0].upper() + window.label[1:]
-    blocks: list[Block] = [
+    blocks: list[ToDict] = [
         HeaderBlock(text="Feedback report"),
         ContextBlock(
             elements=[
@@ -77,12 +93,20 @@ def report_blocks(
                 for r in report.ratings
             ]
         ),
-        _section(_reasons_text(reasons)),
-        _section(
-            f"*Trend per {window.bucket}*\n```\n"
-            + "\n".join(trend_lines(report.trend, window.bucket))
-            + "\n```"
-        ),
+    ]
+    reasons_block = _section(_reasons_text(reasons))
+    trend_block = _section(
+        f"*Trend per {window.bucket}*\n```\n"
+        + "\n".join(trend_lines(report.trend, window.bucket))
+        + "\n```"
+    )
+    if charts:  # the trend first: it is what the eye looks for
+        blocks += [trend_chart(report) or trend_block, reasons_chart(reasons) or reasons_block]
+    else:
+        blocks += [reasons_block, trend_block]
+    if report.segments:
+        blocks.append(_section(_segments_text(report)))
+    blocks += [
         DividerBlock(),
         _section("*Lowest-rated answers*" + ("" if report.lowest else "\nNone scored below 3.")),
     ]
@@ -92,7 +116,10 @@ def report_blocks(
         )
         for n, a in enumerate(report.lowest, 1)
     ]
-    blocks += [DividerBlock(), _section(_channels_text(report))]
+    blocks += [
+        DividerBlock(),
+        (charts and channels_table(report)) or _section(_channels_text(report)),
+    ]
     blocks.append(ContextBlock(elements=[_markdown(HELP_HINT)]))
     return blocks
 
@@ -106,6 +133,16 @@ def _reasons_text(reasons: ReasonFigures) -> str:
         return "*👎 reasons*\nNone given in this window."
     counts = " · ".join(f"{reason_label(key)} {count}" for key, count in reasons.counts)
     return f"*👎 reasons* ({reasons.total} given)\n{counts}"
+
+
+def _segments_text(report: FeedbackReport) -> str:
+    lines = ["*Where asked*"]
+    lines += [
+        f"{kind_label(s.kind)}: {plural(s.answers, 'answer')} · 👍 {s.up} · 👎 {s.down}"
+        + (f" ({percent_text(s.positive_rate)} positive)" if s.up + s.down else "")
+        for s in report.segments
+    ]
+    return "\n".join(lines)
 
 
 def _low_rated_text(

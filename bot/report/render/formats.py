@@ -8,9 +8,16 @@ import json
 from datetime import datetime
 from typing import Any
 
-from bot.report.compute import FeedbackReport
-from bot.report.figures import average_text, percent_text, plural, trend_lines
-from bot.report.reasons import NO_REASONS, ReasonFigures, reason_label, reason_text, reasons_dict
+from bot.report.model import NO_REASONS, FeedbackReport, Reason, ReasonFigures
+from bot.report.render.wording import (
+    average_text,
+    kind_label,
+    percent_text,
+    plural,
+    reason_label,
+    reason_text,
+    trend_lines,
+)
 from bot.report.window import utc_iso
 from bot.tracing.data_model import HIGHEST_SCORE, LOWEST_SCORE
 
@@ -67,6 +74,16 @@ def report_dict(report: FeedbackReport, reasons: ReasonFigures = NO_REASONS) -> 
             for c in report.negative_channels
         ],
         "down_reasons": reasons_dict(reasons),
+        "where_asked": [
+            {
+                "kind": segment.kind,
+                "answers": segment.answers,
+                "up": segment.up,
+                "down": segment.down,
+                "positive_rate_pct": segment.positive_rate,
+            }
+            for segment in report.segments
+        ],
     }
 
 
@@ -95,6 +112,8 @@ def render_csv(report: FeedbackReport, reasons: ReasonFigures = NO_REASONS) -> s
     for channel in data["most_negative_channels"]:
         rows += [("negative_channel", channel["channel"], m, v) for m, v in channel.items()]
     rows += [("down_reason", key, "count", n) for key, n in data["down_reasons"]["counts"].items()]
+    for segment in data["where_asked"]:
+        rows += [("where_asked", segment["kind"], m, v) for m, v in segment.items() if m != "kind"]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(("section", "key", "metric", "value"))
@@ -147,6 +166,13 @@ def render_text(report: FeedbackReport, reasons: ReasonFigures = NO_REASONS) -> 
             f"  {channel.channel:<12} {channel.down} down, {channel.up} up"
             f" ({plural(channel.answers, 'answer')})"
         )
+    lines += ["", "Where the questions were asked:"]
+    for segment in report.segments:
+        rate = percent_text(segment.positive_rate)
+        lines.append(
+            f"  {kind_label(segment.kind):<16} {plural(segment.answers, 'answer')},"
+            f" {segment.up} up, {segment.down} down ({rate} positive)"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -160,3 +186,23 @@ def render(report: FeedbackReport, fmt: str, reasons: ReasonFigures = NO_REASONS
 
 def _minute(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def reason_record(reason: Reason) -> dict[str, Any]:
+    """A reason as JSON (the export's `reasons` and the report's)."""
+    return {
+        "user": reason.user,
+        "reason": reason.reason,
+        "comment": reason.comment,
+        "at": utc_iso(reason.at_ms),
+    }
+
+
+def reasons_dict(figures: ReasonFigures) -> dict[str, Any]:
+    return {
+        "counts": dict(figures.counts),
+        "lowest_rated": {
+            trace_id: [reason_record(r) for r in reasons]
+            for trace_id, reasons in figures.given.items()
+        },
+    }
