@@ -10,7 +10,7 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.feedback.reactions import Reaction, ReactionVotes
-from bot.report.compute import LowRatedAnswer
+from bot.report.model import LowRatedAnswer
 from bot.report.slack_lookups import ChannelLookupFailed, find_channel_id, permalinks
 from bot.slack.answer_message import BotIdentity
 from bot.storage.store import Store
