@@ -8,7 +8,11 @@ as before), best of `--repeat` runs each (the page reader once from 100k answers
 tens of seconds), and checks that both give the same report. It prints both side by side
 and the ratio between sizes.
 
-    .venv/bin/python bench/report_bench.py [--sizes 10000,100000] [--repeat 3]
+    .venv/bin/python bench/report_bench.py [--sizes 10000,100000] [--repeat 3] [--no-pages]
+
+It also times one alert check's aggregates (bot/broadcast/alerts.py: the votes of the last
+24 hours and of the 7 days before, `ALERT_CHECK_REQUESTS` requests to the server whatever the
+number of answers). `--no-pages` skips the page-by-page reader (and writes no record).
 
 Targets: the report on 100k answers in ≤ 1.5 s, and report(100k) / report(10k) ≤ 1.3;
 each is printed as met or MISSED (exit 1 only if the two reports differ).
@@ -28,15 +32,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import mlflow  # noqa: E402
 
+from bot.broadcast.alerts import REQUESTS_PER_CHECK as ALERT_CHECK_REQUESTS  # noqa: E402
 from bot.report.figures.counting import page_by_page_report  # noqa: E402
 from bot.report.figures.report import compute_report  # noqa: E402
-from bot.report.model import FeedbackReport  # noqa: E402
+from bot.report.figures.vote_rates import VoteCounts, vote_counts  # noqa: E402
 from bot.report.trace_pages import TraceSource  # noqa: E402
 from bot.report.trace_records import AnswerQuery  # noqa: E402
 from bot.report.window import parse_window  # noqa: E402
@@ -49,6 +55,7 @@ TARGET_SIZE = 100_000
 TARGET_SECONDS = 1.5
 TARGET_GROWTH = 1.3
 PAGES_ONCE_FROM = 100_000
+T = TypeVar("T")
 RECORD = ROOT / "bench" / "report_results.txt"  # shown in BENCHMARKS.md (bench/run.py)
 
 
@@ -65,9 +72,10 @@ class Row:
     report: Timing
     pages: Timing
     same: bool
+    alert_check: Timing
 
 
-def best_of(repeat: int, work: Callable[[], FeedbackReport]) -> tuple[Timing, FeedbackReport]:
+def best_of(repeat: int, work: Callable[[], T]) -> tuple[Timing, T]:
     timing = Timing()
     result = None
     for _ in range(repeat):
@@ -79,7 +87,7 @@ def best_of(repeat: int, work: Callable[[], FeedbackReport]) -> tuple[Timing, Fe
     return timing, result
 
 
-def measure(size: int, repeat: int) -> Row:
+def measure(size: int, repeat: int, *, pages_too: bool = True) -> Row:
     workdir = ROOT / "bench" / "out" / f"mlflow-{size}"
     shutil.rmtree(workdir, ignore_errors=True)
     server = MlflowServer(workdir)
@@ -105,15 +113,35 @@ def measure(size: int, repeat: int) -> Row:
         query = AnswerQuery(parse_window("7d"))
         compute_report(source, query, server.url)  # warm up the server and the connection
         report_time, report = best_of(repeat, lambda: compute_report(source, query, server.url))
-        pages_time, pages = best_of(
-            1 if size >= PAGES_ONCE_FROM else repeat,
-            lambda: page_by_page_report(source, experiment_id, query, server.url),
+        day, week = parse_window("24h"), parse_window("7d")
+        baseline = type(day)(week.start - (day.end - day.start), day.start, "7d")
+
+        def alert_check() -> tuple[VoteCounts, VoteCounts]:
+            return vote_counts(source, experiment_id, day), vote_counts(
+                source, experiment_id, baseline
+            )
+
+        check_time, _ = best_of(repeat, alert_check)
+        pages_time, pages = (
+            best_of(
+                1 if size >= PAGES_ONCE_FROM else repeat,
+                lambda: page_by_page_report(source, experiment_id, query, server.url),
+            )
+            if pages_too
+            else (Timing(), report)
         )
     finally:
         server.stop()
     if report.answers != size:
         print(f"the report counted {report.answers} answers of {size}")
-    return Row(size, seed_s, report_time, pages_time, report == pages and report.answers == size)
+    same = report == pages and report.answers == size
+    return Row(size, seed_s, report_time, pages_time, same, check_time)
+
+
+def _timing(timing: Timing) -> str:
+    if timing.wall_s == float("inf"):
+        return "(not run)"
+    return f"{timing.wall_s:>7.2f} s ({timing.cpu_s:.2f} s CPU)"
 
 
 def peak_mb() -> float:
@@ -124,17 +152,21 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=",".join(map(str, SIZES)))
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-pages", action="store_true", help="skip the page-by-page reader")
     args = parser.parse_args()
     # The report says when it cannot use the aggregates: that must show here.
     logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     logging.getLogger("mlflow").setLevel(logging.WARNING)
-    rows = [measure(int(size), args.repeat) for size in args.sizes.split(",")]
+    rows = [
+        measure(int(size), args.repeat, pages_too=not args.no_pages)
+        for size in args.sizes.split(",")
+    ]
 
     lines = [
         f"{'answers':>9}  {'report (aggregates)':>24}  {'page by page':>24}  {'same':>5}",
         *(
             f"{row.size:>9}  {row.report.wall_s:>7.2f} s ({row.report.cpu_s:.2f} s CPU)"
-            f"{'':>4}  {row.pages.wall_s:>7.2f} s ({row.pages.cpu_s:.2f} s CPU){'':>4}"
+            f"{'':>4}  {_timing(row.pages):>22}{'':>4}"
             f"  {'yes' if row.same else 'NO':>5}"
             for row in rows
         ),
@@ -144,6 +176,12 @@ def main() -> int:
             for small, large in itertools.pairwise(rows)
         ),
         f"(seeding: {', '.join(f'{r.size}: {r.seed_s:.0f} s' for r in rows)})",
+        f"alert check ({ALERT_CHECK_REQUESTS} aggregate requests: the votes of 24h and of the 7d"
+        " before): "
+        + ", ".join(
+            f"{r.size}: {r.alert_check.wall_s:.2f} s ({r.alert_check.cpu_s:.2f} s CPU)"
+            for r in rows
+        ),
         f"peak memory (RSS):     {peak_mb():.0f} MB for this whole process",
     ]
     verdict = {True: "met", False: "MISSED"}
@@ -158,7 +196,7 @@ def main() -> int:
             met = verdict[growth <= TARGET_GROWTH]
             lines.append(f"target report(100k)/report(10k) ≤ {TARGET_GROWTH}: {met}")
     print("\n" + "\n".join(lines))
-    if args.sizes == ",".join(map(str, SIZES)):  # the record BENCHMARKS.md shows
+    if args.sizes == ",".join(map(str, SIZES)) and not args.no_pages:  # BENCHMARKS.md's record
         stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
         RECORD.write_text(
             f"(`make bench-report`, {stamp}, {os.cpu_count()} cores)\n" + "\n".join(lines) + "\n"

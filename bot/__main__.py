@@ -9,7 +9,7 @@ import sys
 
 from bot.common.log_setup import configure_logging
 from bot.common.secret_redaction import install_secret_redaction, secrets_of
-from bot.ops import report_cli
+from bot.ops import digest_cli, report_cli
 from config import StoreSettings, load_settings, load_settings_of, settings_or_exit
 
 
@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     manifest = commands.add_parser("manifest", help="print the Slack app manifest")
     manifest.add_argument("--request-url", help="https URL of /slack/events: the HTTP variant")
     report_cli.add_commands(commands)
+    digest_cli.add_command(commands)
     args = parser.parse_args(argv)
     if args.command in (None, "serve", "web"):
         return _serve(args)
@@ -99,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         return _manifest(args.request_url)
     if args.command in ("store", "outbox", "migrate"):
         return _store(args)
+    if args.command == "digest":
+        settings = settings_or_exit(load_settings)
+        install_secret_redaction(secrets_of(settings))
+        return digest_cli.run(args, settings)
     if args.command in report_cli.COMMANDS:
         return report_cli.run(args, report_cli.tracking_settings())
     parser.error(f"unknown command {args.command}")

@@ -12,16 +12,26 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     AnyHttpUrl,
     BaseModel,
+    BeforeValidator,
     Field,
     SecretStr,
     ValidationError,
     field_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from config.broadcast_values import (
+    channel_id,
+    cron_expression,
+    duration_s,
+    percentage,
+    time_zone,
+)
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a helpful assistant for the employees of this company, answering in Slack. "
@@ -60,6 +70,13 @@ DEFAULT_ASSISTANT_PROMPTS = (
 )
 
 S = TypeVar("S", bound=BaseSettings)
+
+# The digest's and the alerts' values (config/broadcast_values.py), each checked as it is read.
+Duration = Annotated[float, BeforeValidator(duration_s)]
+CronExpression = Annotated[str, BeforeValidator(cron_expression)]
+TimeZoneName = Annotated[str, BeforeValidator(time_zone)]
+ChannelId = Annotated[str | None, BeforeValidator(channel_id)]
+Percent = Annotated[float, BeforeValidator(percentage)]
 
 _SETTINGS_CONFIG = SettingsConfigDict(
     env_file=".env",
@@ -291,6 +308,39 @@ class Settings(AnsweringSettings, TrackingSettings, StoreSettings):
         description="seconds a worker holds a question before another may take it (≥ 5)",
     )
 
+    # The digest and the alerts (docs/digest-and-alerts.md)
+    feedback_timezone: TimeZoneName = Field(
+        default="UTC", description="an IANA time zone name, e.g. Europe/Warsaw"
+    )
+    feedback_digest_channel: ChannelId = Field(
+        default=None, description="the ID of the channel the digest goes to, e.g. C0123ABCD"
+    )
+    feedback_digest_cron: CronExpression = Field(
+        default="0 9 * * MON",
+        description="a 5-field cron expression in FEEDBACK_TIMEZONE, e.g. 0 9 * * MON",
+    )
+    feedback_alert_channel: ChannelId = Field(
+        default=None, description="the ID of the channel alerts go to, e.g. C0123ABCD"
+    )
+    feedback_alert_every: Duration = Field(
+        default=300.0, ge=1, description="a duration of at least 1s between checks, e.g. 5m"
+    )
+    feedback_alert_window: Duration = Field(
+        default=86400.0, ge=60, description="a duration of at least 1m, e.g. 24h"
+    )
+    feedback_alert_baseline: Duration = Field(
+        default=7 * 86400.0, ge=60, description="a duration of at least 1m, e.g. 7d"
+    )
+    feedback_alert_min_votes: int = Field(
+        default=20, ge=1, description="the votes a window needs before it alerts (≥ 1)"
+    )
+    feedback_alert_drop: Percent = Field(
+        default=15.0, gt=0, le=100, description="percentage points (0 < points ≤ 100), e.g. 15"
+    )
+    feedback_alert_floor: Percent = Field(
+        default=50.0, ge=0, le=100, description="a positive rate in percent (0-100), e.g. 50%"
+    )
+
     @field_validator("feedback_reasons", mode="before")
     @classmethod
     def _reason_labels(cls, value: object) -> object:
@@ -341,6 +391,10 @@ class Settings(AnsweringSettings, TrackingSettings, StoreSettings):
     def feedback_reason_labels(self) -> dict[str, str]:
         """The 👎 reasons offered, stored value → label, in the configured order."""
         return {reason_key(label): label for label in self.feedback_reasons}
+
+    @property
+    def feedback_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.feedback_timezone)
 
     @property
     def socket_mode(self) -> bool:

@@ -231,8 +231,17 @@ class SlackEmulator:
             "event_ts": self.new_ts(),
         }
 
-    def add_channel(self, channel_id: str, name: str, *, private: bool = False) -> None:
-        """A channel the bot can see (listed by `conversations.list`)."""
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        private: bool = False,
+        member: bool = True,
+        archived: bool = False,
+    ) -> None:
+        """A channel the bot can see (listed by `conversations.list`). The bot can post in it
+        only as a `member` (else `not_in_channel`), and not once it is `archived`."""
         self.channels[channel_id] = {
             "id": channel_id,
             "name": name,
@@ -240,7 +249,8 @@ class SlackEmulator:
             "is_group": False,
             "is_mpim": False,
             "is_private": private,
-            "is_archived": False,
+            "is_archived": archived,
+            "is_member": member,
         }
 
     def calls_to(self, method: str) -> list[Call]:
@@ -392,6 +402,11 @@ class SlackEmulator:
         return {"args": args}
 
     def _m_chat_postMessage(self, args: dict) -> dict:
+        known = self.channels.get(str(args.get("channel")))
+        if known is not None and known.get("is_archived"):
+            raise SlackApiError("is_archived")
+        if known is not None and not known.get("is_member", True):
+            raise SlackApiError("not_in_channel")
         message = self._bot_message(args)
         self._store(message["channel"], message)
         return {"channel": message["channel"], "ts": message["ts"], "message": message}
@@ -534,7 +549,7 @@ class SlackEmulator:
 
     def _history(self, args: dict, root_ts: str | None) -> dict:
         channel = _required(args, "channel")
-        if channel not in self.messages:
+        if channel not in self.messages and channel not in self.channels:
             raise SlackApiError("channel_not_found")
         include_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
         found = []

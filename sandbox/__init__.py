@@ -16,3 +16,6 @@ BOT_NAME = "genai-bot"
 APP_ID = "A0GENAIBOT"
 CHANNEL_ID = "C0GENERAL"
 DM_ID = "D0GENAIBOT"
+# Where `make run`'s bot posts its digest and alerts (FEEDBACK_DIGEST_CHANNEL, …_ALERT_CHANNEL).
+DIGEST_CHANNEL_ID = "C0FEEDBACK"
+DIGEST_CHANNEL_NAME = "feedback-digest"

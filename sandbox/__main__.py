@@ -2,7 +2,8 @@
 
 Environment: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (the same as the bot's), SANDBOX_BOT_URL
 (the bot's base URL), SANDBOX_PORT (default 3100), SANDBOX_HOST (default 127.0.0.1),
-SANDBOX_MLFLOW_URL (a link on the page, to MLFLOW_EXPERIMENT_NAME's traces once it exists).
+SANDBOX_MLFLOW_URL (a link on the page, to MLFLOW_EXPERIMENT_NAME's traces once it exists),
+SANDBOX_TRACKING_URI (the tracking server "Run the digest now" reads; unset: no such button).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import signal
 import sys
 
+from sandbox import DIGEST_CHANNEL_ID
 from sandbox.server import Sandbox
 
 
@@ -24,6 +26,14 @@ async def serve() -> None:
         signing_secret=env["SLACK_SIGNING_SECRET"],
         mlflow_url=env.get("SANDBOX_MLFLOW_URL") or None,
         mlflow_experiment=env.get("MLFLOW_EXPERIMENT_NAME") or "slack-genai-bot",
+        digest_command=[sys.executable, "-m", "bot", "digest", "--now"]
+        if env.get("SANDBOX_TRACKING_URI")
+        else None,
+        digest_env={
+            "MLFLOW_TRACKING_URI": env.get("SANDBOX_TRACKING_URI", ""),
+            "FEEDBACK_DIGEST_CHANNEL": env.get("FEEDBACK_DIGEST_CHANNEL") or DIGEST_CHANNEL_ID,
+            "SLACK_APP_TOKEN": "",
+        },
     )
     url = await sandbox.start(
         env.get("SANDBOX_HOST", "127.0.0.1"), int(env.get("SANDBOX_PORT", "3100"))

@@ -147,7 +147,7 @@ class DevStack:
             bot_port = choose_port(self.config, "PORT")
             bot_env["PORT"] = str(bot_port)
             bot_url = f"http://127.0.0.1:{bot_port}"
-            bot_env.update(await self._start_sandbox(env, bot_url, ui_url))
+            bot_env.update(await self._start_sandbox(env, bot_url, ui_url, tracking_uri))
             slack = "the sandbox"
         else:
             bot_url = f"http://127.0.0.1:{self._given('PORT') or 3000}"
@@ -174,8 +174,10 @@ class DevStack:
         self.started.append(("MLflow UI", url, f"local tracking server, data in {data_dir}"))
         return url
 
-    async def _start_sandbox(self, env: dict[str, str], bot_url: str, ui_url: str) -> dict:
-        from sandbox import SANDBOX_USER_ID
+    async def _start_sandbox(
+        self, env: dict[str, str], bot_url: str, ui_url: str, tracking_uri: str
+    ) -> dict:
+        from sandbox import DIGEST_CHANNEL_ID, SANDBOX_USER_ID
 
         port = choose_port(self.config, "SANDBOX_PORT")
         url = f"http://127.0.0.1:{port}"
@@ -193,6 +195,7 @@ class DevStack:
                 "SANDBOX_PORT": str(port),
                 "SANDBOX_BOT_URL": bot_url,
                 "SANDBOX_MLFLOW_URL": ui_url,
+                "SANDBOX_TRACKING_URI": tracking_uri,
             },
             stop_timeout_s=10,
         )
@@ -204,6 +207,9 @@ class DevStack:
             "SLACK_API_URL": url + "/api/",
             "HOST": self._given("HOST") or "127.0.0.1",
             "FEEDBACK_REPORT_ADMINS": self._given("FEEDBACK_REPORT_ADMINS") or SANDBOX_USER_ID,
+            # The digest and the alerts in the sandbox's #feedback-digest.
+            "FEEDBACK_DIGEST_CHANNEL": self._given("FEEDBACK_DIGEST_CHANNEL") or DIGEST_CHANNEL_ID,
+            "FEEDBACK_ALERT_CHANNEL": self._given("FEEDBACK_ALERT_CHANNEL") or DIGEST_CHANNEL_ID,
         }
 
     async def _start_bot(self, env: dict[str, str], bot_url: str, slack: str) -> None:

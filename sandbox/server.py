@@ -11,6 +11,7 @@ import asyncio
 import functools
 import json
 import logging
+import os
 import re
 import time
 import uuid
@@ -33,6 +34,8 @@ from sandbox import (
     BOT_NAME,
     BOT_USER_ID,
     CHANNEL_ID,
+    DIGEST_CHANNEL_ID,
+    DIGEST_CHANNEL_NAME,
     DM_ID,
     SANDBOX_USER_ID,
     SANDBOX_USER_NAME,
@@ -47,10 +50,17 @@ STATIC = Path(__file__).with_name("static")
 # Slack waits 3 s for an app to acknowledge an interaction or a command.
 ACK_TIMEOUT_S = 3.0
 EVENT_TIMEOUT_S = 10.0
-CONVERSATIONS = {
+CONVERSATIONS: dict[str, dict[str, Any]] = {
     CHANNEL_ID: {"id": CHANNEL_ID, "name": "general", "kind": "channel"},
+    DIGEST_CHANNEL_ID: {
+        "id": DIGEST_CHANNEL_ID,
+        "name": DIGEST_CHANNEL_NAME,
+        "kind": "channel",
+        "digest": True,  # the page offers "Run the digest now" there
+    },
     DM_ID: {"id": DM_ID, "name": BOT_NAME, "kind": "im"},
 }
+DIGEST_TIMEOUT_S = 120.0
 WORKSPACE = payloads.Workspace(TEAM_ID, TEAM_DOMAIN, APP_ID, BOT_ID, BOT_USER_ID)
 USER = payloads.person(WORKSPACE, SANDBOX_USER_ID, SANDBOX_USER_NAME)
 # The command's text as Slack sends it with "Escape channels, users, and links" on.
@@ -87,9 +97,12 @@ class Sandbox:
         signing_secret: str,
         mlflow_url: str | None = None,
         mlflow_experiment: str | None = None,
+        digest_command: list[str] | None = None,
+        digest_env: dict[str, str] | None = None,
     ) -> None:
         """`mlflow_url`: the MLflow UI; the sidebar links to `mlflow_experiment`'s traces
-        there once the bot has created it."""
+        there once the bot has created it. `digest_command` (with `digest_env` added to the
+        environment): what "Run the digest now" runs (`python -m bot digest --now`)."""
         self.slack = SandboxSlack(
             bot_token=bot_token,
             team_id=TEAM_ID,
@@ -99,6 +112,9 @@ class Sandbox:
             app_id=APP_ID,
         )
         self.sender = SlackSender(bot_url, signing_secret, TEAM_ID, APP_ID, BOT_USER_ID)
+        self.slack.add_channel(DIGEST_CHANNEL_ID, DIGEST_CHANNEL_NAME)
+        self.digest_command = digest_command
+        self.digest_env = digest_env or {}
         self.mlflow_url = mlflow_url
         self.mlflow_experiment = mlflow_experiment
         self.mlflow_link = mlflow_url  # the experiment's traces, once known
@@ -123,6 +139,7 @@ class Sandbox:
         app.router.add_post("/sandbox/assistant/open", self._assistant_open)
         app.router.add_post("/sandbox/assistant/context", self._assistant_context)
         app.router.add_post("/sandbox/reaction", self._reaction)
+        app.router.add_post("/sandbox/digest", self._digest)
         app.router.add_post("/sandbox/home/open", self._home_open)
         app.on_shutdown.append(self._on_shutdown)
         return app
@@ -512,6 +529,28 @@ class Sandbox:
         return web.json_response({"added": added, "status": delivery.status})
 
     # -- the MLflow link -------------------------------------------------------------------
+
+    async def _digest(self, request: web.Request) -> web.Response:
+        """ "Run the digest now": the bot's `digest --now`, as an operator runs it."""
+        if not self.digest_command:
+            return web.json_response({"ok": False, "output": "no digest command configured"})
+        env = {**os.environ, **self.digest_env, "SLACK_API_URL": self.slack.api_url}
+        process = await asyncio.create_subprocess_exec(
+            *self.digest_command,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        try:
+            output, _ = await asyncio.wait_for(process.communicate(), DIGEST_TIMEOUT_S)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+            return web.json_response({"ok": False, "output": "the digest took too long"})
+        lines = output.decode(errors="replace").strip().splitlines()
+        return web.json_response(
+            {"ok": process.returncode == 0, "output": lines[-1] if lines else ""}
+        )
 
     async def _find_experiment(self) -> None:
         """Point the sidebar's link at the experiment's traces once the bot has created it."""

@@ -6,7 +6,9 @@ import asyncio
 import sys
 
 from devkit.bot_process import clean_environment
+from devkit.ids import new_id
 from devkit.ports import free_port
+from devkit.slack_api import SlackEmulator
 from tests.support.suite import BOT_TOKEN, LLM_KEY, ROOT_DIR, SIGNING_SECRET
 
 
@@ -80,3 +82,22 @@ async def test_a_missing_setting_fails_the_config_line_naming_it(bot_env: dict[s
     assert code == 1
     assert line(output, "config").startswith("FAIL")
     assert "SLACK_SIGNING_SECRET is not set" in output
+
+
+async def test_the_digest_and_alert_channels_are_checked(
+    bot_env: dict[str, str], slack: SlackEmulator
+) -> None:
+    digest, alerts = new_id("C"), new_id("C")
+    slack.add_channel(digest, "feedback-digest")
+    slack.add_channel(alerts, "feedback-alerts", member=False)
+    channels = {"FEEDBACK_DIGEST_CHANNEL": digest, "FEEDBACK_ALERT_CHANNEL": alerts}
+    code, output = await run_check({**bot_env, **channels})
+    assert code == 1, output
+    assert line(output, "digest").startswith("PASS") and "#feedback-digest" in output
+    refused = line(output, "alerts")
+    assert refused.startswith("FAIL") and "not_in_channel" in refused
+    assert "invite" in refused and "#feedback-alerts" in refused
+    slack.add_channel(alerts, "feedback-alerts")
+    code, output = await run_check({**bot_env, **channels})
+    assert code == 0, output
+    assert line(output, "alerts").startswith("PASS")

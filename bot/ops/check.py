@@ -1,6 +1,7 @@
 """`python -m bot check`: is every part the bot needs configured and answering?
 
-One PASS/FAIL line per part (configuration, Slack, Socket Mode, tracking server, LLM);
+One PASS/FAIL line per part (configuration, Slack, Socket Mode, tracking server, LLM, and the
+digest's and the alerts' channels when they are set: whether the bot can post there);
 the exit code is 1 when any line fails. Secrets are never printed.
 """
 
@@ -73,6 +74,42 @@ async def check_socket_mode(settings: Settings) -> Result:
     return Result("socket", True, "app-level token accepted: Socket Mode can connect")
 
 
+async def check_channel(settings: Settings, part: str, variable: str, channel: str) -> Result:
+    """Whether the bot can post in `channel` (asked of `conversations.info`: nothing is
+    posted): it exists, is not archived, and the bot is in it."""
+    client = AsyncWebClient(
+        token=settings.slack_bot_token.get_secret_value(),
+        base_url=settings.slack_api_base,
+        timeout=int(TIMEOUT_S),
+        retry_handlers=[],
+    )
+    try:
+        found = (await client.conversations_info(channel=channel)).get("channel") or {}
+    except SlackApiError as error:
+        reason = error.response.get("error")
+        if reason == "channel_not_found":
+            return Result(
+                part,
+                False,
+                f"{variable} {channel}: channel_not_found (a wrong ID, or a private channel "
+                "the bot is not in: invite it with /invite @<the bot> there)",
+            )
+        return Result(part, False, f"{variable} {channel}: conversations.info refused: {reason}")
+    except Exception as error:
+        return Result(part, False, f"cannot reach Slack: {_reason(error)}")
+    name = f"#{found['name']}" if found.get("name") else channel
+    if found.get("is_archived"):
+        return Result(part, False, f"{variable} {channel} ({name}) is archived: nothing posts")
+    if found.get("is_member") is False:
+        return Result(
+            part,
+            False,
+            f"{variable} {channel} ({name}): not_in_channel: invite the bot with "
+            f"/invite @<the bot> in {name}",
+        )
+    return Result(part, True, f"can post in {name} ({channel}, {variable})")
+
+
 async def check_tracking(settings: Settings) -> Result:
     """The experiment looked up as the bot will (its credentials and TLS settings)."""
     uri, name = settings.mlflow_tracking_uri, settings.mlflow_experiment_name
@@ -125,6 +162,12 @@ async def run_checks(settings: Settings) -> list[Result]:
         if settings.slack_app_token is not None:
             checks.append(check_socket_mode(settings))
         checks += [check_tracking(settings), check_llm(settings, http)]
+        if settings.feedback_digest_channel:
+            channel = settings.feedback_digest_channel
+            checks.append(check_channel(settings, "digest", "FEEDBACK_DIGEST_CHANNEL", channel))
+        if settings.feedback_alert_channel:
+            channel = settings.feedback_alert_channel
+            checks.append(check_channel(settings, "alerts", "FEEDBACK_ALERT_CHANNEL", channel))
         return list(await asyncio.gather(*checks))
 
 

@@ -168,6 +168,7 @@ class LowRatedAnswer:
     question_ts: str | None
     started_ms: int
     trace_url: str
+    conversation_kind: str | None = None  # where it was asked (bot/report/privacy.py)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ from bot.answering.assistant import AssistantPanel
 from bot.answering.conversation import Conversation
 from bot.answering.taking import POLL_S, SHARED_POLL_S, QuestionTaker
 from bot.answering.trace_delivery import TraceDeliverer
+from bot.broadcast.alerts import Backlog
+from bot.broadcast.scheduler import broadcaster
 from bot.common.log_setup import configure_logging
 from bot.common.secret_redaction import install_secret_redaction, secrets_of
 from bot.feedback.delivery import (
@@ -116,6 +118,21 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
         traces, feedback = await store.trace_stats(), await outbox.stats()
         return f"{traces.waiting} trace(s), {feedback.pending} feedback entries"
 
+    async def backlog() -> Backlog:
+        """What waits for the tracking server or Slack, for the operations alert."""
+        traces, feedback = await store.trace_stats(), await outbox.stats()
+        questions = await store.question_stats()
+        ages = [
+            age
+            for age in (traces.oldest_age_s, feedback.oldest_pending_age_s, questions.oldest_age_s)
+            if age is not None
+        ]
+        return Backlog(
+            max(ages, default=None),
+            f"{traces.waiting} trace(s), {feedback.pending} feedback entries, "
+            f"{questions.pending + questions.in_progress} question(s)",
+        )
+
     watch = TrackingServerWatch(waiting)
     traces = TraceDeliverer(
         store,
@@ -137,6 +154,8 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
 
     model = await detect_model(settings)
     async with aiohttp.ClientSession() as slack_session:
+        slack = make_web_client(settings, slack_session)
+        broadcasts = broadcaster(settings, store, slack, backlog, lease_owner())
         taker = QuestionTaker(
             store=store,
             conversation=Conversation(
@@ -145,7 +164,7 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
                 streaming=settings.slack_streaming,
                 assistant=AssistantPanel(threads, settings.assistant_prompts),
             ),
-            client=make_web_client(settings, slack_session),
+            client=slack,
             owner=lease_owner(),
             lease_s=settings.question_lease_s,
             max_age_s=settings.question_max_age_s,
@@ -154,6 +173,7 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
         traces.answers_first = taker.quiet
         traces.start()
         deliverer.start()
+        broadcasts.start()
         gc.freeze()  # start-up's objects stay: full collections skip them (bot/runtime/service.py)
         reporting = asyncio.create_task(_report_counters(export_counters))
         keeping = asyncio.create_task(_keep_held_traces(exporter), name="keeping held traces")
@@ -169,6 +189,7 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
             else:
                 orderly = await _follow_the_front(lines, taker, deliverer)
             taker.stop()
+            await broadcasts.stop()
             await taking
             await taker.finish(ANSWERS_GRACE_S)
             keeping.cancel()
@@ -185,6 +206,7 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
             taking.cancel()
             keeping.cancel()
             reporting.cancel()
+            await broadcasts.stop()
             _say(Counters(export_counters()))
             await traces.stop()
             await deliverer.stop()

@@ -147,3 +147,44 @@ assistant_threads = Table(
     Column("titled", Integer, nullable=False, default=0),
     Column("updated_at", Float, nullable=False),
 )
+
+# What the bot posts in channels on its own (queries: bot/storage/broadcasts.py), one row per
+# post or check, claimed before it is made so that, however many instances run, it is made
+# once: `key` names it (`digest:<period>`, `alert-check`); `state` is `claimed` while an
+# instance holds it (`owner` until `claimed_until`; after a failure, `claimed_until` is when
+# it may be tried again), then `posted` (with `message_ts`), `skipped` or `failed` for good.
+broadcasts = Table(
+    "broadcasts",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("channel", String(32)),
+    Column("message_ts", String(32)),
+    Column("owner", String(128)),
+    Column("claimed_until", Float),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text),
+    Column("created_at", Float, nullable=False),
+    Column("finished_at", Float),
+)
+Index("broadcasts_kind", broadcasts.c.kind, broadcasts.c.finished_at)
+
+# The alerts' incidents, one row per scope (`rate:all`, `rate:<channel>`, `ops:backlog`): the
+# open one's message (`channel`, `message_ts`, updated in place while it lasts) and the
+# figures it shows; `incident_key` (scope and opening time) is in the message's metadata, so
+# a post whose `message_ts` was never recorded (a crash between the two) is found, not
+# repeated. A closed incident stays until the next one of its scope replaces it.
+alert_incidents = Table(
+    "alert_incidents",
+    metadata,
+    Column("scope", String(64), primary_key=True),
+    Column("incident_key", String(128), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("channel", String(32), nullable=False),
+    Column("message_ts", String(32)),
+    Column("figures_json", Text, nullable=False),
+    Column("opened_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("closed_at", Float),
+)

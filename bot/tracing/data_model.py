@@ -36,7 +36,8 @@ TAG_ANSWER_TS = "slack.answer_ts"
 TAG_VIEWING_CHANNEL = "slack.viewing_channel"
 # Where the question was asked: one of CONVERSATION_KINDS (bot/answering/conversation_kind.py
 # finds it; "unknown" when Slack would not say, never a guess). Posts that other people read
-# (digests, alerts) never quote an answer whose kind is not public_channel.
+# (digests, alerts) never quote an answer whose kind is not public_channel; a trace without
+# it (from before) counts as private there (bot/report/privacy.py).
 TAG_CONVERSATION_KIND = "slack.conversation_kind"
 DM = "dm"
 GROUP_DM = "group_dm"

@@ -18,6 +18,11 @@ def trace_url(ui_base: str, experiment_id: str, trace_id: str) -> str:
     )
 
 
+def experiment_traces_url(ui_base: str, experiment_id: str) -> str:
+    """The experiment's traces in the MLflow UI."""
+    return f"{ui_base.rstrip('/')}/#/experiments/{quote(experiment_id, safe='')}/traces"
+
+
 def evaluation_run_url(ui_base: str, experiment_id: str, run_id: str) -> str:
     """An evaluation run (`mlflow.genai.evaluate`) in the experiment's Evaluations tab."""
     return (

@@ -487,7 +487,9 @@ function renderConversation() {
   const conversation = state.conversations.find((c) => c.id === current);
   const im = conversation.kind === "im";
   $("#conversation-header").innerHTML = `${im ? "" : "# "}${esc(conversation.name)}<small>${
-    im ? "your direct messages with the app" : "mention the bot with @bot to ask it here"}</small>`;
+    conversation.digest ? "where the bot posts its weekly digest and its alerts"
+      : im ? "your direct messages with the app" : "mention the bot with @bot to ask it here"}</small>${
+    conversation.digest ? '<button type="button" id="run-digest" class="btn">Run the digest now</button><small id="digest-result"></small>' : ""}`;
   $("#composer-input").placeholder = threadTarget ? "Reply…" : `Message ${im ? "" : "#"}${conversation.name}`;
   $("#thread-target").hidden = !threadTarget;
 
@@ -749,6 +751,18 @@ $("#assistant-composer").addEventListener("submit", async (event) => {
   const text = input.value;
   input.value = "";
   await askAssistant(text);
+});
+
+document.addEventListener("click", async (event) => {
+  const button = event.target.closest("#run-digest");
+  if (!button) return;
+  button.disabled = true;
+  $("#digest-result").textContent = "running python -m bot digest --now…";
+  const result = await post("/sandbox/digest", {});
+  const shown = $("#digest-result");  // the header may have been drawn again meanwhile
+  if (shown) shown.textContent = result.output || result.error || "";
+  const again = $("#run-digest");
+  if (again) again.disabled = false;
 });
 
 $("#composer").addEventListener("submit", (event) => {

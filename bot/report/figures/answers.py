@@ -121,6 +121,7 @@ def low_rated(answer: AnswerFeedback, experiment_id: str | None, ui_base: str) -
         question_ts=answer.question_ts,
         started_ms=answer.started_ms,
         trace_url=trace_url(ui_base, experiment_id or "", answer.trace_id),
+        conversation_kind=answer.conversation_kind,
     )
 
 

@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
 
 from bot.report.args import COMMAND
 from bot.report.model import NO_REASONS, FeedbackReport, LowRatedAnswer, Reason, ReasonFigures
+from bot.report.privacy import PRIVATE_CONVERSATIONS
 from bot.report.render.charts import channels_table, reasons_chart, trend_chart
 from bot.report.render.wording import (
     DEFINITIONS,
@@ -43,6 +44,8 @@ def escape(text: str) -> str:
 def channel_mention(channel: str | None) -> str:
     if not channel:
         return "an unknown channel"
+    if channel == PRIVATE_CONVERSATIONS:  # what a post in a channel must not name
+        return PRIVATE_CONVERSATIONS
     return f"a DM (`{channel}`)" if channel.startswith("D") else f"<#{channel}>"
 
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot.report.model import FeedbackReport, ReasonFigures, TimelinePoint
+from bot.report.privacy import PRIVATE_CONVERSATIONS
 from bot.report.render.wording import reason_label
 from bot.slack.data_blocks import (
     MAX_POINTS,
@@ -96,6 +97,8 @@ def channels_table(report: FeedbackReport) -> DataTable | None:
 
 
 def _channel_cell(channel: str) -> TextCell | ChannelCell:
+    if channel == PRIVATE_CONVERSATIONS:  # the unnamed row of a post in a channel
+        return TextCell(PRIVATE_CONVERSATIONS)
     if channel.startswith("D"):
         return TextCell(f"a DM ({channel})")
     return ChannelCell(channel)
