@@ -89,6 +89,14 @@ mutate: install
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
+# Not part of `make test`: an hour (SOAK_MINUTES) of 5 questions/s and 2 votes/s with the
+# tracking server restarted twice and the worker killed once; a table every 5 minutes, the
+# totals at the end (bench/soak.py).
+SOAK_MINUTES ?= 60
+.PHONY: soak
+soak: install
+	$(BIN)/python -m bench.soak --minutes $(SOAK_MINUTES)
+
 clean:
 	rm -rf $(VENV) $(MLFLOW_VENV) $(EVAL_VENV) .pytest_cache .mypy_cache .ruff_cache
 

@@ -307,6 +307,14 @@ class Settings(AnsweringSettings, TrackingSettings, StoreSettings):
         ge=5,
         description="seconds a worker holds a question before another may take it (≥ 5)",
     )
+    answers_in_flight: int = Field(
+        default=256,
+        ge=1,
+        le=10_000,
+        description="questions a worker answers at once (1 to 10000): at least questions a "
+        "second × an answer's seconds (10/s × 8 s streamed = 80), or questions queue behind "
+        "answers still streaming",
+    )
 
     # The digest and the alerts (docs/digest-and-alerts.md)
     feedback_timezone: TimeZoneName = Field(

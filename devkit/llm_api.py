@@ -28,12 +28,17 @@ class LlmEmulator:
     rate_limited_requests: int | None = None
     delay_s: float = 0.0
     chunk_delay_s: float = 0.0  # between streamed pieces: an answer that streams slowly
+    # Like a hosted model: `delay_s` to the first token, then a token (a word) at a time at
+    # this rate (0: pieces of 40 characters, as fast as they are read).
+    tokens_per_s: float = 0.0
     answer_prefix: str = "Echo: "
     fixed_answer: str | None = None
     judge_result: str = "yes"
     requests: list[dict[str, Any]] = field(default_factory=list)
     # (last user message, monotonic time received, monotonic time fully answered)
     served: list[tuple[str, float, float]] = field(default_factory=list)
+    # last user message → (monotonic time received, monotonic time its first piece was sent)
+    first_piece: dict[str, tuple[float, float]] = field(default_factory=dict)
     base_url: str = ""
     _runner: web.AppRunner | None = None
 
@@ -59,6 +64,8 @@ class LlmEmulator:
 
     def reset(self) -> None:
         self.mode, self.delay_s, self.chunk_delay_s, self.fixed_answer = "ok", 0.0, 0.0, None
+        self.tokens_per_s = 0.0
+        self.first_piece.clear()
         self.judge_result = "yes"
         self.retry_after, self.rate_limited_requests = None, None
         self.requests.clear()
@@ -145,10 +152,19 @@ class LlmEmulator:
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
 
         base = {"id": "chatcmpl-emulated", "object": "chat.completion.chunk", "created": created}
-        pieces = [answer[i : i + 40] for i in range(0, len(answer), 40)] or [""]
+        if self.tokens_per_s:
+            words = answer.split(" ")
+            pieces = [w + " " for w in words[:-1]] + words[-1:]
+            pace_s = 1 / self.tokens_per_s
+        else:
+            pieces = [answer[i : i + 40] for i in range(0, len(answer), 40)] or [""]
+            pace_s = self.chunk_delay_s
+        started = time.monotonic()
         for index, piece in enumerate(pieces):
-            if index and self.chunk_delay_s:
-                await asyncio.sleep(self.chunk_delay_s)
+            if index and pace_s:  # on the clock: a slow turn of the loop does not slow it
+                await asyncio.sleep(max(0.0, started + index * pace_s - time.monotonic()))
+            elif not index:
+                self.first_piece[question] = (received, time.monotonic())
             await send(
                 {
                     **base,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
+from typing import Any
 
 import mlflow
 from mlflow.entities import Assessment, Trace
@@ -72,3 +74,60 @@ class Tracking:
             for a in await self.assessments(trace_id)
             if a.valid is not False and (name is None or a.name == name)
         ]
+
+
+def send_one_at_a_time(client: TracingClient, trace_json: str) -> None:
+    """A kept trace sent as the bot sent each before issue 26: its info (`start_trace`), then
+    its spans alone (`log_spans`): two requests a trace. The baseline of bench/ and of the
+    test that compares what the server shows of a trace sent either way."""
+    trace = Trace.from_json(trace_json)
+    client.start_trace(trace.info)
+    client.log_spans(str(trace.info.experiment_id), trace.data.spans)
+
+
+def server_view(client: TracingClient, trace_id: str) -> dict[str, Any]:
+    """What MLflow shows of a trace (its info, assessments and spans), with what differs
+    between two answers made alike left out: the trace's and assessments' IDs (the trace ID
+    where it is quoted too) and the clock (times, durations)."""
+    trace = client.get_trace(trace_id)
+    info = trace.info.to_dict()
+    for key in ("trace_id", "request_time", "execution_duration_ms"):
+        info.pop(key, None)
+    for assessment in info.get("assessments", []):
+        for key in ("assessment_id", "trace_id", "create_time", "last_update_time"):
+            assessment.pop(key, None)
+    spans = []
+    for span in trace.data.spans:
+        content = span.to_dict()
+        for key in ("trace_id", "span_id", "parent_span_id"):
+            content.pop(key, None)
+        for key in ("start_time_unix_nano", "end_time_unix_nano"):
+            content.pop(key, None)
+        content["parent"] = next(
+            (s.name for s in trace.data.spans if s.span_id == span.parent_id), None
+        )
+        spans.append(content)
+    view = {"info": info, "spans": spans}
+    return dict(json.loads(json.dumps(view).replace(trace_id, "<trace ID>")))
+
+
+def differences(a: Any, b: Any, path: str = "") -> list[str]:
+    """Where two JSON-like values differ, a line each (empty: the same)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in sorted(set(a) | set(b)):
+            if key not in a or key not in b:
+                out.append(
+                    f"{path}.{key}: {a.get(key, '<absent>')!r:.80} vs "
+                    f"{b.get(key, '<absent>')!r:.80}"
+                )
+            else:
+                out += differences(a[key], b[key], f"{path}.{key}")
+        return out
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [
+            d
+            for i, (x, y) in enumerate(zip(a, b, strict=True))
+            for d in differences(x, y, f"{path}[{i}]")
+        ]
+    return [] if a == b else [f"{path}: {a!r:.80} vs {b!r:.80}"]

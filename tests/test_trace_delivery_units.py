@@ -22,9 +22,9 @@ class RecordingSender:
     def __init__(self) -> None:
         self.sent: list[str] = []
 
-    def send(self, trace_json: str) -> str:
-        self.sent.append(trace_json)
-        return trace_json
+    def send_many(self, trace_jsons: list[str]) -> list[Exception | None]:
+        self.sent.extend(trace_jsons)
+        return [None] * len(trace_jsons)
 
 
 async def nothing_waits() -> str:

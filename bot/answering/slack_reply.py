@@ -24,9 +24,13 @@ from bot.slack.errors import SLACK_FAILURES, slack_error_reason
 
 log = logging.getLogger(__name__)
 
-# Append to a live stream at most this often, or when this much text is waiting.
-STREAM_FLUSH_INTERVAL_S = 0.25
-STREAM_FLUSH_CHARS = 512
+# Append to a live stream at most this often, or when this much text is waiting. The first
+# words go out at once (`chat.startStream`); then about one append a second of the model's
+# output: a 400-token answer at 50 tokens/s is ~8 appends instead of ~30 at 0.25 s, one
+# stream stays under `chat.appendStream`'s tier-4 limit (100+ a minute), and each append
+# costs the worker and Slack a request (bench/notes.md: "Time to first word").
+STREAM_FLUSH_INTERVAL_S = 1.0
+STREAM_FLUSH_CHARS = 1024
 INTERRUPTED_NOTE = "\n\n_(interrupted: the answer follows below)_"
 
 

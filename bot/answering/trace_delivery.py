@@ -30,7 +30,9 @@ from bot.tracing.server_watch import TrackingServerWatch
 log = logging.getLogger(__name__)
 
 BATCH = 32
-CONCURRENCY = 4
+# Traces sent together: each one's info, then all their spans in one request
+# (bot/tracing/durable_export.py's TraceSender).
+GROUP = 16
 GATHER_S = 0.5
 # Answers first: a few traces are sent once no answer has been in progress for QUIET_S, but a
 # trace kept MAX_DEFER_S ago is sent at once (under steady load, sends keep up: they are
@@ -125,13 +127,11 @@ class TraceDeliverer:
             batch = batch[:1]  # one probe
         sent: list[int] = []
         try:
-            for start in range(0, len(batch), CONCURRENCY):
+            for start in range(0, len(batch), GROUP):
                 if defer and self.answers_first is not None:
                     kept_s_ago = time.time() - batch[start].created_at
                     await self.answers_first(QUIET_S, max(0.0, MAX_DEFER_S - kept_s_ago))
-                results = await asyncio.gather(
-                    *(self._send(waiting, sent) for waiting in batch[start : start + CONCURRENCY])
-                )
+                results = await self._send_group(batch[start : start + GROUP], sent)
                 if not all(results):
                     return False
             return True
@@ -139,18 +139,24 @@ class TraceDeliverer:
             await self.store.traces_sent(sent)
             self.sent += len(sent)
 
-    async def _send(self, waiting: WaitingTrace, sent: list[int]) -> bool:
-        """True if sent (its row ID added to `sent`) or dead for good; False if the server
-        was unreachable."""
-        try:
-            await asyncio.to_thread(self.sender.send, waiting.trace_json)
-        except Exception as error:
-            self.failed_attempts += 1
-            return await self._failed(waiting, error)
-        sent.append(waiting.id)
-        self._failures_in_a_row = 0
-        await self.watch.reachable()
-        return True
+    async def _send_group(self, group: list[WaitingTrace], sent: list[int]) -> list[bool]:
+        """For each trace: True if sent (its row ID added to `sent`) or dead for good; False
+        if the server was unreachable (once it is, the group's other failures are the same
+        outage: they wait, held, like the rest of the batch, for the server's return)."""
+        outcomes = await asyncio.to_thread(self.sender.send_many, [w.trace_json for w in group])
+        results: list[bool] = []
+        for waiting, error in zip(group, outcomes, strict=True):
+            if error is None:
+                sent.append(waiting.id)
+                self._failures_in_a_row = 0
+                await self.watch.reachable()
+                results.append(True)
+            elif not all(results):
+                results.append(False)
+            else:
+                self.failed_attempts += 1
+                results.append(await self._failed(waiting, error))
+        return results
 
     async def _failed(self, waiting: WaitingTrace, error: Exception) -> bool:
         reason = str(error).splitlines()[0][:300] if str(error) else type(error).__name__

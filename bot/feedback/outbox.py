@@ -26,6 +26,7 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    text,
     update,
 )
 
@@ -42,6 +43,28 @@ from bot.storage.store import (
     revive_dead,
 )
 from bot.tracing.data_model import RATINGS, VOTE
+
+# The two statements of every vote and rating, on the front's path before its ack: written
+# once in the SQL SQLite and PostgreSQL share, because SQLAlchemy compiles a dialect's
+# INSERT … ON CONFLICT anew on every call (it does not cache it). Built with the Core
+# statements, a rating's commit spent most of the front's CPU compiling them (bench/notes.md:
+# "Acks under load").
+SUBMIT_PENDING = text(
+    "INSERT INTO feedback_outbox (trace_id, user_id, name, value_json, rationale,"
+    " metadata_json, intent_id, version, created_at, attempts, next_attempt_at)"
+    " VALUES (:trace_id, :user_id, :name, :value_json, :rationale, :metadata_json,"
+    " :intent_id, 1, :now, 0, :now)"
+    " ON CONFLICT (trace_id, user_id, name) DO UPDATE SET value_json = excluded.value_json,"
+    " rationale = excluded.rationale, metadata_json = excluded.metadata_json,"
+    " intent_id = excluded.intent_id, next_attempt_at = excluded.next_attempt_at,"
+    " version = feedback_outbox.version + 1, dead_reason = NULL"
+)
+SUBMIT_LATEST = text(
+    "INSERT INTO feedback_latest (trace_id, user_id, name, value_json, rationale, origin,"
+    " updated_at) VALUES (:trace_id, :user_id, :name, :value_json, :rationale, :origin, :now)"
+    " ON CONFLICT (trace_id, user_id, name) DO UPDATE SET value_json = excluded.value_json,"
+    " rationale = excluded.rationale, origin = excluded.origin, updated_at = excluded.updated_at"
+)
 
 
 @dataclass(frozen=True)
@@ -134,50 +157,25 @@ class Outbox:
         return await self._store.run(lambda conn: int(conn.execute(query).scalar_one()))
 
     def _write(self, conn: Connection, intents: list[FeedbackIntent], now: float) -> None:
-        for intent in intents:
-            value = json.dumps(intent.value)
-            replaced = {
-                "value_json": value,
+        # A claimed entry stays claimed: its deliverer sees the new version when it is done
+        # with the old one, and gives it up at once (no two deliveries of one key at a time,
+        # so the latest value is the one that stays).
+        rows = [
+            {
+                "trace_id": intent.trace_id,
+                "user_id": intent.user_id,
+                "name": intent.name,
+                "value_json": json.dumps(intent.value),
                 "rationale": intent.rationale,
                 "metadata_json": json.dumps(intent.metadata, sort_keys=True),
                 "intent_id": intent.intent_id,
-                "next_attempt_at": now,
-            }
-            # A claimed entry stays claimed: its deliverer sees the new version when it is
-            # done with the old one, and gives it up at once (no two deliveries of one key
-            # at a time, so the latest value is the one that stays).
-            conn.execute(
-                self._store.insert(pending)
-                .values(
-                    trace_id=intent.trace_id,
-                    user_id=intent.user_id,
-                    name=intent.name,
-                    version=1,
-                    created_at=now,
-                    attempts=0,
-                    **replaced,
-                )
-                .on_conflict_do_update(
-                    index_elements=[pending.c.trace_id, pending.c.user_id, pending.c.name],
-                    set_={**replaced, "version": pending.c.version + 1, "dead_reason": None},
-                )
-            )
-            intended = {
-                "value_json": value,
-                "rationale": intent.rationale,
                 "origin": intent.metadata.get("origin"),
-                "updated_at": now,
+                "now": now,
             }
-            conn.execute(
-                self._store.insert(latest)
-                .values(
-                    trace_id=intent.trace_id, user_id=intent.user_id, name=intent.name, **intended
-                )
-                .on_conflict_do_update(
-                    index_elements=[latest.c.trace_id, latest.c.user_id, latest.c.name],
-                    set_=intended,
-                )
-            )
+            for intent in intents
+        ]
+        conn.execute(SUBMIT_PENDING, rows)
+        conn.execute(SUBMIT_LATEST, rows)
 
     def _first_latest(self, conn: Connection, intent: FeedbackIntent, now: float) -> bool:
         """Take the key's place in `feedback_latest` (the values are written right after);

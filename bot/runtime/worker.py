@@ -168,6 +168,7 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
             owner=lease_owner(),
             lease_s=settings.question_lease_s,
             max_age_s=settings.question_max_age_s,
+            max_in_hand=settings.answers_in_flight,
             poll_s=SHARED_POLL_S if store.shared else POLL_S,
         )
         traces.answers_first = taker.quiet
