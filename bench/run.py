@@ -575,6 +575,9 @@ PREVIOUS_ACK_P99 = {
 # What `make bench-report` (bench/report_bench.py) printed in its last run: 100k answers take
 # minutes to seed, so that run is its own and BENCHMARKS.md shows its last record.
 REPORT_RUN = ROOT / "bench" / "report_results.txt"
+# What bench/dataset_bench.py printed in its last run (1,000 answers into the evaluation
+# dataset: seeding them takes minutes, so it is a run of its own too).
+DATASET_RUN = ROOT / "bench" / "dataset_results.txt"
 
 
 def previous_ack(results: dict[str, Any]) -> list[str]:
@@ -726,6 +729,20 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
             "```text",
             *REPORT_RUN.read_text().rstrip().splitlines(),
             "```",
+        ]
+    if DATASET_RUN.exists():
+        lines += [
+            "",
+            "## The bulk add of 1,000 answers to the evaluation dataset "
+            "(`bench/dataset_bench.py`, a run of its own)",
+            "",
+            "```text",
+            *DATASET_RUN.read_text().rstrip().splitlines(),
+            "```",
+            "",
+            "`python -m bot dataset add` reads the answers 100 at a time and upserts 100 records "
+            "a request; the baseline adds one answer at a time (a read of its info, one of its "
+            "spans, an upsert), as one click of the report's button does.",
         ]
     lines += [
         "",

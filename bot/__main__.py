@@ -9,8 +9,14 @@ import sys
 
 from bot.common.log_setup import configure_logging
 from bot.common.secret_redaction import install_secret_redaction, secrets_of
-from bot.ops import digest_cli, report_cli
-from config import StoreSettings, load_settings, load_settings_of, settings_or_exit
+from bot.ops import dataset_cli, digest_cli, report_cli
+from config import (
+    StoreSettings,
+    load_settings,
+    load_settings_of,
+    load_tracking_settings,
+    settings_or_exit,
+)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -84,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     manifest = commands.add_parser("manifest", help="print the Slack app manifest")
     manifest.add_argument("--request-url", help="https URL of /slack/events: the HTTP variant")
     report_cli.add_commands(commands)
+    dataset_cli.add_commands(commands)
     digest_cli.add_command(commands)
     args = parser.parse_args(argv)
     if args.command in (None, "serve", "web"):
@@ -106,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         return digest_cli.run(args, settings)
     if args.command in report_cli.COMMANDS:
         return report_cli.run(args, report_cli.tracking_settings())
+    if args.command == dataset_cli.COMMAND:
+        return dataset_cli.run(args, settings_or_exit(load_tracking_settings))
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -11,7 +11,7 @@ import string
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -290,6 +290,13 @@ class Settings(AnsweringSettings, TrackingSettings, StoreSettings):
         description=(
             f"comma-separated reasons offered after a 👎 (1-{REASONS_MAX}, each at most "
             f"{REASON_LABEL_MAX_CHARS} characters, distinct), e.g. Inaccurate,Outdated,Other"
+        ),
+    )
+    dataset_auto_add: Literal["off", "corrected", "negative"] = Field(
+        default="off",
+        description=(
+            "add answers to the evaluation dataset as feedback lands: off, corrected (when a "
+            "correction lands) or negative (a 👎 or a correction)"
         ),
     )
     trace_retry_for_s: float = Field(

@@ -23,13 +23,18 @@ MLFLOW_SERVER_ENV = {
 }
 
 
-def mlflow_server_command(mlflow_bin: Path, data_dir: Path, port: int) -> list[str]:
-    """A tracking server on loopback storing runs and traces in sqlite under `data_dir`."""
+def mlflow_server_command(
+    mlflow_bin: Path, data_dir: Path, port: int, *, file_store: bool = False
+) -> list[str]:
+    """A tracking server on loopback storing runs and traces in sqlite under `data_dir` (in
+    plain files with `file_store`: a server without a SQL backend, which keeps no evaluation
+    datasets)."""
+    backend = str(data_dir / "mlruns") if file_store else f"sqlite:///{data_dir / 'mlflow.db'}"
     return [
         str(mlflow_bin),
         "server",
         "--backend-store-uri",
-        f"sqlite:///{data_dir / 'mlflow.db'}",
+        backend,
         "--default-artifact-root",
         str(data_dir / "artifacts"),
         "--host",
@@ -46,10 +51,19 @@ MLFLOW_BIN = Path(os.environ.get("MLFLOW_SERVER_BIN", ROOT / ".venv-mlflow" / "b
 
 
 class MlflowServer:
-    def __init__(self, data_dir: Path, port: int | None = None, *, niceness: int = 0) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int | None = None,
+        *,
+        niceness: int = 0,
+        file_store: bool = False,
+    ) -> None:
         """`niceness` > 0 runs it at a lower CPU priority (bench/: a stand-in for a remote
-        server should not take the cores the bot is measured on)."""
+        server should not take the cores the bot is measured on); `file_store`: no SQL
+        backend."""
         self.data_dir = data_dir
+        self.file_store = file_store
         self.niceness = niceness
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -60,8 +74,12 @@ class MlflowServer:
             raise RuntimeError(f"{MLFLOW_BIN} is missing: run `make install` first")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, **MLFLOW_SERVER_ENV}
+        if self.file_store:  # MLflow 3.17 keeps the file store only when asked to
+            env["MLFLOW_ALLOW_FILE_STORE"] = "true"
         log = open(self.data_dir / "server.log", "ab")  # noqa: SIM115 - the server owns it
-        command = mlflow_server_command(MLFLOW_BIN, self.data_dir, self.port)
+        command = mlflow_server_command(
+            MLFLOW_BIN, self.data_dir, self.port, file_store=self.file_store
+        )
         if self.niceness > 0:
             command = ["nice", "-n", str(self.niceness), *command]
         self.process = subprocess.Popen(

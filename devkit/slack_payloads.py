@@ -506,18 +506,25 @@ def rating_submission(
     scores: dict[str, str | None],
     comment: str | None = None,
     workspace: Workspace = Workspace(),
+    correction: str | None = None,
 ) -> dict[str, Any]:
     """Submitting the rating modal `view` (as the bot opened it) with these scores by block ID,
-    any text at all (a forged submission can carry what no option offers)."""
+    any text at all (a forged submission can carry what no option offers), and the text in
+    "What should the answer have said?" (None: left empty)."""
     selects = {block_id: ("score", score) for block_id, score in scores.items()}
-    return _forged_submission(workspace, view, user, selects, comment)
+    return _forged_submission(workspace, view, user, selects, comment, correction)
 
 
 def reason_submission(
-    view: dict[str, Any], user: str, reason: str | None, comment: str | None = None
+    view: dict[str, Any],
+    user: str,
+    reason: str | None,
+    comment: str | None = None,
+    correction: str | None = None,
 ) -> dict[str, Any]:
-    """Submitting the "Tell us more" modal `view` with this reason and comment."""
-    return _forged_submission(Workspace(), view, user, {"reason": ("reason", reason)}, comment)
+    """Submitting the "Tell us more" modal `view` with this reason, comment and correction."""
+    selects = {"reason": ("reason", reason)}
+    return _forged_submission(Workspace(), view, user, selects, comment, correction)
 
 
 def _forged_submission(
@@ -526,6 +533,7 @@ def _forged_submission(
     user: str,
     selects: dict[str, tuple[str, str | None]],
     comment: str | None,
+    correction: str | None = None,
 ) -> dict[str, Any]:
     """`selects`: block_id → (action_id, the chosen option's value or None)."""
     values: dict[str, Any] = {}
@@ -535,4 +543,6 @@ def _forged_submission(
             option = {"text": {"type": "plain_text", "text": chosen}, "value": chosen}
         values[block_id] = {action_id: {"type": "static_select", "selected_option": option}}
     values["comment"] = {"comment": {"type": "plain_text_input", "value": comment}}
+    if any(block.get("block_id") == "correction" for block in view.get("blocks") or []):
+        values["correction"] = {"correction": {"type": "plain_text_input", "value": correction}}
     return view_submission(workspace, view, person(workspace, user), values)

@@ -118,6 +118,7 @@ class Sandbox:
         self.mlflow_url = mlflow_url
         self.mlflow_experiment = mlflow_experiment
         self.mlflow_link = mlflow_url  # the experiment's traces, once known
+        self.dataset_link: str | None = None  # the experiment's evaluation datasets, then
         self.deliveries: deque[Delivery] = deque(maxlen=200)
         self._delivery_ids = 0
         self._closing = asyncio.Event()
@@ -195,6 +196,7 @@ class Sandbox:
             "bot": {"user_id": BOT_USER_ID, "name": BOT_NAME},
             "users": {SANDBOX_USER_ID: SANDBOX_USER_NAME, BOT_USER_ID: BOT_NAME},
             "mlflow_url": self.mlflow_link,
+            "dataset_url": self.dataset_link,
             "conversations": list(channels.values()),
             "items": {channel: self._items(channel) for channel in channels},
             "modal": modal,
@@ -553,7 +555,8 @@ class Sandbox:
         )
 
     async def _find_experiment(self) -> None:
-        """Point the sidebar's link at the experiment's traces once the bot has created it."""
+        """Point the sidebar's links at the experiment's traces and evaluation datasets once
+        the bot has created it."""
         if not self.mlflow_url or not self.mlflow_experiment:
             return
         base = self.mlflow_url.rstrip("/")
@@ -565,9 +568,10 @@ class Sandbox:
                     async with http.get(url, params=params) as response:
                         if response.status == 200:
                             found = (await response.json())["experiment"]["experiment_id"]
-                            self.mlflow_link = (
-                                f"{base}/#/experiments/{quote(found, safe='')}/traces"
-                            )
+                            experiment = f"{base}/#/experiments/{quote(found, safe='')}"
+                            self.mlflow_link = f"{experiment}/traces"
+                            # (the bot's FEEDBACK_DATASET is among them once an answer is added)
+                            self.dataset_link = f"{experiment}/datasets"
                             self.slack.touch()
                             return
                 except (aiohttp.ClientError, TimeoutError, KeyError, ValueError):

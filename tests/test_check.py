@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from pathlib import Path
 
 from devkit.bot_process import clean_environment
 from devkit.ids import new_id
+from devkit.mlflow_server import MlflowServer
 from devkit.ports import free_port
 from devkit.slack_api import SlackEmulator
 from tests.support.suite import BOT_TOKEN, LLM_KEY, ROOT_DIR, SIGNING_SECRET
@@ -50,6 +52,7 @@ async def test_against_working_parts_every_line_passes(bot_env: dict[str, str]) 
     assert bot_env["MLFLOW_EXPERIMENT_NAME"] in tracking
     llm = line(output, "llm")
     assert llm.startswith("PASS") and "emulated-model" in llm
+    assert line(output, "dataset").startswith("PASS")  # created on first use, or named
     no_secrets(output)
 
 
@@ -82,6 +85,21 @@ async def test_a_missing_setting_fails_the_config_line_naming_it(bot_env: dict[s
     assert code == 1
     assert line(output, "config").startswith("FAIL")
     assert "SLACK_SIGNING_SECRET is not set" in output
+
+
+async def test_a_server_without_a_sql_backend_fails_the_dataset_line(
+    bot_env: dict[str, str], tmp_path: Path
+) -> None:
+    server = MlflowServer(tmp_path / "file-store", file_store=True)
+    await asyncio.to_thread(server.start)
+    try:
+        code, output = await run_check({**bot_env, "MLFLOW_TRACKING_URI": server.url})
+    finally:
+        await asyncio.to_thread(server.stop)
+    assert code == 1, output
+    dataset = line(output, "dataset")
+    assert dataset.startswith("FAIL") and "SQL backend" in dataset, dataset
+    assert line(output, "tracking").startswith("PASS")
 
 
 async def test_the_digest_and_alert_channels_are_checked(

@@ -97,7 +97,7 @@ async def test_the_rating_modal_opens_and_a_submission_logs_three_ratings(
 
     view = await open_rating_modal(sender, slack, answer, rater)
     inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
-    assert set(inputs) == {"accuracy", "helpfulness", "relevance", "comment"}
+    assert set(inputs) == {"accuracy", "helpfulness", "relevance", "comment", "correction"}
     for dimension in ("accuracy", "helpfulness", "relevance"):
         assert not inputs[dimension].get("optional", False)
         options = inputs[dimension]["element"]["options"]

@@ -20,6 +20,8 @@ from bot.feedback.recorder import (
 )
 from bot.storage.store import Store
 from bot.tracing.data_model import (
+    CORRECTION,
+    CORRECTION_MAX_CHARS,
     RATING_DIMENSIONS,
     REASON,
     SCORES,
@@ -326,3 +328,40 @@ async def test_a_reason_not_offered_is_refused(store: Store) -> None:
     await recorder.reason(new_trace_id(), "U1", "inaccurate", " ", origin="modal")
     [entry] = await due(outbox, 10)
     assert entry.intent.rationale is None and entry.intent.metadata == {"origin": "modal"}
+
+
+# -- corrections --------------------------------------------------------------------------------
+
+
+async def test_a_correction_is_kept_as_typed_once_and_an_emptied_one_withdraws_it(
+    recording: Recording,
+) -> None:
+    trace_id, typed = new_trace_id(), " Say <@U9> *42*\x07\n"
+    recorder = recording.recorder
+    assert not await recorder.correct(trace_id, "U1", None)  # nothing to withdraw
+    assert not await recorder.correct(trace_id, "U1", "  ")
+    assert recording.wakes == []
+    assert await recorder.correct(trace_id, "U1", typed, channel="C1", origin="follow-up modal")
+    assert not await recorder.correct(trace_id, "U1", typed)  # the same again
+    assert len(recording.wakes) == 1
+    pending = (await recording.pending())[CORRECTION]
+    assert (pending.value, pending.user_id) == (typed, "U1")
+    assert pending.metadata == {"origin": "follow-up modal", "slack.channel": "C1"}
+    assert await recorder.current_correction(trace_id, "U1") == typed
+    assert await recorder.current_correction(trace_id, "U2") is None
+    assert (await recorder.current_ratings(trace_id, "U1")).correction == typed
+
+    assert await recorder.correct(trace_id, "U1", "")
+    assert (await recording.pending())[CORRECTION].value is None
+    assert await recorder.current_correction(trace_id, "U1") is None
+
+
+async def test_a_correction_over_the_limit_or_not_text_is_refused(recording: Recording) -> None:
+    trace_id = new_trace_id()
+    assert await recording.recorder.correct(trace_id, "U1", "x" * CORRECTION_MAX_CHARS)
+    with pytest.raises(InvalidFeedback):
+        await recording.recorder.correct(trace_id, "U1", "x" * (CORRECTION_MAX_CHARS + 1))
+    with pytest.raises(InvalidFeedback):
+        await recording.recorder.correct(trace_id, "U1", 42)  # type: ignore[arg-type]
+    with pytest.raises(InvalidFeedback):
+        await recording.recorder.correct("tr-nope", "U1", "text")

@@ -114,18 +114,24 @@ def test_the_modal_asks_each_dimension_on_a_1_to_5_scale_and_an_optional_comment
         if block.get("block_id") in RATING_DIMENSIONS:
             values = [o["value"] for o in block["element"]["options"]]
             assert values == ["1", "2", "3", "4", "5"] and not block.get("optional")
-    comment = view["blocks"][-1]
+    comment, correction = view["blocks"][-2:]
     assert comment["optional"] is True
     assert comment["element"]["max_length"] == COMMENT_MAX_CHARS
     assert "initial_value" not in comment["element"]
+    assert correction["block_id"] == "correction" and correction["optional"] is True
+    assert correction["label"]["text"] == "What should the answer have said?"
+    assert correction["element"]["multiline"] is True
+    assert correction["element"]["max_length"] == 3000
+    assert "initial_value" not in correction["element"]
     assert "earlier ratings" not in json.dumps(view["blocks"][0])
 
 
-def test_earlier_ratings_and_comment_are_filled_in() -> None:
-    current = CurrentRatings({"accuracy": 1, "relevance": 5}, "too long")
+def test_earlier_ratings_comment_and_correction_are_filled_in() -> None:
+    current = CurrentRatings({"accuracy": 1, "relevance": 5}, "too long", "Say 42.\x07 <@U1>")
     view = rating_view(_target(), current, SIGNER).to_dict()
     assert initial_scores(view) == {"accuracy": "1", "helpfulness": None, "relevance": "5"}
-    assert view["blocks"][-1]["element"]["initial_value"] == "too long"
+    assert view["blocks"][-2]["element"]["initial_value"] == "too long"
+    assert view["blocks"][-1]["element"]["initial_value"] == "Say 42.\x07 <@U1>"
     assert "earlier ratings are filled in" in json.dumps(view["blocks"][0])
 
 
@@ -192,6 +198,29 @@ def test_a_comment_too_long_or_not_text_is_an_error_on_the_comment() -> None:
     assert read_submission(_submitted(scores, 12)) == {"comment": "The comment must be text."}
 
 
+def test_a_correction_is_read_as_typed_an_empty_one_is_none_a_long_one_an_error() -> None:
+    scores = dict.fromkeys(RATING_DIMENSIONS, "4")
+
+    def with_correction(text: object) -> object:
+        values = _submitted(scores)
+        assert isinstance(values, dict)
+        values["correction"] = {"correction": {"type": "plain_text_input", "value": text}}
+        return read_submission(values)
+
+    typed = " Say <@U1> *42*\x00\x07 &amp;\n"
+    assert with_correction(typed) == RatingForm(dict.fromkeys(RATING_DIMENSIONS, 4), None, typed)
+    assert with_correction("x" * 3000) == RatingForm(
+        dict.fromkeys(RATING_DIMENSIONS, 4), None, "x" * 3000
+    )
+    for empty in (None, "", "  \n "):
+        form = with_correction(empty)
+        assert isinstance(form, RatingForm) and form.correction is None
+    assert with_correction("x" * 3001) == {
+        "correction": "Please keep the answer to 3000 characters or fewer."
+    }
+    assert with_correction(["x"]) == {"correction": "The answer must be text."}
+
+
 @pytest.mark.parametrize("state", [None, [], "x", {"accuracy": "5"}, {"accuracy": {"score": 1}}])
 def test_a_state_of_another_shape_is_errors_not_a_crash(state: object) -> None:
     errors = read_submission(state)
@@ -241,4 +270,4 @@ def test_the_submission_is_read_from_the_blocks_and_actions_the_modal_declares()
         block: {action: {"selected_option": {"value": "4"}, "value": "why"}}
         for block, action in declared.items()
     }
-    assert read_submission(values) == RatingForm(dict.fromkeys(RATING_DIMENSIONS, 4), "why")
+    assert read_submission(values) == RatingForm(dict.fromkeys(RATING_DIMENSIONS, 4), "why", "why")

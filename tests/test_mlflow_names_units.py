@@ -37,6 +37,8 @@ def test_the_summary_says_in_words_what_its_value_counts() -> None:
         (RATINGS[0], 0.8, "accuracy: 4 of 5"),
         (REASON, "inaccurate", "why the person gave 👎: inaccurate"),
         (WITHDRAWN_VOTE, False, "withdrawn"),
+        (data_model.CORRECTION, "It is on floor 3.", "correction"),
+        (data_model.WITHDRAWN_CORRECTION, "It is on floor 3.", "withdrawn"),
     ],
 )
 def test_each_persons_assessment_has_a_meaning_in_words(
@@ -50,7 +52,9 @@ def test_the_reference_table_lists_every_name_the_bot_writes() -> None:
     names = [
         value
         for key, value in vars(data_model).items()
-        if key.startswith("TAG_") or key in ("VOTE", "WITHDRAWN_VOTE", "REASON", "MEANING_KEY")
+        if key.startswith("TAG_")
+        or key
+        in ("VOTE", "WITHDRAWN_VOTE", "REASON", "CORRECTION", "WITHDRAWN_CORRECTION", "MEANING_KEY")
     ]
     names += [*RATINGS, SUMMARY, SUMMARY_SOURCE_ID, "slack_answer", "prompt.trimmed"]
     names += ["slack_bot.intent_id", "origin", "withdrawn_from", "mlflow.trace.user"]

@@ -625,6 +625,9 @@ async def test_a_thumbs_down_asks_why_in_the_page_and_the_reason_reaches_mlflow(
         await expect(page.locator("#mlflow-link")).to_have_attribute(
             "href", f"{sandbox.mlflow_url}/#/experiments/{experiment_id}/traces"
         )
+        await expect(page.locator("#dataset-link")).to_have_attribute(
+            "href", f"{sandbox.mlflow_url}/#/experiments/{experiment_id}/datasets"
+        )
 
         # `/feedback-report 7d #general`: the channel reaches the bot as Slack escapes it,
         # and the report replaces "Building the report…".
@@ -638,11 +641,15 @@ async def test_a_thumbs_down_asks_why_in_the_page_and_the_reason_reaches_mlflow(
         await expect(scope).not_to_contain_text(CHANNEL_ID)
         await screenshot(page, "sandbox-reasons.png")
 
-        # The whole workspace's report: each low-rated answer's "message in Slack" opens this
-        # page at that message.
+        # Over every channel the 👎 answers are the lowest-rated: an admin adds one to the
+        # evaluation dataset from the report.
         await send(page, "/feedback-report 7d")
+        await expect(responses.filter(has_text="Feedback report")).to_have_count(2, timeout=30_000)
+        await responses.get_by_role("button", name="Add to dataset").first.click()
+        in_dataset = responses.get_by_role("button", name="In dataset ✓")
+        await expect(in_dataset).to_have_count(1, timeout=30_000)
+        # Each low-rated answer's "message in Slack" opens this page at that message.
         reports = responses.filter(has_text="Feedback report")
-        await expect(reports).to_have_count(2, timeout=30_000)
         link = reports.last.get_by_role("link", name="message in Slack").first
         href = str(await link.get_attribute("href"))
         assert href.startswith(f"{sandbox.url}/#message/{DM_ID}/"), href

@@ -93,7 +93,10 @@ class Answerer:
         await reply.begin()
         with mlflow.start_span(name="slack_answer", span_type=SpanType.AGENT) as root:
             trace_id = root.trace_id
-            root.set_inputs({"question": question.text})
+            # What the model was asked: the question, and the thread before it (the evaluation
+            # dataset's records take these inputs as they are: bot/dataset/).
+            history = {"history": question.history} if question.history else {}
+            root.set_inputs({"question": question.text, **history})
             mlflow.update_current_trace(
                 user=question.user_id,
                 session_id=question.session_id,

@@ -8,6 +8,13 @@ Rules for one (trace, user, assessment name):
 - a withdrawal (value None) → the user's valid vote is renamed `user_feedback_withdrawn`: no
   valid vote of theirs remains (MLflow offers no way to mark one invalid other than overriding
   it with another valid one), and the withdrawn vote stays on the trace for audit.
+Corrections (`expected_response`, bot/tracing/data_model.py) are Expectation assessments:
+the first is logged (`log_expectation`'s assessment); a changed one is logged anew and the
+earlier one renamed `expected_response_withdrawn` (metadata `replaced_by`); an emptied one is
+renamed so too. MLflow 3.17.2 has no override for expectations: mlflow-tracing has
+`override_feedback` only, and the server drops an Expectation's `overrides` on the way in
+(`Expectation.from_proto`), so the earlier one would stay valid; deleting it instead would
+lose what the user said. The new one names the one it replaced in its metadata (`replaces`).
 A retried delivery recognises its own earlier write by the intent ID in the assessment's
 metadata, so a crash between "sent" and "marked done" creates no duplicate.
 After every delivery (whatever its outcome, so a retry mends a crash in between) the trace's
@@ -23,10 +30,17 @@ import logging
 import random
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import mlflow
-from mlflow.entities import Assessment, AssessmentSource, AssessmentSourceType, Feedback
+from mlflow.entities import (
+    Assessment,
+    AssessmentSource,
+    AssessmentSourceType,
+    Expectation,
+    Feedback,
+)
 from mlflow.exceptions import MlflowException
 from mlflow.tracing.client import TracingClient
 
@@ -41,7 +55,15 @@ from bot.tracing.counted_feedback import (
     Summary,
     counted,
 )
-from bot.tracing.data_model import MEANING_KEY, TAG_CHANNEL, WITHDRAWN_VOTE, meaning
+from bot.tracing.data_model import (
+    DATASET_ADD,
+    EXPECTATIONS,
+    MEANING_KEY,
+    TAG_CHANNEL,
+    WITHDRAWN_CORRECTION,
+    WITHDRAWN_VOTE,
+    meaning,
+)
 from bot.tracing.server_watch import TrackingServerWatch
 
 log = logging.getLogger(__name__)
@@ -53,6 +75,8 @@ CLAIM_LEASE_S = 60.0
 # With nothing due, look again after this at the latest (a missed wake-up; on a shared store,
 # feedback another instance's front took, which wakes no deliverer here: the worker passes less).
 IDLE_LOOK_S = 60.0
+# A dataset add waits for the other feedback of its trace, looking again this often at most.
+DATASET_ADD_WAIT_S = 5.0
 
 
 class TraceNotFound(Exception):
@@ -70,11 +94,21 @@ def human(user_id: str) -> AssessmentSource:
 class MlflowFeedbackWriter:
     """Blocking MLflow calls for one intent; run it in a worker thread."""
 
-    def __init__(self, tracking_uri: str) -> None:
+    def __init__(
+        self, tracking_uri: str, add_to_dataset: Callable[[str, str], str] | None = None
+    ) -> None:
+        """`add_to_dataset(trace_id, by)` adds an answer to the evaluation dataset (wired by
+        the runtime: bot/dataset/ is a domain of its own); it raises `TraceNotFound` or
+        `PermanentFailure` as this writer does."""
         self._client = TracingClient(tracking_uri)
+        self._add_to_dataset = add_to_dataset
 
     def apply(self, intent: FeedbackIntent) -> str:
         """Bring MLflow in line with the intent; what was done is returned."""
+        if intent.name == DATASET_ADD:
+            if self._add_to_dataset is None:
+                raise PermanentFailure("this worker has no evaluation dataset")
+            return self._add_to_dataset(intent.trace_id, intent.user_id)
         try:
             outcome = self._apply(intent)
             self.summarize(intent.trace_id)
@@ -89,6 +123,8 @@ class MlflowFeedbackWriter:
 
     def _apply(self, intent: FeedbackIntent) -> str:
         mine = self._valid_assessments_of(intent)
+        if intent.name in EXPECTATIONS:
+            return self._expect(intent, mine)
         if any((a.metadata or {}).get(INTENT_KEY) == intent.intent_id for a in mine):
             return "already delivered"
         metadata = {
@@ -122,6 +158,35 @@ class MlflowFeedbackWriter:
             metadata=metadata,
         )
         return "overridden"
+
+    def _expect(self, intent: FeedbackIntent, mine: list[Assessment]) -> str:
+        """A correction: the user's one valid expectation gets the intent's value (logged anew
+        unless it has it already), every other valid one of theirs is withdrawn. Each step
+        can be repeated: a retry after a crash in between finishes the work."""
+        metadata = {**intent.metadata, INTENT_KEY: intent.intent_id}
+        kept: Assessment | None = None
+        outcome = "withdrawn" if mine else "nothing to withdraw"
+        if intent.value is not None:
+            ours = [a for a in mine if (a.metadata or {}).get(INTENT_KEY) == intent.intent_id]
+            same = ours or [a for a in mine if _same(a, intent)]
+            kept = same[-1] if same else None
+            outcome = "unchanged" if kept is not None else "overridden" if mine else "logged"
+            if kept is None:
+                replaces = {"replaces": str(mine[-1].assessment_id)} if mine else {}
+                kept = self._client.log_assessment(
+                    intent.trace_id,
+                    Expectation(
+                        name=intent.name,
+                        value=intent.value,
+                        source=human(intent.user_id),
+                        metadata={**metadata, **replaces},
+                    ),
+                )
+        for earlier in mine:
+            if kept is None or earlier.assessment_id != kept.assessment_id:
+                replaced = {"replaced_by": str(kept.assessment_id)} if kept is not None else {}
+                self._withdraw(intent.trace_id, earlier, {**metadata, **replaced})
+        return outcome
 
     def summarize(self, trace_id: str) -> None:
         """Bring the trace's feedback summary in line with the assessments on it now."""
@@ -169,19 +234,32 @@ class MlflowFeedbackWriter:
         return sorted(found, key=lambda a: a.create_time_ms or 0)
 
     def _withdraw(self, trace_id: str, assessment: Assessment, metadata: dict[str, str]) -> None:
-        assert isinstance(assessment, Feedback)
-        withdrawn = Feedback(
-            name=WITHDRAWN_VOTE,
-            value=assessment.value,
-            source=assessment.source,
-            rationale=assessment.rationale,
-            metadata={
-                **(assessment.metadata or {}),
-                **metadata,
-                "withdrawn_from": assessment.name,
-                MEANING_KEY: meaning(WITHDRAWN_VOTE, assessment.value),
-            },
-        )
+        audit = {
+            **(assessment.metadata or {}),
+            **metadata,
+            "withdrawn_from": assessment.name,
+            MEANING_KEY: meaning(
+                WITHDRAWN_CORRECTION if isinstance(assessment, Expectation) else WITHDRAWN_VOTE,
+                getattr(assessment, "value", None),
+            ),
+        }
+        withdrawn: Assessment
+        if isinstance(assessment, Expectation):
+            withdrawn = Expectation(
+                name=WITHDRAWN_CORRECTION,
+                value=assessment.value,
+                source=assessment.source,
+                metadata=audit,
+            )
+        else:
+            assert isinstance(assessment, Feedback)
+            withdrawn = Feedback(
+                name=WITHDRAWN_VOTE,
+                value=assessment.value,
+                source=assessment.source,
+                rationale=assessment.rationale,
+                metadata=audit,
+            )
         self._client.update_assessment(trace_id, str(assessment.assessment_id), withdrawn)
 
 
@@ -305,7 +383,8 @@ class FeedbackDeliverer:
 
     async def _deliver_batch(self, entries: list[OutboxEntry]) -> None:
         by_trace: dict[str, list[OutboxEntry]] = defaultdict(list)
-        for entry in entries:
+        # A dataset add goes last on its trace: its record takes what came before it.
+        for entry in sorted(entries, key=lambda e: e.intent.name == DATASET_ADD):
             by_trace[entry.intent.trace_id].append(entry)
         in_hand = {entry.id for entry in entries}
         renewing = asyncio.create_task(self._renew_claims(in_hand))
@@ -344,6 +423,11 @@ class FeedbackDeliverer:
 
     async def _deliver(self, entry: OutboxEntry) -> bool:
         intent = entry.intent
+        if intent.name == DATASET_ADD and await self._outbox.others_waiting(entry):
+            # The record takes the trace's feedback as it is: let what waits land first.
+            delay = min(self._policy.delay(entry.attempts), DATASET_ADD_WAIT_S)
+            await self._outbox.retry_later(entry, self._owner, "feedback waits first", delay)
+            return False
         try:
             outcome = await asyncio.to_thread(self._writer.apply, intent)
         except TraceNotFound:

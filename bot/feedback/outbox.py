@@ -142,6 +142,28 @@ class Outbox:
 
         return await self._store.run(write)
 
+    async def others_waiting(self, entry: OutboxEntry) -> bool:
+        """Whether other entries of the entry's trace wait to be delivered (not dead)."""
+        query = (
+            select(pending.c.id)
+            .where(
+                pending.c.trace_id == entry.intent.trace_id,
+                pending.c.id != entry.id,
+                pending.c.dead_reason.is_(None),
+            )
+            .limit(1)
+        )
+        return await self._store.run(lambda conn: conn.execute(query).first() is not None)
+
+    async def anyone_gave(self, trace_id: str, name: str) -> bool:
+        """Whether anyone's latest intents on the trace include one named `name`."""
+        query = (
+            select(latest.c.name)
+            .where(latest.c.trace_id == trace_id, latest.c.name == name)
+            .limit(1)
+        )
+        return await self._store.run(lambda conn: conn.execute(query).first() is not None)
+
     async def latest(self, trace_id: str, user_id: str) -> dict[str, LatestIntent]:
         """The user's latest intent per assessment name on this trace."""
         return await self._store.run(lambda conn: _latest(conn, trace_id, user_id))

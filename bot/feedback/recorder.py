@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from bot.feedback.intent import FeedbackIntent, FeedbackValue, is_trace_id
 from bot.feedback.outbox import Outbox
 from bot.tracing.data_model import (
+    CORRECTION,
+    CORRECTION_MAX_CHARS,
+    DATASET_ADD,
     HIGHEST_SCORE,
     LOWEST_SCORE,
     RATING_DIMENSIONS,
@@ -37,6 +40,7 @@ class InvalidFeedback(ValueError):
 class CurrentRatings:
     scores: dict[str, int]  # dimension → 1..5
     comment: str | None
+    correction: str | None = None  # what the user said the answer should have said
 
 
 @dataclass(frozen=True)
@@ -48,12 +52,20 @@ class VoteResult:
 
 class FeedbackRecorder:
     def __init__(
-        self, outbox: Outbox, wake: Callable[[], None], reasons: Collection[str] = ()
+        self,
+        outbox: Outbox,
+        wake: Callable[[], None],
+        reasons: Collection[str] = (),
+        *,
+        auto_add: str = "off",
     ) -> None:
-        """`reasons`: the keys a 👎 reason may have."""
+        """`reasons`: the keys a 👎 reason may have; `auto_add` (DATASET_AUTO_ADD): which
+        answers are added to the evaluation dataset as their feedback lands (`corrected`: on
+        a correction; `negative`: on a correction or a 👎; `off`: none)."""
         self._outbox = outbox
         self._wake = wake
         self._reasons = frozenset(reasons)
+        self._auto_add = auto_add
 
     async def vote(
         self,
@@ -72,6 +84,8 @@ class FeedbackRecorder:
         )
         if not changed:
             return VoteResult(changed=False)
+        if positive is False and self._auto_add == "negative":
+            await self._outbox.submit([_dataset_add(trace_id, f"auto:{self._auto_add}", "auto")])
         self._wake()
         wants_reason = positive is False and REASON not in await self._outbox.latest(
             trace_id, user_id
@@ -136,8 +150,51 @@ class FeedbackRecorder:
             ]
         )
 
+    async def correct(
+        self,
+        trace_id: str,
+        user_id: str,
+        text: str | None,
+        *,
+        channel: str | None = None,
+        origin: str = "modal",
+    ) -> bool:
+        """What the answer should have said, by `user_id` (the text as typed); empty or None
+        withdraws the user's earlier correction. The same text again changes nothing. True if
+        something changed."""
+        _check(trace_id, user_id)
+        if text is not None and not isinstance(text, str):
+            raise InvalidFeedback("a correction is text")
+        value = text if text and text.strip() else None
+        if value is not None and len(value) > CORRECTION_MAX_CHARS:
+            raise InvalidFeedback(f"a correction is at most {CORRECTION_MAX_CHARS} characters")
+        changed = await self._outbox.submit_unless(
+            _intent(trace_id, user_id, CORRECTION, value, None, channel, origin),
+            unless=lambda latest: (latest.value if latest is not None else None) == value,
+        )
+        if changed and value is not None and self._auto_add in ("corrected", "negative"):
+            await self._outbox.submit([_dataset_add(trace_id, f"auto:{self._auto_add}", "auto")])
+        if changed:
+            self._wake()
+        return changed
+
+    async def add_to_dataset(self, trace_id: str, by: str, *, origin: str = "report") -> None:
+        """Add the answer to the evaluation dataset (again: its record is updated), once the
+        feedback before it on the trace is delivered; `by`: who asked."""
+        _check(trace_id, by)
+        await self._submit([_dataset_add(trace_id, by, origin)])
+
+    async def in_dataset(self, trace_id: str) -> bool:
+        """Whether anyone asked for the answer to be added to the dataset."""
+        return await self._outbox.anyone_gave(trace_id, DATASET_ADD)
+
+    async def current_correction(self, trace_id: str, user_id: str) -> str | None:
+        """The user's own correction of this answer (to pre-fill a modal)."""
+        found = (await self._outbox.latest(trace_id, user_id)).get(CORRECTION)
+        return found.value if found is not None and isinstance(found.value, str) else None
+
     async def current_ratings(self, trace_id: str, user_id: str) -> CurrentRatings:
-        """The user's latest ratings of this answer (to pre-fill the modal)."""
+        """The user's latest ratings and correction of this answer (to pre-fill the modal)."""
         latest = await self._outbox.latest(trace_id, user_id)
         scores: dict[str, int] = {}
         comment = None
@@ -146,7 +203,9 @@ class FeedbackRecorder:
             if intent is not None and isinstance(intent.value, float | int):
                 scores[dimension] = round(rating_score(float(intent.value)))
                 comment = comment or intent.rationale
-        return CurrentRatings(scores, comment)
+        correction = latest.get(CORRECTION)
+        text = correction.value if correction is not None else None
+        return CurrentRatings(scores, comment, text if isinstance(text, str) else None)
 
     async def _submit(self, intents: list[FeedbackIntent]) -> None:
         await self._outbox.submit(intents)
@@ -162,6 +221,10 @@ def _check(trace_id: str, user_id: str) -> None:
 
 def _comment(comment: str | None) -> str | None:
     return (comment or "").strip()[:COMMENT_MAX_CHARS] or None
+
+
+def _dataset_add(trace_id: str, by: str, origin: str) -> FeedbackIntent:
+    return FeedbackIntent(trace_id, by, DATASET_ADD, True, None, {"origin": origin})
 
 
 def _intent(

@@ -1,7 +1,8 @@
 """`python -m bot check`: is every part the bot needs configured and answering?
 
-One PASS/FAIL line per part (configuration, Slack, Socket Mode, tracking server, LLM, and the
-digest's and the alerts' channels when they are set: whether the bot can post there);
+One PASS/FAIL line per part (configuration, Slack, Socket Mode, tracking server, evaluation
+dataset, LLM, and the digest's and the alerts' channels when they are set: whether the bot can
+post there);
 the exit code is 1 when any line fails. Secrets are never printed.
 """
 
@@ -127,6 +128,29 @@ async def check_tracking(settings: Settings) -> Result:
     return Result("tracking", True, f"{uri} is up; experiment {name!r} ({experiment_id})")
 
 
+async def check_dataset(settings: Settings) -> Result:
+    """Does the tracking server keep evaluation datasets (a SQL backend)? Creates nothing."""
+    from bot.dataset.writer import DatasetRefused, DatasetWriter
+
+    name = settings.feedback_dataset
+    writer = DatasetWriter(
+        settings.mlflow_tracking_uri,
+        settings.mlflow_experiment_name,
+        name,
+        timeout_s=settings.mlflow_request_timeout_s,
+        retries=0,
+    )
+    try:
+        dataset_id = await asyncio.wait_for(asyncio.to_thread(writer.probe), TIMEOUT_S)
+    except DatasetRefused as error:
+        return Result("dataset", False, str(error))
+    except Exception as error:
+        return Result("dataset", False, f"the dataset look-up failed: {_reason(error)}")
+    if dataset_id is None:
+        return Result("dataset", True, f"{name!r} is created when the first answer is added")
+    return Result("dataset", True, f"{name!r} ({dataset_id})")
+
+
 async def check_llm(settings: Settings, http: aiohttp.ClientSession) -> Result:
     choice = await choose_llm(settings)
     if choice.kind != ENDPOINT or choice.base_url is None:
@@ -161,7 +185,11 @@ async def run_checks(settings: Settings) -> list[Result]:
         checks = [check_slack(settings)]
         if settings.slack_app_token is not None:
             checks.append(check_socket_mode(settings))
-        checks += [check_tracking(settings), check_llm(settings, http)]
+        checks += [
+            check_tracking(settings),
+            check_dataset(settings),
+            check_llm(settings, http),
+        ]
         if settings.feedback_digest_channel:
             channel = settings.feedback_digest_channel
             checks.append(check_channel(settings, "digest", "FEEDBACK_DIGEST_CHANNEL", channel))

@@ -8,8 +8,10 @@ Blocking MLflow calls run in a worker thread, never on the event loop.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+import uuid
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_sdk.models.blocks import Block
@@ -17,7 +19,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.report.access import ReportAccess
 from bot.report.args import COMMAND, USAGE, ReportArgs, UsageError, parse_report_args
-from bot.report.render.blocks import help_blocks, report_blocks
+from bot.report.model import FeedbackReport, ReasonFigures
+from bot.report.render.blocks import DatasetButtons, help_blocks, report_blocks
 from bot.report.render.wording import report_summary
 from bot.report.reports import Reports
 from bot.report.slack_lookups import ChannelLookupFailed, find_channel_id
@@ -31,6 +34,7 @@ log = logging.getLogger(__name__)
 
 BUILDING = "Building the report…"
 REFUSAL = f"Sorry, {COMMAND} is only for the bot's feedback admins."
+SHOWN_KEPT = 100  # reports kept (in this process) to redraw after an "Add to dataset" click
 
 
 @dataclass(frozen=True)
@@ -61,12 +65,32 @@ class Ack:
     report: ReportArgs | None = None
 
 
+@dataclass(frozen=True)
+class DatasetAdds:
+    """What the report's "Add to dataset" buttons need: `sign(trace_id, report_id)`, the
+    button's value, and `added(trace_id)`, whether anyone asked to add the answer already."""
+
+    sign: Callable[[str, str], str]
+    added: Callable[[str], Awaitable[bool]]
+
+
+@dataclass
+class _Shown:
+    """A report as posted, kept a while so that a click can show its button as added."""
+
+    report: FeedbackReport
+    links: Mapping[str, str]
+    reasons: ReasonFigures
+    buttons: DatasetButtons
+
+
 class FeedbackReportCommand:
     def __init__(
         self,
         settings: Settings,
         reports: Reports | None = None,
         surfaces: DataBlockSurfaces | None = None,
+        dataset: DatasetAdds | None = None,
     ) -> None:
         self._access = ReportAccess(
             settings.feedback_report_admins,
@@ -74,10 +98,22 @@ class FeedbackReportCommand:
         )
         self._reports = reports or Reports(settings)
         self._surfaces = surfaces or DataBlockSurfaces()
+        self._dataset = dataset
+        self._shown: OrderedDict[str, _Shown] = OrderedDict()
 
     @property
     def access(self) -> ReportAccess:
         return self._access
+
+    async def shown_as_added(self, report_id: str, trace_id: str) -> Message | None:
+        """The report `report_id` again (as text blocks), with the answer's button reading
+        "In dataset ✓" (None if this process no longer holds that report)."""
+        shown = self._shown.get(report_id)
+        if shown is None or trace_id not in shown.buttons.values:
+            return None
+        shown.buttons = replace(shown.buttons, added=shown.buttons.added | {trace_id})
+        blocks = report_blocks(shown.report, shown.links, shown.reasons, dataset=shown.buttons)
+        return Message(report_summary(shown.report), block_dicts(blocks))
 
     async def acknowledge(self, invocation: Invocation, client: AsyncWebClient) -> Ack:
         if not await self._access.allows(client, invocation.user_id):
@@ -125,8 +161,25 @@ class FeedbackReportCommand:
                 return Message(f"I could not find a channel named #{name} that I can see.")
         built = await self._reports.build(AnswerQuery(args.window, channel_id), client)
         report, links, reasons = built.report, built.permalinks, built.reasons
+        report_id = uuid.uuid4().hex[:16]
+        buttons = await self._buttons(report, report_id)
+        if buttons is not None:
+            self._keep(report_id, _Shown(report, links, reasons, buttons))
         return Message(
             report_summary(report),
-            block_dicts(report_blocks(report, links, reasons)),
-            block_dicts(report_blocks(report, links, reasons, charts=True)),
+            block_dicts(report_blocks(report, links, reasons, dataset=buttons)),
+            block_dicts(report_blocks(report, links, reasons, charts=True, dataset=buttons)),
         )
+
+    async def _buttons(self, report: FeedbackReport, report_id: str) -> DatasetButtons | None:
+        """An "Add to dataset" button per lowest-rated answer (none without a dataset)."""
+        if self._dataset is None or not report.lowest:
+            return None
+        trace_ids = [answer.trace_id for answer in report.lowest]
+        added = frozenset([t for t in trace_ids if await self._dataset.added(t)])
+        return DatasetButtons({t: self._dataset.sign(t, report_id) for t in trace_ids}, added)
+
+    def _keep(self, report_id: str, shown: _Shown) -> None:
+        self._shown[report_id] = shown
+        while len(self._shown) > SHOWN_KEPT:
+            self._shown.popitem(last=False)

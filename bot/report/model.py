@@ -7,7 +7,7 @@ Plain frozen dataclasses, computed in `bot/report/figures/` and written out in
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bot.report.window import ReportWindow
@@ -49,6 +49,15 @@ class Reason:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """What someone said an answer should have said (a valid HUMAN `expected_response`)."""
+
+    user: str
+    text: str
+    at_ms: int
+
+
+@dataclass(frozen=True)
 class AnswerFeedback:
     """One answer and the people's feedback on it (bot/report/figures/answers.py reads it)."""
 
@@ -69,6 +78,7 @@ class AnswerFeedback:
     # Where the question was asked (data_model.CONVERSATION_KINDS); None on traces from before
     # the bot recorded it.
     conversation_kind: str | None = None
+    corrections: tuple[Correction, ...] = ()  # newest first
 
     @property
     def has_feedback(self) -> bool:
@@ -212,6 +222,9 @@ class ReasonFigures:
 
     counts: tuple[tuple[str, int], ...]  # reason key → times given, most first
     given: Mapping[str, tuple[Reason, ...]]  # trace ID → its reasons, for the answers asked
+    corrected: int = 0  # answers with a correction
+    # trace ID → its corrections (newest first), for the answers asked
+    corrections: Mapping[str, tuple[Correction, ...]] = field(default_factory=dict)
 
     @property
     def total(self) -> int:

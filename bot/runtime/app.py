@@ -16,7 +16,7 @@ from bot.common.background import BackgroundTasks
 from bot.feedback.outbox import Outbox
 from bot.feedback.reactions import ReactionVotes
 from bot.feedback.recorder import FeedbackRecorder
-from bot.report.command import FeedbackReportCommand
+from bot.report.command import DatasetAdds, FeedbackReportCommand
 from bot.report.home import HomeTab
 from bot.report.reports import Reports
 from bot.slack.client import make_web_client
@@ -27,6 +27,7 @@ from config import Settings
 from handlers.checks import team_gate
 from handlers.listeners import (
     assistant,
+    dataset,
     feedback,
     home,
     ignored_events,
@@ -35,6 +36,7 @@ from handlers.listeners import (
     reasons,
     report,
 )
+from handlers.views.dataset_button import DatasetButtonSigner
 from handlers.views.rating_modal import MetadataSigner
 from handlers.views.reason_prompt import ReasonSigner
 
@@ -97,17 +99,23 @@ def build_bot(
 
     team_gate.register(app, settings.slack_allowed_team_ids)  # before every listener
     background = BackgroundTasks()
+    labels = settings.feedback_reason_labels
+    recorder = FeedbackRecorder(
+        outbox, worker.wake_feedback, reasons=labels, auto_add=settings.dataset_auto_add
+    )
+    dataset_signer = DatasetButtonSigner(signing_secret)
     reports, surfaces = Reports(settings), DataBlockSurfaces()
-    command = FeedbackReportCommand(settings, reports, surfaces)
+    command = FeedbackReportCommand(
+        settings, reports, surfaces, DatasetAdds(dataset_signer.dump, recorder.in_dataset)
+    )
     report.register(app, command, background)
+    dataset.register(app, recorder, command, dataset_signer, background)
     home_tab = HomeTab(command.access, reports, outbox.answers_rated_by)
     home.register(app, home_tab, surfaces, background)
     assistant.register(
         app, AssistantPanel(threads, settings.assistant_prompts), thread_contexts, background
     )
     messages.register(app, QuestionIntake(store, worker.wake_questions))
-    labels = settings.feedback_reason_labels
-    recorder = FeedbackRecorder(outbox, worker.wake_feedback, reasons=labels)
     follow_up = reasons.ReasonFollowUp(
         settings.feedback_ask_reason, labels, ReasonSigner(signing_secret)
     )

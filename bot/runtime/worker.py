@@ -43,7 +43,9 @@ from bot.feedback.delivery import (
     IDLE_LOOK_S,
     FeedbackDeliverer,
     MlflowFeedbackWriter,
+    PermanentFailure,
     RetryPolicy,
+    TraceNotFound,
 )
 from bot.feedback.outbox import Outbox
 from bot.llm.choice import detect_model
@@ -72,6 +74,32 @@ log = logging.getLogger(__name__)
 COUNTERS_EVERY_S = 1.0
 KEEP_HELD_EVERY_S = 1.0
 MAX_LINE_BYTES = 64 * 1024
+
+
+def dataset_adder(settings: Settings) -> Callable[[str, str], str]:
+    """`add(trace_id, by)` for the feedback deliverer: the answer added to the evaluation
+    dataset (bot/dataset/), its failures as the deliverer's (not on the server yet: retried;
+    a server that keeps no datasets: dead, with the reason)."""
+    from bot.dataset.writer import DatasetRefused, DatasetWriter
+
+    writer = DatasetWriter(
+        settings.mlflow_tracking_uri,
+        settings.mlflow_experiment_name,
+        settings.feedback_dataset,
+        timeout_s=settings.mlflow_request_timeout_s,
+        retries=settings.mlflow_request_retries,
+    )
+
+    def add(trace_id: str, by: str) -> str:
+        try:
+            result = writer.add([trace_id], by)
+        except DatasetRefused as error:
+            raise PermanentFailure(str(error)) from error
+        if result.missing:
+            raise TraceNotFound(f"{trace_id} is not on the tracking server (yet)")
+        return f"evaluation dataset: {result.summary}"
+
+    return add
 
 
 def main(*, standalone: bool = False) -> int:
@@ -143,7 +171,7 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
     exporter.on_kept = traces.wake
     deliverer = FeedbackDeliverer(
         outbox,
-        MlflowFeedbackWriter(settings.mlflow_tracking_uri),
+        MlflowFeedbackWriter(settings.mlflow_tracking_uri, dataset_adder(settings)),
         RetryPolicy(trace_wait_s=settings.feedback_trace_wait_s),
         watch=watch,
         idle_look_s=SHARED_POLL_S if store.shared else IDLE_LOOK_S,

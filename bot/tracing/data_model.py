@@ -8,6 +8,11 @@ Slack user ID:
 - `user_feedback_reason`: why a 👎 (the reason's key, e.g. `inaccurate`); the optional comment
   is the rationale. It counts while its giver's valid vote on the answer is 👎.
 Only valid assessments count: an overridden one stays on the trace with `valid=False`.
+
+A correction ("What should the answer have said?") is an Expectation assessment, HUMAN source =
+the Slack user: `expected_response`, the text as typed. One valid per person and answer: a
+changed one overrides the earlier (`overrides`, the old one `valid=False`); an emptied one is
+renamed `expected_response_withdrawn` (as a withdrawn vote is).
 Each carries its meaning in words in its metadata (`meaning`), for whoever opens the trace in
 MLflow's UI. Every name the bot writes to MLflow: docs/mlflow-names.md.
 """
@@ -20,6 +25,16 @@ WITHDRAWN_VOTE = "user_feedback_withdrawn"
 RATING_DIMENSIONS = ("accuracy", "helpfulness", "relevance")
 RATINGS = tuple(f"user_{dimension}" for dimension in RATING_DIMENSIONS)
 REASON = "user_feedback_reason"
+CORRECTION = "expected_response"
+WITHDRAWN_CORRECTION = "expected_response_withdrawn"
+# Expectations (ground truth) rather than feedback; the rest are Feedback assessments.
+EXPECTATIONS = frozenset({CORRECTION})
+CORRECTION_MAX_CHARS = 3000
+# Not an assessment: an entry of the feedback outbox that adds the answer to the evaluation
+# dataset once what came before it on the trace is delivered (bot/dataset/). Its user is who
+# asked for it (an admin's Slack ID, or `auto:<DATASET_AUTO_ADD>`).
+DATASET_ADD = "slack_bot.dataset_add"
+AUTO_ADD_MODES = ("off", "corrected", "negative")
 # The rating scale: whole scores from LOWEST_SCORE to HIGHEST_SCORE, stored as score / HIGHEST.
 LOWEST_SCORE = 1
 HIGHEST_SCORE = 5
@@ -72,6 +87,10 @@ def meaning(name: str, value: object) -> str:
         )
     if name == REASON:
         return f"why the person gave 👎: {value}; the rationale is their comment"
+    if name == CORRECTION:
+        return "a correction: what the person says the answer should have said"
+    if name == WITHDRAWN_CORRECTION:
+        return "a correction withdrawn (emptied by the person): it no longer counts"
     return name
 
 

@@ -191,6 +191,9 @@ def register(
         await recorder.rate(
             target.trace_id, user_id, form.scores, form.comment, channel=target.channel
         )
+        await recorder.correct(
+            target.trace_id, user_id, form.correction, channel=target.channel, origin="modal"
+        )
         await ack()
         background.spawn(
             _tell(client, target, user_id, "Thanks — your rating is recorded."), "tell the user"

@@ -84,7 +84,10 @@ def register(
             return None
         return target, extra
 
-    async def record(target: ReasonTarget, form: ReasonForm, origin: str) -> bool:
+    async def record(
+        target: ReasonTarget, form: ReasonForm, origin: str, *, with_correction: bool = False
+    ) -> bool:
+        """The reason (and, from the modal, the correction: an empty one withdraws)."""
         try:
             await recorder.reason(
                 target.trace_id,
@@ -94,6 +97,14 @@ def register(
                 channel=target.channel,
                 origin=origin,
             )
+            if with_correction:
+                await recorder.correct(
+                    target.trace_id,
+                    target.user_id,
+                    form.correction,
+                    channel=target.channel,
+                    origin=origin,
+                )
         except InvalidFeedback as error:
             log.warning("reason refused: %s", error)
             return False
@@ -130,7 +141,8 @@ def register(
     async def open_modal(
         target: ReasonTarget, trigger_id: str, response_url: str, client: AsyncWebClient
     ) -> None:
-        view = reason_view(target, reasons, response_url, follow_up.signer)
+        correction = await recorder.current_correction(target.trace_id, target.user_id)
+        view = reason_view(target, reasons, response_url, follow_up.signer, correction)
         try:
             await client.views_open(trigger_id=trigger_id, view=view)
         except SLACK_FAILURES as error:
@@ -157,7 +169,7 @@ def register(
             await ack(response_action="errors", errors=form)
             return
         read = read_target(body, view.get("private_metadata"))
-        if read is None or not await record(read[0], form, "follow-up modal"):
+        if read is None or not await record(read[0], form, "follow-up modal", with_correction=True):
             await ack(response_action="errors", errors={"reason": EXPIRED})
             return
         await ack()

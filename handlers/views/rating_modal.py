@@ -18,7 +18,14 @@ from bot.feedback.intent import is_trace_id
 from bot.feedback.recorder import CurrentRatings
 from bot.tracing.data_model import RATING_DIMENSIONS, SCALE_TEXT, SCORES
 from handlers.checks.signing import Signer, TamperedMetadata
-from handlers.views.modal_inputs import as_object, comment_input, read_comment, selected_value
+from handlers.views.modal_inputs import (
+    as_object,
+    comment_input,
+    correction_input,
+    read_comment,
+    read_correction,
+    selected_value,
+)
 
 CALLBACK_ID = "answer_rating"
 SCORE_ACTION_ID = "score"
@@ -97,6 +104,7 @@ def rating_view(target: RatingTarget, current: CurrentRatings, signer: MetadataS
             )
         )
     blocks.append(comment_input("What was good or missing? (optional)", current.comment or None))
+    blocks.append(correction_input(current.correction))
     return View(
         type="modal",
         callback_id=CALLBACK_ID,
@@ -112,10 +120,11 @@ def rating_view(target: RatingTarget, current: CurrentRatings, signer: MetadataS
 class RatingForm:
     scores: dict[str, int]
     comment: str | None
+    correction: str | None = None  # None: none given (an earlier one is withdrawn)
 
 
 def read_submission(state_values: object) -> RatingForm | dict[str, str]:
-    """The scores and comment of a submitted view, or errors per block_id."""
+    """The scores, comment and correction of a submitted view, or errors per block_id."""
     values = as_object(state_values)
     scores: dict[str, int] = {}
     errors: dict[str, str] = {}
@@ -126,6 +135,7 @@ def read_submission(state_values: object) -> RatingForm | dict[str, str]:
         else:
             scores[dimension] = int(raw)
     comment = read_comment(values, errors)
+    correction = read_correction(values, errors)
     if errors:
         return errors
-    return RatingForm(scores, comment)
+    return RatingForm(scores, comment, correction)

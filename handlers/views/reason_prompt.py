@@ -29,7 +29,14 @@ from slack_sdk.models.views import View
 from bot.feedback.intent import is_trace_id
 from handlers.checks.signing import Signer, TamperedMetadata
 from handlers.payload_values import slack_id, slack_ts
-from handlers.views.modal_inputs import as_object, comment_input, read_comment, selected_value
+from handlers.views.modal_inputs import (
+    as_object,
+    comment_input,
+    correction_input,
+    read_comment,
+    read_correction,
+    selected_value,
+)
 
 QUESTION = "What went wrong?"
 REASON_ACTION_PREFIX = "feedback_reason:"
@@ -111,9 +118,14 @@ def follow_up_blocks(
 
 
 def reason_view(
-    target: ReasonTarget, reasons: Mapping[str, str], response_url: str, signer: ReasonSigner
+    target: ReasonTarget,
+    reasons: Mapping[str, str],
+    response_url: str,
+    signer: ReasonSigner,
+    correction: str | None = None,
 ) -> View:
-    """The modal: the reasons as a required choice, and an optional comment."""
+    """The modal: the reasons as a required choice, an optional comment, and the optional
+    correction (pre-filled with the user's own)."""
     return View(
         type="modal",
         callback_id=CALLBACK_ID,
@@ -132,6 +144,7 @@ def reason_view(
                 ),
             ),
             comment_input("What was wrong or missing? (optional)"),
+            correction_input(correction),
         ],
     )
 
@@ -140,21 +153,23 @@ def reason_view(
 class ReasonForm:
     reason: str
     comment: str | None
+    correction: str | None = None  # None: none given (an earlier one is withdrawn)
 
 
 def read_reason_submission(
     state_values: object, reasons: Mapping[str, str]
 ) -> ReasonForm | dict[str, str]:
-    """The chosen reason and comment of a submitted view, or errors per block_id."""
+    """The chosen reason, comment and correction of a submitted view, or errors per block_id."""
     values = as_object(state_values)
     reason = selected_value(values, REASON_BLOCK_ID, REASON_ACTION_ID)
     errors: dict[str, str] = {}
     if not isinstance(reason, str) or reason not in reasons:
         errors[REASON_BLOCK_ID] = "Please choose a reason."
     comment = read_comment(values, errors)
+    correction = read_correction(values, errors)
     if errors:
         return errors
-    return ReasonForm(str(reason), comment)
+    return ReasonForm(str(reason), comment, correction)
 
 
 def thanks_text(label: str) -> str:

@@ -470,6 +470,11 @@ function renderSidebar() {
     mlflow.href = state.mlflow_url;
     mlflow.hidden = false;
   }
+  const dataset = $("#dataset-link");
+  if (state.dataset_url) {
+    dataset.href = state.dataset_url;
+    dataset.hidden = false;
+  }
 }
 
 // The app's Home tab: the view it published for you (views.publish).

@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import json
 
-from bot.report.model import AnswerFeedback, LowRatedAnswer, Rating, Reason, Vote
+from bot.report.model import AnswerFeedback, Correction, LowRatedAnswer, Rating, Reason, Vote
 from bot.tracing.counted_feedback import counted, from_people
-from bot.tracing.data_model import REASON, TAG_ANSWER_TS, TAG_CHANNEL, TAG_CONVERSATION_KIND
+from bot.tracing.data_model import (
+    CORRECTION,
+    REASON,
+    TAG_ANSWER_TS,
+    TAG_CHANNEL,
+    TAG_CONVERSATION_KIND,
+)
 from bot.tracing.links import trace_url
 from bot.tracing.trace_records import TraceRecord
 
@@ -25,8 +31,15 @@ def read_answer(info: TraceRecord) -> AnswerFeedback:
     votes: list[Vote] = []
     ratings: list[Rating] = []
     reasons: list[Reason] = []
+    corrections: list[Correction] = []
     for assessment in info.assessments:
         value = assessment.value
+        if assessment.name == CORRECTION:
+            source = (assessment.valid, assessment.source_type, assessment.source_id)
+            if from_people(*source) and isinstance(value, str) and value.strip():
+                at_ms = assessment.create_time_ms
+                corrections.append(Correction(str(assessment.source_id), value, at_ms))
+            continue
         if assessment.name == REASON:
             source = (assessment.valid, assessment.source_type, assessment.source_id)
             if from_people(*source) and isinstance(value, str) and value:
@@ -75,6 +88,7 @@ def read_answer(info: TraceRecord) -> AnswerFeedback:
         ratings=tuple(ratings),
         reasons=_counted(reasons, votes),
         conversation_kind=tags.get(TAG_CONVERSATION_KIND) or None,
+        corrections=tuple(sorted(corrections, key=lambda c: -c.at_ms)),
     )
 
 

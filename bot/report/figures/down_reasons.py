@@ -1,5 +1,6 @@
 """Why the answers in a window got their 👎: how often each reason was given, and the reasons
-and comments on the lowest-rated answers.
+and comments on the lowest-rated answers; how many answers people corrected, and the
+corrections of the lowest-rated.
 
 A reason counts while its giver's valid vote on the answer is 👎 (`model.Reason`).
 Only answers with a reason are read (the server filters on `user_feedback_reason`), so this
@@ -14,9 +15,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.report.figures.answers import read_answer
-from bot.report.model import NO_REASONS, Reason, ReasonFigures
+from bot.report.model import NO_REASONS, Correction, Reason, ReasonFigures
 from bot.report.trace_records import AnswerQuery
-from bot.tracing.data_model import REASON
+from bot.tracing.data_model import CORRECTION, REASON
 
 if TYPE_CHECKING:  # the source, not mlflow's client: the front loads that on the first report
     from bot.report.trace_pages import TraceSource
@@ -39,4 +40,13 @@ def reason_figures(
             if answer.trace_id in answers and answer.reasons:
                 given[answer.trace_id] = answer.reasons
     ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return ReasonFigures(tuple(ranked), given)
+    corrected = 0
+    corrections: dict[str, tuple[Correction, ...]] = {}
+    having_correction = f"{query.filter_string} AND expectation.{CORRECTION} IS NOT NULL"
+    for page in source.pages(experiment_id, having_correction):
+        for info in page:
+            answer = read_answer(info)
+            corrected += bool(answer.corrections)
+            if answer.trace_id in answers and answer.corrections:
+                corrections[answer.trace_id] = answer.corrections
+    return ReasonFigures(tuple(ranked), given, corrected, corrections)

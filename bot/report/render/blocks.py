@@ -4,10 +4,13 @@ as Slack's charts and table (charts.py) where there is something to draw."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from slack_sdk.models.blocks import (
     Block,
+    ButtonElement,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -16,12 +19,21 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.report.args import COMMAND
-from bot.report.model import NO_REASONS, FeedbackReport, LowRatedAnswer, Reason, ReasonFigures
+from bot.report.model import (
+    NO_REASONS,
+    Correction,
+    FeedbackReport,
+    LowRatedAnswer,
+    Reason,
+    ReasonFigures,
+)
 from bot.report.privacy import PRIVATE_CONVERSATIONS
 from bot.report.render.charts import channels_table, reasons_chart, trend_chart
 from bot.report.render.wording import (
     DEFINITIONS,
     average_text,
+    corrected_text,
+    correction_text,
     kind_label,
     percent_text,
     plural,
@@ -34,6 +46,11 @@ from bot.tracing.data_model import SCALE_TEXT
 
 SECTION_TEXT_LIMIT = 3000
 HELP_HINT = f"`{COMMAND} help` explains how these are counted."
+
+ADD_TO_DATASET = "Add to dataset"
+IN_DATASET = "In dataset ✓"
+DATASET_ADD_ACTION = "dataset_add"  # handlers/views/dataset_button.py answers it
+SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def escape(text: str) -> str:
@@ -49,15 +66,26 @@ def channel_mention(channel: str | None) -> str:
     return f"a DM (`{channel}`)" if channel.startswith("D") else f"<#{channel}>"
 
 
+@dataclass(frozen=True)
+class DatasetButtons:
+    """An "Add to dataset" button per lowest-rated answer: its signed value by trace ID, and
+    the answers already added (their button reads "In dataset ✓")."""
+
+    values: Mapping[str, str]
+    added: frozenset[str] = frozenset()
+
+
 def report_blocks(
     report: FeedbackReport,
     permalinks: Mapping[str, str],
     reasons: ReasonFigures = NO_REASONS,
     *,
     charts: bool = False,
+    dataset: DatasetButtons | None = None,
 ) -> list[ToDict]:
     """The report; `permalinks` maps a low-rated answer's trace ID to its Slack message.
-    `charts`: with Slack's chart and table blocks (which some surfaces refuse)."""
+    `charts`: with Slack's chart and table blocks (which some surfaces refuse); `dataset`: an
+    "Add to dataset" button per lowest-rated answer."""
     window = report.window
     scope = "all channels" if report.channel is None else channel_mention(report.channel)
     label = window.label[0].upper() + window.label[1:]
@@ -114,8 +142,18 @@ def report_blocks(
         _section("*Lowest-rated answers*" + ("" if report.lowest else "\nNone scored below 3.")),
     ]
     blocks += [
-        _section(
-            _low_rated_text(n, a, permalinks.get(a.trace_id), reasons.given.get(a.trace_id, ()))
+        _with_dataset_button(
+            _section(
+                _low_rated_text(
+                    n,
+                    a,
+                    permalinks.get(a.trace_id),
+                    reasons.given.get(a.trace_id, ()),
+                    reasons.corrections.get(a.trace_id, ()),
+                )
+            ),
+            a.trace_id,
+            dataset,
         )
         for n, a in enumerate(report.lowest, 1)
     ]
@@ -132,10 +170,11 @@ def help_blocks(usage: str) -> list[Block]:
 
 
 def _reasons_text(reasons: ReasonFigures) -> str:
+    corrected = f"\n✏️ {corrected_text(reasons.corrected)}"
     if not reasons.total:
-        return "*👎 reasons*\nNone given in this window."
+        return "*👎 reasons*\nNone given in this window." + corrected
     counts = " · ".join(f"{reason_label(key)} {count}" for key, count in reasons.counts)
-    return f"*👎 reasons* ({reasons.total} given)\n{counts}"
+    return f"*👎 reasons* ({reasons.total} given)\n{counts}" + corrected
 
 
 def _segments_text(report: FeedbackReport) -> str:
@@ -149,7 +188,11 @@ def _segments_text(report: FeedbackReport) -> str:
 
 
 def _low_rated_text(
-    number: int, answer: LowRatedAnswer, permalink: str | None, reasons: Sequence[Reason] = ()
+    number: int,
+    answer: LowRatedAnswer,
+    permalink: str | None,
+    reasons: Sequence[Reason] = (),
+    corrections: Sequence[Correction] = (),
 ) -> str:
     votes = f" · 👍 {answer.up} · 👎 {answer.down}" if answer.up + answer.down else ""
     lines = [
@@ -159,10 +202,32 @@ def _low_rated_text(
     if answer.comment:
         lines.append(f"_“{escape(answer.comment)}”_")
     lines += [f"👎 {escape(reason_text(reason))}" for reason in reasons]
+    lines += [f"✏️ {_who(c.user)}: {escape(correction_text(c))}" for c in corrections]
     links = [f"<{permalink}|message in Slack>"] if permalink else []
     links.append(f"<{answer.trace_url}|trace in MLflow>")
     lines.append(" · ".join(links))
     return "\n".join(lines)
+
+
+def _with_dataset_button(
+    block: SectionBlock, trace_id: str, dataset: DatasetButtons | None
+) -> SectionBlock:
+    value = dataset.values.get(trace_id) if dataset is not None else None
+    if dataset is None or value is None:
+        return block
+    added = trace_id in dataset.added
+    block.accessory = ButtonElement(
+        text=IN_DATASET if added else ADD_TO_DATASET,
+        action_id=DATASET_ADD_ACTION,
+        value=value,
+        style=None if added else "primary",
+    )
+    return block
+
+
+def _who(user: str) -> str:
+    """A mention of a Slack user ID (anything else read from a trace is not written out)."""
+    return f"<@{user}>" if SLACK_USER_ID.match(user) else "someone"
 
 
 def _channels_text(report: FeedbackReport) -> str:

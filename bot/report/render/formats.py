@@ -11,6 +11,8 @@ from typing import Any
 from bot.report.model import NO_REASONS, FeedbackReport, Reason, ReasonFigures
 from bot.report.render.wording import (
     average_text,
+    corrected_text,
+    correction_text,
     kind_label,
     percent_text,
     plural,
@@ -145,6 +147,7 @@ def render_text(report: FeedbackReport, reasons: ReasonFigures = NO_REASONS) -> 
         )
     lines.append(f"Down reasons:       {plural(reasons.total, 'reason')} given")
     lines += [f"  {reason_label(key):<13} {count:>5}" for key, count in reasons.counts]
+    lines.append(f"Corrections:        {corrected_text(reasons.corrected)}")
     lines += ["", f"Trend (per {window.bucket}):"]
     lines += ["  " + line for line in trend_lines(report.trend, window.bucket)]
     lines += ["", "Lowest-rated answers:"]
@@ -157,6 +160,8 @@ def render_text(report: FeedbackReport, reasons: ReasonFigures = NO_REASONS) -> 
             lines.append(f"     comment:  {answer.comment}")
         given = reasons.given.get(answer.trace_id, ())
         lines += [f"     reason:   {reason_text(reason)}" for reason in given]
+        corrections = reasons.corrections.get(answer.trace_id, ())
+        lines += [f"     correction by {c.user}: {correction_text(c)}" for c in corrections]
         lines.append(f"     trace:    {answer.trace_url}")
     lines += ["", "Most negative feedback by channel:"]
     if not report.negative_channels:
@@ -201,6 +206,13 @@ def reason_record(reason: Reason) -> dict[str, Any]:
 def reasons_dict(figures: ReasonFigures) -> dict[str, Any]:
     return {
         "counts": dict(figures.counts),
+        "answers_corrected": figures.corrected,
+        "corrections": {
+            trace_id: [
+                {"user": c.user, "text": c.text, "at": utc_iso(c.at_ms)} for c in corrections
+            ]
+            for trace_id, corrections in figures.corrections.items()
+        },
         "lowest_rated": {
             trace_id: [reason_record(r) for r in reasons]
             for trace_id, reasons in figures.given.items()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.report.model import NOT_RECORDED, FeedbackReport, Reason, TrendBucket
+from bot.report.model import NOT_RECORDED, Correction, FeedbackReport, Reason, TrendBucket
 from bot.tracing.data_model import (
     ASSISTANT,
     DM,
@@ -105,6 +105,18 @@ def trend_lines(trend: Sequence[TrendBucket], bucket: str) -> list[str]:
 def reason_label(key: str) -> str:
     """How a stored reason reads ("not_what_i_asked" → "not what i asked")."""
     return key.replace("_", " ")
+
+
+def correction_text(correction: Correction) -> str:
+    """A correction on one line, cut to COMMENT_CHARS."""
+    text = " ".join(correction.text.split())
+    if len(text) > COMMENT_CHARS:
+        text = text[: COMMENT_CHARS - 1].rstrip() + "…"
+    return f"“{text}”"
+
+
+def corrected_text(count: int) -> str:
+    return f"{count} answer{'s' if count != 1 else ''} corrected"
 
 
 def reason_text(reason: Reason) -> str:
