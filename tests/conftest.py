@@ -75,6 +75,14 @@ async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
     await opened.close()
 
 
+@pytest.fixture
+async def backend_store(tmp_path: Path, backend_url: str | None) -> AsyncIterator[Store]:
+    """A store of its own on each backend (`backend_url`), in the test's directory."""
+    opened = await Store.open(tmp_path, database_url=backend_url)
+    yield opened
+    await opened.close()
+
+
 @pytest.fixture(scope="session")
 def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("suite")

@@ -105,10 +105,10 @@ async def test_feedback_given_before_its_trace_exists_lands_once_it_does(
 
     await eventually(landed, timeout_s=10)
 
-    async def done() -> bool:  # the entry leaves the outbox once the vote's summary is kept too
-        return (await outbox.stats()).pending == 0
+    async def left_the_outbox() -> bool:  # the vote is on the trace before its entry leaves
+        return (await outbox.stats()).pending == 0  # (the trace's summary is written between)
 
-    await eventually(done, timeout_s=10)
+    await eventually(left_the_outbox, timeout_s=10)
 
 
 async def test_a_trace_that_never_appears_goes_dead_and_holds_back_nothing(

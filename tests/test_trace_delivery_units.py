@@ -9,6 +9,8 @@ import time
 from typing import cast
 
 import pytest
+from mlflow.exceptions import MlflowException
+from mlflow.protos import databricks_pb2
 
 from bot.answering import trace_delivery
 from bot.answering.trace_delivery import TraceDeliverer
@@ -16,6 +18,16 @@ from bot.storage.store import Store
 from bot.tracing.durable_export import TraceSender
 from bot.tracing.server_watch import TrackingServerWatch
 from devkit.waiting import eventually
+
+
+class RefusingSender:
+    """Every send is answered with `error_code`."""
+
+    def __init__(self, error_code: int) -> None:
+        self.error_code = error_code
+
+    def send_many(self, trace_jsons: list[str]) -> list[Exception | None]:
+        return [MlflowException("no", error_code=self.error_code) for _ in trace_jsons]
 
 
 class RecordingSender:
@@ -96,3 +108,23 @@ async def test_a_trace_kept_long_ago_does_not_wait_for_a_gap(
         assert time.monotonic() - started < 2.0
     finally:
         await deliverer.stop()
+
+
+@pytest.mark.parametrize(
+    ("error_code", "dead"),
+    [
+        (databricks_pb2.UNAUTHENTICATED, False),  # an operator fixes the token: it waits
+        (databricks_pb2.PERMISSION_DENIED, False),  # an operator grants it: it waits
+        (databricks_pb2.INVALID_PARAMETER_VALUE, True),  # refused for good
+    ],
+)
+async def test_a_trace_refused_for_the_bots_credentials_waits_and_a_refused_one_is_dead(
+    sqlite_store: Store, error_code: int, dead: bool
+) -> None:
+    sqlite_store.keep_trace("tr-1", '"one"')
+    watch = TrackingServerWatch(nothing_waits)
+    deliverer = TraceDeliverer(sqlite_store, cast(TraceSender, RefusingSender(error_code)), watch)
+    await deliverer.drain(5)
+    stats = await sqlite_store.trace_stats()
+    assert (stats.waiting, stats.dead) == ((0, 1) if dead else (1, 0))
+    assert watch.down is not dead  # credentials refused: probed with backoff, like an outage

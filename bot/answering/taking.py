@@ -1,16 +1,16 @@
 """The worker's side of questions: take them from the store with a lease, answer, mark done.
 
 A question stays in the store until its answer (or apology) is posted. While it is answered
-its lease is extended; if the worker dies, the lease is released by the front (or runs out)
-and another worker takes it: a stream the dead worker began is closed first
-(bot/answering/conversation.py), so the user sees one final answer. A question older than
+its lease is renewed (the queue core's `renew_leases`, bot/storage/queue.py); if the worker
+dies, the lease is released by the front (or runs out) and another worker takes it: a stream
+the dead worker began is closed first (bot/answering/conversation.py), so the user sees one
+final answer. A question older than
 `max_age_s` when taken gets a short apology instead of a late answer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answering.conversation import Conversation
 from bot.answering.incoming import IncomingMessage
+from bot.storage.queue import Wakeup, renew_leases
 from bot.storage.store import PostedAnswerEntry, Store, StoreUnavailable, TakenQuestion
 
 log = logging.getLogger(__name__)
@@ -45,11 +46,11 @@ class QuestionTaker:
     poll_s: float = POLL_S
     _in_hand: dict[int, asyncio.Task[None]] = field(default_factory=dict, init=False)
     _idle_since: float = field(default_factory=time.monotonic, init=False)
-    _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _wakeup: Wakeup = field(default_factory=Wakeup, init=False)
     _stopping: bool = field(default=False, init=False)
 
     def wake(self) -> None:
-        self._wakeup.set()
+        self._wakeup.wake()
 
     @property
     def in_hand(self) -> int:
@@ -68,7 +69,9 @@ class QuestionTaker:
 
     async def run(self) -> None:
         """Take and answer questions until `stop()`."""
-        renewing = asyncio.create_task(self._extend_leases())
+        renewing = asyncio.create_task(
+            renew_leases(self._renew, self._in_hand.keys(), self.lease_s, "questions")
+        )
         try:
             while True:
                 # Stopping on a store of its own, the worker takes one last look: the questions
@@ -91,15 +94,14 @@ class QuestionTaker:
                     break
                 if taken and len(taken) == room:
                     continue  # more may be waiting
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self.poll_s)
+                await self._wakeup.wait(self.poll_s)
         finally:
             renewing.cancel()
 
     def stop(self) -> None:
         """Take nothing more (what is in hand goes on)."""
         self._stopping = True
-        self._wakeup.set()
+        self._wakeup.wake()
 
     async def finish(self, grace_s: float) -> bool:
         """Wait up to `grace_s` for the answers in hand; those still running are released for
@@ -177,7 +179,7 @@ class QuestionTaker:
         full = len(self._in_hand) >= self.max_in_hand
         self._let_go(question)
         if full:
-            self._wakeup.set()  # room again for what waited (otherwise a new one wakes us)
+            self._wakeup.wake()  # room again for what waited (otherwise a new one wakes us)
         try:
             await self.store.question_done(question.id, posted)
         except StoreUnavailable as error:
@@ -188,10 +190,5 @@ class QuestionTaker:
         if not self._in_hand:
             self._idle_since = time.monotonic()
 
-    async def _extend_leases(self) -> None:
-        while True:
-            await asyncio.sleep(self.lease_s / 3)
-            try:
-                await self.store.extend_leases(self.owner, list(self._in_hand), self.lease_s)
-            except StoreUnavailable as error:
-                log.error("could not extend the leases in hand: %s", error)
+    async def _renew(self, ids: list[int]) -> None:
+        await self.store.extend_leases(self.owner, ids, self.lease_s)

@@ -7,24 +7,25 @@ come first: each few sends wait for a gap between answers (`answers_first`), unl
 oldest trace was kept `MAX_DEFER_S` ago; sending a trace costs the worker and the tracking
 server more CPU than answering, and on shared cores it delayed the next answer
 (bench/notes.md: per-answer overhead). While the server is
-unreachable (connection refused, 5xx, timeouts) one trace, the oldest, probes it with
-exponential backoff and full jitter; the others wait in the store (not in memory: a batch at
-a time is read). When it answers again, everything waiting is due at once. A trace refused
-for good (a 4xx) or unsent for `retry_for_s` is kept as dead with its reason.
+unreachable (connection refused, 5xx, timeouts; or refusing the bot's credentials, which an
+operator can fix) one trace, the oldest, probes it with the queue core's backoff
+(bot/storage/queue.py); the others wait in the store (not in memory: a batch at a time is
+read). When it answers again, everything waiting is due at once. A trace refused for good
+(bot/tracing/server_errors.py) or unsent for `retry_for_s` is kept as dead with its reason.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from bot.storage.queue import Failure, Wakeup, backoff_s, drain
 from bot.storage.store import Store, StoreUnavailable, WaitingTrace
-from bot.tracing.durable_export import TraceSender, refused_for_good
+from bot.tracing.durable_export import TraceSender
+from bot.tracing.server_errors import failure_of
 from bot.tracing.server_watch import TrackingServerWatch
 
 log = logging.getLogger(__name__)
@@ -55,12 +56,10 @@ class TraceDeliverer:
     sent: int = 0
     failed_attempts: int = 0  # sends that failed (server down, 5xx, refused): /readyz
     _failures_in_a_row: int = field(default=0, init=False)
-    _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False)
+    _wakeup: Wakeup = field(default_factory=Wakeup, init=False)
     _task: asyncio.Task[None] | None = field(default=None, init=False)
-    _loop: asyncio.AbstractEventLoop | None = field(default=None, init=False)
 
     def start(self) -> None:
-        self._loop = asyncio.get_running_loop()
         self.watch.when_back(self._server_back)
         self._task = asyncio.create_task(self._run(), name="trace-deliverer")
 
@@ -68,8 +67,8 @@ class TraceDeliverer:
         """A trace was kept: send it now, unless the server is away (then the next probe
         waits for its backoff: a trace per answer must not become a probe per answer). Safe
         from any thread."""
-        if self._loop is not None and not self.watch.down:
-            self._loop.call_soon_threadsafe(self._wakeup.set)
+        if not self.watch.down:
+            self._wakeup.wake()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -83,19 +82,11 @@ class TraceDeliverer:
     async def drain(self, timeout_s: float) -> bool:
         """Send everything waiting now, backoff ignored (an orderly stop); True if none is
         left. What is left stays in the store for the next start."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            batch = await self.store.due_traces(BATCH, ignore_backoff=True)
-            if not batch:
-                return True
-            try:
-                sent_all = await asyncio.wait_for(
-                    self._send_batch(batch, defer=False), max(0.1, deadline - time.monotonic())
-                )
-            except TimeoutError:
-                break
-            if not sent_all:
-                break  # unreachable: no point hammering it during a stop
+        await drain(
+            lambda: self.store.due_traces(BATCH, ignore_backoff=True),
+            lambda batch: self._send_batch(list(batch), defer=False),
+            timeout_s,
+        )
         return await self.store.next_trace_due_in() is None  # none waits (nor is claimed)
 
     async def _run(self) -> None:
@@ -115,8 +106,7 @@ class TraceDeliverer:
             except StoreUnavailable as error:
                 log.error("trace delivery cannot read the store: %s", error)
                 wait_s = 5.0
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), wait_s)
+            await self._wakeup.wait(wait_s)
             await asyncio.sleep(GATHER_S)
 
     async def _send_batch(self, batch: list[WaitingTrace], *, defer: bool = True) -> bool:
@@ -160,7 +150,7 @@ class TraceDeliverer:
 
     async def _failed(self, waiting: WaitingTrace, error: Exception) -> bool:
         reason = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
-        if refused_for_good(error):
+        if failure_of(error) is Failure.REFUSED:
             log.error("trace %s refused by the tracking server: %s", waiting.trace_id, reason)
             await self.store.trace_dead(waiting.id, f"refused: {reason}")
             return True
@@ -176,10 +166,8 @@ class TraceDeliverer:
         return False
 
     def _backoff(self) -> float:
-        """Exponential backoff with full jitter."""
-        ceiling = min(MAX_DELAY_S, BASE_DELAY_S * 2 ** max(0, self._failures_in_a_row - 1))
-        return random.uniform(ceiling / 2, ceiling)
+        return backoff_s(self._failures_in_a_row - 1, BASE_DELAY_S, MAX_DELAY_S)
 
     async def _server_back(self) -> None:
         await self.store.traces_due_now()
-        self._wakeup.set()
+        self._wakeup.wake()

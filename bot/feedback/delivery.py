@@ -25,12 +25,10 @@ with the assessments that count: the report aggregates it on the tracking server
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import random
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import mlflow
@@ -46,7 +44,8 @@ from mlflow.tracing.client import TracingClient
 
 from bot.feedback.intent import FeedbackIntent
 from bot.feedback.outbox import Outbox, OutboxEntry
-from bot.storage.store import StoreUnavailable, lease_owner
+from bot.storage.queue import Failure, Wakeup, backoff_s, drain, holding, stop_consuming
+from bot.storage.store import lease_owner
 from bot.tracing.counted_feedback import (
     SUMMARY,
     SUMMARY_MEANING,
@@ -64,6 +63,7 @@ from bot.tracing.data_model import (
     WITHDRAWN_VOTE,
     meaning,
 )
+from bot.tracing.server_errors import failure_of, trace_not_found
 from bot.tracing.server_watch import TrackingServerWatch
 
 log = logging.getLogger(__name__)
@@ -114,12 +114,11 @@ class MlflowFeedbackWriter:
             self.summarize(intent.trace_id)
             return outcome
         except MlflowException as error:
-            code = getattr(error, "error_code", "")
-            if code == "RESOURCE_DOES_NOT_EXIST":
+            if trace_not_found(error):
                 raise TraceNotFound(str(error)) from error
-            if code in ("INVALID_PARAMETER_VALUE", "BAD_REQUEST", "PERMISSION_DENIED"):
-                raise PermanentFailure(f"{code}: {error}") from error
-            raise  # unreachable server, 5xx, timeouts: retried
+            if failure_of(error) is Failure.REFUSED:
+                raise PermanentFailure(f"{error.error_code}: {error}") from error
+            raise  # unreachable, 5xx, timeouts, the bot's credentials refused: retried
 
     def _apply(self, intent: FeedbackIntent) -> str:
         mine = self._valid_assessments_of(intent)
@@ -275,9 +274,7 @@ class RetryPolicy:
     max_delay_s: float = 30.0
 
     def delay(self, attempts: int) -> float:
-        """Exponential backoff with full jitter."""
-        ceiling = min(self.max_delay_s, self.base_delay_s * 2**attempts)
-        return random.uniform(ceiling / 2, ceiling)
+        return backoff_s(attempts, self.base_delay_s, self.max_delay_s)
 
 
 class FeedbackDeliverer:
@@ -309,7 +306,7 @@ class FeedbackDeliverer:
         self._policy = policy or RetryPolicy()
         self._slots = asyncio.Semaphore(concurrency)
         self._batch = batch
-        self._wake = asyncio.Event()
+        self._wake = Wakeup()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -321,40 +318,32 @@ class FeedbackDeliverer:
         self.wake()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._wake.wake()
 
     async def stop(self) -> None:
         """Stop sending; what this deliverer still holds is released for any to take."""
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
-        try:
-            await self._outbox.release(self._owner)
-        except StoreUnavailable as error:
-            log.error("feedback entries in hand wait for their claims to run out: %s", error)
+        await stop_consuming(
+            self._task, lambda: self._outbox.release(self._owner), "feedback entries"
+        )
+        self._task = None
 
     async def drain(self, timeout_s: float) -> bool:
         """Deliver everything pending now, ignoring backoff (once the batch in flight is
         done: the background loop takes nothing more); True if nothing is left."""
-        deadline = time.monotonic() + timeout_s
         self._draining = True
         self.wake()
-        if self._task is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._task), timeout_s)
-        while time.monotonic() < deadline:
-            entries = await self._claim(ignore_backoff=True)
-            if not entries:
-                return True
-            try:
-                await asyncio.wait_for(
-                    self._deliver_batch(entries), max(0.1, deadline - time.monotonic())
-                )
-            except TimeoutError:
-                break
-            await asyncio.sleep(0.2)
-        return False
+        return await drain(
+            lambda: self._claim(ignore_backoff=True),
+            self._deliver_and_pause,
+            timeout_s,
+            in_flight=self._task,
+        )
+
+    async def _deliver_and_pause(self, entries: Sequence[OutboxEntry]) -> bool:
+        """A batch while draining, then a pause: what failed is due again at once."""
+        await self._deliver_batch(list(entries))
+        await asyncio.sleep(0.2)
+        return True
 
     async def _claim(self, *, ignore_backoff: bool = False) -> list[OutboxEntry]:
         return await self._outbox.claim_due(
@@ -377,38 +366,32 @@ class FeedbackDeliverer:
             self._wake.clear()
             if self._draining:
                 return
-            with contextlib.suppress(TimeoutError):
-                look_s = self._idle_look_s if wait_s is None else min(wait_s, self._idle_look_s)
-                await asyncio.wait_for(self._wake.wait(), look_s)
+            await self._wake.wait(
+                self._idle_look_s if wait_s is None else min(wait_s, self._idle_look_s)
+            )
 
     async def _deliver_batch(self, entries: list[OutboxEntry]) -> None:
         by_trace: dict[str, list[OutboxEntry]] = defaultdict(list)
         # A dataset add goes last on its trace: its record takes what came before it.
         for entry in sorted(entries, key=lambda e: e.intent.name == DATASET_ADD):
             by_trace[entry.intent.trace_id].append(entry)
-        in_hand = {entry.id for entry in entries}
-        renewing = asyncio.create_task(self._renew_claims(in_hand))
-        try:
+        claimed = {entry.id for entry in entries}
+        async with holding(
+            claimed, self._lease_s, self._renew, self._release, "feedback entries"
+        ) as in_hand:
             outcomes = await asyncio.gather(
                 *(self._deliver_trace(group, in_hand) for group in by_trace.values()),
                 return_exceptions=True,  # the claims of the others are renewed till they end
             )
-        finally:
-            renewing.cancel()
-            if in_hand:  # an outcome the store did not take: any deliverer may try again
-                with contextlib.suppress(StoreUnavailable):
-                    await self._outbox.release(self._owner, list(in_hand))
         for outcome in outcomes:
             if isinstance(outcome, BaseException):
                 raise outcome
 
-    async def _renew_claims(self, in_hand: set[int]) -> None:
-        while True:
-            await asyncio.sleep(self._lease_s / 3)
-            try:
-                await self._outbox.extend_claims(self._owner, list(in_hand), self._lease_s)
-            except StoreUnavailable as error:
-                log.error("could not extend the claims on feedback in hand: %s", error)
+    async def _renew(self, ids: list[int]) -> None:
+        await self._outbox.extend_claims(self._owner, ids, self._lease_s)
+
+    async def _release(self, ids: list[int]) -> None:
+        await self._outbox.release(self._owner, ids)
 
     async def _deliver_trace(self, entries: list[OutboxEntry], in_hand: set[int]) -> None:
         async with self._slots:

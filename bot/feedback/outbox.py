@@ -4,9 +4,10 @@ Two tables of the store (bot/storage/schema.py), the same statements on every ba
 - `feedback_outbox`: what still has to reach MLflow, one row per (trace, user, assessment
   name); a newer intent for the same key replaces the older one's value (the latest intent
   wins) and bumps its `version`, so a delivery of the older value never marks the newer one
-  done. A deliverer claims entries with a lease (`claim_due`, `FOR UPDATE SKIP LOCKED` where the
-  backend has it), so that several deliverers on one database never send one entry at once;
-  each outcome (`delivered`, `retry_later`, `mark_dead`, `release`) ends the claim.
+  done. A deliverer claims entries with a lease (`claim_due`, the queue core's claim:
+  bot/storage/queue.py), so that several deliverers on one database never send one entry at
+  once; each outcome (`delivered`, `retry_later`, `mark_dead`, `release`) ends the claim, and
+  applies to the version claimed only.
 - `feedback_latest`: the latest intent per key, delivered or not (pre-fills the rating modal,
   lets a repeated identical vote change nothing).
 """
@@ -22,7 +23,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
-    case,
     delete,
     func,
     select,
@@ -31,17 +31,10 @@ from sqlalchemy import (
 )
 
 from bot.feedback.intent import FeedbackIntent, FeedbackValue
+from bot.storage.queue import QueueTable, due_in_s
 from bot.storage.schema import feedback_latest as latest
 from bot.storage.schema import feedback_outbox as pending
-from bot.storage.store import (
-    Store,
-    backlog,
-    claim_rows,
-    due_and_unheld,
-    extend_claims,
-    release_claims,
-    revive_dead,
-)
+from bot.storage.store import Store
 from bot.tracing.data_model import RATINGS, VOTE
 
 # The two statements of every vote and rating, on the front's path before its ack: written
@@ -65,6 +58,8 @@ SUBMIT_LATEST = text(
     " ON CONFLICT (trace_id, user_id, name) DO UPDATE SET value_json = excluded.value_json,"
     " rationale = excluded.rationale, origin = excluded.origin, updated_at = excluded.updated_at"
 )
+
+OUTBOX = QueueTable(pending, pending.c.lease_until, pending.c.lease_owner)
 
 
 @dataclass(frozen=True)
@@ -225,12 +220,10 @@ class Outbox:
     ) -> list[OutboxEntry]:
         """Claim for `lease_s` up to `limit` entries due for a try that no deliverer holds,
         oldest first (every waiting one if `ignore_backoff`)."""
-        now = time.time()
-        claim = claim_rows(
-            pending,
-            due_and_unheld(pending, pending.c.lease_until, now, ignore_backoff=ignore_backoff),
+        claim = OUTBOX.claim(
             limit,
-            {"lease_owner": owner, "lease_until": now + lease_s},
+            owner,
+            lease_s,
             (
                 pending.c.id,
                 pending.c.version,
@@ -244,6 +237,7 @@ class Outbox:
                 pending.c.created_at,
                 pending.c.attempts,
             ),
+            ignore_backoff=ignore_backoff,
         )
         rows = await self._store.run(lambda conn: conn.execute(claim).all())
         return sorted((_entry(row) for row in rows), key=lambda entry: entry.id)
@@ -252,7 +246,7 @@ class Outbox:
         """Hold these entries longer (their delivery goes on)."""
         if not ids:
             return
-        statement = extend_claims(pending, owner, ids, lease_s)
+        statement = OUTBOX.renew(owner, ids, lease_s)
         await self._store.run(lambda conn: conn.execute(statement))
 
     async def release(self, owner: str | None = None, ids: Sequence[int] | None = None) -> int:
@@ -260,19 +254,14 @@ class Outbox:
         given; every claimed entry if `owner` is None); how many were released."""
         if ids is not None and not ids:
             return 0
-        statement = release_claims(pending, owner, ids)
+        statement = OUTBOX.release(owner, ids)
         return await self._store.run(lambda conn: int(conn.execute(statement).rowcount))
 
     async def next_due_in(self) -> float | None:
         """Seconds until the next entry is due (0 if one is due now), None if none waits.
         (An entry another deliverer holds counts as due when its claim runs out.)"""
-        due_at = case(
-            (pending.c.lease_until > pending.c.next_attempt_at, pending.c.lease_until),
-            else_=pending.c.next_attempt_at,
-        )
-        query = select(func.min(due_at)).where(pending.c.dead_reason.is_(None))
-        due = await self._store.run(lambda conn: conn.execute(query).scalar())
-        return None if due is None else max(0.0, due - time.time())
+        query = OUTBOX.next_due_at()
+        return due_in_s(await self._store.run(lambda conn: conn.execute(query).scalar()))
 
     async def delivered(self, entry: OutboxEntry, owner: str) -> bool:
         """Remove the entry, unless a newer intent replaced its value meanwhile (then it is
@@ -280,52 +269,35 @@ class Outbox:
         return await self._finish(entry, owner, delete(pending).where(*_this_version(entry)))
 
     async def retry_later(self, entry: OutboxEntry, owner: str, error: str, delay_s: float) -> None:
-        retry = _tried(entry, last_error=error[:500], next_attempt_at=time.time() + delay_s)
-        await self._finish(entry, owner, retry)
+        await self._finish(entry, owner, OUTBOX.retry(_this_version(entry), error, delay_s))
 
     async def mark_dead(self, entry: OutboxEntry, owner: str, reason: str) -> None:
-        await self._finish(entry, owner, _tried(entry, dead_reason=reason[:500]))
+        await self._finish(entry, owner, OUTBOX.dead(_this_version(entry), reason))
 
     async def _finish(self, entry: OutboxEntry, owner: str, outcome: Any) -> bool:
         """Apply `outcome` (which applies to the entry's version only); if a newer intent
         replaced that version, only end the claim (the newer one is due now)."""
-        unclaim = release_claims(pending, owner, [entry.id])
-
-        def finish(conn: Connection) -> bool:
-            if conn.execute(outcome).rowcount == 1:
-                return True
-            conn.execute(unclaim)
-            return False
-
-        return await self._store.run(finish)
+        return await self._store.run(OUTBOX.settle(outcome, owner, entry.id))
 
     # -- operating ---------------------------------------------------------------------------
 
     async def stats(self) -> OutboxStats:
-        found = await self._store.run(lambda conn: backlog(conn, pending))
+        found = await self._store.run(OUTBOX.backlog)
         return OutboxStats(
             pending=found.waiting,
-            dead=sum(found.dead_reasons.values()),
+            dead=found.dead,
             oldest_pending_age_s=found.oldest_age_s(),
             dead_reasons=found.dead_reasons,
         )
 
     async def retry_dead(self) -> int:
         """Give every dead entry a fresh start; the number revived is returned."""
-        return await self._store.run(lambda conn: int(conn.execute(revive_dead(pending)).rowcount))
+        revive = OUTBOX.revive_dead()
+        return await self._store.run(lambda conn: int(conn.execute(revive).rowcount))
 
 
-def _this_version(entry: OutboxEntry) -> tuple[ColumnElement[bool], ...]:
-    return pending.c.id == entry.id, pending.c.version == entry.version
-
-
-def _tried(entry: OutboxEntry, **outcome: Any) -> Any:
-    """The entry's version tried once more, with `outcome`, and no longer claimed."""
-    return (
-        update(pending)
-        .where(*_this_version(entry))
-        .values(attempts=pending.c.attempts + 1, lease_owner=None, lease_until=None, **outcome)
-    )
+def _this_version(entry: OutboxEntry) -> list[ColumnElement[bool]]:
+    return [pending.c.id == entry.id, pending.c.version == entry.version]
 
 
 def _latest(conn: Connection, trace_id: str, user_id: str) -> dict[str, LatestIntent]:

@@ -1,8 +1,9 @@
 """`python -m bot store [--data-dir DIR] [--retry-dead]` (alias: `outbox`): what waits in
 the store (`DATABASE_URL`, else `BOT_DATA_DIR`) — questions not answered yet, traces not on
-the tracking server yet, feedback not delivered yet — and what was given up on (dead), with
-the reasons. `--retry-dead` gives dead traces and feedback a new start (the running bot picks
-them up). `python -m bot migrate`: the store's schema brought up to date."""
+the tracking server yet, feedback not delivered yet, durable jobs not done yet — and what
+was given up on (dead), with the reasons. `--retry-dead` gives dead traces, feedback and jobs a
+new start (the running bot picks them up). `python -m bot migrate`: the store's schema brought
+up to date."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from bot.feedback.outbox import Outbox
+from bot.storage.jobs import JobQueue
 from bot.storage.store import FILE_NAME, OLD_FILES, Store, StoreUnavailable
 from config import StoreSettings
 
@@ -44,15 +46,16 @@ def run(settings: StoreSettings, *, retry_dead: bool) -> int:
 
 async def _show(data_dir: Path, *, retry_dead: bool, database_url: str | None) -> None:
     store = await Store.open(data_dir, database_url=database_url)
-    outbox = Outbox(store)
+    outbox, jobs = Outbox(store), JobQueue(store)
     try:
         if retry_dead:
             print(
                 f"{await store.retry_dead_traces()} dead traces will be retried by the running bot"
             )
             print(f"{await outbox.retry_dead()} dead entries will be retried by the running bot")
+            print(f"{await jobs.retry_dead()} dead jobs will be retried by the running bot")
         questions, traces = await store.question_stats(), await store.trace_stats()
-        feedback = await outbox.stats()
+        feedback, waiting_jobs = await outbox.stats(), await jobs.backlog()
     finally:
         await store.close()
     print(
@@ -68,6 +71,11 @@ async def _show(data_dir: Path, *, retry_dead: bool, database_url: str | None) -
     print(f"pending: {feedback.pending} (oldest {_age(feedback.oldest_pending_age_s)})")
     print(f"dead:    {feedback.dead}")
     _reasons(feedback.dead_reasons)
+    print(
+        f"jobs:      {waiting_jobs.waiting} waiting (oldest {_age(waiting_jobs.oldest_age_s())}), "
+        f"{waiting_jobs.dead} dead"
+    )
+    _reasons(waiting_jobs.dead_reasons)
 
 
 def _age(seconds: float | None) -> str:

@@ -53,6 +53,9 @@ class WorkerWakeups(Protocol):
     def wake_feedback(self) -> None:
         """The outbox holds something new: deliver it to MLflow."""
 
+    def wake_jobs(self) -> None:
+        """The store holds a new job (bot/storage/jobs.py): run it."""
+
 
 @dataclass
 class Bot:

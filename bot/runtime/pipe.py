@@ -4,7 +4,7 @@ Work crosses in the store (bot/storage/store.py); the pipe only says that there 
 carries the worker's start-up and counters back. One JSON object per line, each a frozen
 dataclass below (`encode` / `decode`):
 
-Front → worker (its stdin):  Wake("questions") | Wake("feedback") | Stop()
+Front → worker (its stdin):  Wake("questions") | Wake("feedback") | Wake("jobs") | Stop()
 Worker → front (its stdout): Ready() | Counters({...})
 
 Anything else on the worker's stdout (a library printing) is not decoded by the front.
@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 # An orderly stop: the worker gives its answers in flight this long, then sends the traces
-# waiting in the store and drains the outbox, each for at most OUTBOX_DRAIN_S (what is left
-# waits for the next start); the front waits for all of it.
+# waiting in the store, drains the outbox and runs the jobs due, each for at most
+# OUTBOX_DRAIN_S (what is left waits for the next start); the front waits for all of it.
 ANSWERS_GRACE_S = 20.0
 OUTBOX_DRAIN_S = 10.0
-STOP_WITHIN_S = ANSWERS_GRACE_S + 2 * OUTBOX_DRAIN_S + 10.0
+STOP_WITHIN_S = ANSWERS_GRACE_S + 3 * OUTBOX_DRAIN_S + 10.0
 # What a standalone worker (no pipe: `python -m bot worker`) logs once it is ready instead.
 WORKER_READY = "worker ready: taking questions from the shared store"
 
@@ -31,7 +31,7 @@ WORKER_READY = "worker ready: taking questions from the shared store"
 class Wake:
     """The store holds new work of this kind."""
 
-    topic: Literal["questions", "feedback"]
+    topic: Literal["questions", "feedback", "jobs"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ PipeMessage = Wake | Stop | Ready | Counters
 _KINDS: dict[str, type[PipeMessage]] = {
     kind.__name__: kind for kind in (Wake, Stop, Ready, Counters)
 }
-_TOPICS = ("questions", "feedback")
+_TOPICS = ("questions", "feedback", "jobs")
 
 
 def encode(message: PipeMessage) -> bytes:

@@ -3,14 +3,16 @@
 The front (bot/runtime/service.py) commits each question to the store (bot/storage/store.py)
 and answers Slack within milliseconds; this process takes the questions from the store with a
 lease (bot/answering/taking.py), answers them (an LLM stream, Slack calls, spans, trace
-export) and delivers the feedback outbox to MLflow. The pipe from the front
+export), delivers the feedback outbox to MLflow and runs the durable jobs (bot/storage/jobs.py;
+their kinds in `job_kinds`). The pipe from the front
 (bot/runtime/pipe.py; the process is started and restarted by bot/runtime/worker_process.py)
 only wakes it. Kept out of the front's event loop and its GIL, this work cannot delay an ack.
 
 It stops when its stdin closes: it finishes the answers in hand (those it cannot finish in
 time stay in the store for the next start), flushes their traces and, after an orderly stop,
-drains the outbox. SIGINT and SIGTERM are ignored (bot/runtime/worker_main.py): a terminal or
-a platform signalling the whole group must not kill answers the front has acked.
+drains the traces, the outbox and the jobs. SIGINT and SIGTERM are ignored
+(bot/runtime/worker_main.py): a terminal or a platform signalling the whole group must not kill
+answers the front has acked.
 
 `python -m bot worker` runs it standalone instead, as a process type of its own on a shared
 store (PostgreSQL): no front, no pipe; it finds new questions by polling the store and stops
@@ -63,6 +65,7 @@ from bot.runtime.pipe import (
 )
 from bot.slack.client import make_web_client
 from bot.storage.assistant_threads import AssistantThreadStore
+from bot.storage.jobs import JobKind, JobQueue, JobRunner
 from bot.storage.store import Store, StoreUnavailable, lease_owner
 from bot.tracing.durable_export import KeepingSpanExporter, TraceSender, keep_traces_with
 from bot.tracing.server_watch import TrackingServerWatch
@@ -100,6 +103,13 @@ def dataset_adder(settings: Settings) -> Callable[[str, str], str]:
         return f"evaluation dataset: {result.summary}"
 
     return add
+
+
+def job_kinds(settings: Settings, store: Store) -> list[JobKind]:
+    """The kinds of durable job this worker runs (bot/storage/jobs.py): each a name, its
+    handler and its policy. Dataset adds (issue 23), digests and alert checks (issue 24) are
+    registered here; with none, the job runner makes no query at all."""
+    return []
 
 
 def main(*, standalone: bool = False) -> int:
@@ -177,6 +187,12 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
         idle_look_s=SHARED_POLL_S if store.shared else IDLE_LOOK_S,
     )
 
+    jobs = JobRunner(
+        JobQueue(store),
+        job_kinds(settings, store),
+        poll_s=SHARED_POLL_S if store.shared else POLL_S,
+    )
+
     def export_counters() -> dict[str, int]:
         return {"traces_dropped": exporter.not_kept, **traces.counters()}
 
@@ -202,6 +218,7 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
         traces.answers_first = taker.quiet
         traces.start()
         deliverer.start()
+        jobs.start()
         broadcasts.start()
         gc.freeze()  # start-up's objects stay: full collections skip them (bot/runtime/service.py)
         reporting = asyncio.create_task(_report_counters(export_counters))
@@ -216,7 +233,7 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
                 log.info("stopping: no new work; finishing what is in hand")
                 orderly = True
             else:
-                orderly = await _follow_the_front(lines, taker, deliverer)
+                orderly = await _follow_the_front(lines, taker, deliverer, jobs)
             taker.stop()
             await broadcasts.stop()
             await taking
@@ -231,6 +248,8 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
                 log.warning(
                     "%d feedback entries stay in the outbox for the next start", stats.pending
                 )
+            if orderly and not await jobs.drain(OUTBOX_DRAIN_S):
+                log.warning("jobs stay in the store for the next start")
         finally:
             taking.cancel()
             keeping.cancel()
@@ -239,6 +258,7 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
             _say(Counters(export_counters()))
             await traces.stop()
             await deliverer.stop()
+            await jobs.stop()
             close = getattr(model, "aclose", None)
             if close is not None:
                 await close()
@@ -248,7 +268,10 @@ async def run_worker(settings: Settings, *, standalone: bool = False) -> int:
 
 
 async def _follow_the_front(
-    lines: asyncio.StreamReader, taker: QuestionTaker, deliverer: FeedbackDeliverer
+    lines: asyncio.StreamReader,
+    taker: QuestionTaker,
+    deliverer: FeedbackDeliverer,
+    jobs: JobRunner,
 ) -> bool:
     """Wake whom the front says until its input ends; True if it announced the end (an
     orderly stop), False if it just ended (the front died: the next start delivers)."""
@@ -263,6 +286,8 @@ async def _follow_the_front(
         if isinstance(message, Wake):
             if message.topic == "questions":
                 taker.wake()
+            elif message.topic == "jobs":
+                jobs.wake()
             else:
                 deliverer.wake()
     return False

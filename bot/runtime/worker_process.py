@@ -29,6 +29,7 @@ STABLE_AFTER_S = 60.0  # a worker that lived this long is restarted without dela
 EXPORT_COUNTERS = ("traces_dropped", "traces_sent", "trace_exports_failed")
 WAKE_QUESTIONS = encode(Wake("questions"))
 WAKE_FEEDBACK = encode(Wake("feedback"))
+WAKE_JOBS = encode(Wake("jobs"))
 
 
 class WorkerStartFailed(Exception):
@@ -68,6 +69,10 @@ class WorkerProcess:
     def wake_feedback(self) -> None:
         """New feedback is in the outbox. (A worker that is down delivers it when it starts.)"""
         self._write(WAKE_FEEDBACK)
+
+    def wake_jobs(self) -> None:
+        """A job is in the store (bot/storage/jobs.py)."""
+        self._write(WAKE_JOBS)
 
     def stats(self) -> dict[str, object]:
         exports = {
@@ -202,6 +207,9 @@ class SeparateWorkers:
 
     def wake_feedback(self) -> None:
         """The workers poll the outbox."""
+
+    def wake_jobs(self) -> None:
+        """The workers poll the jobs."""
 
     def stats(self) -> dict[str, object]:
         return {"worker": "separate"}

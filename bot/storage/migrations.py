@@ -55,6 +55,7 @@ def _add_column(table: Table, name: str) -> Step:
 STEPS: list[tuple[int, str, Step]] = [
     (1, "the store's first tables", lambda conn: None),  # made by create_all
     (2, "traces.claimed_until", _add_column(traces, "claimed_until")),
+    (3, "jobs: the queue core's generic durable jobs", lambda conn: None),  # made by create_all
 ]
 
 

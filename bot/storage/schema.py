@@ -20,7 +20,7 @@ metadata = MetaData()
 
 def _tried_until_done() -> list[Column]:
     """The columns of a queue whose entries are tried until done, or given up (dead) with the
-    reason: the store's `backlog` and `revive_dead` read and write them."""
+    reason: the queue core (bot/storage/queue.py, `QueueTable`) reads and writes them."""
     return [
         Column("created_at", Float, nullable=False),
         Column("attempts", Integer, nullable=False, default=0),
@@ -28,6 +28,12 @@ def _tried_until_done() -> list[Column]:
         Column("last_error", Text),
         Column("dead_reason", Text),
     ]
+
+
+def _leased() -> list[Column]:
+    """Who holds a row of a queue (`lease_owner`) and until when (`lease_until`); NULL or
+    past: any consumer may take it (the queue core's claim, renew and release)."""
+    return [Column("lease_owner", String(128)), Column("lease_until", Float)]
 
 
 # Questions the front has acked and no worker has answered yet. A row leaves when its answer
@@ -42,8 +48,7 @@ questions = Table(
     Column("message_json", Text, nullable=False),
     Column("received_at", Float, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
-    Column("lease_owner", String(128)),
-    Column("lease_until", Float),
+    *_leased(),
     Column("reply_ts", String(32)),
 )
 Index("questions_lease", questions.c.lease_until)
@@ -112,8 +117,7 @@ feedback_outbox = Table(
     Column("intent_id", String(32), nullable=False),
     Column("version", Integer, nullable=False, default=1),
     *_tried_until_done(),
-    Column("lease_owner", String(128)),
-    Column("lease_until", Float),
+    *_leased(),
     UniqueConstraint("trace_id", "user_id", "name"),
 )
 Index("feedback_outbox_due", feedback_outbox.c.dead_reason, feedback_outbox.c.next_attempt_at)
@@ -147,6 +151,27 @@ assistant_threads = Table(
     Column("titled", Integer, nullable=False, default=0),
     Column("updated_at", Float, nullable=False),
 )
+
+# Durable jobs of any kind (the queue core's generic queue, bot/storage/jobs.py): work that
+# must happen once its cause is committed, through outages and restarts (a dataset add, a
+# digest post, an alert check). One row per (kind, key): adding the same key again leaves it
+# be (or, asked to, replaces its payload and bumps `version`, so a try of the older payload
+# never marks the newer one done). `payload_json`: what the kind's handler needs. A done job
+# stays (`done_at`) until forgotten, so that its key is not done twice.
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(64), nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("payload_json", Text, nullable=False),
+    Column("version", Integer, nullable=False, default=1),
+    *_tried_until_done(),
+    *_leased(),
+    Column("done_at", Float),
+    UniqueConstraint("kind", "key"),
+)
+Index("jobs_due", jobs.c.done_at, jobs.c.dead_reason, jobs.c.next_attempt_at)
 
 # What the bot posts in channels on its own (queries: bot/storage/broadcasts.py), one row per
 # post or check, claimed before it is made so that, however many instances run, it is made

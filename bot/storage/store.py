@@ -11,7 +11,9 @@ PostgreSQL backend is a second engine for the same statements: claims already sa
 UPDATE SKIP LOCKED` (which SQLite, with its one writer at a time, does not need and
 SQLAlchemy leaves out), upserts go through the dialect's own `insert` (`_insert`), or the
 SQL both share (`SEE_EVENT`, …). Why this and not
-hand-written SQL per driver: bench/notes.md.
+hand-written SQL per driver: bench/notes.md. Every queue here (questions, traces, and the
+feedback outbox and generic jobs beside their domain) is claimed, renewed, retried and kept as
+dead by the queue core's statements (bot/storage/queue.py).
 
 Questions: the front commits each question with its event key before it acks Slack
 (`add_question`; `StoreUnavailable` if it cannot, so that Slack retries). A worker takes
@@ -26,9 +28,9 @@ called as the root span ends, and returns once the trace is committed); a delive
 the oldest due ones (`due_traces`) and removes each once the server has it whole
 (`traces_sent`), or retries it later (`retry_trace`), or keeps it as dead (`trace_dead`).
 
-Feedback (bot/feedback/outbox.py) and the assistant panel's threads
-(bot/storage/assistant_threads.py) keep their queries beside their domain and run them here
-(`run`, `insert`), with the same claim and backlog statements (`claim_rows`, `backlog`, …).
+Feedback (bot/feedback/outbox.py), the generic jobs (bot/storage/jobs.py) and the assistant
+panel's threads (bot/storage/assistant_threads.py) keep their queries beside their domain and
+run them here (`run`, `insert`).
 The files of earlier versions in `BOT_DATA_DIR` (`OLD_FILES`) are imported once at start.
 """
 
@@ -51,18 +53,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import (
-    Column,
-    ColumnElement,
     Connection,
     Engine,
     Table,
-    Update,
-    and_,
     create_engine,
     delete,
     event,
     func,
-    or_,
     select,
     text,
     update,
@@ -70,7 +67,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.storage.engine import postgres_engine
+from bot.storage.errors import StoreUnavailable
 from bot.storage.migrations import migrate
+from bot.storage.queue import QueueTable, due_in_s
 from bot.storage.schema import (
     answers,
     assistant_threads,
@@ -94,6 +93,11 @@ THREADS = 4
 # A trace a sender has in hand is not sent by another for this long (a send is bounded well
 # below it; a sender that died leaves its claims to run out).
 TRACE_CLAIM_S = 30.0
+# Questions: held by the worker answering them, renewed while it does; taken again once a
+# lease runs out or is released. Tried until answered (no backoff: a retake is at once).
+QUESTIONS = QueueTable(questions, questions.c.lease_until, questions.c.lease_owner, tried=False)
+# Traces: a claim has no owner (a send is bounded well below it); its outcome lets it go.
+TRACES = QueueTable(traces, traces.c.claimed_until)
 
 T = TypeVar("T")
 
@@ -125,10 +129,6 @@ OLD_FILES: dict[str, tuple[tuple[str, Table], ...]] = {
         ),
     ),
 }
-
-
-class StoreUnavailable(Exception):
-    """The store could not be read or written (locked, disk full, unwritable, gone)."""
 
 
 @dataclass(frozen=True)
@@ -246,44 +246,6 @@ def _insert(engine: Engine, table: Table) -> Any:
     return import_module(f"sqlalchemy.dialects.{engine.dialect.name}").insert(table)
 
 
-def unheld(claimed_until: Column[Any], now: float) -> ColumnElement[bool]:
-    """Rows nobody holds: never claimed, or their claim ran out."""
-    return or_(claimed_until.is_(None), claimed_until < now)
-
-
-def due_and_unheld(
-    table: Table, claimed_until: Column[Any], now: float, *, ignore_backoff: bool
-) -> ColumnElement[bool]:
-    """Rows of a queue (traces, feedback) to try now: not dead, their backoff over (or
-    ignored), and nobody holding them."""
-    return and_(
-        table.c.dead_reason.is_(None),
-        table.c.next_attempt_at <= (float("inf") if ignore_backoff else now),
-        unheld(claimed_until, now),
-    )
-
-
-def claim_rows(
-    table: Table,
-    free: ColumnElement[bool],
-    limit: int,
-    values: dict[str, Any],
-    returning: Sequence[Any],
-) -> Any:
-    """Up to `limit` of the oldest `free` rows of `table` set to `values`, `returning` their
-    columns. Rows another transaction is claiming are skipped, not waited for (`FOR UPDATE
-    SKIP LOCKED` on PostgreSQL; SQLite's one writer at a time needs nothing): instances that
-    claim at once each get rows of their own."""
-    oldest = (
-        select(table.c.id)
-        .where(free)
-        .order_by(table.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return update(table).where(table.c.id.in_(oldest)).values(**values).returning(*returning)
-
-
 class Store:
     def __init__(self, engine: Engine, writer_lock: WriterLock | None = None) -> None:
         self._engine = engine
@@ -398,16 +360,10 @@ class Store:
         """Claim up to `limit` questions nobody holds, oldest first, for `lease_s`."""
         if limit <= 0:
             return []
-        now = time.time()
-        claim = claim_rows(
-            questions,
-            unheld(questions.c.lease_until, now),
+        claim = QUESTIONS.claim(
             limit,
-            {
-                "lease_owner": owner,
-                "lease_until": now + lease_s,
-                "attempts": questions.c.attempts + 1,
-            },
+            owner,
+            lease_s,
             (
                 questions.c.id,
                 questions.c.message_json,
@@ -415,6 +371,7 @@ class Store:
                 questions.c.attempts,
                 questions.c.reply_ts,
             ),
+            values={"attempts": questions.c.attempts + 1},
         )
         rows = await self._run(lambda conn: conn.execute(claim).all())
         return sorted((TakenQuestion(*row) for row in rows), key=lambda q: q.id)
@@ -422,7 +379,7 @@ class Store:
     async def extend_leases(self, owner: str, ids: Sequence[int], lease_s: float) -> None:
         if not ids:
             return
-        statement = extend_claims(questions, owner, ids, lease_s)
+        statement = QUESTIONS.renew(owner, ids, lease_s)
         await self._run(lambda conn: conn.execute(statement))
 
     async def note_reply(self, question_id: int, reply_ts: str) -> None:
@@ -447,7 +404,7 @@ class Store:
     async def release_questions(self, owner: str | None = None) -> int:
         """Let any worker take at once the questions `owner` held (every held one if None);
         how many were released."""
-        release = release_claims(questions, owner)
+        release = QUESTIONS.release(owner)
         return await self._run(lambda conn: int(conn.execute(release).rowcount))
 
     # -- traces --------------------------------------------------------------------------
@@ -462,12 +419,10 @@ class Store:
         """Claim the oldest traces due for a try (every waiting one if `ignore_backoff`) that
         no other sender holds, for `TRACE_CLAIM_S`: on a shared store, each is sent by one
         instance at a time."""
-        now = time.time()
-        claim = claim_rows(
-            traces,
-            due_and_unheld(traces, traces.c.claimed_until, now, ignore_backoff=ignore_backoff),
+        claim = TRACES.claim(
             limit,
-            {"claimed_until": now + TRACE_CLAIM_S},
+            None,
+            TRACE_CLAIM_S,
             (
                 traces.c.id,
                 traces.c.trace_id,
@@ -475,15 +430,15 @@ class Store:
                 traces.c.created_at,
                 traces.c.attempts,
             ),
+            ignore_backoff=ignore_backoff,
         )
         rows = await self._run(lambda conn: conn.execute(claim).all())
         return sorted((WaitingTrace(*row) for row in rows), key=lambda t: t.id)
 
     async def next_trace_due_in(self) -> float | None:
         """Seconds until the next waiting trace is due (0: now), None if none waits."""
-        query = select(func.min(traces.c.next_attempt_at)).where(traces.c.dead_reason.is_(None))
-        due = await self._run(lambda conn: conn.execute(query).scalar())
-        return None if due is None else max(0.0, due - time.time())
+        query = TRACES.next_due_at(after_claims=False)
+        return due_in_s(await self._run(lambda conn: conn.execute(query).scalar()))
 
     async def traces_sent(self, trace_row_ids: Sequence[int]) -> None:
         """The tracking server has these traces whole: they leave the store."""
@@ -493,48 +448,32 @@ class Store:
         await self._run(lambda conn: conn.execute(statement))
 
     async def retry_trace(self, trace_row_id: int, error: str, delay_s: float) -> None:
-        statement = (
-            update(traces)
-            .where(traces.c.id == trace_row_id)
-            .values(
-                attempts=traces.c.attempts + 1,
-                last_error=error[:500],
-                next_attempt_at=time.time() + delay_s,
-                claimed_until=None,
-            )
-        )
+        statement = TRACES.retry([traces.c.id == trace_row_id], error, delay_s)
         await self._run(lambda conn: conn.execute(statement))
 
     async def traces_due_now(self) -> None:
         """Every waiting trace is due at once (the tracking server is back), claims too: a
         sender that held some while the server was away sent only its probe."""
-        statement = (
-            update(traces)
-            .where(traces.c.dead_reason.is_(None))
-            .values(next_attempt_at=time.time(), claimed_until=None)
-        )
+        statement = TRACES.all_due_now()
         await self._run(lambda conn: conn.execute(statement))
 
     async def trace_dead(self, trace_row_id: int, reason: str) -> None:
-        statement = (
-            update(traces)
-            .where(traces.c.id == trace_row_id)
-            .values(dead_reason=reason[:500], attempts=traces.c.attempts + 1, claimed_until=None)
-        )
+        statement = TRACES.dead([traces.c.id == trace_row_id], reason)
         await self._run(lambda conn: conn.execute(statement))
 
     async def trace_stats(self) -> TraceStats:
-        found = await self._run(lambda conn: backlog(conn, traces))
+        found = await self._run(TRACES.backlog)
         return TraceStats(
             waiting=found.waiting,
-            dead=sum(found.dead_reasons.values()),
+            dead=found.dead,
             oldest_age_s=found.oldest_age_s(),
             dead_reasons=found.dead_reasons,
         )
 
     async def retry_dead_traces(self) -> int:
         """Give every dead trace a fresh start; how many."""
-        return await self._run(lambda conn: int(conn.execute(revive_dead(traces)).rowcount))
+        revive = TRACES.revive_dead()
+        return await self._run(lambda conn: int(conn.execute(revive).rowcount))
 
     # -- the answer index ------------------------------------------------------------------
 
@@ -581,65 +520,6 @@ class Store:
             in_progress=in_progress,
             oldest_age_s=None if oldest is None else round(now - oldest, 1),
         )
-
-
-def extend_claims(table: Table, owner: str, ids: Sequence[int], lease_s: float) -> Update:
-    """`owner` holds these rows of `table` (`lease_owner`, `lease_until`; those it still
-    holds) `lease_s` longer."""
-    return (
-        update(table)
-        .where(table.c.id.in_(list(ids)), table.c.lease_owner == owner)
-        .values(lease_until=time.time() + lease_s)
-    )
-
-
-def release_claims(table: Table, owner: str | None, ids: Sequence[int] | None = None) -> Update:
-    """Any may take at once the rows `owner` holds (only `ids` of them, if given; every held
-    row if `owner` is None)."""
-    held: ColumnElement[bool] = table.c.lease_owner.is_not(None)
-    if owner is not None:
-        held = table.c.lease_owner == owner
-    if ids is not None:
-        held = held & table.c.id.in_(list(ids))
-    return update(table).where(held).values(lease_owner=None, lease_until=None)
-
-
-@dataclass(frozen=True)
-class Backlog:
-    """What a queue of the store (traces, feedback) holds: entries waiting, and entries given
-    up on (dead) by reason."""
-
-    waiting: int
-    oldest_created_at: float | None
-    dead_reasons: dict[str, int]
-
-    def oldest_age_s(self) -> float | None:
-        if self.oldest_created_at is None:
-            return None
-        return round(time.time() - self.oldest_created_at, 1)
-
-
-def backlog(conn: Connection, table: Table) -> Backlog:
-    """What a queue (`created_at`, `dead_reason`: schema.py's `_tried_until_done`) holds."""
-    count, oldest = conn.execute(
-        select(func.count(), func.min(table.c.created_at)).where(table.c.dead_reason.is_(None))
-    ).one()
-    dead = conn.execute(
-        select(table.c.dead_reason, func.count())
-        .where(table.c.dead_reason.is_not(None))
-        .group_by(table.c.dead_reason)
-    )
-    return Backlog(count, oldest, {str(reason): int(n) for reason, n in dead.all()})
-
-
-def revive_dead(table: Table) -> Update:
-    """Every dead entry of a queue given a fresh start, as if just made."""
-    now = time.time()
-    return (
-        update(table)
-        .where(table.c.dead_reason.is_not(None))
-        .values(dead_reason=None, attempts=0, next_attempt_at=now, created_at=now)
-    )
 
 
 def _import_old_file(conn: Connection, path: Path, copies: tuple[tuple[str, Table], ...]) -> None:

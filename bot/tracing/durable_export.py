@@ -10,7 +10,7 @@ to `MAX_HELD` of them, and kept by `keep_held`, which the worker calls every sec
 `TraceSender` then sends kept traces with MLflow's tracing client (each trace's info, then
 the spans of several traces in one OTLP request; trace data to artifacts where the server
 keeps spans there), telling each trace's failure so the caller decides: retry, or keep as
-dead (`refused_for_good`).
+dead (bot/tracing/server_errors.py says which).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from mlflow.entities import Trace, TraceInfo
-from mlflow.exceptions import MlflowException
 from mlflow.tracing.client import TracingClient
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from bot.common.failures import Failure
 from bot.tracing.mlflow_internals import (
     add_size_stats,
     batches_spans,
@@ -35,12 +35,11 @@ from bot.tracing.mlflow_internals import (
     set_span_exporter,
     upload_trace_data,
 )
+from bot.tracing.server_errors import failure_of
 
 log = logging.getLogger(__name__)
 
 MAX_HELD = 2000  # traces held while the store cannot take them (~10 kB each); beyond: lost
-# Statuses after which the same request cannot succeed later (timeouts and rate limits can).
-_RETRYABLE_4XX = (408, 425, 429)
 
 
 class KeepingSpanExporter(SpanExporter):
@@ -188,7 +187,7 @@ class TraceSender:
                 self._log_spans(experiment_id, [one])
             except Exception as error:
                 outcomes[one[0]] = error
-                if not refused_for_good(error):
+                if failure_of(error) is not Failure.REFUSED:
                     return
             else:
                 outcomes[one[0]] = None
@@ -206,11 +205,3 @@ class TraceSender:
         except NotImplementedError:  # a server that keeps spans as artifacts
             for _, trace, info in group:
                 upload_trace_data(self._client, info, trace.data)
-
-
-def refused_for_good(error: Exception) -> bool:
-    """Whether the server refused the request itself (a 4xx that a retry cannot change)."""
-    if not isinstance(error, MlflowException):
-        return False
-    status = error.get_http_status_code()
-    return 400 <= status < 500 and status not in _RETRYABLE_4XX

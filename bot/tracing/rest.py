@@ -29,6 +29,7 @@ from urllib.parse import quote
 
 from mlflow.exceptions import MlflowException
 
+from bot.common.failures import RETRIED_WITHIN_A_REQUEST
 from bot.tracing.mlflow_internals import get_default_host_creds, http_request
 from bot.tracing.rest_errors import (
     MlflowRestError,
@@ -55,7 +56,8 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class RequestBounds:
     """How long one call may take: each attempt's timeout, and the retries after a failed one
-    (no answer, or 408/429/5xx), `backoff_s` × 2ⁿ apart plus up to `jitter_s`."""
+    (no answer, or a status that may pass in seconds: bot/common/failures.py, the one
+    classification; not a 401/403), `backoff_s` × 2ⁿ apart plus up to `jitter_s`."""
 
     timeout_s: int  # (whole seconds, as MLFLOW_HTTP_REQUEST_TIMEOUT: mlflow's client reads it too)
     retries: int
@@ -93,6 +95,7 @@ class MlflowRest:
                 endpoint,
                 method,
                 max_retries=bounds.retries,
+                retry_codes=RETRIED_WITHIN_A_REQUEST,
                 backoff_factor=bounds.backoff_s,
                 backoff_jitter=bounds.jitter_s,
                 timeout=bounds.timeout_s,

@@ -36,12 +36,16 @@ class WorkerStandIn:
 
     question_wakes: int = 0
     wakes: int = 0  # for the outbox
+    job_wakes: int = 0
 
     def wake_questions(self) -> None:
         self.question_wakes += 1
 
     def wake_feedback(self) -> None:
         self.wakes += 1
+
+    def wake_jobs(self) -> None:
+        self.job_wakes += 1
 
     def stats(self) -> dict[str, object]:  # what /readyz asks of the worker
         return {"worker": "running"}
