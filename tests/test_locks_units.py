@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def _name(requirement: str) -> str:
     """A requirement's distribution name, normalised as pip does (`psycopg[binary]==3.3.*`
     → `psycopg`)."""
-    return re.sub(r"[-_.]+", "-", re.split(r"[\s\[<>=!~;]", requirement, 1)[0]).lower()
+    return re.sub(r"[-_.]+", "-", re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0]).lower()
 
 
 def _locked(lock: str) -> set[str]:
