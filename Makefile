@@ -73,7 +73,7 @@ test: lint unit
 
 # The fast layer alone (no process started: tests/conftest.py marks those `slow`): < 30 s.
 test-fast: install
-	$(BIN)/pytest -p no:xdist -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/pytest --numprocesses 3 --dist load -m "not slow" $(PYTEST_ARGS)
 
 # Not part of `make test`: mutation testing of the pure modules against the fast layer
 # ([tool.mutmut] in pyproject.toml; 2-4 minutes on two cores). Survivors: mutmut results.
