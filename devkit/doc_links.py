@@ -1,8 +1,11 @@
-"""`make lint`'s link check: every relative link in README.md and docs/ resolves.
+"""`make lint`'s link check: every relative link in README.md and docs/ resolves, and every
+file of the project a page names in code (`bot/runtime/worker.py`) exists.
 
 A link resolves when the file it names exists (relative to the page) and, when it names a
 heading (`page.md#a-heading`, or `#a-heading` on the same page), the page has that heading,
-slugged as GitHub slugs them. External links (`https:`, `mailto:`) are not fetched.
+slugged as GitHub slugs them. External links (`https:`, `mailto:`) are not fetched. A path in
+a code span is the project's when it starts with one of its top-level folders (`PROJECT_DIRS`);
+it is looked up from the project's root (the folder with pyproject.toml above the page).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ _CODE_SPAN = re.compile(r"`[^`\n]*`")
 _FENCE = re.compile(r"^(```|~~~)")
 _HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 _EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)
+PROJECT_DIRS = ("bot", "handlers", "config", "evaluation", "devkit", "sandbox", "bench", "tests")
+_PROJECT_PATH = re.compile(rf"^(?:{'|'.join(PROJECT_DIRS)})/[\w./-]*[\w/]$")
 
 
 def slug(heading: str) -> str:
@@ -55,7 +60,9 @@ def anchors(page: Path) -> set[str]:
 
 
 def broken_links(page: Path) -> Iterator[str]:
-    """`page:line: target (why)` for each relative link of `page` that does not resolve."""
+    """`page:line: target (why)` for each relative link of `page` that does not resolve, and
+    each project file named in code that does not exist."""
+    root = _project_root(page)
     for number, line in _prose_lines(page.read_text(encoding="utf-8")):
         for match in _LINK.finditer(_CODE_SPAN.sub("", line)):
             target = match.group(1)
@@ -67,6 +74,18 @@ def broken_links(page: Path) -> Iterator[str]:
                 yield f"{page}:{number}: {target} (no such file)"
             elif fragment and linked.suffix == ".md" and fragment not in anchors(linked):
                 yield f"{page}:{number}: {target} (no heading #{fragment} in {linked.name})"
+        for span in _CODE_SPAN.findall(line):
+            named = span.strip("`").strip()
+            if root is not None and _PROJECT_PATH.match(named) and not (root / named).exists():
+                yield f"{page}:{number}: {named} (named in code, no such file)"
+
+
+def _project_root(page: Path) -> Path | None:
+    """The folder above `page` that holds pyproject.toml, if any."""
+    for folder in page.resolve().parents:
+        if (folder / "pyproject.toml").exists():
+            return folder
+    return None
 
 
 def pages(paths: Iterable[str]) -> Iterator[Path]:

@@ -69,3 +69,15 @@ def test_the_command_fails_on_a_broken_link(tmp_path: Path) -> None:
 def test_the_repository_s_own_pages_resolve() -> None:
     root = Path(__file__).resolve().parents[1]
     assert main([str(root / "README.md"), str(root / "docs")]) == 0
+
+
+def test_a_project_file_named_in_code_must_exist(tmp_path: Path) -> None:
+    _page(tmp_path, "pyproject.toml", "")
+    _page(tmp_path, "bot/runtime/worker.py", "")
+    page = _page(
+        tmp_path,
+        "docs/map.md",
+        "The worker (`bot/runtime/worker.py`, `bot/runtime/`) and `bot/gone.py`;\n"
+        "`python -m bot` and `data/store.sqlite3` are not project files.\n",
+    )
+    assert list(broken_links(page)) == [f"{page}:1: bot/gone.py (named in code, no such file)"]
