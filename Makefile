@@ -53,8 +53,10 @@ eval: $(EVAL_VENV)/.installed
 	$(EVAL_VENV)/bin/python -m evaluation $(EVAL_ARGS)
 
 # No Slack tokens: a local Slack sandbox; no MLFLOW_TRACKING_URI: a local MLflow (sandbox/devstack.py).
+# `exec`: the launcher is make's own child, so a Ctrl-C it handles (exit 0) is not reported as
+# an "Interrupt" (sh, killed by the terminal's SIGINT while it waited, would be).
 run: install
-	MLFLOW_SERVER_BIN=$(abspath $(MLFLOW_VENV))/bin/mlflow $(BIN)/python -m sandbox.devstack
+	exec env MLFLOW_SERVER_BIN=$(abspath $(MLFLOW_VENV))/bin/mlflow $(BIN)/python -m sandbox.devstack
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check bot config handlers devkit sandbox bench tests evaluation

@@ -10,7 +10,13 @@ import sys
 from bot.common.log_setup import configure_logging
 from bot.common.secret_redaction import install_secret_redaction, secrets_of
 from bot.ops import dataset_cli, digest_cli, report_cli
-from config import load_settings, load_tracking_settings, settings_or_exit
+from config import (
+    StoreSettings,
+    load_settings,
+    load_settings_of,
+    load_tracking_settings,
+    settings_or_exit,
+)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -36,14 +42,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _store(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from bot.ops import store_cli
 
-    database_url = os.environ.get("DATABASE_URL") or None
+    overrides = {} if args.data_dir is None else {"bot_data_dir": args.data_dir}
+    settings = settings_or_exit(lambda: load_settings_of(StoreSettings, **overrides))
     if args.command == "migrate":
-        return store_cli.migrate(Path(args.data_dir), database_url=database_url)
-    return store_cli.run(Path(args.data_dir), retry_dead=args.retry_dead, database_url=database_url)
+        return store_cli.migrate(settings)
+    return store_cli.run(settings, retry_dead=args.retry_dead)
 
 
 def _manifest(request_url: str | None) -> int:
@@ -72,12 +77,12 @@ def main(argv: list[str] | None = None) -> int:
         aliases=["outbox"],
         help="show what waits: questions, traces, feedback; retry dead traces and feedback",
     )
-    store.add_argument("--data-dir", default=os.environ.get("BOT_DATA_DIR", "data"))
+    store.add_argument("--data-dir", help="the store's folder (default: BOT_DATA_DIR)")
     store.add_argument("--retry-dead", action="store_true", help="give dead entries a new try")
     migrate = commands.add_parser(
         "migrate", help="bring the store's schema up to date (DATABASE_URL, else BOT_DATA_DIR)"
     )
-    migrate.add_argument("--data-dir", default=os.environ.get("BOT_DATA_DIR", "data"))
+    migrate.add_argument("--data-dir", help="the store's folder (default: BOT_DATA_DIR)")
     commands.add_parser(
         "worker", help="answer and deliver only, beside `web` processes (needs DATABASE_URL)"
     )
@@ -107,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         install_secret_redaction(secrets_of(settings))
         return digest_cli.run(args, settings)
     if args.command in report_cli.COMMANDS:
-        return report_cli.run(args, settings_or_exit(load_tracking_settings))
+        return report_cli.run(args, report_cli.tracking_settings())
     if args.command == dataset_cli.COMMAND:
         return dataset_cli.run(args, settings_or_exit(load_tracking_settings))
     parser.error(f"unknown command {args.command}")

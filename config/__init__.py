@@ -1,10 +1,12 @@
 """Configuration: one `Settings` object, built once at start-up and passed in."""
 
 from config.settings import (
+    LOCAL_MLFLOW_PORT,
     AnsweringSettings,
     ConfigError,
     LlmChoiceSettings,
     Settings,
+    StoreSettings,
     TrackingSettings,
     load_llm_choice_settings,
     load_settings,
@@ -14,10 +16,12 @@ from config.settings import (
 )
 
 __all__ = [
+    "LOCAL_MLFLOW_PORT",
     "AnsweringSettings",
     "ConfigError",
     "LlmChoiceSettings",
     "Settings",
+    "StoreSettings",
     "TrackingSettings",
     "load_llm_choice_settings",
     "load_settings",

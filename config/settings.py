@@ -110,6 +110,10 @@ def reason_key(label: str) -> str:
 POSTGRES_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 
 
+# The port `make run` serves its local MLflow tracking server on, when free (sandbox/devstack.py).
+LOCAL_MLFLOW_PORT = 5000
+
+
 class ConfigError(Exception):
     """A missing or malformed setting; the message names the variable."""
 
@@ -186,6 +190,39 @@ class LlmChoiceSettings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
 
+class StoreSettings(BaseSettings):
+    """Where the store of work in flight lives: what `python -m bot store|migrate` read, so
+    they run without Slack secrets."""
+
+    model_config = _SETTINGS_CONFIG
+
+    bot_data_dir: Path = Field(
+        default=Path("data"), description="a writable directory for durable local state"
+    )
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://user:password@host/db (or postgres://…) to keep the store "
+        "on PostgreSQL, shared by every instance; unset: SQLite in BOT_DATA_DIR",
+    )
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _empty_database_url_is_unset(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(POSTGRES_SCHEMES):
+            raise ValueError("not a postgresql:// or postgres:// URL")
+        return value
+
+    @property
+    def store_url(self) -> str | None:
+        """Where the store lives: a PostgreSQL URL, or None for SQLite in `bot_data_dir`."""
+        return None if self.database_url is None else self.database_url.get_secret_value()
+
+
 class AnsweringSettings(LlmChoiceSettings):
     """How the bot answers: the LLM (LlmChoiceSettings), its system prompt, timeout and prompt
     budget. `make eval` reads these too, to replay the dataset exactly as the bot answers."""
@@ -202,7 +239,7 @@ class AnsweringSettings(LlmChoiceSettings):
     )
 
 
-class Settings(AnsweringSettings, TrackingSettings):
+class Settings(AnsweringSettings, TrackingSettings, StoreSettings):
     """Everything the bot needs to serve Slack."""
 
     # Slack
@@ -262,9 +299,6 @@ class Settings(AnsweringSettings, TrackingSettings):
             "correction lands) or negative (a 👎 or a correction)"
         ),
     )
-    bot_data_dir: Path = Field(
-        default=Path("data"), description="a writable directory for durable local state"
-    )
     trace_retry_for_s: float = Field(
         default=86400.0,
         gt=0,
@@ -274,11 +308,6 @@ class Settings(AnsweringSettings, TrackingSettings):
         default=600.0,
         gt=0,
         description="seconds after which a question not yet answered gets an apology (> 0)",
-    )
-    database_url: SecretStr | None = Field(
-        default=None,
-        description="postgresql://user:password@host/db (or postgres://…) to keep the store "
-        "on PostgreSQL, shared by every instance; unset: SQLite in BOT_DATA_DIR",
     )
     question_lease_s: float = Field(
         default=60.0,
@@ -368,9 +397,9 @@ class Settings(AnsweringSettings, TrackingSettings):
             return [{"title": v, "message": v} if isinstance(v, str) else v for v in value]
         return value
 
-    @field_validator("slack_app_token", "database_url", mode="before")
+    @field_validator("slack_app_token", mode="before")
     @classmethod
-    def _empty_is_unset(cls, value: object) -> object:
+    def _empty_token_is_unset(cls, value: object) -> object:
         return None if value == "" else value
 
     @property
@@ -378,21 +407,9 @@ class Settings(AnsweringSettings, TrackingSettings):
         """The 👎 reasons offered, stored value → label, in the configured order."""
         return {reason_key(label): label for label in self.feedback_reasons}
 
-    @field_validator("database_url")
-    @classmethod
-    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith(POSTGRES_SCHEMES):
-            raise ValueError("not a postgresql:// or postgres:// URL")
-        return value
-
     @property
     def feedback_zone(self) -> ZoneInfo:
         return ZoneInfo(self.feedback_timezone)
-
-    @property
-    def store_url(self) -> str | None:
-        """Where the store lives: a PostgreSQL URL, or None for SQLite in `bot_data_dir`."""
-        return None if self.database_url is None else self.database_url.get_secret_value()
 
     @property
     def socket_mode(self) -> bool:

@@ -25,6 +25,12 @@ from aiohttp import WSMsgType, web
 ENVELOPE_TYPES = ("events_api", "interactive", "slash_commands")
 
 
+class EnvelopeNotDelivered(ConnectionError):
+    """The app's connection closed while its envelope was sent (as when the frame is larger than
+    the app's WebSocket client takes: it closes with 1009 and connects again). Slack's envelope
+    is then lost for that connection, as here."""
+
+
 @dataclass(frozen=True)
 class Ack:
     envelope_id: str
@@ -61,7 +67,14 @@ class SocketModeHub:
         return {"url": f"{ws_url}/socket-mode?ticket={ticket}"}
 
     def connections(self, token: str) -> int:
-        return len(self._sockets[token])
+        return len(self._open(token))
+
+    def _open(self, token: str) -> list[web.WebSocketResponse]:
+        return [socket for socket in self._sockets[token] if not socket.closed]
+
+    async def wait_for_connection(self, token: str, timeout_s: float = 10.0) -> None:
+        """Until an app holding `token` is connected (again)."""
+        await self._wait(lambda: self._open(token), timeout_s)
 
     async def push(
         self,
@@ -76,7 +89,7 @@ class SocketModeHub:
         """Send an envelope to an app connected with `token` (waiting for it to connect);
         return its `envelope_id`."""
         assert envelope_type in ENVELOPE_TYPES, envelope_type
-        socket = (await self._wait(lambda: self._sockets[token], timeout_s))[-1]
+        socket = (await self._wait(lambda: self._open(token), timeout_s))[-1]
         envelope_id = str(uuid.uuid4())
         envelope: dict[str, Any] = {
             "envelope_id": envelope_id,
@@ -91,7 +104,13 @@ class SocketModeHub:
         if envelope_type == "events_api":
             envelope["retry_attempt"] = retry_attempt or 0
             envelope["retry_reason"] = "timeout" if retry_attempt else ""
-        await socket.send_str(json.dumps(envelope))
+        frame = json.dumps(envelope)
+        try:
+            await socket.send_str(frame)
+        except ConnectionError as error:
+            raise EnvelopeNotDelivered(
+                f"the app's connection closed while a {len(frame)}-byte envelope was sent: {error}"
+            ) from error
         return envelope_id
 
     async def wait_for_ack(self, envelope_id: str, timeout_s: float = 10.0) -> Ack:

@@ -28,11 +28,11 @@ import aiohttp
 from dotenv import dotenv_values
 
 from bot.llm.choice import choose_llm
-from config import ConfigError, LlmChoiceSettings, load_llm_choice_settings
+from config import LOCAL_MLFLOW_PORT, ConfigError, LlmChoiceSettings, load_llm_choice_settings
 from devkit.mlflow_server import MLFLOW_SERVER_ENV, mlflow_server_command
 
 ROOT = Path(__file__).resolve().parents[1]
-PREFERRED_PORTS = {"MLFLOW_PORT": 5000, "SANDBOX_PORT": 3100, "PORT": 3000}
+PREFERRED_PORTS = {"MLFLOW_PORT": LOCAL_MLFLOW_PORT, "SANDBOX_PORT": 3100, "PORT": 3000}
 
 
 def read_config(environ: Mapping[str, str], dotenv_path: Path) -> dict[str, str]:

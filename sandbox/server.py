@@ -68,6 +68,10 @@ CHANNEL_NAMES = {c["name"]: c["id"] for c in CONVERSATIONS.values() if c["kind"]
 USER_NAMES = {SANDBOX_USER_NAME: SANDBOX_USER_ID, BOT_NAME: BOT_USER_ID}
 # What people type for the bot; the client turns it into Slack's mention syntax.
 _AT_BOT = re.compile(rf"@(?:{re.escape(BOT_NAME)}|bot)\b", re.IGNORECASE)
+# …and a channel's name into a link to it (`#general` → `<#C…>`).
+_HASH_CHANNEL = re.compile(
+    rf"(?<![\w&#])#({'|'.join(map(re.escape, CHANNEL_NAMES))})\b", re.IGNORECASE
+)
 
 
 @dataclass
@@ -286,6 +290,7 @@ class Sandbox:
         # Slack escapes what people type, then writes mentions in its own syntax.
         text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         text = _AT_BOT.sub(f"<@{BOT_USER_ID}>", text)
+        text = _HASH_CHANNEL.sub(lambda m: f"<#{CHANNEL_NAMES[m.group(1).lower()]}>", text)
         message = self.slack.add_user_message(channel, SANDBOX_USER_ID, text, thread_ts)
         kind = CONVERSATIONS[channel]["kind"]
         root = self.slack.find_message(channel, thread_ts) if thread_ts else None

@@ -137,6 +137,12 @@ class SandboxSlack(SlackEmulator):
         self.modal_errors.pop(view["id"], None)
         return {"view": view}
 
+    def _m_chat_getPermalink(self, args: dict) -> dict:
+        """A link into this page that opens the message (in its assistant chat, if it is in
+        one), where Slack's would open it in Slack."""
+        super()._m_chat_getPermalink(args)  # the same checks: the message must exist
+        return {"permalink": message_link(self.base_url, args["channel"], args["message_ts"])}
+
     def _m_chat_postEphemeral(self, args: dict) -> dict:
         result = super()._m_chat_postEphemeral(args)
         self.ephemeral[-1]["message_ts"] = result["message_ts"]
@@ -175,6 +181,11 @@ class SandboxSlack(SlackEmulator):
         if source == "response" and ts:
             return self.response_message(ts)
         return None
+
+
+def message_link(page_url: str, channel: str, ts: str) -> str:
+    """The sandbox page, opened at a message (static/app.js reads the fragment)."""
+    return f"{page_url}/#message/{channel}/{ts}"
 
 
 def _complete_ids(view: dict[str, Any]) -> None:

@@ -14,8 +14,8 @@ from devkit.slack_payloads import follow_up_click, rating_submission, reason_sub
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from devkit.waiting import eventually
+from tests.support.follow_ups import as_posted, follow_up_for
 from tests.support.stack import Stack, answers_for, timed
-from tests.test_reasons import as_posted, follow_up_for
 
 CORRECTION = "expected_response"
 WITHDRAWN = "expected_response_withdrawn"

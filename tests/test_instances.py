@@ -22,8 +22,8 @@ from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import vote_click
 from devkit.slack_requests import SlackSender
 from devkit.waiting import eventually
+from tests.support.answered import LONG_ANSWER, all_answered, assert_answered_once, kill_9
 from tests.support.stack import Stack, answers_for, assert_exactly
-from tests.test_questions import LONG_ANSWER, all_answered, assert_answered_once, kill_9
 
 pytestmark = pytest.mark.slow
 

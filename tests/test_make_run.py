@@ -369,6 +369,11 @@ def test_ctrl_c_stops_everything_make_run_started(make_run: MakeRun) -> None:
     output = make_run.output()
     for name in ("bot", "sandbox", "MLflow"):
         assert f"stopped {name}" in output
+    # A clean start and a clean Ctrl-C say nothing alarming: no Bolt warning about a token it
+    # does not use, no worker "restarting" while it stops, no make "Interrupt".
+    assert "stopped cleanly" in output and "'worker': 'stopped'" in output
+    for noise in ("will be unused", "restarting", "Interrupt", "Traceback"):
+        assert noise not in output, f"{noise!r} in make run's output:\n{output}"
 
 
 def _running(run: MakeRun) -> list[str]:

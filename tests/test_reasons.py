@@ -21,32 +21,11 @@ from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 from devkit.waiting import eventually
 from handlers.views.reason_prompt import ReasonSigner, ReasonTarget
+from tests.support.follow_ups import as_posted, follow_up_for, follow_ups
 from tests.support.stack import Stack, answers_for, timed
 
 REASON = "user_feedback_reason"
 MORE = "feedback_reason_more"
-
-
-def follow_ups(slack: SlackEmulator, user: str) -> list[dict[str, Any]]:
-    return [
-        e
-        for e in slack.ephemeral
-        if e["user"] == user and "feedback_reason" in json.dumps(e.get("blocks") or [])
-    ]
-
-
-async def follow_up_for(slack: SlackEmulator, user: str) -> dict[str, Any]:
-    found = await slack.wait_for(lambda: follow_ups(slack, user))
-    return dict(found[-1])
-
-
-def blocks_of(follow_up: dict[str, Any]) -> list[dict[str, Any]]:
-    blocks = follow_up["blocks"]
-    return json.loads(blocks) if isinstance(blocks, str) else list(blocks)
-
-
-def as_posted(follow_up: dict[str, Any]) -> dict[str, Any]:
-    return {**follow_up, "blocks": blocks_of(follow_up)}
 
 
 async def replacement(slack: SlackEmulator, click: dict[str, Any]) -> dict[str, Any]:

@@ -154,6 +154,6 @@ async def test_the_slack_report_shows_the_reasons(
     slack.data_blocks_refused_by.add("response_url")
     _, key = await run_command(sender, slack, ADMIN, text, channel_id=new_id("C"))
     sections = section_texts((await report_message(slack, key))["blocks"])
-    assert "*👎 reasons* (3 given)\ninaccurate 2 · incomplete 1" in sections
+    assert "*👎 reasons* (3 given)\ninaccurate 2 · incomplete 1\n✏️ 0 answers corrected" in sections
     lowest = [s for s in sections if s.startswith("*1.* score")]
     assert "👎 inaccurate: “The dates are wrong”" in lowest[0].splitlines()

@@ -369,6 +369,17 @@ async def test_the_page_sends_slacks_requests_and_shows_what_the_app_answers(
         assert events[0]["event_id"] != events[1]["event_id"]
         await expect(page.locator("#messages .mention")).to_have_text("@genai-bot")
 
+        # A channel typed by name goes as Slack's link to it and shows as its name; a code
+        # block shows its lines, without a blank line before or after them.
+        await send(page, "see #general:\n```\nprint(1)\n```")
+        await wait_for(lambda: len(app.of_type("event_callback")) == 4)
+        typed = app.of_type("event_callback")[3]["event"]["text"]
+        assert typed == f"see <#{CHANNEL_ID}>:\n```\nprint(1)\n```"
+        shown = page.locator("#messages .msg.from-person").last
+        await expect(shown.locator(".mention")).to_have_text("#general")
+        code = await shown.locator("pre").evaluate("pre => pre.textContent")
+        assert code == "print(1)"
+
         # Every request was signed with the app's secret and taken.
         await expect(page.locator("#deliveries li.pending")).to_have_count(0)
         statuses = await page.locator("#deliveries li").evaluate_all(
@@ -625,6 +636,9 @@ async def test_a_thumbs_down_asks_why_in_the_page_and_the_reason_reaches_mlflow(
         await expect(responses.filter(has_text="Feedback report")).to_have_count(1, timeout=30_000)
         await expect(responses.filter(has_text="Building the report")).to_have_count(0)
         await expect(responses.filter(has_text="could not find")).to_have_count(0)
+        scope = responses.filter(has_text="Feedback report").locator(".blk.context").first
+        await expect(scope).to_contain_text("#general")  # a channel shows as its name
+        await expect(scope).not_to_contain_text(CHANNEL_ID)
         await screenshot(page, "sandbox-reasons.png")
 
         # Over every channel the 👎 answers are the lowest-rated: an admin adds one to the
@@ -634,6 +648,14 @@ async def test_a_thumbs_down_asks_why_in_the_page_and_the_reason_reaches_mlflow(
         await responses.get_by_role("button", name="Add to dataset").first.click()
         in_dataset = responses.get_by_role("button", name="In dataset ✓")
         await expect(in_dataset).to_have_count(1, timeout=30_000)
+        # Each low-rated answer's "message in Slack" opens this page at that message.
+        reports = responses.filter(has_text="Feedback report")
+        link = reports.last.get_by_role("link", name="message in Slack").first
+        href = str(await link.get_attribute("href"))
+        assert href.startswith(f"{sandbox.url}/#message/{DM_ID}/"), href
+        await page.goto(href)
+        linked_ts = href.rsplit("/", 1)[1]
+        await expect(page.locator(f'.msg.linked[data-ts="{linked_ts}"]')).to_be_visible()
 
 
 async def test_the_assistant_panel_greets_suggests_and_gives_a_traced_rateable_answer(
@@ -678,6 +700,20 @@ async def test_the_assistant_panel_greets_suggests_and_gives_a_traced_rateable_a
         await expect(changed).to_have_attribute("data-status", "200")
         # The DM view does not show the panel's thread.
         await expect(page.locator("#messages")).not_to_contain_text(GREETING)
+
+        # A new chat; the earlier one opens again from the sidebar's list of chats…
+        await page.locator("#assistant-toggle").click()
+        await expect(panel.locator("#assistant-title")).to_have_text("New chat")
+        chats = page.locator("#assistant-chats button")
+        await expect(chats).to_have_count(2)
+        await chats.filter(has_text=thread_title(prompt)).click()
+        first_answer = panel.locator(".msg.from-bot").filter(has_text=f"Echo: {prompt}")
+        await expect(first_answer).to_be_visible()
+        # …and the panel stays open on it across a reload, beside the conversation I was in.
+        await page.reload()
+        await expect(panel.locator("#assistant-title")).to_have_text(thread_title(prompt))
+        await expect(first_answer).to_be_visible()
+        await expect(page.locator(f"[data-conversation={DM_ID}]")).to_have_class("current")
 
 
 async def test_the_report_and_the_home_tab_draw_charts_and_a_table(

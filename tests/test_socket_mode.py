@@ -19,6 +19,7 @@ from devkit.ids import new_id
 from devkit.slack_api import SlackEmulator
 from devkit.slack_payloads import Workspace, dm
 from devkit.slack_requests import SocketModeSender
+from devkit.slack_socket_mode import EnvelopeNotDelivered
 from tests.conftest import BOT_TOKEN, TEAM_ID
 
 
@@ -65,6 +66,25 @@ async def test_malformed_envelopes_are_acked_logged_and_the_connection_stays_up(
     await socket_sender.event(dm(user, channel, "still there?"))
     assert (await final_answer(slack, channel))["text"] == "Echo: still there?"
     assert slack.socket_mode.connections(app_token) == 1
+
+
+async def test_a_frame_larger_than_the_client_takes_is_lost_and_the_bot_connects_again(
+    socket_sender: SocketModeSender, socket_bot: tuple[BotProcess, str], slack: SlackEmulator
+) -> None:
+    """A frame over the client's 4 MiB (aiohttp's limit; Slack sends nothing near it): the bot's
+    client closes the connection (1009), the envelope is lost (the emulator says so, as a
+    failed send), and the bot connects again by itself and takes the next envelope."""
+    process, app_token = socket_bot
+    value = "x" * (5 * 1024 * 1024)
+    too_large = {"type": "block_actions", "actions": [{"action_id": "a", "value": value}]}
+    with pytest.raises(EnvelopeNotDelivered, match="connection closed"):
+        await slack.socket_mode.push(app_token, "interactive", too_large)
+    await slack.socket_mode.wait_for_connection(app_token, timeout_s=30)
+    user, channel = new_id("U"), new_id("D")
+    await socket_sender.event(dm(user, channel, "after the large frame"))
+    assert (await final_answer(slack, channel))["text"] == "Echo: after the large frame"
+    assert slack.socket_mode.connections(app_token) == 1
+    assert "Traceback" not in process.log()
 
 
 async def test_sigterm_closes_the_connection_for_good_and_exits_cleanly(

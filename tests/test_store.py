@@ -251,12 +251,15 @@ async def test_a_store_made_before_a_migration_is_brought_up_to_date(
 
 def test_migrate_and_store_commands_work_on_postgresql(database_url: str, tmp_path: Path) -> None:
     """`python -m bot migrate` brings a new database up to date (again: nothing to do);
-    `python -m bot store` reads it; a DATABASE_URL that is not PostgreSQL's is refused."""
-    env = {**os.environ, "DATABASE_URL": database_url, "BOT_DATA_DIR": str(tmp_path)}
+    `python -m bot store` reads it; a DATABASE_URL that is not PostgreSQL's is refused. The
+    database URL comes from `.env` in the working directory, as README suggests."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "BOT_DATA_DIR")}
+    (tmp_path / ".env").write_text(f"DATABASE_URL={database_url}\n")
 
     def bot(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "bot", *args],
+            cwd=tmp_path,
             env={**env, **extra},
             capture_output=True,
             text=True,
@@ -267,11 +270,12 @@ def test_migrate_and_store_commands_work_on_postgresql(database_url: str, tmp_pa
     for _ in range(2):
         migrated = bot("migrate")
         assert migrated.returncode == 0, migrated.stderr
-        assert "is up to date" in migrated.stdout and "@127.0.0.1" in migrated.stdout
+        assert "is up to date" in migrated.stdout and "//127.0.0.1:" in migrated.stdout
     assert schema_versions(driver_url(database_url)) == [step[0] for step in STEPS]
     shown = bot("store")
     assert shown.returncode == 0, shown.stderr
     assert "questions: 0 pending, 0 in progress" in shown.stdout
+    assert not (tmp_path / "data").exists()  # nothing fell back to SQLite
     unreachable = bot("migrate", DATABASE_URL=f"postgresql://postgres@127.0.0.1:{free_port()}/x")
     assert unreachable.returncode == 1
     assert "could not be migrated: OperationalError: connection failed" in unreachable.stderr

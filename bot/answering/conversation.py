@@ -16,7 +16,7 @@ from bot.answering.conversation_kind import ConversationKinds
 from bot.answering.incoming import IncomingMessage
 from bot.answering.slack_reply import PostedAnswer, SlackThreadReply
 from bot.llm.client import ChatMessage
-from bot.slack.answer_message import answers_question
+from bot.slack.answer_message import answers_question, is_another_apps, is_ours
 from bot.slack.errors import SLACK_FAILURES, slack_error_reason
 from bot.storage.store import PostedAnswerEntry, Store
 from bot.tracing.data_model import ASSISTANT
@@ -24,6 +24,8 @@ from bot.tracing.data_model import ASSISTANT
 log = logging.getLogger(__name__)
 
 HISTORY_LIMIT = 100
+# Before the words of another app's message in a thread's history (they are not the bot's).
+ANOTHER_APP_LABEL = "[a message from another app, not from you:]"
 LATE_APOLOGY = (
     "Sorry, I could not answer this in time. Please ask again if you still need an answer."
 )
@@ -185,7 +187,7 @@ async def _earlier_attempt(client: AsyncWebClient, message: IncomingMessage) -> 
         m
         for m in response.get("messages") or []
         if isinstance(m, dict)
-        and (m.get("bot_id") or m.get("user") == message.bot_user_id)
+        and is_ours(m, message.bot)
         and float(m.get("ts") or 0) > float(message.ts)
     ]
     if any(answers_question(m, message.ts) for m in later_from_bot):
@@ -203,7 +205,9 @@ async def _no_panel() -> PanelQuestion | None:
 
 
 async def _thread_history(client: AsyncWebClient, message: IncomingMessage) -> list[ChatMessage]:
-    """The thread's earlier messages, as the conversation so far."""
+    """The thread's earlier messages, as the conversation so far: the bot's own (`is_ours`)
+    are the assistant's turns; everyone else's, another app's too, are the user's side, another
+    app's labelled as such (its words are context, never the bot's own)."""
     assert message.thread_ts is not None
     try:
         response = await client.conversations_replies(
@@ -221,9 +225,10 @@ async def _thread_history(client: AsyncWebClient, message: IncomingMessage) -> l
         text = str(earlier.get("text") or "").strip()
         if not text:
             continue
-        from_bot = bool(earlier.get("bot_id")) or earlier.get("user") == message.bot_user_id
-        if from_bot:
+        if is_ours(earlier, message.bot):
             history.append({"role": "assistant", "content": text})
+        elif is_another_apps(earlier, message.bot):
+            history.append({"role": "user", "content": f"{ANOTHER_APP_LABEL} {text}"})
         else:
             history.append({"role": "user", "content": clean_text(text, message.bot_user_id)})
     return history

@@ -7,6 +7,8 @@ import dataclasses
 import json
 from dataclasses import dataclass
 
+from bot.slack.answer_message import BotIdentity
+
 
 @dataclass(frozen=True)
 class IncomingMessage:
@@ -21,6 +23,9 @@ class IncomingMessage:
     thread_ts: str | None
     bot_user_id: str | None
     is_mention_event: bool = False
+    # This bot in Slack beside its user ID (questions stored by earlier versions have neither).
+    bot_id: str | None = None
+    app_id: str | None = None
 
     @property
     def key(self) -> str:
@@ -40,6 +45,11 @@ class IncomingMessage:
             return cls(**json.loads(text))
         except TypeError as error:
             raise ValueError(f"not a stored message: {error}") from error
+
+    @property
+    def bot(self) -> BotIdentity:
+        """The bot the question was asked of: whose messages in its thread are its own."""
+        return BotIdentity(self.bot_user_id, self.bot_id, self.app_id)
 
     @property
     def is_dm(self) -> bool:

@@ -48,6 +48,7 @@ from bot.storage.queue import Failure, Wakeup, backoff_s, drain, holding, stop_c
 from bot.storage.store import lease_owner
 from bot.tracing.counted_feedback import (
     SUMMARY,
+    SUMMARY_MEANING,
     SUMMARY_SOURCE_ID,
     SUMMARY_SOURCE_TYPE,
     Summary,
@@ -56,9 +57,11 @@ from bot.tracing.counted_feedback import (
 from bot.tracing.data_model import (
     DATASET_ADD,
     EXPECTATIONS,
+    MEANING_KEY,
     TAG_CHANNEL,
     WITHDRAWN_CORRECTION,
     WITHDRAWN_VOTE,
+    meaning,
 )
 from bot.tracing.server_errors import failure_of, trace_not_found
 from bot.tracing.server_watch import TrackingServerWatch
@@ -123,7 +126,11 @@ class MlflowFeedbackWriter:
             return self._expect(intent, mine)
         if any((a.metadata or {}).get(INTENT_KEY) == intent.intent_id for a in mine):
             return "already delivered"
-        metadata = {**intent.metadata, INTENT_KEY: intent.intent_id}
+        metadata = {
+            **intent.metadata,
+            INTENT_KEY: intent.intent_id,
+            MEANING_KEY: meaning(intent.name, intent.value),
+        }
         if intent.value is None:
             for assessment in mine:
                 self._withdraw(intent.trace_id, assessment, metadata)
@@ -189,17 +196,26 @@ class MlflowFeedbackWriter:
             )
             for a in info.assessments
         )
-        value = Summary.of((a for a in found if a is not None), info.tags.get(TAG_CHANNEL)).value
+        now = Summary.of((a for a in found if a is not None), info.tags.get(TAG_CHANNEL))
+        value, rationale = now.value, now.rationale
         summaries = [a for a in info.assessments if a.name == SUMMARY and a.valid is not False]
         if not summaries:
             mlflow.log_feedback(
                 trace_id=trace_id,
                 name=SUMMARY,
                 value=value,
+                rationale=rationale,
                 source=AssessmentSource(SUMMARY_SOURCE_TYPE, SUMMARY_SOURCE_ID),
+                metadata={MEANING_KEY: SUMMARY_MEANING},
             )
-        elif getattr(summaries[0], "value", None) != value:
-            summary = Feedback(name=SUMMARY, value=value, source=summaries[0].source)
+        elif (getattr(summaries[0], "value", None), summaries[0].rationale) != (value, rationale):
+            summary = Feedback(
+                name=SUMMARY,
+                value=value,
+                source=summaries[0].source,
+                rationale=rationale,
+                metadata={MEANING_KEY: SUMMARY_MEANING},
+            )
             self._client.update_assessment(trace_id, str(summaries[0].assessment_id), summary)
         for duplicate in summaries[1:]:  # two instances delivered to one trace at once
             self._client.delete_assessment(trace_id, str(duplicate.assessment_id))
@@ -217,7 +233,15 @@ class MlflowFeedbackWriter:
         return sorted(found, key=lambda a: a.create_time_ms or 0)
 
     def _withdraw(self, trace_id: str, assessment: Assessment, metadata: dict[str, str]) -> None:
-        audit = {**(assessment.metadata or {}), **metadata, "withdrawn_from": assessment.name}
+        audit = {
+            **(assessment.metadata or {}),
+            **metadata,
+            "withdrawn_from": assessment.name,
+            MEANING_KEY: meaning(
+                WITHDRAWN_CORRECTION if isinstance(assessment, Expectation) else WITHDRAWN_VOTE,
+                getattr(assessment, "value", None),
+            ),
+        }
         withdrawn: Assessment
         if isinstance(assessment, Expectation):
             withdrawn = Expectation(

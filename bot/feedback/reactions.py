@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.feedback.intent import is_trace_id
 from bot.feedback.recorder import FeedbackRecorder, VoteResult
 from bot.slack.answer_message import BotIdentity, answer_trace
+from bot.slack.errors import SLACK_FAILURES, slack_error_reason
 from bot.storage.store import PostedAnswerEntry, Store
 
 log = logging.getLogger(__name__)
@@ -90,12 +90,12 @@ class ReactionVotes:
                 include_all_metadata=True,
                 limit=2,
             )
-        except SlackApiError as error:
+        except SLACK_FAILURES as error:
             log.warning(
                 "no message %s:%s (%s)",
                 reaction.channel,
                 reaction.message_ts,
-                error.response.get("error"),
+                slack_error_reason(error),
             )
             return None
         message = next(

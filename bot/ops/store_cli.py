@@ -11,16 +11,36 @@ import asyncio
 import sys
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from bot.feedback.outbox import Outbox
 from bot.storage.jobs import JobQueue
 from bot.storage.store import FILE_NAME, OLD_FILES, Store, StoreUnavailable
+from config import StoreSettings
 
 
-def run(data_dir: Path, *, retry_dead: bool, database_url: str | None = None) -> int:
-    if not database_url and not any((data_dir / name).exists() for name in (FILE_NAME, *OLD_FILES)):
-        print(f"no store at {data_dir / FILE_NAME}: nothing waits")
-        return 0
-    asyncio.run(_show(data_dir, retry_dead=retry_dead, database_url=database_url))
+def where(settings: StoreSettings) -> str:
+    """The store, as a person looks for it: the SQLite file's absolute path, or the database's
+    host, port and name (no user, no password)."""
+    if settings.store_url is None:
+        return str((settings.bot_data_dir / FILE_NAME).absolute())
+    return make_url(settings.store_url)._replace(username=None, password=None).render_as_string()
+
+
+def run(settings: StoreSettings, *, retry_dead: bool) -> int:
+    """What waits in the store; 1 if there is none where the settings say, or it cannot be
+    opened."""
+    data_dir = settings.bot_data_dir
+    if settings.store_url is None and not any(
+        (data_dir / name).exists() for name in (FILE_NAME, *OLD_FILES)
+    ):
+        print(f"error: no store at {where(settings)} (BOT_DATA_DIR)", file=sys.stderr)
+        return 1
+    try:
+        asyncio.run(_show(data_dir, retry_dead=retry_dead, database_url=settings.store_url))
+    except StoreUnavailable as error:
+        print(f"error: the store at {where(settings)} could not be read: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -67,19 +87,20 @@ def _reasons(reasons: dict[str, int]) -> None:
         print(f"  {count:>6}  {reason}")
 
 
-def migrate(data_dir: Path, *, database_url: str | None) -> int:
+def migrate(settings: StoreSettings) -> int:
     """`python -m bot migrate`: bring the store's schema up to date (every start does too)."""
-    from bot.storage.engine import safe_url
 
     async def opened() -> None:
-        store = await Store.open(data_dir, database_url=database_url)
+        store = await Store.open(settings.bot_data_dir, database_url=settings.store_url)
         await store.close()
 
-    where = safe_url(database_url) if database_url else str(data_dir / FILE_NAME)
     try:
         asyncio.run(opened())
     except StoreUnavailable as error:
-        print(f"error: the store at {where} could not be migrated: {error}", file=sys.stderr)
+        print(
+            f"error: the store at {where(settings)} could not be migrated: {error}",
+            file=sys.stderr,
+        )
         return 1
-    print(f"the store at {where} is up to date")
+    print(f"the store at {where(settings)} is up to date")
     return 0

@@ -6,10 +6,10 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.report.model import LowRatedAnswer
+from bot.slack.errors import SLACK_FAILURES, slack_error_reason
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,8 @@ async def find_channel_id(client: AsyncWebClient, name: str) -> str | None:
                 limit=CHANNEL_PAGE_SIZE,
                 cursor=cursor,
             )
-        except SlackApiError as error:
-            raise ChannelLookupFailed(str(error.response.get("error"))) from error
+        except SLACK_FAILURES as error:
+            raise ChannelLookupFailed(slack_error_reason(error)) from error
         for channel in response.get("channels") or []:
             if isinstance(channel, dict) and channel.get("name") == name:
                 return str(channel["id"])
@@ -60,11 +60,11 @@ async def _permalink(client: AsyncWebClient, answer: LowRatedAnswer) -> str | No
         try:
             async with asyncio.timeout(PERMALINK_TIMEOUT_S):
                 response = await client.chat_getPermalink(channel=answer.channel, message_ts=ts)
-        except SlackApiError as error:
-            log.info("no permalink for %s/%s: %s", answer.channel, ts, error.response.get("error"))
-            continue
         except TimeoutError:
             log.info("no permalink for %s/%s: Slack did not answer in time", answer.channel, ts)
+            continue
+        except SLACK_FAILURES as error:
+            log.info("no permalink for %s/%s: %s", answer.channel, ts, slack_error_reason(error))
             continue
         link = response.get("permalink")
         if isinstance(link, str) and link:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answering.assistant import AssistantPanel
@@ -82,6 +83,7 @@ def build_bot(
     threads = AssistantThreadStore(store)
     thread_contexts = assistant.ThreadContextStore(threads)
     signing_secret = settings.slack_signing_secret.get_secret_value()
+    _without_bolts_token_warning()
     app = AsyncApp(
         client=client,
         signing_secret=signing_secret,
@@ -125,3 +127,19 @@ def build_bot(
     reactions.register(app, ReactionVotes(recorder, store), follow_up, background)
     ignored_events.register_last(app)  # keep last: it takes every event no listener took
     return Bot(settings, app, client, store, outbox, background, threads)
+
+
+class _BoltsTokenWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when given a client, and then warns
+    at every start that the token will be unused: the bot's client carries that token."""
+
+    MESSAGE = warning_client_prioritized_and_token_skipped()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.MESSAGE
+
+
+def _without_bolts_token_warning() -> None:
+    bolt_log = logging.getLogger(f"slack_bolt.{AsyncApp.__name__}")
+    if not any(isinstance(f, _BoltsTokenWarning) for f in bolt_log.filters):
+        bolt_log.addFilter(_BoltsTokenWarning())

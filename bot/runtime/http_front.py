@@ -13,10 +13,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from handlers.checks.guard import malformed_reason
+from handlers.checks.guard import check_body
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +50,13 @@ class SlackHttpServer:
         headers = request.headers
         if not self._signed_by_slack(body, headers):
             return web.Response(status=401, text="invalid signature")
-        reason = malformed_reason(body, request.content_type or "")
-        if reason is not None:
-            log.warning("refused a malformed Slack payload: %s", reason)
-            return web.Response(status=400, text=f"malformed payload: {reason}")
-        bolt_request = AsyncBoltRequest(
-            body=body.decode("utf-8"),
+        checked = check_body(body, request.content_type or "")
+        if checked.reason is not None:
+            log.warning("refused a malformed Slack payload: %s", checked.reason)
+            return web.Response(status=400, text=f"malformed payload: {checked.reason}")
+        bolt_request = bolt_request_of(
+            body.decode("utf-8"),
+            checked.form_payload,
             query=request.query_string,
             headers={key.lower(): [value] for key, value in headers.items()},
         )
@@ -90,3 +93,16 @@ class SlackHttpServer:
             text=json.dumps(details),
             content_type="application/json",
         )
+
+
+def bolt_request_of(
+    raw_body: str, form_payload: dict[str, object] | None, *, query: str, headers: dict
+) -> AsyncBoltRequest:
+    """Bolt's request for `raw_body` (which Bolt's signature check reads), with the payload
+    the guard already read from a form body instead of Bolt reading it again."""
+    if form_payload is None:
+        return AsyncBoltRequest(body=raw_body, query=query, headers=headers)
+    request = AsyncBoltRequest(body="", query=query, headers=headers)
+    request.raw_body, request.body = raw_body, form_payload
+    request.context = build_async_context(AsyncBoltContext({}), form_payload)
+    return request

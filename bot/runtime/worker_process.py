@@ -46,6 +46,7 @@ class WorkerProcess:
         self._supervisor: asyncio.Task[None] | None = None
         self._counters: dict[str, int] = {}
         self._earlier_exports = dict.fromkeys(EXPORT_COUNTERS, 0)  # of workers that died
+        self._stopping = False
         self.restarts = 0
 
     async def start(self) -> None:
@@ -78,8 +79,16 @@ class WorkerProcess:
             name: self._earlier_exports[name] + self._counters.get(name, 0)
             for name in EXPORT_COUNTERS
         }
+        if self._stopping:
+            state = (
+                "stopped"
+                if self._process is None or self._process.returncode is not None
+                else "stopping"
+            )
+        else:
+            state = "running" if self._stdin() is not None else "restarting"
         return {
-            "worker": "running" if self._stdin() is not None else "restarting",
+            "worker": state,
             "worker_restarts": self.restarts,
             **exports,
         }
@@ -88,6 +97,7 @@ class WorkerProcess:
         """An orderly stop: the worker finishes its answers (or leaves them in the store),
         flushes their traces, drains the outbox and exits. False if it had to be killed or
         exited with an error."""
+        self._stopping = True
         if self._supervisor is not None:
             self._supervisor.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -72,22 +72,30 @@ class AnswerTrace:
     trace_id: str | None
 
 
+def is_ours(message: Mapping[str, Any], bot: BotIdentity) -> bool:
+    """Whether this bot posted `message`: the one rule for votes, the rating modal, reactions,
+    a thread's history and an earlier attempt's leftovers.
+
+    Ours: Slack set the message's `bot_id` to this bot's, and its `app_id`, when present, to
+    this app's (another app's bot, a person, our bot user's ID on another app's message, or
+    our app ID without our bot are not ours)."""
+    app_id = message.get("app_id")
+    return bool(bot.bot_id) and (
+        message.get("bot_id") == bot.bot_id and (app_id is None or app_id == bot.app_id)
+    )
+
+
+def is_another_apps(message: Mapping[str, Any], bot: BotIdentity) -> bool:
+    """Whether `message` was posted by an app (a bot) that is not this one."""
+    return bool(message.get("bot_id")) and not is_ours(message, bot)
+
+
 def answer_trace(
     message: Mapping[str, Any], bot: BotIdentity, button_value: object = None
 ) -> AnswerTrace:
-    """Is `message` this bot's answer, and which trace is it? The one rule for buttons, the
-    rating modal and reactions.
-
-    Ours: Slack set the message's `bot_id` to this bot's, and its `app_id`, when present, to
-    this app's (another app's bot, a person, or our app ID without our bot are not ours). The
-    trace ID comes from the answer's metadata, else from the clicked button's value.
-    """
-    app_id = message.get("app_id")
-    if (
-        not bot.bot_id
-        or message.get("bot_id") != bot.bot_id
-        or (app_id is not None and app_id != bot.app_id)
-    ):
+    """Is `message` this bot's answer (`is_ours`), and which trace is it? The trace ID comes
+    from the answer's metadata, else from the clicked button's value."""
+    if not is_ours(message, bot):
         return AnswerTrace(ours=False, trace_id=None)
     metadata = message.get("metadata")
     if isinstance(metadata, Mapping) and metadata.get("event_type") == ANSWER_EVENT_TYPE:

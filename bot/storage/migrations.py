@@ -75,8 +75,3 @@ def migrate(engine: Engine) -> list[int]:
                 log.info("store schema: applied %d (%s)", version, what)
                 applied.append(version)
         return applied
-
-
-def current_version(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.max(schema_version.c.version))).scalar() or 0)

@@ -36,6 +36,12 @@ HUMAN = "HUMAN"  # mlflow's AssessmentSourceType.HUMAN
 SUMMARY = "slack_bot_feedback"
 SUMMARY_SOURCE_TYPE = "CODE"
 SUMMARY_SOURCE_ID = "slack-bot"
+# The summary's metadata `meaning` (its rationale says its value in words).
+SUMMARY_MEANING = (
+    "the bot's count of the people's feedback on this answer, kept after every vote and "
+    "rating; value: <counted> <👍> <👎> <channel>, then low <score 1-5> <👎> when the score is "
+    "below 3 (the feedback report reads it)"
+)
 # An answer is "negative" with a 👎 or a rating at or below this (1–5).
 NEGATIVE_RATING = 2.0
 # How a vote counts in an answer's score on the 1–5 scale.
@@ -105,6 +111,26 @@ class Summary:
     def value(self) -> str:
         text = f"{self.counted} {self.up} {self.down} {self.channel or '-'}"
         return text if self.score is None else f"{text} {LOW} {self.score!r} {self.down}"
+
+    @property
+    def rationale(self) -> str:
+        """The value in words (the value keeps its shape: the report searches and parses it)."""
+        ratings = self.counted - self.up - self.down
+        counts = "vote or rating counts" if self.counted == 1 else "votes and ratings count"
+        text = (
+            f"{self.counted} {counts} on this answer: {self.up} 👍, {self.down} 👎 and "
+            f"{ratings} rating{'' if ratings == 1 else 's'}, "
+            f"in {self.channel or 'no channel known'}; "
+        )
+        below, highest = f"{LOW_SCORE_BELOW:g}", f"{HIGHEST_SCORE}"
+        if self.score is not None:
+            return text + (
+                f"score {self.score!r} of {highest}, below {below}: a candidate for the "
+                "report's lowest-rated answers."
+            )
+        if self.counted == 0:
+            return text + "no score."
+        return text + f"score {below} of {highest} or more."
 
     @property
     def rank_pattern(self) -> str:

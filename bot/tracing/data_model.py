@@ -13,6 +13,8 @@ A correction ("What should the answer have said?") is an Expectation assessment,
 the Slack user: `expected_response`, the text as typed. One valid per person and answer: a
 changed one overrides the earlier (`overrides`, the old one `valid=False`); an emptied one is
 renamed `expected_response_withdrawn` (as a withdrawn vote is).
+Each carries its meaning in words in its metadata (`meaning`), for whoever opens the trace in
+MLflow's UI. Every name the bot writes to MLflow: docs/mlflow-names.md.
 """
 
 from __future__ import annotations
@@ -59,6 +61,37 @@ PUBLIC_CHANNEL = "public_channel"
 ASSISTANT = "assistant"  # a thread of the assistant panel
 UNKNOWN_KIND = "unknown"
 CONVERSATION_KINDS = (DM, GROUP_DM, PRIVATE_CHANNEL, PUBLIC_CHANNEL, ASSISTANT, UNKNOWN_KIND)
+
+
+# The metadata key of an assessment's meaning in words.
+MEANING_KEY = "meaning"
+
+
+def meaning(name: str, value: object) -> str:
+    """What an assessment the bot writes for a person means, in words (its metadata's
+    `meaning`)."""
+    if name == VOTE:
+        return (
+            "👍: the person found this answer helpful"
+            if value
+            else ("👎: the person found this answer not helpful")
+        )
+    if name == WITHDRAWN_VOTE:
+        return "a vote withdrawn (its reaction removed): it no longer counts"
+    if name in RATINGS and isinstance(value, int | float) and not isinstance(value, bool):
+        score = round(rating_score(float(value)))
+        dimension = name.removeprefix("user_")
+        return (
+            f"{dimension}: {score} of {HIGHEST_SCORE} by the person "
+            f"(stored as score / {HIGHEST_SCORE}); the rationale is their comment"
+        )
+    if name == REASON:
+        return f"why the person gave 👎: {value}; the rationale is their comment"
+    if name == CORRECTION:
+        return "a correction: what the person says the answer should have said"
+    if name == WITHDRAWN_CORRECTION:
+        return "a correction withdrawn (emptied by the person): it no longer counts"
+    return name
 
 
 def rating_value(score: int) -> float:

@@ -20,9 +20,16 @@ ANSWERABLE_SUBTYPES = {None, "thread_broadcast", "file_share"}
 
 
 def parse_message(
-    event: dict[str, Any], body: dict[str, Any], bot_user_id: str | None, *, mention: bool
+    event: dict[str, Any],
+    body: dict[str, Any],
+    bot_user_id: str | None,
+    *,
+    mention: bool,
+    bot_id: str | None = None,
 ) -> IncomingMessage | None:
-    """The user's message in `event`, or None when it is not one the bot should consider."""
+    """The user's message in `event`, or None when it is not one the bot should consider.
+    `bot_user_id` and `bot_id` (with the body's `api_app_id`): this bot, whose messages in the
+    thread are its own (bot/slack/answer_message.py `is_ours`)."""
     subtype = event.get("subtype")
     if not (subtype is None or (isinstance(subtype, str) and subtype in ANSWERABLE_SUBTYPES)):
         return None
@@ -53,6 +60,8 @@ def parse_message(
         thread_ts=thread_ts,
         bot_user_id=bot_user_id,
         is_mention_event=mention,
+        bot_id=bot_id,
+        app_id=slack_id(body.get("api_app_id")),
     )
 
 
@@ -79,7 +88,9 @@ def _parsed(
     """The message, or None (an event that cannot be read is logged and acked: a retry of
     it would fail the same way)."""
     try:
-        return parse_message(event, body, context.bot_user_id, mention=mention)
+        return parse_message(
+            event, body, context.bot_user_id, mention=mention, bot_id=context.bot_id
+        )
     except Exception:
         log.exception("a %s event could not be read", "app_mention" if mention else "message")
         return None

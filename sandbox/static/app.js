@@ -2,11 +2,18 @@
 // Plain JS, no build step. Everything the bot posted is rendered from its Block Kit.
 "use strict";
 
+// Where you are (the conversation, the assistant panel's thread) outlives a reload, as in Slack.
+const saved = (key) => { try { return localStorage.getItem(`sandbox.${key}`); } catch { return null; } };
+const save = (key, value) => {
+  try { value ? localStorage.setItem(`sandbox.${key}`, value) : localStorage.removeItem(`sandbox.${key}`); } catch { /* private mode */ }
+};
+
 let state = null;
-let current = null;       // the open conversation's ID
+let current = saved("conversation"); // the open conversation's ID
 let threadTarget = null;  // the thread the composer replies in
 let modalKey = null;      // what the modal on screen was rendered from
-let assistantThread = null; // the assistant panel's thread (null: the panel is closed)
+let assistantThread = saved("assistantThread"); // the assistant panel's thread (null: closed)
+let linked = null;        // a message a link points at (#message/<channel>/<ts>): shown once
 const chosen = {};        // feedback buttons clicked: "ts:block" -> "positive" | "negative"
 
 const $ = (selector) => document.querySelector(selector);
@@ -32,6 +39,18 @@ function mention(id) {
   return `<span class="mention">@${esc(userName(id))}</span>`;
 }
 
+// A channel as Slack shows it: its name (`<#C…>` carries only the ID), else the label given.
+function channelMention(id, label) {
+  const known = state && state.conversations.find((c) => c.id === id && c.kind !== "im");
+  return `<span class="mention">#${esc(known ? known.name : label || id)}</span>`;
+}
+
+// A code block's text as Slack shows it: without the line break after the opening fence and
+// the one before the closing fence.
+function codeBlock(code) {
+  return `<pre><code>${esc(String(code).replace(/^\n/, "").replace(/\n$/, ""))}</code></pre>`;
+}
+
 function link(url, label) {
   return /^(https?:|mailto:)/i.test(url)
     ? `<a href="${esc(url)}" target="_blank" rel="noopener">${label}</a>`
@@ -48,15 +67,16 @@ function formatInline(text, slackStyle) {
     s = s.replace(/<([^<>\n]+)>/g, (_, inner) => {
       const [target, label] = inner.split("|");
       if (target.startsWith("@")) return keep(mention(target.slice(1)));
-      if (target.startsWith("#")) return keep(`<span class="mention">#${esc(label || target.slice(1))}</span>`);
+      if (target.startsWith("#")) return keep(channelMention(target.slice(1), label));
       if (target.startsWith("!")) return keep(`<span class="mention">@${esc(label || target.slice(1))}</span>`);
       return keep(link(target, esc(label || target)));
     });
     s = s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
-    s = s.replace(/```([\s\S]*?)```/g, (_, code) => keep(`<pre><code>${esc(code)}</code></pre>`));
+    s = s.replace(/```([\s\S]*?)```/g, (_, code) => keep(codeBlock(code)));
   } else {
     s = s.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
     s = s.replace(/<@([UW][A-Z0-9]+)(?:\|[^>]*)?>/g, (_, id) => keep(mention(id)));
+    s = s.replace(/<#([CG][A-Z0-9]+)(?:\|([^>]*))?>/g, (_, id, label) => keep(channelMention(id, label)));
     s = s.replace(/\[([^\]\n]+)\]\(([^)\s]+)\)/g, (_, label, url) => keep(link(url, esc(label))));
   }
   s = s.replace(/`([^`\n]+)`/g, (_, code) => keep(`<code>${esc(code)}</code>`));
@@ -107,7 +127,7 @@ function markdown(source) {
       i++;
       while (i < lines.length && !/^\s*```/.test(lines[i])) code.push(lines[i++]);
       i++;
-      html += `<pre><code>${esc(code.join("\n"))}</code></pre>`;
+      html += codeBlock(code.join("\n"));
     } else if ((match = /^(#{1,6})\s+(.*)$/.exec(line))) {
       flush();
       const level = Math.min(match[1].length + 2, 6);
@@ -269,16 +289,11 @@ function tableHtml(b) {
     <tbody>${rows.map((r) => `<tr>${r.map(cell).join("")}</tr>`).join("")}</tbody></table></div>`;
 }
 
-function channelName(id) {
-  const known = state && state.conversations.find((c) => c.id === id);
-  return known ? known.name : id;
-}
-
 function richTextHtml(e) {
   const inline = (x) => {
     if (x.type === "user") return mention(x.user_id);
     if (x.type === "link") return link(x.url, esc(x.text || x.url));
-    if (x.type === "channel") return `<span class="mention">#${esc(channelName(x.channel_id))}</span>`;
+    if (x.type === "channel") return channelMention(x.channel_id);
     if (x.type === "emoji") return x.unicode ? String.fromCodePoint(...x.unicode.split("-").map((h) => parseInt(h, 16))) : `:${esc(x.name)}:`;
     let s = esc(x.text);
     const st = x.style || {};
@@ -292,7 +307,7 @@ function richTextHtml(e) {
   switch (e.type) {
     case "rich_text_section": return `<div>${items.map(inline).join("")}</div>`;
     case "rich_text_quote": return `<blockquote>${items.map(inline).join("")}</blockquote>`;
-    case "rich_text_preformatted": return `<pre>${items.map(inline).join("")}</pre>`;
+    case "rich_text_preformatted": return `<pre>${items.map(inline).join("").replace(/^(<br>)+|(<br>)+$/g, "")}</pre>`;
     case "rich_text_list": {
       const tag = e.style === "ordered" ? "ol" : "ul";
       return `<${tag}>${items.map((s) => `<li>${richTextHtml(s)}</li>`).join("")}</${tag}>`;
@@ -397,11 +412,45 @@ function render() {
   if (current !== HOME && (!current || !state.conversations.some((c) => c.id === current))) {
     current = (state.conversations.find((c) => c.kind === "im") || state.conversations[0]).id;
   }
+  openLinked();
+  save("conversation", current === HOME ? null : current); // the Home tab opens by a click
+  save("assistantThread", assistantThread);
   renderSidebar();
   renderConversation();
   renderAssistant();
   renderModal();
   renderDeliveries();
+  showLinked();
+}
+
+// A message's link (what chat.getPermalink gives in the sandbox): its conversation, or the
+// assistant chat it is in, opened at the message.
+function linkedMessage() {
+  const match = /^#message\/([A-Z0-9]+)\/([0-9.]+)$/.exec(window.location.hash);
+  return match ? { channel: match[1], ts: match[2], shown: false } : null;
+}
+
+function openLinked() {
+  if (!linked || linked.opened) return;
+  const item = (state.items[linked.channel] || []).find((it) => it.ts === linked.ts);
+  const root = item && (item.thread_ts || item.ts);
+  const chat = state.assistant_threads.find((t) => t.channel === linked.channel && t.thread_ts === root);
+  if (chat) {
+    assistantThread = chat.thread_ts;
+  } else if (state.conversations.some((c) => c.id === linked.channel)) {
+    current = linked.channel;
+  }
+  linked.opened = true;
+}
+
+function showLinked() {
+  if (!linked || linked.shown) return;
+  const node = document.querySelector(`.msg[data-ts="${CSS.escape(linked.ts)}"]`);
+  if (!node) return;
+  for (const old of document.querySelectorAll(".msg.linked")) old.classList.remove("linked");
+  node.classList.add("linked");
+  node.scrollIntoView({ block: "center" });
+  linked.shown = true;
 }
 
 function renderSidebar() {
@@ -411,6 +460,11 @@ function renderSidebar() {
   $("#dms").innerHTML = state.conversations.filter((c) => c.kind === "im").map(item).join("");
   $("#apps").innerHTML = `<li><button type="button" data-conversation="${HOME}" class="${
     current === HOME ? "current" : ""}">⌂ ${esc(state.bot.name)} · Home</button></li>`;
+  // Earlier chats with the assistant, newest first: a click opens one in the panel again.
+  const chats = [...state.assistant_threads].sort((a, b) => Number(b.thread_ts) - Number(a.thread_ts));
+  $("#assistant-chats-title").hidden = !chats.length;
+  $("#assistant-chats").innerHTML = chats.map((t) => `<li><button type="button" data-assistant-thread="${esc(t.thread_ts)}" class="${
+    t.thread_ts === assistantThread ? "current" : ""}" title="Open this chat in the assistant panel">✦ ${esc(t.title || "New chat")}</button></li>`).join("");
   const mlflow = $("#mlflow-link");
   if (state.mlflow_url) {
     mlflow.href = state.mlflow_url;
@@ -485,6 +539,7 @@ function itemHtml(it, isRoot, channel = current) {
     : "";
   const reply = isRoot && it.kind === "message" ? `<button type="button" class="reply-link" data-reply="${esc(it.ts)}">Reply in thread</button>` : "";
   const classes = ["msg", `kind-${it.kind}`, fromApp ? "from-bot" : "from-person", `sender-${it.sender || "user"}`];
+  if (linked && linked.ts === it.ts && linked.channel === channel) classes.push("linked");
   return `<div class="${classes.join(" ")}" data-ts="${esc(it.ts)}" data-kind="${it.kind}" data-streamed="${Boolean(it.streamed)}">
     <div class="avatar">${esc(name[0].toUpperCase())}</div>
     <div>
@@ -648,7 +703,7 @@ async function send() {
 }
 
 document.addEventListener("click", async (event) => {
-  const target = event.target.closest("[data-act=click], [data-conversation], [data-reply], [data-modal], [data-prompt], #thread-cancel, #assistant-toggle, #assistant-close");
+  const target = event.target.closest("[data-act=click], [data-conversation], [data-assistant-thread], [data-reply], [data-modal], [data-prompt], #thread-cancel, #assistant-toggle, #assistant-close");
   if (!target) return;
   if (target.dataset.act === "click") {
     await act(target, { choice: target.dataset.choice });
@@ -662,6 +717,9 @@ document.addEventListener("click", async (event) => {
       return;
     }
     if (moved && assistantThread) await post("/sandbox/assistant/context", { thread_ts: assistantThread, viewing: current });
+  } else if (target.dataset.assistantThread) {
+    assistantThread = target.dataset.assistantThread;
+    render();
   } else if (target.id === "assistant-toggle") {
     await openAssistant();
   } else if (target.id === "assistant-close") {
@@ -722,6 +780,12 @@ $("#composer-input").addEventListener("keydown", (event) => {
     event.preventDefault();
     send();
   }
+});
+
+linked = linkedMessage();
+window.addEventListener("hashchange", () => {
+  linked = linkedMessage();
+  if (state) render();
 });
 
 const stream = new EventSource("/sandbox/stream");

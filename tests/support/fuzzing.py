@@ -10,6 +10,11 @@ waiting for it with a hard timeout. Hypothesis generates, runs and shrinks examp
 
 Profiles: "ci" (the default: a few hundred examples per kind) and "deep" (ten times as many),
 chosen with `HYPOTHESIS_PROFILE=deep`. They are applied per test, never loaded globally.
+
+Replay. Every run draws from a seed (`fuzz_seed`): the CI profile's is fixed (`CI_SEED`), so CI
+draws the same examples every run and a red run fails again on a rerun; a deep run draws a seed
+of its own, which the fuzz tests print; `HYPOTHESIS_SEED=<seed>` replays either. (No example
+database: every run is a fresh bot with fresh IDs; the seed is what replays it.)
 """
 
 from __future__ import annotations
@@ -17,38 +22,64 @@ from __future__ import annotations
 import asyncio
 import copy
 import os
+import random
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, seed, settings
 from hypothesis import strategies as st
 
 T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
 
 CI_EXAMPLES = 300
-DEEP_FACTOR = 10
+DEEP_EXAMPLES = CI_EXAMPLES * 10
+CI_SEED = 0
+_DEEP_SEED = random.SystemRandom().randrange(2**32)  # this process's, when none is given
 
-for _name, _examples in (("ci", CI_EXAMPLES), ("deep", CI_EXAMPLES * DEEP_FACTOR)):
-    settings.register_profile(
-        f"fuzz-{_name}",
-        max_examples=_examples,
-        deadline=None,  # the bot's 3 s answer bound is asserted by the properties themselves
-        suppress_health_check=[
-            HealthCheck.too_slow,
-            HealthCheck.data_too_large,
-            HealthCheck.large_base_example,
-            HealthCheck.filter_too_much,
-        ],
-        print_blob=True,
-        database=None,  # every run is new: fresh IDs, a fresh bot; replay with the printed blob
-    )
+_FUZZ = settings(
+    deadline=None,  # the bot's 3 s answer bound is asserted by the properties themselves
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+        HealthCheck.filter_too_much,
+    ],
+    print_blob=True,
+    database=None,  # every run is new: fresh IDs, a fresh bot; the seed replays it
+)
 
 
-def fuzz_settings(share: float = 1.0) -> settings:
-    """The active fuzz profile; `share` scales its examples for a cheaper kind."""
-    name = os.environ.get("HYPOTHESIS_PROFILE", "ci")
-    profile = settings.get_profile("fuzz-deep" if name == "deep" else "fuzz-ci")
-    return settings(profile, max_examples=max(10, int(profile.max_examples * share)))
+def _deep() -> bool:
+    return os.environ.get("HYPOTHESIS_PROFILE", "ci") == "deep"
+
+
+def fuzz_seed() -> int:
+    """The seed this run draws from: `HYPOTHESIS_SEED` if set, else the CI profile's fixed
+    one, else (deep) this process's own."""
+    given = os.environ.get("HYPOTHESIS_SEED", "").strip()
+    if given:
+        return int(given)
+    return _DEEP_SEED if _deep() else CI_SEED
+
+
+def fuzz_settings(share: float = 1.0) -> Callable[[F], F]:
+    """The active fuzz profile and seed, for a `@given` property; `share` scales its examples
+    for a cheaper kind."""
+    examples = DEEP_EXAMPLES if _deep() else CI_EXAMPLES
+    profile = settings(_FUZZ, max_examples=max(10, int(examples * share)))
+    chosen = fuzz_seed()
+
+    def apply(prop: F) -> F:
+        return seed(chosen)(profile(prop))  # type: ignore[no-any-return]
+
+    return apply
+
+
+def replay_hint() -> str:
+    """How to draw this run's examples again (the fuzz tests print it)."""
+    profile = "HYPOTHESIS_PROFILE=deep " if _deep() else ""
+    return f"seed {fuzz_seed()}: replay with {profile}HYPOTHESIS_SEED={fuzz_seed()}"
 
 
 class LoopBridge:
