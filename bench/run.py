@@ -210,47 +210,100 @@ class Bench:
         answer. Per question: sent → the first Slack call that shows text (`chat.startStream`,
         `chat.appendStream` or a posted message), minus the model's own time to first token;
         in assistant threads, sent → "thinking…" (`assistant.threads.setStatus`); and the
-        Slack calls each answer made."""
+        Slack calls each answer made. With `--ttfw-baseline TREE`, a second bot runs from that
+        checkout (e.g. a `git worktree` of main) beside this one, on its own store, and the
+        questions alternate between the two in pairs (a DM, an assistant thread): both under
+        the same load, in one run."""
         args = self.args
         self.llm.delay_s, self.llm.tokens_per_s = args.llm_ttft_s, args.llm_tokens_per_s
         self.llm.fixed_answer = " ".join(f"word{i % 50}" for i in range(args.answer_tokens))
-        await self.bot_idle(self.bot.url)
-        count = int(args.ttfw_rate * args.ttfw_seconds)
-        asked: list[tuple[str, str, str, float]] = []  # (channel, thread, kind, sent)
-        started = time.monotonic()
-        for i in range(count):
-            await asyncio.sleep(max(0.0, started + i / args.ttfw_rate - time.monotonic()))
-            channel, user = f"DTTFW{i:05d}", f"UTTFW{i:05d}"
-            if i % 2:  # the assistant panel: a thread Slack starts, then the question in it
-                opened = self.slack.start_assistant_thread(channel, user, None)
-                thread_ts = opened["assistant_thread"]["thread_ts"]
-                await self.sender.event(opened)
-                message = self.slack.add_user_message(
-                    channel, user, f"ttfw question {i}", thread_ts=thread_ts
-                )
-                event = dm(
-                    user,
-                    channel,
-                    f"ttfw question {i}",
-                    thread_ts=thread_ts,
-                    ts=message["ts"],
-                    event_ts=message["ts"],
-                )
-                sent = time.monotonic()
-                await self.sender.event(event)
-                asked.append((channel, thread_ts, "assistant", sent))
-            else:
-                sent = time.monotonic()
-                await self.sender.event(dm(user, channel, f"ttfw question {i}"))
-                asked.append((channel, "", "dm", sent))
-        for channel, _, _, _ in asked:
-            await final_answer(self.slack, channel)
+        bots = [(self.bot, self.sender)]
+        baseline = None
+        if args.ttfw_baseline is not None:
+            baseline = BotProcess(
+                {**self.bot_env, "BOT_DATA_DIR": str(self.work / "bot-data-baseline")},
+                self.work / "bot-baseline.log",
+                source=args.ttfw_baseline,
+            )
+            await asyncio.to_thread(baseline.start)
+            bots.append((baseline, SlackSender(baseline.url, self.secret, "T0TEAM", "ABOT")))
+        try:
+            for bot, _ in bots:
+                await self.bot_idle(bot.url)
+            count = int(args.ttfw_rate * args.ttfw_seconds)
+            asked: list[tuple[int, str, str, float]] = []  # (bot, channel, kind, sent)
+            started = time.monotonic()
+            for i in range(count):
+                await asyncio.sleep(max(0.0, started + i / args.ttfw_rate - time.monotonic()))
+                which = (i // 2) % len(bots)
+                sender = bots[which][1]
+                channel, user = f"DTTFW{i:05d}", f"UTTFW{i:05d}"
+                if i % 2:  # the assistant panel: a thread Slack starts, then the question in it
+                    opened = self.slack.start_assistant_thread(channel, user, None)
+                    thread_ts = opened["assistant_thread"]["thread_ts"]
+                    await sender.event(opened)
+                    message = self.slack.add_user_message(
+                        channel, user, f"ttfw question {i}", thread_ts=thread_ts
+                    )
+                    event = dm(
+                        user,
+                        channel,
+                        f"ttfw question {i}",
+                        thread_ts=thread_ts,
+                        ts=message["ts"],
+                        event_ts=message["ts"],
+                    )
+                    sent = time.monotonic()
+                    await sender.event(event)
+                    asked.append((which, channel, "assistant", sent))
+                else:
+                    sent = time.monotonic()
+                    await sender.event(dm(user, channel, f"ttfw question {i}"))
+                    asked.append((which, channel, "dm", sent))
+            for _, channel, _, _ in asked:
+                await final_answer(self.slack, channel)
+        finally:
+            if baseline is not None:
+                await bots[1][1].close()
+                await asyncio.to_thread(baseline.stop)
+        figures = [
+            self.first_word_figures(
+                [
+                    (i, channel, kind, sent)
+                    for i, (b, channel, kind, sent) in enumerate(asked)
+                    if b == which
+                ]
+            )
+            for which in range(len(bots))
+        ]
+        self.llm.reset()
+        self.results["time_to_first_word_ms"] = {
+            "questions": count,
+            "rate": args.ttfw_rate,
+            "llm": {
+                "ttft_s": args.llm_ttft_s,
+                "tokens_per_s": args.llm_tokens_per_s,
+                "answer_tokens": args.answer_tokens,
+            },
+            **figures[0],
+        }
+        if baseline is not None:
+            self.results["time_to_first_word_ms"]["baseline"] = {
+                "tree": str(args.ttfw_baseline),
+                **figures[1],
+            }
+        print(
+            json.dumps({"time_to_first_word_ms": self.results["time_to_first_word_ms"]}), flush=True
+        )
+
+    def first_word_figures(self, asked: list[tuple[int, str, str, float]]) -> dict[str, Any]:
+        """The first-word figures of the questions `asked`: (number, channel, kind, sent)."""
         first_word: list[float] = []
         pickup: list[float] = []  # sent → the model asked: ack, hand-over, status, prompt
         thinking: list[float] = []
         calls: list[int] = []
         appends: list[int] = []
-        for i, (channel, _, kind, sent) in enumerate(asked):
+        for i, channel, kind, sent in asked:
             mine = [
                 c
                 for c in self.slack.calls
@@ -277,29 +330,19 @@ class Bench:
                 thinking.append((min(status) - sent) * 1000 if status else float("inf"))
             calls.append(len(mine))
             appends.append(sum(c.method == "chat.appendStream" for c in mine))
-        self.llm.reset()
         first_word.sort()
+        pickup.sort()
         thinking.sort()
-        self.results["time_to_first_word_ms"] = {
-            "questions": count,
-            "rate": args.ttfw_rate,
-            "llm": {
-                "ttft_s": args.llm_ttft_s,
-                "tokens_per_s": args.llm_tokens_per_s,
-                "answer_tokens": args.answer_tokens,
-            },
+        return {
             "p50": round(statistics.median(first_word), 1),
             "p99": round(first_word[max(0, round(0.99 * len(first_word)) - 1)], 1),
             "model_asked_p50": round(statistics.median(pickup), 1),
-            "model_asked_p99": round(sorted(pickup)[max(0, round(0.99 * len(pickup)) - 1)], 1),
+            "model_asked_p99": round(pickup[max(0, round(0.99 * len(pickup)) - 1)], 1),
             "thinking_p50": round(statistics.median(thinking), 1),
             "thinking_max": round(thinking[-1], 1),
             "slack_calls_per_answer": round(statistics.median(calls), 1),
             "appends_per_answer": round(statistics.median(appends), 1),
         }
-        print(
-            json.dumps({"time_to_first_word_ms": self.results["time_to_first_word_ms"]}), flush=True
-        )
 
     # -- 4. feedback ------------------------------------------------------------------------
 
@@ -842,6 +885,11 @@ def main() -> None:
     parser.add_argument("--clicks-visible", type=int, default=30)
     parser.add_argument("--ttfw-rate", type=float, default=10.0, help="questions a second")
     parser.add_argument("--ttfw-seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--ttfw-baseline",
+        type=lambda tree: Path(tree).resolve(),
+        help="a checkout (e.g. a git worktree of main) whose bot runs beside this one (ttfw)",
+    )
     parser.add_argument("--llm-ttft-s", type=float, default=0.3, help="the model's first token")
     parser.add_argument("--llm-tokens-per-s", type=float, default=50.0)
     parser.add_argument("--answer-tokens", type=int, default=400)

@@ -31,8 +31,15 @@ class BotProcess:
     """`python -m bot` and its `args`: e.g. `("web",)` or `("worker",)` (process types on a
     shared store; a standalone worker has no HTTP port: it is ready when it says so)."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_path: Path,
+        args: tuple[str, ...] = (),
+        source: Path = ROOT,
+    ) -> None:
         self.args = args
+        self.source = source  # the tree whose `bot` runs: another checkout to compare with
         self.port = free_port()
         self.env = {**env, "PORT": str(self.port), "HOST": "127.0.0.1"}
         self.url = f"http://127.0.0.1:{self.port}"
@@ -44,7 +51,7 @@ class BotProcess:
         log = open(self.log_path, "ab")  # noqa: SIM115 - the process owns it
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot", *self.args],
-            cwd=ROOT,
+            cwd=self.source,
             env=clean_environment(self.env),
             stdout=log,
             stderr=subprocess.STDOUT,

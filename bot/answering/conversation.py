@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.answering.answerer import Answerer, Question
-from bot.answering.assistant import AssistantPanel
+from bot.answering.assistant import AssistantPanel, PanelQuestion
 from bot.answering.conversation_kind import ConversationKinds
 from bot.answering.incoming import IncomingMessage
 from bot.answering.slack_reply import PostedAnswer, SlackThreadReply
@@ -118,11 +119,15 @@ class Conversation:
     ) -> PostedAnswerEntry | None:
         if not message.is_dm:
             await self._answers.join_thread(message.channel_id, message.reply_thread_ts)
-        history = await _thread_history(client, message) if message.thread_ts is not None else []
         text = clean_text(message.text, message.bot_user_id)
-        panel = None
-        if self._assistant is not None:
-            panel = await self._assistant.prepare_answer(message, text, client)
+        # The thread's history (a Slack call) and the panel's title and viewed channel (the
+        # store, Slack) side by side: both come before the model is asked.
+        history, panel = await asyncio.gather(
+            _thread_history(client, message) if message.thread_ts is not None else _no_history(),
+            self._assistant.prepare_answer(message, text, client)
+            if self._assistant is not None
+            else _no_panel(),
+        )
         viewing = panel.viewing if panel is not None else None
         if panel is not None:
             kind = ASSISTANT
@@ -189,6 +194,14 @@ async def _earlier_attempt(client: AsyncWebClient, message: IncomingMessage) -> 
         return EarlierAttempt(True, frozenset())
     unfinished = frozenset(str(m["ts"]) for m in later_from_bot if not m.get("metadata"))
     return EarlierAttempt(False, unfinished)
+
+
+async def _no_history() -> list[ChatMessage]:
+    return []
+
+
+async def _no_panel() -> PanelQuestion | None:
+    return None
 
 
 async def _thread_history(client: AsyncWebClient, message: IncomingMessage) -> list[ChatMessage]:
