@@ -548,10 +548,15 @@ class SlackEmulator:
         return {}
 
     def _history(self, args: dict, root_ts: str | None) -> dict:
+        """A thread's replies (oldest first) or a channel's history (newest first), as Slack
+        pages them: `oldest`/`latest` (exclusive unless `inclusive`) before `limit`, the next
+        page through `response_metadata.next_cursor`."""
         channel = _required(args, "channel")
         if channel not in self.messages and channel not in self.channels:
             raise SlackApiError("channel_not_found")
         include_metadata = str(args.get("include_all_metadata", "")).lower() in ("1", "true")
+        inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
+        oldest, latest = args.get("oldest"), args.get("latest")
         found = []
         for message in self.messages[channel]:
             if root_ts is not None and not (
@@ -560,6 +565,8 @@ class SlackEmulator:
                 continue
             if root_ts is None and message.get("thread_ts") not in (None, message["ts"]):
                 continue
+            if root_ts is None and not _within(message["ts"], oldest, latest, inclusive):
+                continue
             copy = {k: v for k, v in message.items() if k not in ("channel", "streaming")}
             if not include_metadata:
                 copy.pop("metadata", None)
@@ -567,22 +574,22 @@ class SlackEmulator:
         limit = int(args.get("limit") or 100)
         if root_ts is None:
             found.reverse()  # history is newest first
-        return {"messages": found[:limit], "has_more": len(found) > limit}
+        cursor = str(args.get("cursor") or "")
+        if cursor and not cursor.startswith("next:"):
+            raise SlackApiError("invalid_cursor")
+        offset = int(cursor.removeprefix("next:") or 0) if cursor else 0
+        more = offset + limit < len(found)
+        return {
+            "messages": found[offset : offset + limit],
+            "has_more": more,
+            "response_metadata": {"next_cursor": f"next:{offset + limit}" if more else ""},
+        }
 
     def _m_conversations_replies(self, args: dict) -> dict:
         return self._history(args, _required(args, "ts"))
 
     def _m_conversations_history(self, args: dict) -> dict:
-        result = self._history(args, None)
-        latest = args.get("latest")
-        if latest:
-            inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
-            result["messages"] = [
-                m
-                for m in result["messages"]
-                if float(m["ts"]) < float(latest) or (inclusive and m["ts"] == latest)
-            ]
-        return result
+        return self._history(args, None)
 
     def _m_conversations_info(self, args: dict) -> dict:
         channel = _required(args, "channel")
@@ -760,3 +767,13 @@ def _validate_metadata(raw: Any) -> dict[str, Any]:
     ):
         raise SlackApiError("invalid_metadata_format")
     return raw
+
+
+def _within(ts: str, oldest: object, latest: object, inclusive: bool) -> bool:
+    """Whether a message's `ts` is inside conversations.history's `oldest`..`latest`."""
+    moment = float(ts)
+    if oldest and (moment < float(str(oldest)) or (moment == float(str(oldest)) and not inclusive)):
+        return False
+    return not (
+        latest and (moment > float(str(latest)) or (moment == float(str(latest)) and not inclusive))
+    )

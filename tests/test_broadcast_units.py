@@ -14,6 +14,7 @@ from bot.broadcast.alert_rules import RECOVERY_MARGIN, Thresholds, Verdict, Vote
 from bot.broadcast.schedule import DigestSchedule, Period
 from bot.report.model import (
     ChannelFeedback,
+    Correction,
     FeedbackReport,
     LowRatedAnswer,
     RatingSummary,
@@ -254,6 +255,10 @@ def report() -> tuple[FeedbackReport, ReasonFigures]:
             a.trace_id: (Reason("U1", "inaccurate", f"reason for {a.question}", 0),)
             for a in ANSWERS
         },
+        corrected=len(ANSWERS),
+        corrections={
+            a.trace_id: (Correction("U2", f"correction for {a.question}", 0),) for a in ANSWERS
+        },
     )
     return built, reasons
 
@@ -274,7 +279,9 @@ def test_only_public_answers_and_those_of_the_channel_posted_in_are_quoted() -> 
         )
         assert hidden.trace_url == answer.trace_url  # the trace link stays
         assert [r.comment for r in reasons.given[answer.trace_id]] == [None]
+        assert answer.trace_id not in reasons.corrections
     assert reasons.given["t-public"][0].comment == "reason for public question"
+    assert set(reasons.corrections) == {"t-public", "t-here"}
 
 
 def test_channels_a_post_may_not_name_are_added_up_unnamed() -> None:

@@ -184,6 +184,8 @@ async def test_a_crash_between_posting_and_recording_does_not_post_twice(
         await doomed.digest.run_due()
     await doomed.close()
     assert len(digests(slack, channel)) == 1
+    for n in range(450):  # a busy channel: the post is pages back in its history
+        slack.add_user_message(channel, "U0CHATTY", f"chatter {n}")
     restarted = await instances(clock, None, "host-a:2")
     await restarted.digest.run_due()  # the claim is still held: nothing
     clock.now += LEASE_S + 1  # the dead holder's claim ran out

@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,10 +19,11 @@ from bot.feedback.recorder import (
     FeedbackRecorder,
     InvalidFeedback,
 )
-from bot.storage.store import Store
+from bot.storage.store import Store, StoreUnavailable
 from bot.tracing.data_model import (
     CORRECTION,
     CORRECTION_MAX_CHARS,
+    DATASET_ADD,
     RATING_DIMENSIONS,
     REASON,
     SCORES,
@@ -365,3 +367,35 @@ async def test_a_correction_over_the_limit_or_not_text_is_refused(recording: Rec
         await recording.recorder.correct(trace_id, "U1", 42)  # type: ignore[arg-type]
     with pytest.raises(InvalidFeedback):
         await recording.recorder.correct("tr-nope", "U1", "text")
+
+
+@pytest.mark.parametrize("kind", ["vote", "correction"])
+async def test_an_automatic_dataset_add_is_committed_with_the_feedback_that_caused_it(
+    store: Store, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """The store fails every transaction after the feedback's own (a crash, a database going
+    away): the add that DATASET_AUTO_ADD asks for is kept all the same, since the same 👎 or
+    correction again would change nothing and never ask for it again."""
+    outbox = Outbox(store)
+    recorder = FeedbackRecorder(outbox, lambda: None, auto_add="negative")
+    trace_id, run = new_trace_id(), store.run
+    transactions = 0
+
+    async def first_only(work: Any) -> Any:
+        nonlocal transactions
+        transactions += 1
+        if transactions > 1:
+            raise StoreUnavailable("gone after the first commit")
+        return await run(work)
+
+    monkeypatch.setattr(store, "run", first_only)
+    with pytest.raises(StoreUnavailable):  # whatever comes after the first commit fails
+        if kind == "vote":
+            await recorder.vote(trace_id, "U1", False)
+            await recorder.vote(trace_id, "U1", False)  # the same 👎 again: a read, refused
+        else:
+            await recorder.correct(trace_id, "U1", "Say 42.")
+            await recorder.correct(trace_id, "U1", "Say 42.")
+    monkeypatch.setattr(store, "run", run)
+    names = {e.intent.name for e in await due(outbox, 100, ignore_backoff=True)}
+    assert names == {VOTE if kind == "vote" else CORRECTION, DATASET_ADD}

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 EVENT_TYPE = "feedback_bot_broadcast"
 HISTORY_LIMIT = 200
+# Pages of history read while looking for an earlier post (a busy channel): 4,000 messages.
+HISTORY_PAGES = 20
 # Slack's answers that no retry can change.
 FOR_GOOD = frozenset(
     {
@@ -75,26 +77,42 @@ async def find_post(
     client: AsyncWebClient, channel: str, key: str, *, since: float, thread_ts: str | None = None
 ) -> str | None:
     """The ts of the bot's post carrying `key` in `channel` (in the thread, if given), made
-    after `since` (seconds since the epoch), or None."""
-    try:
-        if thread_ts is None:
-            response = await client.conversations_history(
-                channel=channel,
-                oldest=f"{max(0.0, since - 60):.6f}",
-                limit=HISTORY_LIMIT,
-                include_all_metadata=True,
-            )
-        else:
-            response = await client.conversations_replies(
-                channel=channel, ts=thread_ts, limit=HISTORY_LIMIT, include_all_metadata=True
-            )
-    except SLACK_FAILURES as error:
-        reason = slack_error_reason(error)
-        raise PostFailed(f"could not look for an earlier post: {reason}", for_good=False) from error
-    for message in response.get("messages") or []:
-        if isinstance(message, dict) and key_of(message) == key:
-            return str(message["ts"])
-    return None
+    after `since` (seconds since the epoch), or None. Page by page, newest first: a busy
+    channel may have had many messages since (up to `HISTORY_PAGES` pages are read)."""
+    cursor: str | None = None
+    for _ in range(HISTORY_PAGES):
+        try:
+            if thread_ts is None:
+                response = await client.conversations_history(
+                    channel=channel,
+                    oldest=f"{max(0.0, since - 60):.6f}",
+                    limit=HISTORY_LIMIT,
+                    include_all_metadata=True,
+                    cursor=cursor,
+                )
+            else:
+                response = await client.conversations_replies(
+                    channel=channel,
+                    ts=thread_ts,
+                    limit=HISTORY_LIMIT,
+                    include_all_metadata=True,
+                    cursor=cursor,
+                )
+        except SLACK_FAILURES as error:
+            reason = slack_error_reason(error)
+            raise PostFailed(
+                f"could not look for an earlier post: {reason}", for_good=False
+            ) from error
+        for message in response.get("messages") or []:
+            if isinstance(message, dict) and key_of(message) == key:
+                return str(message["ts"])
+        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor:
+            return None
+    raise PostFailed(
+        f"could not look for an earlier post: more than {HISTORY_PAGES} pages of history",
+        for_good=False,
+    )
 
 
 async def post(

@@ -109,11 +109,16 @@ class Outbox:
         await self._store.run(lambda conn: self._write(conn, intents, now))
 
     async def submit_unless(
-        self, intent: FeedbackIntent, unless: Callable[[LatestIntent | None], bool]
+        self,
+        intent: FeedbackIntent,
+        unless: Callable[[LatestIntent | None], bool],
+        *,
+        also: Sequence[FeedbackIntent] = (),
     ) -> bool:
-        """Commit `intent` unless `unless(the latest intent of its key)` is true; one
-        transaction, so two clicks at once cannot both act on the same old vote. True if
-        committed."""
+        """Commit `intent`, and `also` with it, unless `unless(the latest intent of its key)`
+        is true; one transaction, so two clicks at once cannot both act on the same old vote,
+        and what follows from the intent (a dataset add) is kept if and only if it is. True
+        if committed."""
         now = time.time()
         key = (
             latest.c.trace_id == intent.trace_id,
@@ -132,7 +137,7 @@ class Outbox:
                 if found is not None or self._first_latest(conn, intent, now):
                     break
                 # Another transaction wrote the key's first intent meanwhile: check again.
-            self._write(conn, [intent], now)
+            self._write(conn, [intent, *also], now)
             return True
 
         return await self._store.run(write)

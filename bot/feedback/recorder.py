@@ -78,14 +78,14 @@ class FeedbackRecorder:
     ) -> VoteResult:
         """👍 (True), 👎 (False) or a withdrawn vote (None) by `user_id` on the answer."""
         _check(trace_id, user_id)
+        auto_add = positive is False and self._auto_add == "negative"
         changed = await self._outbox.submit_unless(
             _intent(trace_id, user_id, VOTE, positive, None, channel, origin),
             unless=lambda latest: latest is not None and latest.value == positive,
+            also=self._auto_added(trace_id) if auto_add else (),
         )
         if not changed:
             return VoteResult(changed=False)
-        if positive is False and self._auto_add == "negative":
-            await self._outbox.submit([_dataset_add(trace_id, f"auto:{self._auto_add}", "auto")])
         self._wake()
         wants_reason = positive is False and REASON not in await self._outbox.latest(
             trace_id, user_id
@@ -168,15 +168,21 @@ class FeedbackRecorder:
         value = text if text and text.strip() else None
         if value is not None and len(value) > CORRECTION_MAX_CHARS:
             raise InvalidFeedback(f"a correction is at most {CORRECTION_MAX_CHARS} characters")
+        auto_add = value is not None and self._auto_add in ("corrected", "negative")
         changed = await self._outbox.submit_unless(
             _intent(trace_id, user_id, CORRECTION, value, None, channel, origin),
             unless=lambda latest: (latest.value if latest is not None else None) == value,
+            also=self._auto_added(trace_id) if auto_add else (),
         )
-        if changed and value is not None and self._auto_add in ("corrected", "negative"):
-            await self._outbox.submit([_dataset_add(trace_id, f"auto:{self._auto_add}", "auto")])
         if changed:
             self._wake()
         return changed
+
+    def _auto_added(self, trace_id: str) -> tuple[FeedbackIntent]:
+        """The dataset add `DATASET_AUTO_ADD` asks for, committed with the feedback that
+        caused it (a crash between two commits would keep the 👎 and lose the add for good:
+        the same 👎 again changes nothing)."""
+        return (_dataset_add(trace_id, f"auto:{self._auto_add}", "auto"),)
 
     async def add_to_dataset(self, trace_id: str, by: str, *, origin: str = "report") -> None:
         """Add the answer to the evaluation dataset (again: its record is updated), once the

@@ -2,8 +2,9 @@
 
 Such a post never quotes a question, answer or comment from a DM, a group DM or a private
 channel other than the channel it is posted in, nor names such a conversation: an answer from
-one shows as "a question in a private conversation" with only its trace link, and the
-channels' rows of such conversations are added up into one unnamed row.
+one shows as "a question in a private conversation" with only its trace link (its 👎 reasons
+without their comments, no correction), and the channels' rows of such conversations are
+added up into one unnamed row.
 
 Where a question was asked is its trace's `slack.conversation_kind` tag. The rule fails
 closed: only `public_channel` is public; every other kind, an unknown one, and a missing tag
@@ -46,10 +47,14 @@ def for_channel(
 ) -> tuple[FeedbackReport, ReasonFigures]:
     """The report and its reasons as a post in `posted_in` may show them."""
     lowest = tuple(_answer(answer, posted_in) for answer in report.lowest)
-    private = {a.trace_id for a in report.lowest if not may_quote(*_where(a), posted_in)}
+    # Fail closed: what people wrote is shown only for answers the post may quote.
+    quotable = {a.trace_id for a in report.lowest if may_quote(*_where(a), posted_in)}
     given = {
-        trace_id: tuple(_uncommented(r) for r in found) if trace_id in private else found
+        trace_id: found if trace_id in quotable else tuple(_uncommented(r) for r in found)
         for trace_id, found in reasons.given.items()
+    }
+    corrections = {
+        trace_id: found for trace_id, found in reasons.corrections.items() if trace_id in quotable
     }
     channel = report.channel
     if channel is not None and not may_name(channel, public_channels, posted_in):
@@ -60,7 +65,7 @@ def for_channel(
         lowest=lowest,
         negative_channels=_channels(report.negative_channels, public_channels, posted_in),
     )
-    return shared, dataclasses.replace(reasons, given=given)
+    return shared, dataclasses.replace(reasons, given=given, corrections=corrections)
 
 
 def _where(answer: LowRatedAnswer) -> tuple[str | None, str | None]:
