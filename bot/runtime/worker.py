@@ -107,8 +107,11 @@ def dataset_adder(settings: Settings) -> Callable[[str, str], str]:
 
 def job_kinds(settings: Settings, store: Store) -> list[JobKind]:
     """The kinds of durable job this worker runs (bot/storage/jobs.py): each a name, its
-    handler and its policy. Dataset adds (issue 23), digests and alert checks (issue 24) are
-    registered here; with none, the job runner makes no query at all."""
+    handler and its policy; with none, the job runner makes no query at all. None yet: dataset
+    adds ride the feedback outbox (they wait for their trace's other feedback, which the
+    outbox knows), and the digest and alerts claim their turns in their own table
+    (bot/storage/broadcasts.py) until the core has what they need (a clock tests can move,
+    an outcome per job, repeating jobs: bench/notes.md, "One queue core")."""
     return []
 
 
