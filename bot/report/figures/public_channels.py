@@ -6,12 +6,11 @@ A tracking server without trace metrics gives no public channel: the rule then n
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
+from bot.report.figures.vote_rates import summary_counts
 from bot.report.trace_records import NoTraceMetrics
 from bot.report.window import ReportWindow
-from bot.tracing.counted_feedback import SUMMARY, Summary
 from bot.tracing.data_model import PUBLIC_CHANNEL, TAG_CONVERSATION_KIND
 
 if TYPE_CHECKING:
@@ -25,30 +24,13 @@ def public_channels(
 ) -> frozenset[str]:
     """The channels whose answers in `window` with feedback were asked in a public channel
     (blocking: run it in a worker thread)."""
-    request = {
-        "experiment_ids": [experiment_id],
-        "start_time_ms": window.start_ms,
-        "end_time_ms": window.end_ms - 1,
-        "aggregations": [{"aggregation_type": "COUNT"}],
-        "view_type": "ASSESSMENTS",
-        "metric_name": "assessment_count",
-        "dimensions": ["assessment_value"],
-        "filters": [
-            f"assessment.name = '{SUMMARY}'",
-            f"trace.tag.`{TAG_CONVERSATION_KIND}` = '{PUBLIC_CHANNEL}'",
-        ],
-    }
     try:
-        points = source.metric_points(request)
+        summaries = summary_counts(
+            source,
+            experiment_id,
+            window,
+            f"trace.tag.`{TAG_CONVERSATION_KIND}` = '{PUBLIC_CHANNEL}'",
+        )
     except NoTraceMetrics:
         return frozenset()
-    channels = set()
-    for point in points:
-        try:
-            value = json.loads(point.dimensions.get("assessment_value") or "null")
-        except ValueError:
-            continue
-        summary = Summary.parse(value) if isinstance(value, str) else None
-        if summary is not None and summary.channel:
-            channels.add(summary.channel)
-    return frozenset(channels)
+    return frozenset(summary.channel for summary in summaries if summary.channel)

@@ -31,6 +31,22 @@ def vote_counts(source: TraceSource, experiment_id: str | None, window: ReportWi
     """The votes on the answers given in `window` (blocking: run it in a worker thread)."""
     if experiment_id is None:
         return VoteCounts()
+    up: Counter[str] = Counter()
+    down: Counter[str] = Counter()
+    for summary, n in summary_counts(source, experiment_id, window).items():
+        channel = summary.channel or ""
+        up[channel] += summary.up * n
+        down[channel] += summary.down * n
+    channels = {c: (up[c], down[c]) for c in set(up) | set(down) if c and up[c] + down[c]}
+    return VoteCounts(sum(up.values()), sum(down.values()), channels)
+
+
+def summary_counts(
+    source: TraceSource, experiment_id: str, window: ReportWindow, *filters: str
+) -> Counter[Summary]:
+    """How many answers given in `window` have each feedback summary, in one aggregate
+    request; `filters`: more of QueryTraceMetrics' filters (`trace.tag.…`). Raises what the
+    source raises (NoTraceMetrics: a server without the endpoint)."""
     points = source.metric_points(
         {
             "experiment_ids": [experiment_id],
@@ -40,22 +56,16 @@ def vote_counts(source: TraceSource, experiment_id: str | None, window: ReportWi
             "view_type": "ASSESSMENTS",
             "metric_name": "assessment_count",
             "dimensions": ["assessment_value"],
-            "filters": [f"assessment.name = '{SUMMARY}'"],
+            "filters": [f"assessment.name = '{SUMMARY}'", *filters],
         }
     )
-    up: Counter[str] = Counter()
-    down: Counter[str] = Counter()
+    counts: Counter[Summary] = Counter()
     for point in points:
         try:
             value = json.loads(point.dimensions.get("assessment_value") or "null")
         except ValueError:
             continue
         summary = Summary.parse(value) if isinstance(value, str) else None
-        if summary is None:
-            continue
-        n = round(point.values.get("COUNT", 0.0))
-        channel = summary.channel or ""
-        up[channel] += summary.up * n
-        down[channel] += summary.down * n
-    channels = {c: (up[c], down[c]) for c in set(up) | set(down) if c and up[c] + down[c]}
-    return VoteCounts(sum(up.values()), sum(down.values()), channels)
+        if summary is not None:
+            counts[summary] += round(point.values.get("COUNT", 0.0))
+    return counts
