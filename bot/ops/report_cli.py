@@ -112,12 +112,9 @@ def tracking_settings() -> TrackingSettings:
 
 def run(args: argparse.Namespace, settings: TrackingSettings) -> int:
     from bot.report.trace_pages import TraceSource
-    from bot.tracing.rest import MlflowRest
-    from bot.tracing.setup import bound_mlflow_client
 
     query = answer_query(args)
-    bound_mlflow_client(settings)
-    source = TraceSource(MlflowRest.from_settings(settings), settings.mlflow_experiment_name)
+    source = TraceSource.of(settings)
     try:
         if args.command == "report":
             report, reasons = report_with_reasons(source, query, settings.mlflow_ui_base)

@@ -46,10 +46,6 @@ class Reports:
         front's start."""
         if self._source is None:
             from bot.report.trace_pages import TraceSource
-            from bot.tracing.rest import MlflowRest
-            from bot.tracing.setup import bound_mlflow_client
 
-            bound_mlflow_client(self._tracking)
-            rest = MlflowRest.from_settings(self._tracking)  # no call may block for minutes
-            self._source = TraceSource(rest, self._tracking.mlflow_experiment_name)
+            self._source = TraceSource.of(self._tracking)
         return self._source

@@ -13,7 +13,9 @@ from typing import Any
 from bot.report.trace_records import AnswerQuery, NoTraceMetrics
 from bot.tracing.rest import TRACE_PAGE_SIZE, MlflowRest
 from bot.tracing.rest_errors import EndpointNotFound, InvalidParameter
+from bot.tracing.setup import bound_mlflow_client
 from bot.tracing.trace_records import MetricPoint, TraceRecord
+from config import TrackingSettings
 
 
 class TraceSource:
@@ -23,6 +25,13 @@ class TraceSource:
         self.rest = rest
         self.experiment_name = experiment_name
         self.offers_metrics = True  # until the server says it has no trace metrics endpoint
+
+    @classmethod
+    def of(cls, tracking: TrackingSettings) -> TraceSource:
+        """The bot's experiment on its tracking server, where no call may block for minutes
+        (the adapter's bounds, and MLflow's own client bounded alike)."""
+        bound_mlflow_client(tracking)
+        return cls(MlflowRest.from_settings(tracking), tracking.mlflow_experiment_name)
 
     def experiment_id(self) -> str | None:
         """The experiment's ID, or None when it does not exist (no answer was ever traced)."""
