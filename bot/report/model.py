@@ -119,10 +119,9 @@ class RatingSummary:
     average: float | None  # 1–5
 
 
-@dataclass(frozen=True)
-class TrendBucket:
-    start: date  # the day, or the week's Monday
-    answers: int
+class PositiveRate:
+    """👍 / (👍 + 👎) of a group of answers with `up` and `down` votes (the dataclasses below)."""
+
     up: int
     down: int
 
@@ -132,7 +131,15 @@ class TrendBucket:
 
 
 @dataclass(frozen=True)
-class TimelinePoint:
+class TrendBucket(PositiveRate):
+    start: date  # the day, or the week's Monday
+    answers: int
+    up: int
+    down: int
+
+
+@dataclass(frozen=True)
+class TimelinePoint(PositiveRate):
     """One step of the timeline the charts draw (2 hours or a day: `ReportWindow.step`)."""
 
     start: datetime  # UTC
@@ -140,17 +147,13 @@ class TimelinePoint:
     up: int
     down: int
 
-    @property
-    def positive_rate(self) -> float | None:
-        return percent(self.up, self.up + self.down)
-
 
 # The segment of answers whose trace has no conversation kind (asked before it was recorded).
 NOT_RECORDED = "not_recorded"
 
 
 @dataclass(frozen=True)
-class SegmentFeedback:
+class SegmentFeedback(PositiveRate):
     """The answers asked in one kind of conversation (data_model.CONVERSATION_KINDS, or
     NOT_RECORDED), and their votes."""
 
@@ -158,10 +161,6 @@ class SegmentFeedback:
     answers: int
     up: int
     down: int
-
-    @property
-    def positive_rate(self) -> float | None:
-        return percent(self.up, self.up + self.down)
 
 
 @dataclass(frozen=True)
@@ -190,7 +189,7 @@ class ChannelFeedback:
 
 
 @dataclass(frozen=True)
-class FeedbackReport:
+class FeedbackReport(PositiveRate):
     window: ReportWindow
     channel: str | None
     experiment_id: str | None
@@ -210,10 +209,6 @@ class FeedbackReport:
     @property
     def feedback_rate(self) -> float | None:
         return percent(self.answers_with_feedback, self.answers)
-
-    @property
-    def positive_rate(self) -> float | None:
-        return percent(self.up, self.up + self.down)
 
 
 @dataclass(frozen=True)
