@@ -4,6 +4,11 @@ Open loop: request i is due at start + i / rate whatever happened to the others,
 latency counts from when it was due (no coordinated omission). Run as its own process:
     python -m bench.load URL SECRET KIND RATE SECONDS TEMPLATE.json
 prints one JSON object: achieved throughput, latencies (ms), status counts.
+
+Each request is unique: a question gets event ID `EvLOAD<i>` in channel `DLOAD<i>`, a click
+or a submission comes from user `ULOAD<i>`, so what a run leaves in the store and on the
+tracking server can be counted exactly. TEMPLATE.json holds one payload, or a list of them:
+request i is built from payload i mod their number (votes spread over several answers).
 """
 
 from __future__ import annotations
@@ -36,9 +41,20 @@ def body_for(kind: str, template: dict[str, Any], i: int) -> tuple[bytes, str]:
     return urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded"
 
 
+def templates_of(loaded: dict[str, Any] | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """TEMPLATE.json's payloads: one, or a list."""
+    return loaded if isinstance(loaded, list) else [loaded]
+
+
 async def run(
-    url: str, secret: str, kind: str, rate: float, seconds: float, template: dict
+    url: str,
+    secret: str,
+    kind: str,
+    rate: float,
+    seconds: float,
+    template: dict[str, Any] | list[dict[str, Any]],
 ) -> dict:
+    payloads = templates_of(template)
     verifier = SignatureVerifier(secret)
     count = int(rate * seconds)
     latencies: list[float] = []
@@ -49,7 +65,7 @@ async def run(
     ) as http:
 
         async def one(i: int, due: float) -> None:
-            body, content_type = body_for(kind, template, i)
+            body, content_type = body_for(kind, payloads[i % len(payloads)], i)
             ts = str(int(time.time()))
             headers = {
                 "Content-Type": content_type,
