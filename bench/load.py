@@ -59,6 +59,7 @@ async def run(
     count = int(rate * seconds)
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
+    errors: dict[str, str] = {}  # the first message of each kind of failure
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(
         connector=connector, timeout=aiohttp.ClientTimeout(total=10)
@@ -78,6 +79,7 @@ async def run(
                     statuses[str(response.status)] += 1
             except (aiohttp.ClientError, TimeoutError) as error:
                 statuses[type(error).__name__] += 1
+                errors.setdefault(type(error).__name__, str(error)[:200])
                 return
             latencies.append((time.perf_counter() - due) * 1000)
 
@@ -98,6 +100,7 @@ async def run(
         "achieved_rps": round(len(latencies) / elapsed, 1),
         "requests": count,
         "statuses": dict(statuses),
+        "errors": errors,
         "p50_ms": round(percentile(latencies, 50), 2),
         "p99_ms": round(percentile(latencies, 99), 2),
         "max_ms": round(latencies[-1], 2) if latencies else None,
