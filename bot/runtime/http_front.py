@@ -59,14 +59,16 @@ class SlackHttpServer:
         return app
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
+        # The body first: a request whose sender stops waiting meanwhile is still handled
+        # (what the user did is kept; Slack's retry of it is recognised).
+        body = await request.read()  # raises 413 past client_max_size
         async with self._turns:
-            return await self._event(request)
+            return await self._event(request, body)
 
-    async def _event(self, request: web.Request) -> web.StreamResponse:
+    async def _event(self, request: web.Request, body: bytes) -> web.StreamResponse:
         if not self.accepting:
             # Shutting down: Slack retries elsewhere or after the restart.
             return web.Response(status=503, text="shutting down")
-        body = await request.read()  # raises 413 past client_max_size
         headers = request.headers
         if not self._signed_by_slack(body, headers):
             return web.Response(status=401, text="invalid signature")
