@@ -64,6 +64,21 @@ def cpu_s(pid: int) -> float:
     return _ppid_and_cpu_s(pid)[1]
 
 
+async def listening(port: int, timeout_s: float = 30.0) -> None:
+    """Once a process listens on `port` (on this host)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        return
+
+
 def listen_overflows() -> int:
     """How many times a listen queue was full and a new connection's SYN was dropped, so far:
     the kernel's count for this network namespace (every process's, not only the bot's)."""
@@ -461,6 +476,7 @@ class Bench:
             },
         )
         try:
+            await listening(port)  # the first load's first requests were refused
             yield StandIns(services, urls, bare, f"http://127.0.0.1:{port}/slack/events")
         finally:
             bare.terminate()
@@ -564,7 +580,7 @@ class Bench:
         for trace_id in trace_ids:  # votes on them are delivered at once, not after a retry
             await tracking.wait_for_trace(trace_id, timeout_s=120)
         views = [await open_rating_modal(self.sender, self.slack, a, "UTEMPLATE") for a in made]
-        scores = {"accuracy": "4", "helpfulness": "4", "relevance": "4"}
+        scores: dict[str, str | None] = {"accuracy": "4", "helpfulness": "4", "relevance": "4"}
         payloads: dict[str, Any] = {
             "event_callback": event_envelope(
                 Workspace.of(self.slack), dm("UTEMPLATE", "D0", "q"), "Ev0"
@@ -617,6 +633,7 @@ class Bench:
             # between is counted twice (never lost), none is missed.
             stored = await asyncio.to_thread(store_rows, self.store_url(name), kind, trace_ids)
             tracking = Tracking(self.mlflow.url, self.experiment)
+            on_server: list[Any]
             if kind == "event_callback":
                 on_server = [t.info.trace_id for t in await tracking.asearch(since)]
                 posted = await stand_ins.answers_posted("DLOAD")
@@ -825,7 +842,7 @@ def store_rows(url: str, kind: str, trace_ids: Iterable[str]) -> dict[str, Any]:
             mine = [outbox.user_id.like(LOAD_USERS), outbox.trace_id.in_(list(trace_ids))]
             key = (outbox.trace_id, outbox.user_id, outbox.name)
             waiting = conn.execute(select(*key).where(*mine, outbox.dead_reason.is_(None)))
-            dead = conn.execute(
+            given_up = conn.execute(
                 select(func.count())
                 .select_from(feedback_outbox)
                 .where(*mine, outbox.dead_reason.is_not(None))
@@ -833,7 +850,7 @@ def store_rows(url: str, kind: str, trace_ids: Iterable[str]) -> dict[str, Any]:
             latest = feedback_latest.c
             return {
                 "waiting": {tuple(row) for row in waiting},
-                "dead": dead.scalar(),
+                "dead": given_up.scalar(),
                 "latest": {
                     tuple(row)
                     for row in conn.execute(
