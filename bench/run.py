@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.goals import goal_table
 from devkit.bot_process import BotProcess, readiness
 from devkit.conversation import final_answer, open_rating_modal, trace_id_of
 from devkit.llm_api import LlmEmulator
@@ -663,6 +664,8 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
         "emulators (zero-latency LLM) and a real MLflow server (sqlite); load comes from a "
         "separate open-loop process. Figure 1: the stand-ins for remote services run at "
         "nice 10 (see the notes).",
+        "",
+        *goal_table(results),
         "",
         "## Ack latency: the bot against a bare Bolt app on the same server stack",
         "",
