@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 import mlflow  # noqa: E402
 
+from bench.goals import REPORT_RUN as RECORD  # noqa: E402
 from bot.broadcast.alerts import REQUESTS_PER_CHECK as ALERT_CHECK_REQUESTS  # noqa: E402
 from bot.broadcast.report_message import shared_figures  # noqa: E402
 from bot.report.figures.counting import page_by_page_report  # noqa: E402
@@ -61,7 +62,6 @@ TARGET_GROWTH = 1.3
 PAGES_ONCE_FROM = 100_000
 DIGEST_CHANNEL = "CDIGEST"  # a public channel the digest is posted in
 T = TypeVar("T")
-RECORD = ROOT / "bench" / "report_results.txt"  # shown in BENCHMARKS.md (bench/run.py)
 
 
 @dataclass

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.goals import SOAK_RUN as RECORD
 from bench.run import rss_mb
 from devkit.bot_process import BotProcess, readiness
 from devkit.conversation import trace_id_of
@@ -39,7 +40,6 @@ from devkit.slack_payloads import dm, vote_click
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 
-RECORD = Path(__file__).resolve().parent / "soak_results.txt"  # shown in BENCHMARKS.md
 RECORD_FROM_MINUTES = 10  # shorter runs are tries, not records
 QUESTIONS_PER_S = 5.0
 VOTES_PER_S = 2.0
