@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, func, select
 
+from bench.goals import REPORT_RUN, SOAK_RUN, TRACE_SEND_RUN, goal_table, overload_ok
 from bot.storage.engine import driver_url
 from bot.storage.schema import answers, feedback_latest, feedback_outbox, questions, seen_events
 from bot.storage.schema import traces as kept_traces
@@ -937,9 +938,6 @@ PREVIOUS_ACK_P99 = {
         "view_submission": (17.08, 17.24, 190.28),
     },
 }
-# What `make bench-report` (bench/report_bench.py) printed in its last run: 100k answers take
-# minutes to seed, so that run is its own and BENCHMARKS.md shows its last record.
-REPORT_RUN = ROOT / "bench" / "report_results.txt"
 # What bench/dataset_bench.py printed in its last run (1,000 answers into the evaluation
 # dataset: seeding them takes minutes, so it is a run of its own too).
 DATASET_RUN = ROOT / "bench" / "dataset_results.txt"
@@ -985,6 +983,8 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
         "emulators (zero-latency LLM) and a real MLflow server (sqlite); load comes from a "
         "separate open-loop process. Figure 1: the stand-ins for remote services run at "
         "nice 10 (see the notes).",
+        "",
+        *goal_table(results),
         "",
         "## Ack latency: the bot against a bare Bolt app on the same server stack",
         "",
@@ -1116,10 +1116,23 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
         "",
         "## The digest and alert checks on 10k and 100k answers",
         "",
-        "`bench/report_bench.py` times them on the same seeded answers as the report (its "
-        '`--no-pages` lines); what a check sends and costs: "The digest and the alerts '
-        '(issue 24)" in the notes below.',
+        "`make bench-report` times them on the same seeded answers as the report (its "
+        '`alert check` and `digest` lines above); what a check sends and costs: "The digest '
+        'and the alerts (issue 24)" in the notes below.',
     ]
+    for title, record in (
+        ("Sending traces: the options (`python -m bench.trace_send_bench`)", TRACE_SEND_RUN),
+        ("Steady for an hour (`make soak`)", SOAK_RUN),
+    ):
+        if record.exists():
+            lines += [
+                "",
+                f"## {title}, a run of its own",
+                "",
+                "```text",
+                *record.read_text().rstrip().splitlines(),
+                "```",
+            ]
     if "postgresql" in results:
         lines += ["", *side_by_side(results, results["postgresql"])]
     notes = ROOT / "bench" / "notes.md"
@@ -1153,7 +1166,6 @@ def overload_table(figure: dict[str, Any], store: str) -> list[str]:
         bot, bare = row["bot"], row["bare"]
         not_acked = bot["requests"] - bot["statuses"].get("200", 0)
         twice = row["on_server_twice"] + row.get("answered_twice", 0)
-        kept = row["lost"] == 0 and twice == 0 and row["dead"] == 0
         lines.append(
             f"| {row['kind']} | {bot['achieved_rps']}/s | {bot['p50_ms']} / {bot['p99_ms']} "
             f"| {not_acked} | {bare['achieved_rps']}/s, {bare['p50_ms']} / {bare['p99_ms']} "
@@ -1162,7 +1174,7 @@ def overload_table(figure: dict[str, Any], store: str) -> list[str]:
             f"{f' ({twice} twice)' if twice else ''} "
             f"| {drained(row, figure['drain_bound_s'])} "
             f"| {' → '.join(map(str, row['load_average']))} "
-            f"| {'✅' if bot['p99_ms'] < 1000 and not_acked == 0 and kept else '❌'} |"
+            f"| {'✅' if overload_ok(row) else '❌'} |"
         )
     return lines
 

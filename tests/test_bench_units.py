@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from bench.goals import overload
 from bench.load import body_for, templates_of
 from bench.run import lost_or_kept, overload_table, store_rows
 from bot.storage.schema import answers, feedback_latest, feedback_outbox, questions, seen_events
@@ -156,6 +157,7 @@ def test_questions_acked_are_answered_queued_or_lost() -> None:
 def _figure(p99_ms: float, lost: int = 0, acked: int = 4000) -> dict[str, Any]:
     row = {
         "kind": "block_actions",
+        "offered_rps": 400.0,
         "bot": {**_load(acked, 4000), "achieved_rps": 399.0, "p99_ms": p99_ms},
         "bare": {**_load(4000), "achieved_rps": 400.0},
         "acked": acked,
@@ -194,3 +196,14 @@ def test_the_overload_table_marks_p99_under_a_second_and_nothing_lost(
     assert row.endswith(f"| {mark} |")
     assert "2800 intents waiting after 30 s" in row
     assert "| 2.0 → 3.5 |" in row
+
+
+def test_the_goal_table_reads_the_overload_rows_with_the_same_verdict() -> None:
+    met = _figure(999.0)
+    missed = _figure(999.0, acked=3999)
+    (row,) = overload({"overload": met})
+    assert row[0] == "3. past the table: block_actions at 400/s (SQLite)"
+    assert row[3] is True
+    (sqlite, postgresql) = overload({"overload": met, "postgresql": {"overload": missed}})
+    assert (sqlite[3], postgresql[3]) == (True, False)
+    assert "1 not acked" in postgresql[1]
