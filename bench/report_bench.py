@@ -12,7 +12,10 @@ and the ratio between sizes.
 
 It also times one alert check's aggregates (bot/broadcast/alerts.py: the votes of the last
 24 hours and of the 7 days before, `ALERT_CHECK_REQUESTS` requests to the server whatever the
-number of answers). `--no-pages` skips the page-by-page reader (and writes no record).
+number of answers) and one weekly digest's figures (bot/broadcast/report_message.py: the 7-day
+report with its reasons, the public channels' request and the privacy rule for the digest's
+channel, everything but the Slack post). `--no-pages` skips the page-by-page reader (and
+writes no record).
 
 Targets: the report on 100k answers in ≤ 1.5 s, and report(100k) / report(10k) ≤ 1.3;
 each is printed as met or MISSED (exit 1 only if the two reports differ).
@@ -39,7 +42,9 @@ sys.path.insert(0, str(ROOT))
 
 import mlflow  # noqa: E402
 
+from bench.goals import REPORT_RUN as RECORD  # noqa: E402
 from bot.broadcast.alerts import REQUESTS_PER_CHECK as ALERT_CHECK_REQUESTS  # noqa: E402
+from bot.broadcast.report_message import shared_figures  # noqa: E402
 from bot.report.figures.counting import page_by_page_report  # noqa: E402
 from bot.report.figures.report import compute_report  # noqa: E402
 from bot.report.figures.vote_rates import VoteCounts, vote_counts  # noqa: E402
@@ -55,8 +60,8 @@ TARGET_SIZE = 100_000
 TARGET_SECONDS = 1.5
 TARGET_GROWTH = 1.3
 PAGES_ONCE_FROM = 100_000
+DIGEST_CHANNEL = "CDIGEST"  # a public channel the digest is posted in
 T = TypeVar("T")
-RECORD = ROOT / "bench" / "report_results.txt"  # shown in BENCHMARKS.md (bench/run.py)
 
 
 @dataclass
@@ -73,6 +78,7 @@ class Row:
     pages: Timing
     same: bool
     alert_check: Timing
+    digest: Timing
 
 
 def best_of(repeat: int, work: Callable[[], T]) -> tuple[Timing, T]:
@@ -122,6 +128,9 @@ def measure(size: int, repeat: int, *, pages_too: bool = True) -> Row:
             )
 
         check_time, _ = best_of(repeat, alert_check)
+        digest_time, _ = best_of(
+            repeat, lambda: shared_figures(source, week, DIGEST_CHANNEL, None, server.url)
+        )
         pages_time, pages = (
             best_of(
                 1 if size >= PAGES_ONCE_FROM else repeat,
@@ -135,7 +144,7 @@ def measure(size: int, repeat: int, *, pages_too: bool = True) -> Row:
     if report.answers != size:
         print(f"the report counted {report.answers} answers of {size}")
     same = report == pages and report.answers == size
-    return Row(size, seed_s, report_time, pages_time, same, check_time)
+    return Row(size, seed_s, report_time, pages_time, same, check_time, digest_time)
 
 
 def _timing(timing: Timing) -> str:
@@ -181,6 +190,10 @@ def main() -> int:
         + ", ".join(
             f"{r.size}: {r.alert_check.wall_s:.2f} s ({r.alert_check.cpu_s:.2f} s CPU)"
             for r in rows
+        ),
+        "digest (the 7-day report with its reasons, the public channels, the privacy rule): "
+        + ", ".join(
+            f"{r.size}: {r.digest.wall_s:.2f} s ({r.digest.cpu_s:.2f} s CPU)" for r in rows
         ),
         f"peak memory (RSS):     {peak_mb():.0f} MB for this whole process",
     ]

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.goals import REPORT_RUN, SOAK_RUN, TRACE_SEND_RUN, goal_table
 from devkit.bot_process import BotProcess, readiness
 from devkit.conversation import final_answer, open_rating_modal, trace_id_of
 from devkit.llm_api import LlmEmulator
@@ -615,9 +616,6 @@ PREVIOUS_ACK_P99 = {
         "view_submission": (17.08, 17.24, 190.28),
     },
 }
-# What `make bench-report` (bench/report_bench.py) printed in its last run: 100k answers take
-# minutes to seed, so that run is its own and BENCHMARKS.md shows its last record.
-REPORT_RUN = ROOT / "bench" / "report_results.txt"
 # What bench/dataset_bench.py printed in its last run (1,000 answers into the evaluation
 # dataset: seeding them takes minutes, so it is a run of its own too).
 DATASET_RUN = ROOT / "bench" / "dataset_results.txt"
@@ -663,6 +661,8 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
         "emulators (zero-latency LLM) and a real MLflow server (sqlite); load comes from a "
         "separate open-loop process. Figure 1: the stand-ins for remote services run at "
         "nice 10 (see the notes).",
+        "",
+        *goal_table(results),
         "",
         "## Ack latency: the bot against a bare Bolt app on the same server stack",
         "",
@@ -791,10 +791,23 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
         "",
         "## The digest and alert checks on 10k and 100k answers",
         "",
-        "`bench/report_bench.py` times them on the same seeded answers as the report (its "
-        '`--no-pages` lines); what a check sends and costs: "The digest and the alerts '
-        '(issue 24)" in the notes below.',
+        "`make bench-report` times them on the same seeded answers as the report (its "
+        '`alert check` and `digest` lines above); what a check sends and costs: "The digest '
+        'and the alerts (issue 24)" in the notes below.',
     ]
+    for title, record in (
+        ("Sending traces: the options (`python -m bench.trace_send_bench`)", TRACE_SEND_RUN),
+        ("Steady for an hour (`make soak`)", SOAK_RUN),
+    ):
+        if record.exists():
+            lines += [
+                "",
+                f"## {title}, a run of its own",
+                "",
+                "```text",
+                *record.read_text().rstrip().splitlines(),
+                "```",
+            ]
     if "postgresql" in results:
         lines += ["", *side_by_side(results, results["postgresql"])]
     notes = ROOT / "bench" / "notes.md"

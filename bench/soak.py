@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.goals import SOAK_RUN as RECORD
 from bench.run import rss_mb
 from devkit.bot_process import BotProcess, readiness
 from devkit.conversation import trace_id_of
@@ -39,6 +40,7 @@ from devkit.slack_payloads import dm, vote_click
 from devkit.slack_requests import SlackSender
 from devkit.traces import Tracking
 
+RECORD_FROM_MINUTES = 10  # shorter runs are tries, not records
 QUESTIONS_PER_S = 5.0
 VOTES_PER_S = 2.0
 DOWN_S = 20.0
@@ -71,6 +73,11 @@ class Soak:
         self.windows: list[Window] = []
         self.rows: list[dict[str, Any]] = []
         self.events: list[str] = []
+        self.printed: list[str] = []  # the run's table and totals: its record
+
+    def say(self, line: str) -> None:
+        print(line, flush=True)
+        self.printed.append(line)
 
     async def run(self) -> bool:
         self.slack = SlackEmulator(bot_token=self.token)
@@ -113,10 +120,9 @@ class Soak:
         faults = asyncio.create_task(self.faults(started))
         tasks: set[asyncio.Task[None]] = set()
         next_question, next_vote, i = started, started, 0
-        print(
+        self.say(
             "minute | RSS front / worker MB | questions / traces / outbox waiting "
-            "| ack p99 ms | answer p99 s | events",
-            flush=True,
+            "| ack p99 ms | answer p99 s | events"
         )
         while (now := time.monotonic()) < started + self.seconds:
             if now >= self.windows[-1].started + self.window_s:
@@ -223,12 +229,11 @@ class Soak:
         }
         self.events.clear()
         self.rows.append(row)
-        print(
+        self.say(
             f"{row['minute']:6} | {row['front_mb']} / {row['worker_mb']} "
             f"| {row['questions']} / {row['traces']} / {row['outbox']} "
             f"| {row['ack_p99_ms']} ({row['failed_acks']} failed) | {row['answer_p99_s']} "
-            f"| {row['events']}",
-            flush=True,
+            f"| {row['events']}"
         )
 
     # -- the totals --------------------------------------------------------------------------
@@ -277,11 +282,12 @@ class Soak:
                 r["failed_acks"] == 0 for r in self.rows
             ),
         }
-        print("\ntotals")
+        self.say("\ntotals")
         for line, ok in checks.items():
-            print(f"  {'✅' if ok else '❌'} {line}", flush=True)
+            self.say(f"  {'✅' if ok else '❌'} {line}")
         every_ack = [ms for window in self.windows for ms in window.acks_ms]
-        print(f"  acks over the run: {len(every_ack)}, p50 {statistics.median(every_ack):.1f} ms")
+        p50 = statistics.median(every_ack)
+        self.say(f"  acks over the run: {len(every_ack)}, p50 {p50:.1f} ms")
         return all(checks.values())
 
 
@@ -294,8 +300,17 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=float(os.environ.get("SOAK_MINUTES", 60)))
     parser.add_argument("--window-minutes", type=float, default=5.0)
     args = parser.parse_args()
+    load_at_start = os.getloadavg()[0]
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     with tempfile.TemporaryDirectory(prefix="soak-") as work:
-        ok = asyncio.run(Soak(args.minutes, args.window_minutes, Path(work)).run())
+        soak = Soak(args.minutes, args.window_minutes, Path(work))
+        ok = asyncio.run(soak.run())
+    if args.minutes >= RECORD_FROM_MINUTES:
+        RECORD.write_text(
+            f"(`make soak`, {args.minutes:g} minutes from {started}, {os.cpu_count()} cores, "
+            f"load average {load_at_start:.1f} at the start, "
+            f"{os.getloadavg()[0]:.1f} at the end)\n" + "\n".join(soak.printed) + "\n"
+        )
     raise SystemExit(0 if ok else 1)
 
 

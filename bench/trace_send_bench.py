@@ -7,6 +7,7 @@ Starts a real tracking server (full mlflow, .venv-mlflow), makes traces the way 
 fresh set with each option, the options alternating round by round on the same server. For
 each: the tracking server's CPU per trace (its process tree, /proc) and the wall time until it
 has them all; then what the server returns for one trace sent each way, against today's.
+A run of every option is BENCHMARKS.md's record (bench/trace_send_results.txt).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 import mlflow
 from mlflow.tracing.client import TracingClient
 
+from bench.goals import TRACE_SEND_RUN as RECORD
 from bench.run import tree_cpu_s
 from bot.answering.trace_delivery import GROUP
 from bot.tracing.durable_export import TraceSender
@@ -159,6 +161,14 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--options", nargs="+", choices=OPTIONS, default=list(OPTIONS))
     args = parser.parse_args()
+    printed: list[str] = []
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+        printed.append(line)
+
+    load_at_start = os.getloadavg()[0]
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     with tempfile.TemporaryDirectory(prefix="trace-send-") as work:
         server = MlflowServer(Path(work) / "mlflow")
         server.start()
@@ -175,29 +185,34 @@ def main() -> None:
                     traces = make_traces(f"bench-{tag}", args.traces, tag)
                     figure = measure(server, option, traces, args.batch)
                     results[option].append(figure)
-                    print(
+                    say(
                         f"round {round_} {option:>15}: "
-                        + ", ".join(f"{k} {v:.2f}" for k, v in figure.items()),
-                        flush=True,
+                        + ", ".join(f"{k} {v:.2f}" for k, v in figure.items())
                     )
                     if round_ == 0 and option not in ("info-only", "request-floor"):
                         first = json.loads(traces[0])["info"]["trace_id"]
                         views[option] = normalise(server_view(client, first), tag)
-            print("\noption           server CPU ms/trace (median)   wall ms/trace (median)")
+            say("\noption           server CPU ms/trace (median)   wall ms/trace (median)")
             for option, figures in results.items():
                 cpu = statistics.median(f["server_cpu_ms_per_trace"] for f in figures)
                 wall = statistics.median(f["wall_ms_per_trace"] for f in figures)
-                print(f"{option:>15}   {cpu:10.2f}                  {wall:10.2f}")
+                say(f"{option:>15}   {cpu:10.2f}                  {wall:10.2f}")
             if "today" in views:
                 for option, view in views.items():
                     if option == "today":
                         continue
                     diff = differences(views["today"], view)
-                    print(f"\n{option} against today: {len(diff)} difference(s)")
+                    say(f"\n{option} against today: {len(diff)} difference(s)")
                     for line in diff[:25]:
-                        print("   ", line)
+                        say(f"    {line}")
         finally:
             server.stop()
+    if set(args.options) == set(OPTIONS):
+        RECORD.write_text(
+            f"(`python -m bench.trace_send_bench --traces {args.traces} --rounds {args.rounds}`, "
+            f"{started}, {os.cpu_count()} cores, load average {load_at_start:.1f} at the start, "
+            f"{os.getloadavg()[0]:.1f} at the end)\n" + "\n".join(printed) + "\n"
+        )
 
 
 if __name__ == "__main__":

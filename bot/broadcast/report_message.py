@@ -61,13 +61,9 @@ class ChannelReports:
     def _compute(
         self, window: ReportWindow, posted_in: str, channel: str | None
     ) -> tuple[FeedbackReport, ReasonFigures]:
-        source = self.source()
-        report, reasons = report_with_reasons(
-            source, AnswerQuery(window, channel), self._tracking.mlflow_ui_base
+        return shared_figures(
+            self.source(), window, posted_in, channel, self._tracking.mlflow_ui_base
         )
-        experiment_id = report.experiment_id
-        public = public_channels(source, experiment_id, window) if experiment_id else frozenset()
-        return for_channel(report, reasons, posted_in, public)
 
     def source(self) -> TraceSource:
         """The tracking server's traces (loaded on first use, in a worker thread)."""
@@ -76,3 +72,14 @@ class ChannelReports:
 
             self._source = TraceSource.of(self._tracking)
         return self._source
+
+
+def shared_figures(
+    source: TraceSource, window: ReportWindow, posted_in: str, channel: str | None, ui_base: str
+) -> tuple[FeedbackReport, ReasonFigures]:
+    """The figures of a post in `posted_in` (blocking): the report of `window` (in `channel`,
+    if given) with its reasons, withheld as the privacy rule says for that channel."""
+    report, reasons = report_with_reasons(source, AnswerQuery(window, channel), ui_base)
+    experiment_id = report.experiment_id
+    public = public_channels(source, experiment_id, window) if experiment_id else frozenset()
+    return for_channel(report, reasons, posted_in, public)
