@@ -369,6 +369,76 @@ async def test_a_correction_over_the_limit_or_not_text_is_refused(recording: Rec
         await recording.recorder.correct("tr-nope", "U1", "text")
 
 
+def gone_after_the_first_commit(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The store fails every transaction after the first (a crash, a database going away);
+    the transactions tried are listed (the first one's work, then each refused one's)."""
+    run, tried = store.run, list[Any]()
+
+    async def first_only(work: Any) -> Any:
+        tried.append(work)
+        if len(tried) > 1:
+            raise StoreUnavailable("gone after the first commit")
+        return await run(work)
+
+    monkeypatch.setattr(store, "run", first_only)
+    return tried
+
+
+async def test_a_rating_form_is_its_scores_and_its_correction_in_one_commit(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rating modal's scores, comment and correction: the store fails every transaction
+    after the first, and all of them are kept (the front commits a submission once)."""
+    outbox, wakes = Outbox(store), list[None]()
+    recording = Recording(FeedbackRecorder(outbox, lambda: wakes.append(None)), outbox, wakes)
+    trace_id, run = new_trace_id(), store.run
+    transactions = gone_after_the_first_commit(store, monkeypatch)
+    scores = {"accuracy": 2, "helpfulness": 4, "relevance": 5}
+    assert await recording.recorder.rate_and_correct(
+        trace_id, "U1", scores, " meh ", "Say 42.", channel="C1"
+    )
+    monkeypatch.setattr(store, "run", run)
+    pending = await recording.pending()
+    assert set(pending) == {*(f"user_{d}" for d in RATING_DIMENSIONS), CORRECTION}
+    assert pending["user_helpfulness"].value == pytest.approx(0.8)
+    assert (pending[CORRECTION].value, pending["user_accuracy"].rationale) == ("Say 42.", "meh")
+    assert all(i.metadata == {"origin": "modal", "slack.channel": "C1"} for i in pending.values())
+    assert len(transactions) == 1 and len(wakes) == 1
+
+
+async def test_a_rating_form_with_the_same_correction_again_keeps_the_new_scores(
+    recording: Recording,
+) -> None:
+    trace_id, recorder = new_trace_id(), recording.recorder
+    first = {"accuracy": 2, "helpfulness": 4, "relevance": 5}
+    assert await recorder.rate_and_correct(trace_id, "U1", first, None, "Say 42.")
+    assert not await recorder.rate_and_correct(trace_id, "U1", first, None, "Say 42.")
+    assert not await recorder.rate_and_correct(trace_id, "U2", first, None, None)  # none given
+    second = {"accuracy": 5, "helpfulness": 4, "relevance": 5}
+    assert not await recorder.rate_and_correct(trace_id, "U1", second, "ok", "Say 42.")
+    assert await recorder.current_ratings(trace_id, "U1") == CurrentRatings(second, "ok", "Say 42.")
+    assert await recorder.current_ratings(trace_id, "U2") == CurrentRatings(first, None)
+    assert len(recording.wakes) == 4  # a rating is always new feedback to deliver
+    assert await recorder.rate_and_correct(trace_id, "U1", second, "ok", None)  # withdrawn
+    assert (await recorder.current_ratings(trace_id, "U1")).correction is None
+
+
+@pytest.mark.parametrize(
+    ("scores", "correction"),
+    [
+        ({"accuracy": 3, "helpfulness": 3}, "Say 42."),
+        ({"accuracy": 3, "helpfulness": 3, "relevance": 3}, "x" * (CORRECTION_MAX_CHARS + 1)),
+        ({"accuracy": 3, "helpfulness": 3, "relevance": 3}, 42),
+    ],
+)
+async def test_a_rating_form_with_either_part_refused_commits_neither(
+    recording: Recording, scores: dict[str, int], correction: Any
+) -> None:
+    with pytest.raises(InvalidFeedback):
+        await recording.recorder.rate_and_correct(new_trace_id(), "U1", scores, "c", correction)
+    assert await due(recording.outbox, 10) == [] and recording.wakes == []
+
+
 @pytest.mark.parametrize("kind", ["vote", "correction"])
 async def test_an_automatic_dataset_add_is_committed_with_the_feedback_that_caused_it(
     store: Store, monkeypatch: pytest.MonkeyPatch, kind: str
@@ -379,16 +449,7 @@ async def test_an_automatic_dataset_add_is_committed_with_the_feedback_that_caus
     outbox = Outbox(store)
     recorder = FeedbackRecorder(outbox, lambda: None, auto_add="negative")
     trace_id, run = new_trace_id(), store.run
-    transactions = 0
-
-    async def first_only(work: Any) -> Any:
-        nonlocal transactions
-        transactions += 1
-        if transactions > 1:
-            raise StoreUnavailable("gone after the first commit")
-        return await run(work)
-
-    monkeypatch.setattr(store, "run", first_only)
+    gone_after_the_first_commit(store, monkeypatch)
     with pytest.raises(StoreUnavailable):  # whatever comes after the first commit fails
         if kind == "vote":
             await recorder.vote(trace_id, "U1", False)

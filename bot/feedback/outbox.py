@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    bindparam,
     delete,
     func,
     select,
@@ -58,6 +59,30 @@ SUBMIT_LATEST = text(
     " ON CONFLICT (trace_id, user_id, name) DO UPDATE SET value_json = excluded.value_json,"
     " rationale = excluded.rationale, origin = excluded.origin, updated_at = excluded.updated_at"
 )
+
+# A first vote's place in `feedback_latest` (its values are written right after), in the same
+# shared SQL for the same reason; whether it was placed is told by the row it returns.
+PLACE_LATEST = text(
+    "INSERT INTO feedback_latest (trace_id, user_id, name, value_json, updated_at)"
+    " VALUES (:trace_id, :user_id, :name, 'null', :now)"
+    " ON CONFLICT (trace_id, user_id, name) DO NOTHING RETURNING name"
+)
+# The statements of a vote's check, built once (on every vote they were built again, and
+# comparing columns took more of the front's CPU than the check itself): the key's write
+# first, then the user's latest intents on the answer. (An UPDATE's parameters may not be
+# named after its columns.)
+TOUCH_LATEST = (
+    update(latest)
+    .where(
+        latest.c.trace_id == bindparam("key_trace_id"),
+        latest.c.user_id == bindparam("key_user_id"),
+        latest.c.name == bindparam("key_name"),
+    )
+    .values(updated_at=latest.c.updated_at)
+)
+LATEST_OF_USER = select(
+    latest.c.name, latest.c.value_json, latest.c.rationale, latest.c.origin
+).where(latest.c.trace_id == bindparam("trace_id"), latest.c.user_id == bindparam("user_id"))
 
 OUTBOX = QueueTable(pending, pending.c.lease_until, pending.c.lease_owner)
 
@@ -114,23 +139,27 @@ class Outbox:
         unless: Callable[[LatestIntent | None], bool],
         *,
         also: Sequence[FeedbackIntent] = (),
+        always: Sequence[FeedbackIntent] = (),
     ) -> bool:
         """Commit `intent`, and `also` with it, unless `unless(the latest intent of its key)`
         is true; one transaction, so two clicks at once cannot both act on the same old vote,
         and what follows from the intent (a dataset add) is kept if and only if it is. True
-        if committed."""
+        if committed. `always` is committed first in the same transaction whatever `unless`
+        says (a rating's scores, with its correction: one commit, not two)."""
         now = time.time()
-        key = (
-            latest.c.trace_id == intent.trace_id,
-            latest.c.user_id == intent.user_id,
-            latest.c.name == intent.name,
-        )
+        key = {
+            "key_trace_id": intent.trace_id,
+            "key_user_id": intent.user_id,
+            "key_name": intent.name,
+        }
 
         def write(conn: Connection) -> bool:
+            if always:
+                self._write(conn, list(always), now)
             while True:
                 # A write first: it takes SQLite's write lock (or, on a server database, the
                 # key's row) before the latest intent is read, so the check holds at commit.
-                conn.execute(update(latest).where(*key).values(updated_at=latest.c.updated_at))
+                conn.execute(TOUCH_LATEST, key)
                 found = _latest(conn, intent.trace_id, intent.user_id).get(intent.name)
                 if unless(found):
                     return False
@@ -202,21 +231,13 @@ class Outbox:
     def _first_latest(self, conn: Connection, intent: FeedbackIntent, now: float) -> bool:
         """Take the key's place in `feedback_latest` (the values are written right after);
         False if another transaction has it (it waited for that one to end)."""
-        placed = conn.execute(
-            self._store.insert(latest)
-            .values(
-                trace_id=intent.trace_id,
-                user_id=intent.user_id,
-                name=intent.name,
-                value_json="null",
-                updated_at=now,
-            )
-            .on_conflict_do_nothing(
-                index_elements=[latest.c.trace_id, latest.c.user_id, latest.c.name]
-            )
-            .returning(latest.c.name)
-        )
-        return placed.first() is not None
+        values = {
+            "trace_id": intent.trace_id,
+            "user_id": intent.user_id,
+            "name": intent.name,
+            "now": now,
+        }
+        return conn.execute(PLACE_LATEST, values).first() is not None
 
     # -- delivering --------------------------------------------------------------------------
 
@@ -306,11 +327,7 @@ def _this_version(entry: OutboxEntry) -> list[ColumnElement[bool]]:
 
 
 def _latest(conn: Connection, trace_id: str, user_id: str) -> dict[str, LatestIntent]:
-    rows = conn.execute(
-        select(latest.c.name, latest.c.value_json, latest.c.rationale, latest.c.origin).where(
-            latest.c.trace_id == trace_id, latest.c.user_id == user_id
-        )
-    )
+    rows = conn.execute(LATEST_OF_USER, {"trace_id": trace_id, "user_id": user_id})
     return {
         name: LatestIntent(json.loads(value), rationale, origin)
         for name, value, rationale, origin in rows.all()

@@ -8,7 +8,7 @@ MLflow in line with them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from bot.feedback.intent import FeedbackIntent, FeedbackValue, is_trace_id
@@ -136,19 +136,7 @@ class FeedbackRecorder:
         channel: str | None = None,
     ) -> None:
         """A detailed rating: one score (`SCORES`) per dimension, and an optional comment."""
-        _check(trace_id, user_id)
-        if set(scores) != set(RATING_DIMENSIONS):
-            raise InvalidFeedback(f"ratings need exactly {', '.join(RATING_DIMENSIONS)}")
-        for dimension, score in scores.items():
-            if not isinstance(score, int) or score not in SCORES:
-                raise InvalidFeedback(f"{dimension} must be {LOWEST_SCORE} to {HIGHEST_SCORE}")
-        comment = _comment(comment)
-        await self._submit(
-            [
-                _intent(trace_id, user_id, f"user_{d}", rating_value(s), comment, channel, "modal")
-                for d, s in scores.items()
-            ]
-        )
+        await self._submit(self._rating(trace_id, user_id, scores, comment, channel))
 
     async def correct(
         self,
@@ -162,6 +150,57 @@ class FeedbackRecorder:
         """What the answer should have said, by `user_id` (the text as typed); empty or None
         withdraws the user's earlier correction. The same text again changes nothing. True if
         something changed."""
+        return await self._correct(trace_id, user_id, text, channel, origin)
+
+    async def rate_and_correct(
+        self,
+        trace_id: str,
+        user_id: str,
+        scores: dict[str, int],
+        comment: str | None,
+        correction: str | None,
+        *,
+        channel: str | None = None,
+    ) -> bool:
+        """The rating modal submitted: `rate` and `correct` (origin "modal") in one commit,
+        each checked before anything is; True if the correction changed something."""
+        rating = self._rating(trace_id, user_id, scores, comment, channel)
+        changed = await self._correct(trace_id, user_id, correction, channel, "modal", rating)
+        if not changed:
+            self._wake()  # the rating's intents
+        return changed
+
+    def _rating(
+        self,
+        trace_id: str,
+        user_id: str,
+        scores: dict[str, int],
+        comment: str | None,
+        channel: str | None,
+    ) -> list[FeedbackIntent]:
+        _check(trace_id, user_id)
+        if set(scores) != set(RATING_DIMENSIONS):
+            raise InvalidFeedback(f"ratings need exactly {', '.join(RATING_DIMENSIONS)}")
+        for dimension, score in scores.items():
+            if not isinstance(score, int) or score not in SCORES:
+                raise InvalidFeedback(f"{dimension} must be {LOWEST_SCORE} to {HIGHEST_SCORE}")
+        comment = _comment(comment)
+        return [
+            _intent(trace_id, user_id, f"user_{d}", rating_value(s), comment, channel, "modal")
+            for d, s in scores.items()
+        ]
+
+    async def _correct(
+        self,
+        trace_id: str,
+        user_id: str,
+        text: str | None,
+        channel: str | None,
+        origin: str,
+        with_rating: Sequence[FeedbackIntent] = (),
+    ) -> bool:
+        """`correct`, committed with `with_rating` (committed whether or not the correction
+        changes anything)."""
         _check(trace_id, user_id)
         if text is not None and not isinstance(text, str):
             raise InvalidFeedback("a correction is text")
@@ -173,6 +212,7 @@ class FeedbackRecorder:
             _intent(trace_id, user_id, CORRECTION, value, None, channel, origin),
             unless=lambda latest: (latest.value if latest is not None else None) == value,
             also=self._auto_added(trace_id) if auto_add else (),
+            always=with_rating,
         )
         if changed:
             self._wake()

@@ -91,6 +91,10 @@ def build_bot(
         # `background`; Bolt then replies at once instead of polling for ack() every 10 ms.
         process_before_response=True,
         raise_error_for_unhandled_request=False,
+        # The HTTP front checks Slack's signature before Bolt sees a request
+        # (bot/runtime/http_front.py); Socket Mode requests are not signed. Bolt's own check
+        # computed the same HMAC over the same body a second time on every request.
+        request_verification_enabled=False,
         # Every Bolt assistant helper keeps thread context in the bot's store, never in the
         # metadata of a reply (which holds an answer's trace ID).
         assistant_thread_context_store=thread_contexts,
@@ -111,6 +115,15 @@ def build_bot(
     command = FeedbackReportCommand(
         settings, reports, surfaces, DatasetAdds(dataset_signer.dump, recorder.in_dataset)
     )
+    # Bolt tries each listener in the order registered, building its arguments for each:
+    # what comes most often first (questions, votes, ratings); no two take the same payload.
+    messages.register(app, QuestionIntake(store, worker.wake_questions))
+    follow_up = reasons.ReasonFollowUp(
+        settings.feedback_ask_reason, labels, ReasonSigner(signing_secret)
+    )
+    feedback.register(app, recorder, MetadataSigner(signing_secret), follow_up, background)
+    reactions.register(app, ReactionVotes(recorder, store), follow_up, background)
+    reasons.register(app, recorder, follow_up, background)
     report.register(app, command, background)
     dataset.register(app, recorder, command, dataset_signer, background)
     home_tab = HomeTab(command.access, reports, outbox.answers_rated_by)
@@ -118,13 +131,6 @@ def build_bot(
     assistant.register(
         app, AssistantPanel(threads, settings.assistant_prompts), thread_contexts, background
     )
-    messages.register(app, QuestionIntake(store, worker.wake_questions))
-    follow_up = reasons.ReasonFollowUp(
-        settings.feedback_ask_reason, labels, ReasonSigner(signing_secret)
-    )
-    feedback.register(app, recorder, MetadataSigner(signing_secret), follow_up, background)
-    reasons.register(app, recorder, follow_up, background)
-    reactions.register(app, ReactionVotes(recorder, store), follow_up, background)
     ignored_events.register_last(app)  # keep last: it takes every event no listener took
     return Bot(settings, app, client, store, outbox, background, threads)
 

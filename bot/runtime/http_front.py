@@ -78,7 +78,7 @@ class SlackHttpServer:
             return web.Response(status=400, text=f"malformed payload: {checked.reason}")
         bolt_request = bolt_request_of(
             body.decode("utf-8"),
-            checked.form_payload,
+            checked.payload,
             query=request.query_string,
             headers={key.lower(): [value] for key, value in headers.items()},
         )
@@ -118,13 +118,13 @@ class SlackHttpServer:
 
 
 def bolt_request_of(
-    raw_body: str, form_payload: dict[str, object] | None, *, query: str, headers: dict
+    raw_body: str, payload: dict[str, object] | None, *, query: str, headers: dict
 ) -> AsyncBoltRequest:
-    """Bolt's request for `raw_body` (which Bolt's signature check reads), with the payload
-    the guard already read from a form body instead of Bolt reading it again."""
-    if form_payload is None:
+    """Bolt's request for `raw_body`, with the payload the guard already read from it (a JSON
+    object, or a form's) instead of Bolt reading it again."""
+    if payload is None:
         return AsyncBoltRequest(body=raw_body, query=query, headers=headers)
     request = AsyncBoltRequest(body="", query=query, headers=headers)
-    request.raw_body, request.body = raw_body, form_payload
-    request.context = build_async_context(AsyncBoltContext({}), form_payload)
+    request.raw_body, request.body = raw_body, payload
+    request.context = build_async_context(AsyncBoltContext({}), payload)
     return request

@@ -227,6 +227,9 @@ SEE_EVENT = text(
     'INSERT INTO seen_events ("key", seen_at) VALUES (:key, :seen_at)'
     ' ON CONFLICT ("key") DO NOTHING RETURNING "key"'
 )
+# Built once: a statement built on every call is compiled from SQLAlchemy's cache, but building
+# it and its cache key cost the front more than the insert.
+ADD_QUESTION = questions.insert()
 KEEP_TRACE = text(
     "INSERT INTO traces (trace_id, trace_json, created_at, attempts, next_attempt_at)"
     " VALUES (:trace_id, :trace_json, :now, 0, :now) ON CONFLICT (trace_id) DO NOTHING"
@@ -395,11 +398,8 @@ class Store:
             seen = conn.execute(SEE_EVENT, {"key": key, "seen_at": now})
             if seen.first() is None:
                 return False
-            conn.execute(
-                questions.insert().values(
-                    key=key, message_json=message_json, received_at=now, attempts=0
-                )
-            )
+            question = {"key": key, "message_json": message_json, "received_at": now}
+            conn.execute(ADD_QUESTION, {**question, "attempts": 0})
             if forget:
                 conn.execute(
                     delete(seen_events).where(seen_events.c.seen_at < now - SEEN_EVENTS_TTL_S)

@@ -31,12 +31,13 @@ _NESTED_OBJECTS = ("event", "message", "previous_message", "item", "assistant_th
 
 @dataclass(frozen=True)
 class CheckedBody:
-    """An HTTP body checked: why it is refused (None: it is not), and, for a form, the payload
-    as Bolt reads it (read once here: a form of ~1 MiB of `%XX` escapes costs Python's
-    `parse_qs` ~0.35 s; twice, with Bolt's own reading, an ack took seconds on a loaded host)."""
+    """An HTTP body checked: why it is refused (None: it is not), and the payload as Bolt
+    reads it, the one checked (read once here: a form of ~1 MiB of `%XX` escapes costs
+    Python's `parse_qs` ~0.35 s; twice, with Bolt's own reading, an ack took seconds on a
+    loaded host; a JSON event was parsed twice on every request)."""
 
     reason: str | None
-    form_payload: dict[str, Any] | None = None
+    payload: dict[str, Any] | None = None
 
 
 def malformed_reason(body: bytes, content_type: str) -> str | None:
@@ -45,15 +46,18 @@ def malformed_reason(body: bytes, content_type: str) -> str | None:
 
 
 def check_body(body: bytes, content_type: str) -> CheckedBody:
-    """The (already authenticated) HTTP body checked (`malformed_reason`), with a form's
-    payload read as Bolt reads it (`slack_bolt.request.internals.parse_body`, the last value
-    of a repeated field; an interaction's `payload` field as JSON)."""
+    """The (already authenticated) HTTP body checked (`malformed_reason`), with its payload
+    read as Bolt reads it (`slack_bolt.request.internals.parse_body`: a JSON body's object; a
+    form's fields, the last value of a repeated one; an interaction's `payload` field as
+    JSON)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         return CheckedBody("body is not UTF-8")
     if content_type.startswith("application/json"):
-        return CheckedBody(_check_object(_loads(text), "body"))
+        body_object = _loads(text)
+        reason = _check_object(body_object, "body")
+        return CheckedBody(reason, body_object if reason is None else None)
     form = parse_form(text)
     if "payload" in form:
         payload = _loads(form["payload"])

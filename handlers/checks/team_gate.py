@@ -26,8 +26,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.request.internals import extract_enterprise_id
 from slack_bolt.response import BoltResponse
 
@@ -60,14 +62,23 @@ def allowed_teams(
     return frozenset(i for i in (installation.team_id, installation.enterprise_id) if i)
 
 
-def register(app: AsyncApp, configured: frozenset[str]) -> None:
-    @app.middleware
-    async def only_our_organisation(
-        body: dict[str, Any], context: AsyncBoltContext, next_: Callable[[], Awaitable[None]]
+class OnlyOurOrganisation(AsyncMiddleware):
+    """`is_ours` as a Bolt global middleware: Bolt hands it the request as it is (a function
+    middleware has its arguments built anew on every request)."""
+
+    def __init__(self, configured: frozenset[str]) -> None:
+        self._configured = configured
+
+    async def async_process(
+        self,
+        *,
+        req: AsyncBoltRequest,
+        resp: BoltResponse,
+        next: Callable[[], Awaitable[BoltResponse]],  # Bolt passes it by this name
     ) -> BoltResponse | None:
-        if is_ours(body, allowed_teams(configured, context.authorize_result)):
-            await next_()
-            return None
+        body = req.body
+        if is_ours(body, allowed_teams(self._configured, req.context.authorize_result)):
+            return await next()
         log.info(
             "ignored a %s from outside the allowed teams (teams %s, enterprise %s)",
             _kind(body),
@@ -75,6 +86,10 @@ def register(app: AsyncApp, configured: frozenset[str]) -> None:
             _shown([extract_enterprise_id(body)]),
         )
         return BoltResponse(status=200, body="")
+
+
+def register(app: AsyncApp, configured: frozenset[str]) -> None:
+    app.use(OnlyOurOrganisation(configured))
 
 
 def _workspace_teams(body: dict[str, Any]) -> list[object]:

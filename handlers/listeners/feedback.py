@@ -188,11 +188,13 @@ def register(
             log.warning("rating refused: no user in the submission")
             await ack(response_action="errors", errors={FORM_ERROR_BLOCK_ID: FORM_EXPIRED})
             return
-        await recorder.rate(
-            target.trace_id, user_id, form.scores, form.comment, channel=target.channel
-        )
-        await recorder.correct(
-            target.trace_id, user_id, form.correction, channel=target.channel, origin="modal"
+        await recorder.rate_and_correct(
+            target.trace_id,
+            user_id,
+            form.scores,
+            form.comment,
+            form.correction,
+            channel=target.channel,
         )
         await ack()
         background.spawn(
