@@ -13,7 +13,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.runtime.http_front import SlackHttpServer
+from bot.runtime.http_front import SlackHttpServer, listening_site
 
 
 def bare_app(token: str, signing_secret: str, api_url: str) -> AsyncApp:
@@ -47,7 +47,7 @@ async def main() -> None:
     app = bare_app(os.environ["SLACK_BOT_TOKEN"], secret, os.environ["SLACK_API_URL"])
     runner = web.AppRunner(SlackHttpServer(app, secret).web_app(), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", int(os.environ["PORT"])).start()
+    await listening_site(runner, "127.0.0.1", int(os.environ["PORT"])).start()
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)

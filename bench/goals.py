@@ -173,18 +173,32 @@ def answered_all(figures: dict[str, Any]) -> bool:
 def overload(results: dict[str, Any]) -> list[Row]:
     rows: list[Row] = []
     for name, run in (("SQLite", results), ("PostgreSQL", results.get("postgresql"))):
-        for cell in (run or {}).get("overload", []):
-            p99 = cell["bot"]["p99_ms"]
-            lost = cell.get("lost", 0)
+        for cell in (run or {}).get("overload", {}).get("rows", []):
+            bot = cell["bot"]
+            not_acked = bot["requests"] - bot["statuses"].get("200", 0)
             rows.append(
                 (
                     f"3. past the table: {cell['kind']} at {cell['offered_rps']:g}/s ({name})",
-                    f"p99 {p99} ms, {lost} lost",
-                    f"p99 < {OVERLOAD_P99_MS:g} ms, none lost",
-                    p99 < OVERLOAD_P99_MS and lost == 0,
+                    f"p99 {bot['p99_ms']} ms, {not_acked} not acked, {cell['lost']} lost",
+                    f"p99 < {OVERLOAD_P99_MS:g} ms, all acked, none lost",
+                    overload_ok(cell),
                 )
             )
     return rows
+
+
+def overload_ok(cell: dict[str, Any]) -> bool:
+    """A kind past the ack table's rates (bench/run.py's overload figure) degrades gently: p99
+    under a second, every request acked, and of those none lost, twice or given up."""
+    bot = cell["bot"]
+    twice = cell["on_server_twice"] + cell.get("answered_twice", 0)
+    return (
+        bot["p99_ms"] < OVERLOAD_P99_MS
+        and bot["statuses"].get("200", 0) == bot["requests"]
+        and cell["lost"] == 0
+        and twice == 0
+        and cell["dead"] == 0
+    )
 
 
 def idle_memory(results: dict[str, Any]) -> Row:

@@ -4,6 +4,11 @@ Open loop: request i is due at start + i / rate whatever happened to the others,
 latency counts from when it was due (no coordinated omission). Run as its own process:
     python -m bench.load URL SECRET KIND RATE SECONDS TEMPLATE.json
 prints one JSON object: achieved throughput, latencies (ms), status counts.
+
+Each request is unique: a question gets event ID `EvLOAD<i>` in channel `DLOAD<i>`, a click
+or a submission comes from user `ULOAD<i>`, so what a run leaves in the store and on the
+tracking server can be counted exactly. TEMPLATE.json holds one payload, or a list of them:
+request i is built from payload i mod their number (votes spread over several answers).
 """
 
 from __future__ import annotations
@@ -36,20 +41,32 @@ def body_for(kind: str, template: dict[str, Any], i: int) -> tuple[bytes, str]:
     return urlencode({"payload": json.dumps(payload)}).encode(), "application/x-www-form-urlencoded"
 
 
+def templates_of(loaded: dict[str, Any] | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """TEMPLATE.json's payloads: one, or a list."""
+    return loaded if isinstance(loaded, list) else [loaded]
+
+
 async def run(
-    url: str, secret: str, kind: str, rate: float, seconds: float, template: dict
+    url: str,
+    secret: str,
+    kind: str,
+    rate: float,
+    seconds: float,
+    template: dict[str, Any] | list[dict[str, Any]],
 ) -> dict:
+    payloads = templates_of(template)
     verifier = SignatureVerifier(secret)
     count = int(rate * seconds)
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
+    errors: dict[str, str] = {}  # the first message of each kind of failure
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(
         connector=connector, timeout=aiohttp.ClientTimeout(total=10)
     ) as http:
 
         async def one(i: int, due: float) -> None:
-            body, content_type = body_for(kind, template, i)
+            body, content_type = body_for(kind, payloads[i % len(payloads)], i)
             ts = str(int(time.time()))
             headers = {
                 "Content-Type": content_type,
@@ -62,6 +79,7 @@ async def run(
                     statuses[str(response.status)] += 1
             except (aiohttp.ClientError, TimeoutError) as error:
                 statuses[type(error).__name__] += 1
+                errors.setdefault(type(error).__name__, str(error)[:200])
                 return
             latencies.append((time.perf_counter() - due) * 1000)
 
@@ -82,6 +100,7 @@ async def run(
         "achieved_rps": round(len(latencies) / elapsed, 1),
         "requests": count,
         "statuses": dict(statuses),
+        "errors": errors,
         "p50_ms": round(percentile(latencies, 50), 2),
         "p99_ms": round(percentile(latencies, 99), 2),
         "max_ms": round(latencies[-1], 2) if latencies else None,

@@ -19,10 +19,18 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.goals import REPORT_RUN, SOAK_RUN, TRACE_SEND_RUN, goal_table
+from sqlalchemy import create_engine, func, select
+
+from bench.goals import REPORT_RUN, SOAK_RUN, TRACE_SEND_RUN, goal_table, overload_ok
+from bot.storage.engine import driver_url
+from bot.storage.schema import answers, feedback_latest, feedback_outbox, questions, seen_events
+from bot.storage.schema import traces as kept_traces
+from bot.storage.store import FILE_NAME
 from devkit.bot_process import BotProcess, readiness
 from devkit.conversation import final_answer, open_rating_modal, trace_id_of
 from devkit.llm_api import LlmEmulator
@@ -36,7 +44,7 @@ from devkit.traces import Tracking
 
 ROOT = Path(__file__).resolve().parents[1]
 KINDS = ("event_callback", "block_actions", "view_submission")
-FIGURES = ("overhead", "ttfw", "feedback", "ack", "burst", "outage", "report")
+FIGURES = ("overhead", "ttfw", "feedback", "ack", "overload", "burst", "outage", "report")
 DATABASES = ("sqlite", "postgresql")
 
 
@@ -55,6 +63,31 @@ def _ppid_and_cpu_s(pid: int) -> tuple[int, float]:
 
 def cpu_s(pid: int) -> float:
     return _ppid_and_cpu_s(pid)[1]
+
+
+async def listening(port: int, timeout_s: float = 30.0) -> None:
+    """Once a process listens on `port` (on this host)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        return
+
+
+def listen_overflows() -> int:
+    """How many times a listen queue was full and a new connection's SYN was dropped, so far:
+    the kernel's count for this network namespace (every process's, not only the bot's)."""
+    lines = Path("/proc/net/netstat").read_text().splitlines()
+    for names, values in zip(lines[::2], lines[1::2], strict=True):
+        if names.startswith("TcpExt:"):
+            return int(dict(zip(names.split(), values.split(), strict=True))["ListenOverflows"])
+    return 0
 
 
 def tree_cpu_s(root: int) -> float:
@@ -130,6 +163,8 @@ class Bench:
                 await self.feedback_latency()
             if "ack" in figures:
                 await self.ack_latency()
+            if "overload" in figures:
+                await self.overload()
             if "burst" in figures:
                 await self.burst()
             if "outage" in figures:
@@ -414,12 +449,10 @@ class Bench:
         out, _ = await process.communicate()
         return dict(json.loads(out))
 
-    async def ack_latency(self) -> None:
-        """Figure 1. Slack, the LLM and the tracking server are not on the bot's machine in
-        production; here their stand-ins run at a lower CPU priority (bench/services.py, the
-        MLflow server), so their work for the bot's answers does not take the cores its acks
-        are measured on. The load generator, the bot and the bare app run at normal priority."""
-        templates = await self.templates()  # answers, clicks and a modal made with the first bot
+    @contextlib.asynccontextmanager
+    async def stand_ins(self) -> AsyncIterator[StandIns]:
+        """The Slack and LLM emulators in a process of their own at nice 10 (bench/services.py)
+        and the bare Bolt app beside them, for the figures that put the bot under load."""
         services = await asyncio.create_subprocess_exec(
             *("nice", "-n", "10", sys.executable, "-m", "bench.services"),
             *(self.token, self.llm_key),
@@ -429,16 +462,6 @@ class Bench:
         )
         assert services.stdout is not None and services.stdin is not None
         urls = json.loads(await services.stdout.readline())
-        bot = BotProcess(
-            {
-                **self.bot_env,
-                "SLACK_API_URL": urls["slack_api_url"],
-                "OPENAI_BASE_URL": urls["llm_base_url"],
-                "BOT_DATA_DIR": str(self.work / "bot-data-ack"),
-                **self.database_env("ack"),
-            },
-            self.work / "bot-ack.log",
-        )
         port = free_port()
         bare = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -453,46 +476,79 @@ class Bench:
                 "PORT": str(port),
             },
         )
-        bare_url = f"http://127.0.0.1:{port}/slack/events"
-        rows = []
         try:
-            await asyncio.to_thread(bot.start)
-            bot_url = bot.url + "/slack/events"
-            for kind in self.args.kinds:
-                for rate in self.args.rates:
-                    # Each run starts once the bot has answered the last load's questions (else
-                    # the next run pays for them). Clicks may still be on their way to MLflow,
-                    # in the lower-priority worker.
-                    await self.bot_idle(bot.url)
-                    assert bot.process is not None
-                    front_cpu = cpu_s(bot.process.pid)
-                    ours = await self.load(bot_url, kind, rate, templates[kind])
-                    ours["front_cpu_ms_per_request"] = round(
-                        (cpu_s(bot.process.pid) - front_cpu) * 1000 / ours["requests"], 2
-                    )
-                    await self.bot_idle(bot.url)
-                    bare_cpu = cpu_s(bare.pid)
-                    baseline = await self.load(bare_url, kind, rate, templates[kind])
-                    baseline["front_cpu_ms_per_request"] = round(
-                        (cpu_s(bare.pid) - bare_cpu) * 1000 / baseline["requests"], 2
-                    )
-                    rows.append(
-                        {
-                            "kind": kind,
-                            "offered_rps": rate,
-                            "bot": ours,
-                            "bare": baseline,
-                            "p99_ratio": round(ours["p99_ms"] / baseline["p99_ms"], 2),
-                        }
-                    )
-                    print(json.dumps(rows[-1]), flush=True)
+            await listening(port)  # the first load's first requests were refused
+            yield StandIns(services, urls, bare, f"http://127.0.0.1:{port}/slack/events")
         finally:
             bare.terminate()
             await bare.wait()
-            await asyncio.to_thread(bot.stop)
             services.stdin.close()
             await services.wait()
+
+    def bot_on(self, stand_ins: StandIns, name: str) -> BotProcess:
+        """A bot of its own (store `name`, SQLite or a new PostgreSQL database) on the
+        stand-ins' emulators."""
+        return BotProcess(
+            {
+                **self.bot_env,
+                "SLACK_API_URL": stand_ins.urls["slack_api_url"],
+                "OPENAI_BASE_URL": stand_ins.urls["llm_base_url"],
+                "BOT_DATA_DIR": str(self.work / f"bot-data-{name}"),
+                **self.database_env(name),
+            },
+            self.work / f"bot-{name}.log",
+        )
+
+    async def ack_latency(self) -> None:
+        """Figure 1. Slack, the LLM and the tracking server are not on the bot's machine in
+        production; here their stand-ins run at a lower CPU priority (bench/services.py, the
+        MLflow server), so their work for the bot's answers does not take the cores its acks
+        are measured on. The load generator, the bot and the bare app run at normal priority."""
+        templates = await self.templates()  # answers, clicks and a modal made with the first bot
+        rows = []
+        async with self.stand_ins() as stand_ins:
+            bot = self.bot_on(stand_ins, "ack")
+            try:
+                await asyncio.to_thread(bot.start)
+                bot_url = bot.url + "/slack/events"
+                for kind in self.args.kinds:
+                    for rate in self.args.rates:
+                        # Each run starts once the bot has answered the last load's questions
+                        # (else the next run pays for them). Clicks may still be on their way
+                        # to MLflow, in the lower-priority worker.
+                        await self.bot_idle(bot.url)
+                        assert bot.process is not None
+                        front_cpu = cpu_s(bot.process.pid)
+                        ours = await self.load(bot_url, kind, rate, templates[kind])
+                        ours["front_cpu_ms_per_request"] = round(
+                            (cpu_s(bot.process.pid) - front_cpu) * 1000 / ours["requests"], 2
+                        )
+                        await self.bot_idle(bot.url)
+                        baseline = await self.bare_load(stand_ins, kind, rate, templates[kind])
+                        rows.append(
+                            {
+                                "kind": kind,
+                                "offered_rps": rate,
+                                "bot": ours,
+                                "bare": baseline,
+                                "p99_ratio": round(ours["p99_ms"] / baseline["p99_ms"], 2),
+                            }
+                        )
+                        print(json.dumps(rows[-1]), flush=True)
+            finally:
+                await asyncio.to_thread(bot.stop)
         self.results["ack_latency"] = rows
+
+    async def bare_load(
+        self, stand_ins: StandIns, kind: str, rate: float, template: Path
+    ) -> dict[str, Any]:
+        """The load on the bare Bolt app, with its front's CPU per request."""
+        before = cpu_s(stand_ins.bare.pid)
+        baseline = await self.load(stand_ins.bare_url, kind, rate, template)
+        baseline["front_cpu_ms_per_request"] = round(
+            (cpu_s(stand_ins.bare.pid) - before) * 1000 / baseline["requests"], 2
+        )
+        return baseline
 
     async def bot_idle(self, bot_url: str, timeout_s: float = 180.0) -> None:
         """Wait until the bot has no answer or task in flight, then 1 s more."""
@@ -502,6 +558,137 @@ class Bench:
                 break
             await asyncio.sleep(0.5)
         await asyncio.sleep(1.0)
+
+    # -- 7. past the ack table's rates ------------------------------------------------------
+
+    async def overload(self) -> None:
+        """Figure 7: each kind at `--overload-rate` a second for `--seconds`, past the ack
+        table's rates: first on the bare Bolt app, then on a bot of its own (a fresh store:
+        every row it holds is this load's). Then whether anything the bot acked was lost:
+        each request is unique (bench/load.py: questions in channels `DLOAD<i>`, clicks and
+        submissions by users `ULOAD<i>`, spread over `OVERLOAD_ANSWERS` answers made for this
+        figure), so the store's rows and the tracking server's traces and assessments are
+        counted exactly. The backlog's drain is timed on the bot's `/readyz` from the load's
+        last reply, for at most `--overload-drain-s`: what is not on the server by then is
+        counted where it waits (in the store, not dead)."""
+        args = self.args
+        channels = [f"DOVL{n:03d}" for n in range(OVERLOAD_ANSWERS)]
+        for n, channel in enumerate(channels):
+            await self.sender.event(dm("UTEMPLATE", channel, f"overload answer {n}"))
+        made = [await final_answer(self.slack, channel) for channel in channels]
+        trace_ids = [trace_id_of(answer) for answer in made]
+        tracking = Tracking(self.mlflow.url, self.experiment)
+        for trace_id in trace_ids:  # votes on them are delivered at once, not after a retry
+            await tracking.wait_for_trace(trace_id, timeout_s=120)
+        views = [await open_rating_modal(self.sender, self.slack, a, "UTEMPLATE") for a in made]
+        scores: dict[str, str | None] = {"accuracy": "4", "helpfulness": "4", "relevance": "4"}
+        payloads: dict[str, Any] = {
+            "event_callback": event_envelope(
+                Workspace.of(self.slack), dm("UTEMPLATE", "D0", "q"), "Ev0"
+            ),
+            "block_actions": [vote_click(self.slack, a, "UTEMPLATE") for a in made],
+            "view_submission": [
+                rating_submission(view, "UTEMPLATE", scores, "fine") for view in views
+            ],
+        }
+        rows = []
+        async with self.stand_ins() as stand_ins:
+            for kind in args.kinds:
+                template = self.work / f"overload-{kind}.json"
+                template.write_text(json.dumps(payloads[kind]))
+                rows.append(await self.overload_kind(stand_ins, kind, template, set(trace_ids)))
+                print(json.dumps(rows[-1]), flush=True)
+        self.results["overload"] = {
+            "rate": args.overload_rate,
+            "seconds": args.seconds,
+            "drain_bound_s": args.overload_drain_s,
+            "answers_voted_on": OVERLOAD_ANSWERS,
+            "rows": rows,
+        }
+
+    async def overload_kind(
+        self, stand_ins: StandIns, kind: str, template: Path, trace_ids: set[str]
+    ) -> dict[str, Any]:
+        rate = self.args.overload_rate
+        load_before = os.getloadavg()[0]
+        overflows = listen_overflows()
+        bare = await self.bare_load(stand_ins, kind, rate, template)
+        bare["listen_overflows"] = listen_overflows() - overflows
+        name = f"overload_{kind}"
+        bot = self.bot_on(stand_ins, name)
+        await asyncio.to_thread(bot.start)
+        try:
+            await self.bot_idle(bot.url)
+            assert bot.process is not None
+            front_cpu = cpu_s(bot.process.pid)
+            since = f"trace.timestamp_ms >= {int(time.time() * 1000)}"
+            overflows = listen_overflows()
+            ours = await self.load(bot.url + "/slack/events", kind, rate, template)
+            ours["listen_overflows"] = listen_overflows() - overflows
+            ours["front_cpu_ms_per_request"] = round(
+                (cpu_s(bot.process.pid) - front_cpu) * 1000 / ours["requests"], 2
+            )
+            load_after = os.getloadavg()[0]
+            drained = await self.drain_times(bot.url, self.args.overload_drain_s)
+            # What waits in the store first, then what the server has: a row delivered in
+            # between is counted twice (never lost), none is missed.
+            stored = await asyncio.to_thread(store_rows, self.store_url(name), kind, trace_ids)
+            tracking = Tracking(self.mlflow.url, self.experiment)
+            on_server: list[Any]
+            if kind == "event_callback":
+                on_server = [t.info.trace_id for t in await tracking.asearch(since)]
+                posted = await stand_ins.answers_posted("DLOAD")
+            else:
+                on_server = await asyncio.to_thread(load_assessments, tracking, trace_ids)
+                posted = None
+        finally:
+            # Killed, not stopped: an orderly stop would drain for up to a minute more, and
+            # the figure is done with this bot (its store is thrown away with the run's).
+            with contextlib.suppress(ProcessLookupError):
+                bot.signal_group(signal.SIGKILL)
+            await asyncio.to_thread(bot.stop)
+        return {
+            "kind": kind,
+            "offered_rps": rate,
+            "load_average": [round(load_before, 1), round(load_after, 1)],
+            "bot": ours,
+            "bare": bare,
+            "drained": drained,
+            **lost_or_kept(kind, ours, stored, on_server, posted),
+        }
+
+    def store_url(self, name: str) -> str:
+        """The SQLAlchemy URL of the store of the bot `bot_on(…, name)` started."""
+        if self.postgres is None:
+            return f"sqlite:///{self.work / f'bot-data-{name}' / FILE_NAME}"
+        return driver_url(self.postgres.url.rsplit("/", 1)[0] + "/" + name)
+
+    async def drain_times(self, bot_url: str, bound_s: float) -> dict[str, Any]:
+        """Seconds from now until the bot's questions are answered, its outbox is empty and its
+        traces are on the tracking server (each None if not within `bound_s`), and what still
+        waited when it stopped looking (polled every 0.5 s on `/readyz`)."""
+        started = time.monotonic()
+        after: dict[str, float | None] = {"answered": None, "outbox": None, "traces": None}
+        state: dict[str, Any] = {}
+        while True:
+            state = await readiness(bot_url)
+            waiting = {
+                "answered": state["questions"]["pending"] + state["questions"]["in_progress"],
+                "outbox": state["outbox"]["pending"],
+                "traces": state["traces"]["waiting"],
+            }
+            elapsed = time.monotonic() - started
+            for what, left in waiting.items():
+                if left == 0 and after[what] is None:
+                    after[what] = round(elapsed, 1)
+            if all(v is not None for v in after.values()) or elapsed > bound_s:
+                break
+            await asyncio.sleep(0.5)
+        return {
+            "after_s": after,
+            "waiting_at_end": waiting,
+            "dead": {"traces": state["traces"]["dead"], "outbox": state["outbox"]["dead"]},
+        }
 
     # -- 3. burst ---------------------------------------------------------------------------
 
@@ -600,6 +787,141 @@ class Bench:
         }
 
 
+@dataclass(frozen=True)
+class StandIns:
+    """The Slack and LLM emulators' process (bench/services.py) and the bare Bolt app."""
+
+    services: asyncio.subprocess.Process
+    urls: dict[str, str]
+    bare: asyncio.subprocess.Process
+    bare_url: str
+
+    async def answers_posted(self, prefix: str) -> dict[str, int]:
+        """What the bot posted as answers in the channels starting with `prefix`."""
+        assert self.services.stdin is not None and self.services.stdout is not None
+        self.services.stdin.write(f"answers {prefix}\n".encode())
+        await self.services.stdin.drain()
+        return dict(json.loads(await self.services.stdout.readline()))
+
+
+# The overload figure's votes and ratings are spread over this many answers (one answer
+# with thousands of votes is not what a workspace does, and its deliveries go one at a time).
+OVERLOAD_ANSWERS = 50
+LOAD_USERS = "ULOAD%"  # bench/load.py's users, one a request
+LOAD_CHANNELS = "DLOAD%"  # bench/load.py's channels, one a question
+
+
+def store_rows(url: str, kind: str, trace_ids: Iterable[str]) -> dict[str, Any]:
+    """What the overload's bot holds in its store (`url`) of the load: for questions, the
+    questions taken (their event keys), the answers posted and the traces waiting; for votes
+    and ratings, the load's users' latest intents and those still waiting in the outbox, as
+    (trace, user, name) keys."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            if kind == "event_callback":
+                dead = kept_traces.c.dead_reason.is_not(None)
+                return {
+                    "taken": conn.execute(select(func.count()).select_from(seen_events)).scalar(),
+                    "queued": conn.execute(select(func.count()).select_from(questions)).scalar(),
+                    "answered": [
+                        tuple(row)
+                        for row in conn.execute(
+                            select(answers.c.channel, answers.c.trace_id).where(
+                                answers.c.channel.like(LOAD_CHANNELS)
+                            )
+                        )
+                    ],
+                    "waiting": set(
+                        conn.execute(select(kept_traces.c.trace_id).where(~dead)).scalars()
+                    ),
+                    "dead": conn.execute(
+                        select(func.count()).select_from(kept_traces).where(dead)
+                    ).scalar(),
+                }
+            outbox = feedback_outbox.c
+            mine = [outbox.user_id.like(LOAD_USERS), outbox.trace_id.in_(list(trace_ids))]
+            key = (outbox.trace_id, outbox.user_id, outbox.name)
+            waiting = conn.execute(select(*key).where(*mine, outbox.dead_reason.is_(None)))
+            given_up = conn.execute(
+                select(func.count())
+                .select_from(feedback_outbox)
+                .where(*mine, outbox.dead_reason.is_not(None))
+            )
+            latest = feedback_latest.c
+            return {
+                "waiting": {tuple(row) for row in waiting},
+                "dead": given_up.scalar(),
+                "latest": {
+                    tuple(row)
+                    for row in conn.execute(
+                        select(latest.trace_id, latest.user_id, latest.name).where(
+                            latest.user_id.like(LOAD_USERS),
+                            latest.trace_id.in_(list(trace_ids)),
+                        )
+                    )
+                },
+            }
+    finally:
+        engine.dispose()
+
+
+def load_assessments(tracking: Tracking, trace_ids: Iterable[str]) -> list[tuple[str, str, str]]:
+    """The valid HUMAN assessments by bench/load.py's users on these traces, as (trace, user,
+    name), one per assessment: a key twice is a vote or rating delivered twice."""
+    found = []
+    for trace_id in trace_ids:
+        for a in tracking.client.get_trace_info(trace_id).assessments:
+            user = a.source.source_id or ""
+            human = a.source.source_type == "HUMAN"
+            if a.valid is not False and human and user.startswith("ULOAD"):
+                found.append((trace_id, user, a.name))
+    return found
+
+
+def lost_or_kept(
+    kind: str,
+    load: dict[str, Any],
+    stored: dict[str, Any],
+    on_server: list[Any],
+    posted: dict[str, int] | None,
+) -> dict[str, Any]:
+    """Whether every request the bot acked with 200 is in its store and, from there, on the
+    tracking server exactly once or still waiting in the store (not dead)."""
+    acked = load["statuses"].get("200", 0)
+    if kind == "event_callback":
+        answered = {trace for _, trace in stored["answered"]}
+        server = set(on_server) & answered
+        channels = {channel for channel, _ in stored["answered"]}
+        return {
+            "acked": acked,
+            "in_store": stored["taken"],
+            "answered": len(channels),
+            "answered_twice": len(stored["answered"]) - len(channels),
+            "still_queued": stored["queued"],
+            "slack_answers": posted,
+            "on_server": len(server),
+            "on_server_twice": 0,  # a trace ID is the server's key: it cannot be there twice
+            "waiting": len(answered - server),
+            "dead": stored["dead"],
+            "lost": max(0, acked - stored["taken"])
+            + max(0, stored["taken"] - len(channels) - stored["queued"])
+            + len(answered - server - stored["waiting"]),
+        }
+    users = {user for _, user, _ in stored["latest"]}
+    server = set(on_server)
+    return {
+        "acked": acked,
+        "in_store": len(users),
+        "intents": len(stored["latest"]),
+        "on_server": len(server & stored["latest"]),
+        "on_server_twice": len(on_server) - len(server),
+        "waiting": len(stored["waiting"] - server),
+        "dead": stored["dead"],
+        "lost": max(0, acked - len(users)) + len(stored["latest"] - server - stored["waiting"]),
+    }
+
+
 def memory(rss: dict[str, float]) -> str:
     return f"{rss['total']} MB ({rss['front']} + {rss['worker']})"
 
@@ -687,6 +1009,9 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
             f"| {cpu} | {mark(row['p99_ratio'] <= 2 and answered)} |"
         )
     lines += previous_ack(results)
+    for store, figures in (("SQLite", results), ("PostgreSQL", results.get("postgresql", {}))):
+        if "overload" in figures:
+            lines += overload_table(figures["overload"], store)
     overhead = results["per_answer_overhead_ms"]
     feedback = results["click_to_mlflow_ms"]
     burst = results["burst"]
@@ -816,6 +1141,65 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
     return "\n".join(lines) + "\n"
 
 
+def overload_table(figure: dict[str, Any], store: str) -> list[str]:
+    """Figure 7 as a table: each kind past the ack table's rates, the bot beside the bare app,
+    and what became of every request the bot acked."""
+    lines = [
+        "",
+        f"## Overload: {figure['rate']:g} req/s ({store})",
+        "",
+        f"Each kind at {figure['rate']:g} req/s for {figure['seconds']:g} s, on the bare Bolt app "
+        "and then on a bot of its own (a fresh store). Targets: bot p99 < 1 s, and nothing "
+        "lost: every request acked with 200 in the store, and from there on the tracking "
+        "server exactly once or still waiting in the store (never dead). The backlog is "
+        f"watched for at most {figure['drain_bound_s']:g} s after the load's last reply "
+        "(`/readyz`); what the single-worker tracking server has not taken by then is counted "
+        f"where it waits. Votes and ratings are spread over {figure['answers_voted_on']} "
+        "answers, one user a request.",
+        "",
+        "| kind | bot achieved | bot p50 / p99 ms | not acked | bare achieved, p50 / p99 ms "
+        "| acked → in the store | on the server once / waiting / dead / lost "
+        "| drained after the load | load avg | |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in figure["rows"]:
+        bot, bare = row["bot"], row["bare"]
+        not_acked = bot["requests"] - bot["statuses"].get("200", 0)
+        twice = row["on_server_twice"] + row.get("answered_twice", 0)
+        lines.append(
+            f"| {row['kind']} | {bot['achieved_rps']}/s | {bot['p50_ms']} / {bot['p99_ms']} "
+            f"| {not_acked} | {bare['achieved_rps']}/s, {bare['p50_ms']} / {bare['p99_ms']} "
+            f"| {row['acked']} → {row['in_store']}{intents(row)} "
+            f"| {row['on_server']} / {row['waiting']} / {row['dead']} / {row['lost']}"
+            f"{f' ({twice} twice)' if twice else ''} "
+            f"| {drained(row, figure['drain_bound_s'])} "
+            f"| {' → '.join(map(str, row['load_average']))} "
+            f"| {'✅' if overload_ok(row) else '❌'} |"
+        )
+    return lines
+
+
+def intents(row: dict[str, Any]) -> str:
+    """A rating is several intents (one an assessment): the server's counts are of those."""
+    many = row.get("intents", row["in_store"]) != row["in_store"]
+    return f" ({row['intents']} intents)" if many else ""
+
+
+def drained(row: dict[str, Any], bound_s: float) -> str:
+    """How long the backlog of one overload row took to drain, or what still waited."""
+    after, left = row["drained"]["after_s"], row["drained"]["waiting_at_end"]
+
+    def part(what: str, label: str, unit: str) -> str:
+        if after[what] is not None:
+            return f"{label} in {after[what]:g} s"
+        return f"{left[what]} {unit} waiting after {bound_s:g} s"
+
+    if row["kind"] == "event_callback":
+        answered = part("answered", "answered", "questions")
+        return f"{answered}; {part('traces', 'traces sent', 'traces')}"
+    return part("outbox", "outbox empty", "intents")
+
+
 def side_by_side(sqlite: dict[str, Any], postgresql: dict[str, Any]) -> list[str]:
     """The figures the store is on the path of, with the store on SQLite and on PostgreSQL
     (a throwaway cluster on the same machine, fsync off: bench/notes.md)."""
@@ -909,6 +1293,15 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--outage-seconds", type=float, default=60.0)
     parser.add_argument("--outage-rate", type=float, default=10.0, help="answers a second")
+    parser.add_argument(
+        "--overload-rate", type=float, default=400.0, help="req/s of each kind, past the ack table"
+    )
+    parser.add_argument(
+        "--overload-drain-s",
+        type=float,
+        default=30.0,
+        help="how long the overload figure waits for the bot's backlog to drain, per kind",
+    )
     parser.add_argument("--report-sizes", default="10000,100000")
     parser.add_argument(
         "--figures",

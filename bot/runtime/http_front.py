@@ -6,6 +6,7 @@ Bolt sees them; bodies over 1 MiB are refused with 413.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
@@ -23,7 +24,21 @@ from handlers.checks.guard import check_body
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+# Connections the kernel holds for the front while its event loop is busy (aiohttp's default is
+# 128). Past it, a new connection's SYN is dropped and the client tries again after 1 s, then
+# 3 s: in a burst, requests the front acks in milliseconds waited seconds (bench/notes.md,
+# "past the table"). The kernel caps it at net.core.somaxconn.
+LISTEN_BACKLOG = 1024
+# Requests handled at once; the others wait their turn in arrival order. Past the front's
+# capacity, requests all handled at once share it: each waited for all the others and nearly
+# every one missed Slack's 3 s. In turns, the earliest are acked first, at the front's pace.
+HANDLED_AT_ONCE = 32
 ReadinessProbe = Callable[[], Awaitable[dict[str, object]]]
+
+
+def listening_site(runner: web.AppRunner, host: str, port: int) -> web.TCPSite:
+    """Where the front listens: `host`:`port` with room for a burst of new connections."""
+    return web.TCPSite(runner, host, port, backlog=LISTEN_BACKLOG)
 
 
 class SlackHttpServer:
@@ -33,6 +48,7 @@ class SlackHttpServer:
         self._app = app
         self._verifier = SignatureVerifier(signing_secret)
         self._readiness = readiness
+        self._turns = asyncio.Semaphore(HANDLED_AT_ONCE)  # wakes its waiters first come first
         self.accepting = True
 
     def web_app(self) -> web.Application:
@@ -43,10 +59,16 @@ class SlackHttpServer:
         return app
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
+        # The body first: a request whose sender stops waiting meanwhile is still handled
+        # (what the user did is kept; Slack's retry of it is recognised).
+        body = await request.read()  # raises 413 past client_max_size
+        async with self._turns:
+            return await self._event(request, body)
+
+    async def _event(self, request: web.Request, body: bytes) -> web.StreamResponse:
         if not self.accepting:
             # Shutting down: Slack retries elsewhere or after the restart.
             return web.Response(status=503, text="shutting down")
-        body = await request.read()  # raises 413 past client_max_size
         headers = request.headers
         if not self._signed_by_slack(body, headers):
             return web.Response(status=401, text="invalid signature")

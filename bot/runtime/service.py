@@ -12,7 +12,7 @@ from aiohttp import web
 
 from bot.feedback.outbox import Outbox
 from bot.runtime.app import Bot, build_bot
-from bot.runtime.http_front import SlackHttpServer
+from bot.runtime.http_front import SlackHttpServer, listening_site
 from bot.runtime.pipe import STOP_WITHIN_S
 from bot.runtime.readiness import Readiness
 from bot.runtime.socket_front import GuardedSocketModeHandler
@@ -55,7 +55,7 @@ async def serve(settings: Settings, host: str = "0.0.0.0", *, with_worker: bool 
     # What start-up made (modules, Bolt, clients) lives as long as the process: out of the
     # collector's sight, a full collection stops the event loop for ~0.1 ms, not ~27 ms.
     gc.freeze()
-    await web.TCPSite(runner, host, settings.port).start()
+    await listening_site(runner, host, settings.port).start()
 
     socket_mode: GuardedSocketModeHandler | None = None
     if settings.slack_app_token is not None:

@@ -90,6 +90,10 @@ WRITE_WAIT_S = 2.0
 SEEN_EVENTS_TTL_S = 3600.0  # Slack retries an event within minutes
 FORGET_EVERY_S = 60.0
 THREADS = 4
+# On the front's SQLite store, transactions that wait while one commits are run together as one
+# (at most this many): one fsync for them all. Past ~100 acks/s a commit each was the front's
+# ceiling, its fsync 3–9 ms on a busy disk (bench/notes.md, "past the table").
+TOGETHER_AT_MOST = 64
 # A trace a sender has in hand is not sent by another for this long (a send is bounded well
 # below it; a sender that died leaves its claims to run out).
 TRACE_CLAIM_S = 30.0
@@ -250,11 +254,17 @@ def _insert(engine: Engine, table: Table) -> Any:
 
 
 class Store:
-    def __init__(self, engine: Engine, writer_lock: WriterLock | None = None) -> None:
+    def __init__(
+        self, engine: Engine, writer_lock: WriterLock | None = None, *, together: bool = False
+    ) -> None:
         self._engine = engine
         self._writer_lock = writer_lock
         self._threads = ThreadPoolExecutor(THREADS, thread_name_prefix="store")
         self._forgotten_at = 0.0
+        # Group commit (`together`): the transactions waiting for the one being committed.
+        self._together = together
+        self._waiting: list[tuple[Callable[[Connection], Any], asyncio.Future[Any]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(
@@ -268,7 +278,8 @@ class Store:
         else:
             engine = sqlite_engine(data_dir / FILE_NAME, durable=durable)
             writer_lock = WriterLock(data_dir / (FILE_NAME + ".lock"))
-        store = cls(engine, writer_lock)
+        # SQLite has one writer and a durable commit is an fsync: commit the front's together.
+        store = cls(engine, writer_lock, together=durable and writer_lock is not None)
         try:
             await asyncio.get_running_loop().run_in_executor(store._threads, migrate, engine)
         except (SQLAlchemyError, OSError) as error:
@@ -301,9 +312,52 @@ class Store:
 
     async def _run(self, work: Callable[[Connection], T]) -> T:
         """`work` in one transaction on a store thread; database failures become
-        StoreUnavailable."""
+        StoreUnavailable. With group commit, in one transaction with those that wait beside
+        it: as if each ran alone, one after the other (SQLite runs one writer at a time)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._threads, self._transaction, work)
+        if not self._together:
+            return await loop.run_in_executor(self._threads, self._transaction, work)
+        done: asyncio.Future[T] = loop.create_future()
+        self._waiting.append((work, done))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_waiting(), name="group commit")
+        return await done
+
+    async def _commit_waiting(self) -> None:
+        """Commit what waits, a group at a time, until nothing does."""
+        loop = asyncio.get_running_loop()
+        while self._waiting:
+            group = self._waiting[:TOGETHER_AT_MOST]
+            del self._waiting[:TOGETHER_AT_MOST]
+            works = [work for work, _ in group]
+            try:
+                outcomes = await loop.run_in_executor(self._threads, self._together_run, works)
+            except Exception as error:  # the store closed under it: each waiter is told
+                outcomes = [(False, error)] * len(group)
+            for (_, done), (ok, value) in zip(group, outcomes, strict=True):
+                if done.done():  # its caller stopped waiting
+                    continue
+                if ok:
+                    done.set_result(value)
+                else:
+                    done.set_exception(value)
+
+    def _together_run(self, works: list[Callable[[Connection], Any]]) -> list[tuple[bool, Any]]:
+        """The works in one transaction; if that fails, each in a transaction of its own, so
+        that only the failing one fails (and none is half done: the shared one rolled back)."""
+        if len(works) > 1:
+            try:
+                with self._one_at_a_time(), self._engine.begin() as conn:
+                    return [(True, work(conn)) for work in works]
+            except Exception:  # told below, by the work that fails alone
+                log.debug("a group of %d transactions failed; each runs alone", len(works))
+        outcomes: list[tuple[bool, Any]] = []
+        for work in works:
+            try:
+                outcomes.append((True, self._transaction(work)))
+            except Exception as error:
+                outcomes.append((False, error))
+        return outcomes
 
     async def run(self, work: Callable[[Connection], T]) -> T:
         """`work` in one transaction on a store thread, for the queries kept beside their
