@@ -20,7 +20,9 @@ from sqlalchemy import event
 
 from bot.answering.incoming import IncomingMessage
 from bot.runtime.http_front import HANDLED_AT_ONCE, SlackHttpServer, listening_site
-from bot.storage.store import Store
+from bot.storage import store as store_module
+from bot.storage.store import FILE_NAME, Store
+from bot.storage.writer_lock import WriterLock
 from devkit.ports import free_port
 from devkit.slack_payloads import Workspace, dm, event_envelope
 
@@ -150,4 +152,33 @@ async def test_a_failing_transaction_among_them_fails_alone(tmp_path: Path) -> N
         assert [o for o in outcomes if isinstance(o, bool)] == [True] * 5
         assert (await store.question_stats()).pending == 5
     finally:
+        await store.close()
+
+
+async def test_a_store_busy_for_the_whole_wait_fails_the_waiting_group_at_once(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Another process holds the store (a worker stopped inside a transaction): the group
+    waiting behind the front's commit is told so after one wait, not one wait per work."""
+    monkeypatch.setattr(store_module, "WRITE_WAIT_S", 0.2)
+    store = await Store.open(tmp_path)
+    other_process = WriterLock(tmp_path / (FILE_NAME + ".lock"))
+    assert store._writer_lock is not None
+    waits: list[float] = []
+    held = store._writer_lock.held
+
+    def counted(wait_s: float) -> Any:
+        waits.append(wait_s)
+        return held(wait_s)
+
+    monkeypatch.setattr(store._writer_lock, "held", counted)
+    try:
+        with other_process.held(1):
+            calls = [store.add_question(f"k{i}", question(f"k{i}")) for i in range(10)]
+            outcomes = await asyncio.gather(*calls, return_exceptions=True)
+        assert [type(o).__name__ for o in outcomes] == ["StoreUnavailable"] * 10
+        assert waits == [0.2]  # one wait for the group, not one more for each of its works
+        assert (await store.question_stats()).pending == 0
+    finally:
+        other_process.close()
         await store.close()

@@ -344,20 +344,32 @@ class Store:
 
     def _together_run(self, works: list[Callable[[Connection], Any]]) -> list[tuple[bool, Any]]:
         """The works in one transaction; if that fails, each in a transaction of its own, so
-        that only the failing one fails (and none is half done: the shared one rolled back)."""
-        if len(works) > 1:
-            try:
-                with self._one_at_a_time(), self._engine.begin() as conn:
-                    return [(True, work(conn)) for work in works]
-            except Exception:  # told below, by the work that fails alone
-                log.debug("a group of %d transactions failed; each runs alone", len(works))
-        outcomes: list[tuple[bool, Any]] = []
-        for work in works:
-            try:
-                outcomes.append((True, self._transaction(work)))
-            except Exception as error:
-                outcomes.append((False, error))
-        return outcomes
+        that only the failing one fails (and none is half done: the shared one rolled back).
+        All under one hold of the writer lock: if the store stays busy for the whole wait
+        (another process's transaction), each work is told so at once, not after a wait of
+        its own one after the other."""
+        try:
+            with self._one_at_a_time():
+                if len(works) > 1:
+                    try:
+                        with self._engine.begin() as conn:
+                            return [(True, work(conn)) for work in works]
+                    except Exception:  # told below, by the work that fails alone
+                        log.debug("a group of %d transactions failed; each runs alone", len(works))
+                return [self._alone(work) for work in works]
+        except WriterLockTimeout as error:
+            return [(False, _unavailable(error))] * len(works)
+
+    def _alone(self, work: Callable[[Connection], Any]) -> tuple[bool, Any]:
+        """`work` in a transaction of its own (the writer lock held): (True, its result) or
+        (False, what it raised, database failures as StoreUnavailable)."""
+        try:
+            with self._engine.begin() as conn:
+                return True, work(conn)
+        except (SQLAlchemyError, OSError) as error:
+            return False, _unavailable(error)
+        except Exception as error:
+            return False, error
 
     async def run(self, work: Callable[[Connection], T]) -> T:
         """`work` in one transaction on a store thread, for the queries kept beside their
@@ -375,7 +387,7 @@ class Store:
             with self._one_at_a_time(), self._engine.begin() as conn:
                 return work(conn)
         except (SQLAlchemyError, OSError, WriterLockTimeout) as error:
-            raise StoreUnavailable(f"{type(error).__name__}: {_first_line(error)}") from error
+            raise _unavailable(error) from error
 
     def _one_at_a_time(self) -> contextlib.AbstractContextManager[None]:
         if self._writer_lock is None:
@@ -590,6 +602,13 @@ def _import_old_file(conn: Connection, path: Path, copies: tuple[tuple[str, Tabl
                 conn.execute(_insert(conn.engine, table).on_conflict_do_nothing(), rows)
             counts.append(f"{len(rows)} {table.name}")
     log.info("imported %s from %s", ", ".join(counts), path)
+
+
+def _unavailable(error: BaseException) -> StoreUnavailable:
+    """A database failure as the store's callers are told of it."""
+    unavailable = StoreUnavailable(f"{type(error).__name__}: {_first_line(error)}")
+    unavailable.__cause__ = error
+    return unavailable
 
 
 def _first_line(error: BaseException) -> str:
