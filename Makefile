@@ -85,7 +85,7 @@ mutate: install
 	tried = s['total'] - s['skipped']; \
 	print(f\"killed {s['killed']} of {tried} mutants ({100 * s['killed'] / tried:.1f}%)\")"
 
-# Not part of `make test`: runs for 7-10 minutes and prints its figures (BENCHMARKS.md).
+# Not part of `make test`: runs for about 25 minutes and prints its figures (BENCHMARKS.md).
 bench: install
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
