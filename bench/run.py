@@ -26,7 +26,15 @@ from typing import Any
 
 from sqlalchemy import create_engine, func, select
 
-from bench.goals import REPORT_RUN, SOAK_RUN, TRACE_SEND_RUN, goal_table, overload_ok
+from bench.goals import (
+    REPORT_RUN,
+    SOAK_RUN,
+    TRACE_SEND_RUN,
+    ack_cell_ok,
+    goal_table,
+    overload_ok,
+    unanswered,
+)
 from bot.storage.engine import driver_url
 from bot.storage.schema import answers, feedback_latest, feedback_outbox, questions, seen_events
 from bot.storage.schema import traces as kept_traces
@@ -997,7 +1005,6 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
     ]
     for row in results.get("ack_latency", []):
         bot, bare = row["bot"], row["bare"]
-        answered = set(bot.get("statuses", {"200": 1})) == {"200"}
         cpu = (
             f"{bot['front_cpu_ms_per_request']} / {bare['front_cpu_ms_per_request']}"
             if "front_cpu_ms_per_request" in bot
@@ -1006,7 +1013,7 @@ def markdown(results: dict[str, Any], args: argparse.Namespace, seconds: float) 
         lines.append(
             f"| {row['kind']} | {row['offered_rps']:g} | {bot['achieved_rps']} | {bot['p50_ms']} "
             f"| {bot['p99_ms']} | {bare['p50_ms']} | {bare['p99_ms']} | {row['p99_ratio']} "
-            f"| {cpu} | {mark(row['p99_ratio'] <= 2 and answered)} |"
+            f"| {cpu} | {mark(ack_cell_ok(row))} |"
         )
     lines += previous_ack(results)
     for store, figures in (("SQLite", results), ("PostgreSQL", results.get("postgresql", {}))):
@@ -1164,7 +1171,7 @@ def overload_table(figure: dict[str, Any], store: str) -> list[str]:
     ]
     for row in figure["rows"]:
         bot, bare = row["bot"], row["bare"]
-        not_acked = bot["requests"] - bot["statuses"].get("200", 0)
+        not_acked = unanswered(bot)
         twice = row["on_server_twice"] + row.get("answered_twice", 0)
         lines.append(
             f"| {row['kind']} | {bot['achieved_rps']}/s | {bot['p50_ms']} / {bot['p99_ms']} "
