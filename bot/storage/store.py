@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from functools import partial
 from importlib import import_module
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     Connection,
@@ -357,7 +357,7 @@ class Store:
                     except Exception:  # told below, by the work that fails alone
                         log.debug("a group of %d transactions failed; each runs alone", len(works))
                 return [self._alone(work) for work in works]
-        except WriterLockTimeout as error:
+        except (WriterLockTimeout, OSError) as error:  # the writer lock not had
             return [(False, _unavailable(error))] * len(works)
 
     def _alone(self, work: Callable[[Connection], Any]) -> tuple[bool, Any]:
@@ -384,10 +384,13 @@ class Store:
 
     def _transaction(self, work: Callable[[Connection], T]) -> T:
         try:
-            with self._one_at_a_time(), self._engine.begin() as conn:
-                return work(conn)
-        except (SQLAlchemyError, OSError, WriterLockTimeout) as error:
+            with self._one_at_a_time():
+                done, outcome = self._alone(work)
+        except (WriterLockTimeout, OSError) as error:  # the writer lock not had
             raise _unavailable(error) from error
+        if not done:
+            raise outcome
+        return cast(T, outcome)
 
     def _one_at_a_time(self) -> contextlib.AbstractContextManager[None]:
         if self._writer_lock is None:
