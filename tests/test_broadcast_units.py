@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.broadcast.alert_rules import RECOVERY_MARGIN, Thresholds, Verdict, Votes, judge
-from bot.broadcast.schedule import DigestSchedule, Period
+from bot.broadcast.schedule import DigestSchedule, Period, end_in_key
 from bot.report.model import (
     ChannelFeedback,
     Correction,
@@ -126,7 +126,7 @@ def test_the_due_period_ends_at_the_latest_cron_time_in_the_configured_zone() ->
     assert weekly.due(monday_nine - timedelta(seconds=1)) == Period(
         monday_nine - timedelta(days=14), monday_nine - timedelta(days=7)
     )
-    assert weekly.due(monday_nine).key == "2026-11-30T08:00Z..2026-12-07T08:00Z"
+    assert weekly.due(monday_nine).key == "2026-11-30T08:00:00Z..2026-12-07T08:00:00Z"
     assert weekly.after(monday_nine) == monday_nine + timedelta(days=7)
 
 
@@ -146,6 +146,14 @@ def test_digest_now_covers_the_time_since_the_last_digest() -> None:
     assert weekly.now_period(now, last) == Period(last, now)
     assert weekly.now_period(now, None) == Period(last, now)  # the latest cron time
     assert weekly.now_period(last, None) == Period(last - timedelta(days=7), last)
+
+
+@pytest.mark.parametrize(
+    "key", ["digest:2026-11-30T09:00Z..2026-12-07T09:00Z", "digest:a..2026-12-07T09:00:00Z"]
+)
+def test_the_last_digests_end_is_read_from_its_key_with_or_without_seconds(key: str) -> None:
+    assert end_in_key(key) == datetime(2026, 12, 7, 9, tzinfo=UTC)
+    assert end_in_key("digest:garbled") is None
 
 
 # -- the alert rule ------------------------------------------------------------------------

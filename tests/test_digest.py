@@ -120,7 +120,7 @@ async def test_two_instances_on_one_postgresql_post_each_digest_once(
     b = await instances(clock, database_url, "host-b:1")
     for _ in range(3):
         await asyncio.gather(a.digest.run_due(), b.digest.run_due())
-    assert digests(slack, channel) == ["digest:2026-11-16T08:00Z..2026-11-23T08:00Z"]
+    assert digests(slack, channel) == ["digest:2026-11-16T08:00:00Z..2026-11-23T08:00:00Z"]
     clock.set(T1 + timedelta(days=3))
     await asyncio.gather(a.digest.run_due(), b.digest.run_due())
     assert len(digests(slack, channel)) == 1
@@ -128,8 +128,8 @@ async def test_two_instances_on_one_postgresql_post_each_digest_once(
     for _ in range(3):
         await asyncio.gather(a.digest.run_due(), b.digest.run_due())
     assert digests(slack, channel) == [
-        "digest:2026-11-16T08:00Z..2026-11-23T08:00Z",
-        "digest:2026-11-23T08:00Z..2026-11-30T08:00Z",
+        "digest:2026-11-16T08:00:00Z..2026-11-23T08:00:00Z",
+        "digest:2026-11-23T08:00:00Z..2026-11-30T08:00:00Z",
     ]
     first = slack.bot_messages(channel)[0]
     assert first["text"].startswith("Feedback digest: Feedback report for 2026-11-16 to 2026-11-23")
@@ -149,8 +149,8 @@ async def test_a_restart_across_the_period_boundary_posts_once_and_skips_a_day_l
     await after.digest.run_due()
     await after.digest.run_due()
     assert digests(slack, channel) == [
-        "digest:2026-11-16T08:00Z..2026-11-23T08:00Z",
-        "digest:2026-11-23T08:00Z..2026-11-30T08:00Z",
+        "digest:2026-11-16T08:00:00Z..2026-11-23T08:00:00Z",
+        "digest:2026-11-23T08:00:00Z..2026-11-30T08:00:00Z",
     ]
     await after.close()
     clock.set(T3 + timedelta(hours=25))  # down for more than a day after T3
@@ -161,7 +161,7 @@ async def test_a_restart_across_the_period_boundary_posts_once_and_skips_a_day_l
     assert len(digests(slack, channel)) == 2
     skipped = [r for r in caplog.records if "skipped" in r.getMessage()]
     assert len(skipped) == 1
-    assert "2026-11-30T08:00Z..2026-12-07T08:00Z" in skipped[0].getMessage()
+    assert "2026-11-30T08:00:00Z..2026-12-07T08:00:00Z" in skipped[0].getMessage()
 
 
 class CrashAfterPosting(Broadcasts):
@@ -281,6 +281,21 @@ async def test_digest_now_posts_one_at_once_and_the_next_continues_from_it(
     assert code == 0, output
     first, second = (str(key_of(m)) for m in slack.bot_messages(channel))
     assert first.rsplit("..", 1)[1] == second.split(":", 1)[1].split("..")[0]
+
+
+async def test_two_digests_now_in_the_minute_of_the_cron_time_are_two_periods(
+    instances, slack: SlackEmulator
+) -> None:
+    """The period's key is to the second: `--now` at 08:00:10 and again at 08:00:40 (the
+    cron time is 08:00 UTC) were once one key, and the second was refused as posted."""
+    clock = Clock(T1.timestamp() + 10)
+    instance = await instances(clock, None, "host-a:1")
+    assert await instance.digest.post_now() is not None
+    clock.now += 30
+    assert await instance.digest.post_now() is not None
+    first, second = digests(slack, instances.channel)
+    assert first == "digest:2026-11-23T08:00:00Z..2026-11-23T08:00:10Z"
+    assert second == "digest:2026-11-23T08:00:10Z..2026-11-23T08:00:40Z"
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.broadcast.channel_post import PostFailed, post_once
 from bot.broadcast.report_message import ChannelReports
-from bot.broadcast.schedule import MAX_LATE, DigestSchedule, Period
+from bot.broadcast.schedule import MAX_LATE, DigestSchedule, Period, end_in_key
 from bot.report.trace_records import tracking_failure
 from bot.report.window import ReportWindow
 from bot.storage.broadcasts import CLAIMED, FAILED, POSTED, SKIPPED, Broadcasts, Claim
@@ -84,12 +84,13 @@ class Digest:
         """`python -m bot digest --now`: the digest since the last one, posted at once."""
         now = self._clock()
         last = await self._broadcasts.latest_key(KIND)
-        last_end = _period_end(last) if last else None
+        last_end = end_in_key(last) if last else None
         period = self.schedule.now_period(datetime.fromtimestamp(now, UTC), last_end)
         claim = await self._broadcasts.claim(
             _key(period), KIND, self.channel, self._owner, LEASE_S, now
         )
         if claim is None:
+            log.warning("the digest for %s is posted or being posted: not again", period.key)
             return None
         return await self._post(claim, period, now, give_up=True)
 
@@ -140,14 +141,6 @@ class Digest:
 
 def _key(period: Period) -> str:
     return f"{KIND}:{period.key}"
-
-
-def _period_end(key: str) -> datetime | None:
-    try:
-        end = key.rsplit("..", 1)[1]
-        return datetime.strptime(end, "%Y-%m-%dT%H:%MZ").replace(tzinfo=UTC)
-    except (IndexError, ValueError):
-        return None
 
 
 def _spec(period: Period, schedule: DigestSchedule) -> str:

@@ -15,6 +15,9 @@ from cronsim import CronSim
 # A digest later than this after its time (everything was down) is skipped, not posted.
 MAX_LATE = timedelta(days=1)
 
+KEY_TIME = "%Y-%m-%dT%H:%M:%SZ"  # how a period's ends are written in its key
+OLD_KEY_TIME = "%Y-%m-%dT%H:%MZ"  # … and were, before keys had seconds
+
 
 @dataclass(frozen=True)
 class Period:
@@ -23,8 +26,20 @@ class Period:
 
     @property
     def key(self) -> str:
-        """What names the period in the store and in the message's metadata."""
-        return f"{self.start:%Y-%m-%dT%H:%MZ}..{self.end:%Y-%m-%dT%H:%MZ}"
+        """What names the period in the store and in the message's metadata: to the second,
+        so two `digest --now` within a minute of each other are two periods."""
+        return f"{self.start:{KEY_TIME}}..{self.end:{KEY_TIME}}"
+
+
+def end_in_key(key: str) -> datetime | None:
+    """The end of the period a key names (a `Period.key`, maybe prefixed), None if unreadable."""
+    end = key.rsplit("..", 1)[-1]
+    for written in (KEY_TIME, OLD_KEY_TIME):
+        try:
+            return datetime.strptime(end, written).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    return None
 
 
 @dataclass(frozen=True)
