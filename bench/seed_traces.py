@@ -3,9 +3,10 @@
 Runs with the *full* mlflow of `.venv-mlflow` (the tracking server's own storage code), so
 10k answers take seconds instead of one HTTP call each. The rows are those
 `SqlAlchemyStore.start_trace` writes (trace info, tags, metadata, assessments), shaped like
-the bot's: tags `slack.channel`/`slack.answer_ts`, the asker, previews; 👍/👎 and ratings
-as HUMAN feedback, some votes changed (the old one kept with `valid=False`), and the bot's
-feedback summary on each answer with feedback (as its delivery writes it).
+the bot's: tags `slack.channel`/`slack.conversation_kind`/`slack.answer_ts`, the asker,
+previews; 👍/👎 and ratings as HUMAN feedback, some votes changed (the old one kept with
+`valid=False`), and the bot's feedback summary on each answer with feedback (as its delivery
+writes it).
 
     .venv-mlflow/bin/python bench/seed_traces.py DB_URI ARTIFACT_ROOT EXPERIMENT_ID COUNT
 """
@@ -38,6 +39,17 @@ from bot.tracing.counted_feedback import (
 
 CHUNK = 2000
 CHANNELS = [f"C{n:08d}" for n in range(20)] + [f"D{n:08d}" for n in range(5)]
+# Where their questions were asked: most channels public, some private; DMs and the
+# assistant panel.
+KIND_OF = {
+    channel: (
+        ("public_channel" if n < 15 else "private_channel")
+        if channel.startswith("C")
+        else ("dm" if n < 3 else "assistant")
+    )
+    for channel in CHANNELS
+    for n in [int(channel[1:])]
+}
 HOUR_MS = 3600 * 1000
 # Answers from 6 days and 23 hours ago to 1 hour ago: all inside a `7d` report run within the
 # next hour.
@@ -67,13 +79,15 @@ def _row(
     return SqlAssessments.from_mlflow_entity(feedback)
 
 
-def _summary(trace_id: str, channel: str, rows: list[SqlAssessments], at_ms: int) -> SqlAssessments:
+def _summary(
+    trace_id: str, channel: str, kind: str, rows: list[SqlAssessments], at_ms: int
+) -> SqlAssessments:
     """The bot's summary of the feedback rows."""
     found = (
         counted(r.name, r.to_mlflow_entity().value, r.source_type, r.source_id, r.valid)
         for r in rows
     )
-    summary = Summary.of((a for a in found if a is not None), channel)
+    summary = Summary.of((a for a in found if a is not None), channel, kind)
     return _row(
         trace_id, SUMMARY, summary.value, SUMMARY_SOURCE_ID, at_ms, None, SUMMARY_SOURCE_TYPE
     )
@@ -110,6 +124,7 @@ def seed(db_uri: str, artifact_root: str, experiment_id: str, count: int, now_ms
                 trace_id = "tr-" + uuid.uuid4().hex
                 started = now_ms - HOUR_MS - rng.randrange(SPREAD_MS)
                 channel = rng.choice(CHANNELS)
+                kind = KIND_OF[channel]
                 question_ts = f"{started / 1000:.6f}"
                 info = SqlTraceInfo(
                     request_id=trace_id,
@@ -130,6 +145,7 @@ def seed(db_uri: str, artifact_root: str, experiment_id: str, count: int, now_ms
                         key="slack.channel_type",
                         value="im" if channel.startswith("D") else "channel",
                     ),
+                    SqlTraceTag(request_id=trace_id, key="slack.conversation_kind", value=kind),
                     SqlTraceTag(
                         request_id=trace_id,
                         key="slack.answer_ts",
@@ -149,7 +165,7 @@ def seed(db_uri: str, artifact_root: str, experiment_id: str, count: int, now_ms
                 info.assessments = _assessments(trace_id, started, rng)
                 if info.assessments:
                     info.assessments.append(
-                        _summary(trace_id, channel, info.assessments, started + 3000)
+                        _summary(trace_id, channel, kind, info.assessments, started + 3000)
                     )
                 for row in info.assessments:
                     row.experiment_id = int(experiment_id)

@@ -160,7 +160,7 @@ async def test_a_redelivered_intent_creates_no_duplicate(
     # The bot's summary, updated in place: one 👎 counts, no channel tag, score 1.
     [summary] = [a for a in info.assessments if a.name == SUMMARY]
     assert (summary.value, summary.valid, summary.source.source_type) == (
-        "1 0 1 - low 1.0 1",
+        "1 0 1 - - low 1.0 1",
         True,
         "CODE",
     )
@@ -270,7 +270,7 @@ async def test_the_summary_stays_one_per_trace(
     )
     await asyncio.to_thread(writer.apply, FeedbackIntent(trace_id, "U2", VOTE, False))
     info = await asyncio.to_thread(TracingClient(mlflow_server.url).get_trace_info, trace_id)
-    assert [a.value for a in info.assessments if a.name == SUMMARY] == ["2 1 1 -"]
+    assert [a.value for a in info.assessments if a.name == SUMMARY] == ["2 1 1 - -"]
 
 
 async def test_claims_are_disjoint_and_end_with_their_lease_or_outcome(

@@ -15,16 +15,22 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "mlflow-names.md"
 
 
 def test_the_summary_says_in_words_what_its_value_counts() -> None:
-    low = Summary(counted=4, up=0, down=1, channel="D0GENAIBOT", score=1.75)
-    assert low.value == "4 0 1 D0GENAIBOT low 1.75 1"  # the shape the report searches and parses
+    low = Summary(counted=4, up=0, down=1, channel="D0GENAIBOT", score=1.75, kind="dm")
+    # The shape the report searches and parses:
+    assert low.value == "4 0 1 D0GENAIBOT dm low 1.75 1"
     assert low.rationale == (
-        "4 votes and ratings count on this answer: 0 👍, 1 👎 and 3 ratings, in D0GENAIBOT; "
-        "score 1.75 of 5, below 3: a candidate for the report's lowest-rated answers."
+        "4 votes and ratings count on this answer: 0 👍, 1 👎 and 3 ratings, in D0GENAIBOT "
+        "(dm); score 1.75 of 5, below 3: a candidate for the report's lowest-rated answers."
     )
     fine = Summary(counted=1, up=1, down=0, channel=None, score=None)
     assert fine.rationale == (
         "1 vote or rating counts on this answer: 1 👍, 0 👎 and 0 ratings, in no channel "
-        "known; score 3 of 5 or more."
+        "known (a conversation not recorded); score 3 of 5 or more."
+    )
+    born = Summary(0, 0, 0, "C0GENERAL", None, "public_channel")
+    assert born.rationale == (
+        "0 votes and ratings count on this answer: 0 👍, 0 👎 and 0 ratings, in C0GENERAL "
+        "(public channel); no score."
     )
     assert Summary.parse(low.value) == low
 

@@ -20,6 +20,7 @@ from typing import Any
 import mlflow
 import pytest
 from mlflow.entities import AssessmentSource, AssessmentSourceType
+from mlflow.tracing.client import TracingClient
 
 from bot.feedback.delivery import MlflowFeedbackWriter
 from bot.feedback.intent import FeedbackIntent
@@ -32,7 +33,8 @@ from bot.report.model import FeedbackReport
 from bot.report.trace_pages import TraceSource
 from bot.report.trace_records import AnswerQuery
 from bot.report.window import parse_window
-from bot.tracing.data_model import VOTE, rating_value
+from bot.tracing.counted_feedback import SUMMARY, Summary, summary_feedback
+from bot.tracing.data_model import CONVERSATION_KINDS, VOTE, rating_value
 from bot.tracing.rest import TRACE_METRICS
 from devkit.ids import new_id
 from devkit.mlflow_server import MlflowServer
@@ -59,9 +61,12 @@ class Seeded:
     traces: dict[str, str]
 
 
-@pytest.fixture(scope="module")
-def seeded(mlflow_server: MlflowServer) -> Seeded:
-    name = f"aggregated-{new_id('X').lower()}"
+@pytest.fixture(scope="module", params=["summaries_tell_kind", "summaries_from_before"])
+def seeded(mlflow_server: MlflowServer, request: pytest.FixtureRequest) -> Seeded:
+    """The same answers and feedback twice: with the summaries the delivery writes (they say
+    where each question was asked), and with each summary as a bot from before wrote it,
+    without the kind (the server counts each kind's votes then)."""
+    name = f"aggregated-{request.param}-{new_id('X').lower()}"
     seeder = FeedbackSeeder(mlflow_server.url, name)
     channels = {key: new_id("D" if key == "dm" else "C") for key in ("a", "b", "dm", "c", "d")}
     # Where they were asked ("d": before the bot recorded it).
@@ -131,7 +136,21 @@ def seeded(mlflow_server: MlflowServer) -> Seeded:
     rate("after", "U1", "accuracy", 1)
     vote("june", "U1", True)
     rate("june", "U1", "relevance", 1)
+    if request.param == "summaries_from_before":
+        for trace_id in traces.values():
+            _as_written_before_the_kind(seeder.client, trace_id)
     return Seeded(mlflow_server.url, name, seeder.experiment_id, channels, traces)
+
+
+def _as_written_before_the_kind(client: TracingClient, trace_id: str) -> None:
+    for assessment in client.get_trace_info(trace_id).assessments:
+        if assessment.name == SUMMARY and assessment.valid is not False:
+            said = Summary.parse(str(getattr(assessment, "value", "")))
+            assert said is not None and said.tells_kind
+            older = dataclasses.replace(said, kind=None, tells_kind=False)
+            client.update_assessment(
+                trace_id, str(assessment.assessment_id), summary_feedback(older)
+            )
 
 
 def both(seeded: Seeded, query: AnswerQuery) -> tuple[FeedbackReport, FeedbackReport]:
@@ -172,6 +191,30 @@ def test_the_aggregated_report_equals_the_page_by_page_one(seeded: Seeded) -> No
     assert [a.trace_id for a in pages.lowest] == [t["b6"], t["b5"], t["b4"], t["b3"], t["b2"]]
     channels = seeded.channels
     assert [c.channel for c in pages.negative_channels][:2] == [channels["d"], channels["a"]]
+
+
+class MetricsCountingSource(TraceSource):
+    """Counts the aggregate requests it sends."""
+
+    sent = 0
+
+    def metric_points(self, request: dict[str, Any]) -> Any:
+        self.sent += 1
+        return super().metric_points(request)
+
+
+def test_the_summaries_count_each_kinds_votes_without_a_request(
+    seeded: Seeded, request: pytest.FixtureRequest
+) -> None:
+    source = MetricsCountingSource(rest_at(seeded.url), seeded.experiment_name)
+    report = aggregated_report(source, seeded.experiment_id, AnswerQuery(DAYS), UI)
+    # Answers by day, feedback by name and value, votes by day, each kind's answers, each
+    # channel's answers; each kind's votes when the summaries do not say where.
+    sent = 3 + len(CONVERSATION_KINDS) + len(report.negative_channels)
+    if "summaries_from_before" in request.node.callspec.id:
+        sent += len(CONVERSATION_KINDS)
+    assert source.sent == sent
+    assert len(report.negative_channels) == 4
 
 
 def test_weekly_and_single_channel_reports_are_equal_too(seeded: Seeded) -> None:

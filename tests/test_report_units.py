@@ -26,6 +26,7 @@ from bot.report.render.wording import percent_text, trend_lines
 from bot.report.trace_records import AnswerQuery
 from bot.report.window import WindowError, parse_window
 from bot.tracing.counted_feedback import CountedAssessment, Summary
+from bot.tracing.data_model import CONVERSATION_KINDS
 from bot.tracing.links import trace_url
 from bot.tracing.trace_records import TraceRecord, trace_record
 from config import load_tracking_settings
@@ -351,16 +352,18 @@ async def test_the_workspace_admin_check_refuses_odd_user_ids_without_raising(sl
     votes=st.lists(st.booleans(), max_size=6),
     scores=st.lists(st.integers(1, 5), max_size=6),
     channel=st.sampled_from([None, "C0123ABCD", "D0ABC"]),
+    kind=st.sampled_from([None, *CONVERSATION_KINDS]),
 )
 def test_a_feedback_summary_reads_back_as_written_and_agrees_with_the_answer(
-    votes: list[bool], scores: list[int], channel: str | None
+    votes: list[bool], scores: list[int], channel: str | None, kind: str | None
 ) -> None:
     """The bot's summary of an answer (written by the delivery, aggregated by the report) holds
     exactly what the report reads from the answer itself."""
     found = [CountedAssessment(f"U{n}", positive=v) for n, v in enumerate(votes)]
     found += [CountedAssessment("U9", dimension="accuracy", score=float(s)) for s in scores]
-    summary = Summary.of(found, channel)
+    summary = Summary.of(found, channel, kind)
     assert Summary.parse(summary.value) == summary
+    assert (summary.channel, summary.kind, summary.tells_kind) == (channel, kind, True)
     answer = AnswerFeedback(
         trace_id="tr-1",
         started_ms=0,
@@ -384,12 +387,44 @@ def test_a_feedback_summary_reads_back_as_written_and_agrees_with_the_answer(
     if low:
         pattern = summary.rank_pattern.replace("%", ".*").replace("_", ".")
         assert re.fullmatch(pattern, json.dumps(summary.value))
-        other = Summary.of([*found, CountedAssessment("U8", positive=False)], channel)
+        other = Summary.of([*found, CountedAssessment("U8", positive=False)], channel, kind)
         assert not re.fullmatch(pattern, json.dumps(other.value))
 
 
 @pytest.mark.parametrize(
-    "value", ["", "1 0 1", "a 0 1 C1", "1 0 1 C1 low x 1", "1 0 1 C1 low 1.0 2"]
+    "value",
+    [
+        "",
+        "1 0 1",
+        "a 0 1 C1",
+        "1 0 1 C1 low x 1",
+        "1 0 1 C1 low 1.0 2",
+        "1 0 1 C1 lounge",  # not a kind
+        "1 0 1 C1 dm low 1.0 2",
+        "1 0 1 C1 dm dm",
+    ],
 )
 def test_a_summary_the_bot_did_not_write_is_not_read(value: str) -> None:
     assert Summary.parse(value) is None
+
+
+@pytest.mark.parametrize(
+    ("value", "read"),
+    [
+        ("1 1 0 C1", Summary(1, 1, 0, "C1", None, None, tells_kind=False)),
+        ("1 0 1 - low 1.0 1", Summary(1, 0, 1, None, 1.0, None, tells_kind=False)),
+        ("0 0 0 C1 public_channel", Summary(0, 0, 0, "C1", None, "public_channel")),
+        ("1 0 1 D1 - low 1.0 1", Summary(1, 0, 1, "D1", 1.0, None)),
+    ],
+)
+def test_a_summary_written_before_it_told_the_kind_is_read_as_not_telling(
+    value: str, read: Summary
+) -> None:
+    assert Summary.parse(value) == read
+    assert read.value == value  # written back as it was
+
+
+def test_a_kind_that_is_not_one_of_the_bots_is_not_said() -> None:
+    summary = Summary.of([CountedAssessment("U1", positive=True)], "C1", "a kind of its own")
+    assert (summary.value, summary.kind) == ("1 1 0 C1 -", None)
+    assert "(a conversation not recorded)" in summary.rationale

@@ -46,19 +46,13 @@ from bot.feedback.intent import FeedbackIntent
 from bot.feedback.outbox import Outbox, OutboxEntry
 from bot.storage.queue import Failure, Wakeup, backoff_s, drain, holding, stop_consuming
 from bot.storage.store import lease_owner
-from bot.tracing.counted_feedback import (
-    SUMMARY,
-    SUMMARY_MEANING,
-    SUMMARY_SOURCE_ID,
-    SUMMARY_SOURCE_TYPE,
-    Summary,
-    counted,
-)
+from bot.tracing.counted_feedback import SUMMARY, Summary, counted, summary_feedback
 from bot.tracing.data_model import (
     DATASET_ADD,
     EXPECTATIONS,
     MEANING_KEY,
     TAG_CHANNEL,
+    TAG_CONVERSATION_KIND,
     WITHDRAWN_CORRECTION,
     WITHDRAWN_VOTE,
     meaning,
@@ -196,27 +190,21 @@ class MlflowFeedbackWriter:
             )
             for a in info.assessments
         )
-        now = Summary.of((a for a in found if a is not None), info.tags.get(TAG_CHANNEL))
-        value, rationale = now.value, now.rationale
+        now = summary_feedback(
+            Summary.of(
+                (a for a in found if a is not None),
+                info.tags.get(TAG_CHANNEL),
+                info.tags.get(TAG_CONVERSATION_KIND),
+            )
+        )
         summaries = [a for a in info.assessments if a.name == SUMMARY and a.valid is not False]
         if not summaries:
-            mlflow.log_feedback(
-                trace_id=trace_id,
-                name=SUMMARY,
-                value=value,
-                rationale=rationale,
-                source=AssessmentSource(SUMMARY_SOURCE_TYPE, SUMMARY_SOURCE_ID),
-                metadata={MEANING_KEY: SUMMARY_MEANING},
-            )
-        elif (getattr(summaries[0], "value", None), summaries[0].rationale) != (value, rationale):
-            summary = Feedback(
-                name=SUMMARY,
-                value=value,
-                source=summaries[0].source,
-                rationale=rationale,
-                metadata={MEANING_KEY: SUMMARY_MEANING},
-            )
-            self._client.update_assessment(trace_id, str(summaries[0].assessment_id), summary)
+            mlflow.log_assessment(trace_id, now)
+        elif (getattr(summaries[0], "value", None), summaries[0].rationale) != (
+            now.value,
+            now.rationale,
+        ):
+            self._client.update_assessment(trace_id, str(summaries[0].assessment_id), now)
         for duplicate in summaries[1:]:  # two instances delivered to one trace at once
             self._client.delete_assessment(trace_id, str(duplicate.assessment_id))
 

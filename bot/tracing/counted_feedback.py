@@ -8,12 +8,21 @@ the delivery (bot/feedback/delivery.py keeps the summary with it after every wri
 Overridden (`valid=False`), withdrawn (renamed), LLM_JUDGE and CODE assessments never count.
 
 The summary is one more assessment on the trace, `slack_bot_feedback` (source CODE,
-`slack-bot`), updated in place, whose value is "<counted> <👍> <👎> <channel>", followed by
+`slack-bot`), whose value is "<counted> <👍> <👎> <channel> <kind>" (kind: where the question
+was asked, one of CONVERSATION_KINDS, `-` when the trace does not say), followed by
 " low <score> <👎>" when the score (1–5) is below 3: a candidate for the lowest-rated, found
-by the end of its value (`rank_pattern`). MLflow's trace metrics
-count and average assessments by name and value, but cannot tell a HUMAN assessment from a
-judge's, count answers rather than assessments, or group by channel; grouping the summaries
-by value gives the report all three (bot/report/figures/aggregated.py).
+by the end of its value (`rank_pattern`). The delivery writes it with an answer's first
+feedback and updates it in place after each write. MLflow's trace metrics count and average
+assessments by name and value, but cannot tell a HUMAN assessment from a judge's, count
+answers rather than assessments, or group by a tag; grouping the summaries by value gives
+the report the answers with feedback and the 👍/👎 of each channel and of each kind of
+conversation (bot/report/figures/aggregated.py). Values written before the kind was in them
+("<counted> <👍> <👎> <channel>", then the low part) are still read: `tells_kind` is False.
+
+Only answers with feedback have one: an answer born with a summary would count every answer
+by channel and kind in the same request, but then every trace carries an assessment, and
+"traces with any assessment", the analysis MLflow's own feedback guide starts from (and
+MLflow's UI), would call every answer rated (bench/notes.md: "The report").
 """
 
 from __future__ import annotations
@@ -23,9 +32,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from mlflow.entities import AssessmentSource, Feedback
+
 from bot.tracing.data_model import (
+    CONVERSATION_KINDS,
     HIGHEST_SCORE,
     LOWEST_SCORE,
+    MEANING_KEY,
     RATING_DIMENSIONS,
     RATINGS,
     VOTE,
@@ -39,8 +52,8 @@ SUMMARY_SOURCE_ID = "slack-bot"
 # The summary's metadata `meaning` (its rationale says its value in words).
 SUMMARY_MEANING = (
     "the bot's count of the people's feedback on this answer, kept after every vote and "
-    "rating; value: <counted> <👍> <👎> <channel>, then low <score 1-5> <👎> when the score is "
-    "below 3 (the feedback report reads it)"
+    "rating; value: <counted> <👍> <👎> <channel> <where it was asked>, then low <score 1-5> "
+    "<👎> when the score is below 3 (the feedback report reads it)"
 )
 # An answer is "negative" with a 👎 or a rating at or below this (1–5).
 NEGATIVE_RATING = 2.0
@@ -50,6 +63,7 @@ DOWN_SCORE = float(LOWEST_SCORE)
 # Answers scoring below this are candidates for the lowest-rated.
 LOW_SCORE_BELOW = 3.0
 LOW = "low"
+NOT_SAID = "-"  # the channel or kind, when the trace does not say
 
 DIMENSION_OF = dict(zip(RATINGS, RATING_DIMENSIONS, strict=True))
 
@@ -106,10 +120,14 @@ class Summary:
     down: int
     channel: str | None
     score: float | None  # only below LOW_SCORE_BELOW
+    kind: str | None = None  # one of CONVERSATION_KINDS; None when the trace does not say
+    tells_kind: bool = True  # False for a value written before it said where it was asked
 
     @property
     def value(self) -> str:
-        text = f"{self.counted} {self.up} {self.down} {self.channel or '-'}"
+        text = f"{self.counted} {self.up} {self.down} {self.channel or NOT_SAID}"
+        if self.tells_kind:
+            text += f" {self.kind or NOT_SAID}"
         return text if self.score is None else f"{text} {LOW} {self.score!r} {self.down}"
 
     @property
@@ -117,10 +135,11 @@ class Summary:
         """The value in words (the value keeps its shape: the report searches and parses it)."""
         ratings = self.counted - self.up - self.down
         counts = "vote or rating counts" if self.counted == 1 else "votes and ratings count"
+        where = self.kind.replace("_", " ") if self.kind else "a conversation not recorded"
         text = (
             f"{self.counted} {counts} on this answer: {self.up} 👍, {self.down} 👎 and "
             f"{ratings} rating{'' if ratings == 1 else 's'}, "
-            f"in {self.channel or 'no channel known'}; "
+            f"in {self.channel or 'no channel known'} ({where}); "
         )
         below, highest = f"{LOW_SCORE_BELOW:g}", f"{HIGHEST_SCORE}"
         if self.score is not None:
@@ -139,7 +158,11 @@ class Summary:
         return f"% {LOW} {self.score!r} {self.down}_"
 
     @classmethod
-    def of(cls, assessments: Iterable[CountedAssessment], channel: str | None) -> Summary:
+    def of(
+        cls, assessments: Iterable[CountedAssessment], channel: str | None, kind: str | None
+    ) -> Summary:
+        """The summary of an answer's counted assessments, asked in `channel` (a trace's tags
+        say where: a kind that is not one of CONVERSATION_KINDS is not said)."""
         every = list(assessments)
         votes = [a.positive for a in every if a.positive is not None]
         score = answer_score(votes, (a.score for a in every if a.dimension is not None))
@@ -149,20 +172,45 @@ class Summary:
             down=len(votes) - sum(votes),
             channel=channel or None,
             score=score if score is not None and score < LOW_SCORE_BELOW else None,
+            kind=kind if kind in CONVERSATION_KINDS else None,
         )
 
     @classmethod
     def parse(cls, value: str) -> Summary | None:
-        """The summary a value holds; None for anything else."""
+        """The summary a value holds (with a kind or, written earlier, without); None for
+        anything else."""
         parts = value.split(" ")
-        if len(parts) not in (4, 7) or not all(p.isdigit() for p in parts[:3]):
+        tells_kind = len(parts) in (5, 8)
+        if len(parts) not in (4, 5, 7, 8) or not all(p.isdigit() for p in parts[:3]):
             return None
-        if len(parts) == 7 and (parts[4] != LOW or parts[6] != parts[2]):
+        kind = parts[4] if tells_kind else NOT_SAID
+        if kind != NOT_SAID and kind not in CONVERSATION_KINDS:
+            return None
+        low = parts[5:] if tells_kind else parts[4:]
+        if low and (low[0] != LOW or low[2] != parts[2]):
             return None
         try:
-            score = float(parts[5]) if len(parts) == 7 else None
+            score = float(low[1]) if low else None
         except ValueError:
             return None
         counted_, up, down = (int(p) for p in parts[:3])
-        channel = None if parts[3] == "-" else parts[3]
-        return cls(counted_, up, down, channel, score)
+        return cls(
+            counted_,
+            up,
+            down,
+            channel=None if parts[3] == NOT_SAID else parts[3],
+            score=score,
+            kind=None if kind == NOT_SAID else kind,
+            tells_kind=tells_kind,
+        )
+
+
+def summary_feedback(summary: Summary) -> Feedback:
+    """The summary as the assessment the bot writes."""
+    return Feedback(
+        name=SUMMARY,
+        value=summary.value,
+        rationale=summary.rationale,
+        source=AssessmentSource(SUMMARY_SOURCE_TYPE, SUMMARY_SOURCE_ID),
+        metadata={MEANING_KEY: SUMMARY_MEANING},
+    )

@@ -1,15 +1,18 @@
 """The report from the tracking server's aggregates (`QueryTraceMetrics`), when they are exact.
 
-Three queries whatever the number of answers (`POST /api/3.0/mlflow/traces/metrics`), each
-over the traces that started in the window (and in the channel, if one is asked for):
+Requests whatever the number of answers (`POST /api/3.0/mlflow/traces/metrics`), each over
+the traces that started in the window (and in the channel, if one is asked for), sent at
+once:
 - TRACES `trace_count` by day: the answers and the trend's answers;
 - ASSESSMENTS `assessment_count` by name and value: the 👍/👎 and each rating's count and
   average (from the count of each stored value), and the bot's feedback summaries
   (bot/tracing/counted_feedback.py), which give the answers with feedback, the 👍/👎 of each
-  channel and the candidates for the lowest-rated;
-- ASSESSMENTS `assessment_count` of votes by day and value: the trend's 👍/👎.
+  channel and of each kind of conversation, and the candidates for the lowest-rated;
+- ASSESSMENTS `assessment_count` of votes by day and value: the trend's 👍/👎;
+- TRACES `trace_count` of each kind of conversation (the server cannot group by a tag).
 Then one trace count per channel shown (its answers), and a search for the few lowest-rated
-answers, by their summary's value, newest first (the only traces read).
+answers, by their summary's value, newest first (the only traces read). Summaries written
+before they said where the question was asked cost one more request a kind: its votes.
 
 The server counts every *valid* assessment of a name, whoever wrote it: a judge's
 `user_feedback` counts there, not in the report. So the counts are used only when every
@@ -128,59 +131,41 @@ def aggregated_report(
         votes_by_step_ = requests.submit(
             metrics.count, "ASSESSMENTS", "assessment_count", over_time=True, **VOTES_BY_VALUE
         )
-        # Where the questions were asked: each kind's answers and votes (the server cannot
-        # group by a tag: two requests a kind).
-        by_kind_ = {
-            kind: (
-                requests.submit(metrics.count, "TRACES", "trace_count", filters=(_of_kind(kind),)),
-                requests.submit(
+        answers_by_kind_ = {
+            kind: requests.submit(metrics.count, "TRACES", "trace_count", filters=(_of_kind(kind),))
+            for kind in CONVERSATION_KINDS
+        }
+        feedback = _Feedback.of(by_value_.result())
+        shown = _most_negative_channels(feedback.summaries)
+        answers_in_ = [
+            requests.submit(metrics.count, "TRACES", "trace_count", channel=channel.channel)
+            for channel in shown
+        ]
+        votes_by_kind_ = (
+            None
+            if all(summary.tells_kind for summary in feedback.summaries)
+            else {
+                kind: requests.submit(
                     metrics.count,
                     "ASSESSMENTS",
                     "assessment_count",
                     dimensions=VOTES_BY_VALUE["dimensions"],
                     filters=(*VOTES_BY_VALUE["filters"], _of_kind(kind)),
-                ),
-            )
-            for kind in CONVERSATION_KINDS
-        }
-        answers_by_step, by_value = answers_by_step_.result(), by_value_.result()
-        votes_by_step = votes_by_step_.result()
-        by_kind = {kind: (a.result(), v.result()) for kind, (a, v) in by_kind_.items()}
-
-    votes: Counter[bool] = Counter()
-    rating_counts: Counter[str] = Counter()
-    rating_totals: defaultdict[str, float] = defaultdict(float)
-    summaries: Counter[Summary] = Counter()
-    counted_here = 0
-    for point in by_value:
-        name, count = point.dimensions.get(NAME), _count(point)
-        value = _json(point.dimensions.get(VALUE))
-        if name == SUMMARY:
-            summary = Summary.parse(value) if isinstance(value, str) else None
-            if summary is None:
-                raise NotExact(f"a feedback summary the bot did not write: {value!r}")
-            summaries[summary] += count
-        elif name == VOTE:
-            counted_here += count
-            if isinstance(value, bool):
-                votes[value] += count
-        elif name in RATINGS:
-            counted_here += count
-            stored = rating_value_of(value)
-            if stored is not None:
-                dimension = RATING_DIMENSIONS[RATINGS.index(name)]
-                rating_counts[dimension] += count
-                rating_totals[dimension] += round(rating_score(stored), 3) * count
-    summarized = sum(s.counted * n for s, n in summaries.items())
-    if (
-        summarized != counted_here
-        or sum(s.up * n for s, n in summaries.items()) != votes[True]
-        or sum(s.down * n for s, n in summaries.items()) != votes[False]
-    ):
-        raise NotExact(
-            f"{counted_here} valid votes and ratings on the server, {summarized} in the bot's "
-            "summaries (assessments of the same names by a judge or in MLflow's UI, or "
-            "answers rated before the summaries)"
+                )
+                for kind in CONVERSATION_KINDS
+            }
+        )
+        lowest = _lowest(source, experiment_id, query, feedback.summaries)
+        answers_by_step, votes_by_step = answers_by_step_.result(), votes_by_step_.result()
+        answers_by_kind = {kind: _total(asked.result()) for kind, asked in answers_by_kind_.items()}
+        negative_channels = tuple(
+            dataclasses.replace(channel, answers=_total(answers.result()))
+            for channel, answers in zip(shown, answers_in_, strict=True)
+        )
+        votes_by_kind = (
+            None
+            if votes_by_kind_ is None
+            else {kind: asked.result() for kind, asked in votes_by_kind_.items()}
         )
 
     by_step = Counts()
@@ -190,52 +175,97 @@ def aggregated_report(
         by_step.add(window.step_of(_bucket_ms(point)), *_vote(point))
     timeline, trend = timeline_and_trend(window, by_step)
     answers = by_step.total()[0]
-    by_kind_counts = Counts()
-    for kind, (kind_answers, kind_votes) in by_kind.items():
-        by_kind_counts.add(kind, answers=sum(map(_count, kind_answers)))
-        for point in kind_votes:
-            by_kind_counts.add(kind, *_vote(point))
-    recorded = by_kind_counts.total()
-    by_kind_counts.add(
-        NOT_RECORDED, answers - recorded[0], votes[True] - recorded[1], votes[False] - recorded[2]
+    votes = feedback.votes
+    by_kind = Counts()
+    for kind, kind_answers in answers_by_kind.items():
+        by_kind.add(kind, answers=kind_answers)
+    by_kind.add(NOT_RECORDED, answers=answers - by_kind.total()[0])
+    if votes_by_kind is None:  # the summaries say where each answer with feedback was asked
+        for summary, n in feedback.summaries.items():
+            by_kind.add(summary.kind or NOT_RECORDED, 0, summary.up * n, summary.down * n)
+    else:
+        for kind, points in votes_by_kind.items():
+            for point in points:
+                by_kind.add(kind, *_vote(point))
+        _, up, down = by_kind.total()
+        by_kind.add(NOT_RECORDED, 0, votes[True] - up, votes[False] - down)
+    return FeedbackReport(
+        window=window,
+        channel=query.channel,
+        experiment_id=experiment_id,
+        answers=answers,
+        answers_with_feedback=sum(n for s, n in feedback.summaries.items() if s.counted),
+        up=votes[True],
+        down=votes[False],
+        ratings=feedback.ratings(),
+        trend=trend,
+        lowest=tuple(low_rated(answer, experiment_id, ui_base) for answer in lowest),
+        negative_channels=negative_channels,
+        timeline=timeline,
+        segments=segments(by_kind),
     )
 
-    shown = _most_negative_channels(summaries)
-    with ThreadPoolExecutor(PARALLEL_REQUESTS) as requests:
-        answers_in = [
-            requests.submit(metrics.count, "TRACES", "trace_count", channel=channel.channel)
-            for channel in shown
-        ]
-        lowest = _lowest(source, experiment_id, query, summaries)
-        negative_channels = tuple(
-            dataclasses.replace(channel, answers=sum(map(_count, answers.result())))
-            for channel, answers in zip(shown, answers_in, strict=True)
-        )
-        return FeedbackReport(
-            window=window,
-            channel=query.channel,
-            experiment_id=experiment_id,
-            answers=answers,
-            answers_with_feedback=sum(n for s, n in summaries.items() if s.counted),
-            up=votes[True],
-            down=votes[False],
-            ratings=tuple(
-                RatingSummary(
-                    dimension=dimension,
-                    count=rating_counts[dimension],
-                    average=(
-                        round(rating_totals[dimension] / rating_counts[dimension], 2)
-                        if rating_counts[dimension]
-                        else None
-                    ),
-                )
-                for dimension in RATING_DIMENSIONS
-            ),
-            trend=trend,
-            lowest=tuple(low_rated(answer, experiment_id, ui_base) for answer in lowest),
-            negative_channels=negative_channels,
-            timeline=timeline,
-            segments=segments(by_kind_counts),
+
+@dataclasses.dataclass
+class _Feedback:
+    """What the assessments counted by name and value say: the votes, the ratings and the
+    bot's summaries, checked to account for each other."""
+
+    votes: Counter[bool]
+    rating_counts: Counter[str]
+    rating_totals: defaultdict[str, float]
+    summaries: Counter[Summary]
+
+    @classmethod
+    def of(cls, by_value: list[MetricPoint]) -> _Feedback:
+        """`NotExact` when the summaries do not account for every vote and rating counted."""
+        feedback = cls(Counter(), Counter(), defaultdict(float), Counter())
+        counted_here = 0
+        for point in by_value:
+            name, count = point.dimensions.get(NAME), _count(point)
+            value = _json(point.dimensions.get(VALUE))
+            if name == SUMMARY:
+                summary = Summary.parse(value) if isinstance(value, str) else None
+                if summary is None:
+                    raise NotExact(f"a feedback summary the bot did not write: {value!r}")
+                feedback.summaries[summary] += count
+            elif name == VOTE:
+                counted_here += count
+                if isinstance(value, bool):
+                    feedback.votes[value] += count
+            elif name in RATINGS:
+                counted_here += count
+                stored = rating_value_of(value)
+                if stored is not None:
+                    dimension = RATING_DIMENSIONS[RATINGS.index(name)]
+                    feedback.rating_counts[dimension] += count
+                    feedback.rating_totals[dimension] += round(rating_score(stored), 3) * count
+        summaries = feedback.summaries.items()
+        summarized = sum(s.counted * n for s, n in summaries)
+        if (
+            summarized != counted_here
+            or sum(s.up * n for s, n in summaries) != feedback.votes[True]
+            or sum(s.down * n for s, n in summaries) != feedback.votes[False]
+        ):
+            raise NotExact(
+                f"{counted_here} valid votes and ratings on the server, {summarized} in the "
+                "bot's summaries (assessments of the same names by a judge or in MLflow's UI, "
+                "or answers rated before the summaries)"
+            )
+        return feedback
+
+    def ratings(self) -> tuple[RatingSummary, ...]:
+        return tuple(
+            RatingSummary(
+                dimension=dimension,
+                count=self.rating_counts[dimension],
+                average=(
+                    round(self.rating_totals[dimension] / self.rating_counts[dimension], 2)
+                    if self.rating_counts[dimension]
+                    else None
+                ),
+            )
+            for dimension in RATING_DIMENSIONS
         )
 
 
@@ -296,6 +326,10 @@ def _vote(point: MetricPoint) -> tuple[int, int, int]:
     if not isinstance(vote, bool):
         return 0, 0, 0
     return (0, _count(point), 0) if vote else (0, 0, _count(point))
+
+
+def _total(points: list[MetricPoint]) -> int:
+    return sum(map(_count, points))
 
 
 def _count(point: MetricPoint) -> int:
