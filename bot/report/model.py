@@ -118,6 +118,11 @@ class RatingSummary:
     count: int
     average: float | None  # 1–5
 
+    @classmethod
+    def of(cls, dimension: str, count: int, total: float) -> RatingSummary:
+        """`count` ratings of `dimension` adding up to `total` (their average to 2 places)."""
+        return cls(dimension, count, round(total / count, 2) if count else None)
+
 
 class PositiveRate:
     """👍 / (👍 + 👎) of a group of answers with `up` and `down` votes (the dataclasses below)."""

@@ -256,16 +256,8 @@ class _Feedback:
 
     def ratings(self) -> tuple[RatingSummary, ...]:
         return tuple(
-            RatingSummary(
-                dimension=dimension,
-                count=self.rating_counts[dimension],
-                average=(
-                    round(self.rating_totals[dimension] / self.rating_counts[dimension], 2)
-                    if self.rating_counts[dimension]
-                    else None
-                ),
-            )
-            for dimension in RATING_DIMENSIONS
+            RatingSummary.of(d, self.rating_counts[d], self.rating_totals[d])
+            for d in RATING_DIMENSIONS
         )
 
 

@@ -83,16 +83,8 @@ class ReportBuilder:
     def build(self) -> FeedbackReport:
         window = self._query.window
         ratings = tuple(
-            RatingSummary(
-                dimension=dimension,
-                count=self._rating_counts[dimension],
-                average=(
-                    round(self._rating_totals[dimension] / self._rating_counts[dimension], 2)
-                    if self._rating_counts[dimension]
-                    else None
-                ),
-            )
-            for dimension in RATING_DIMENSIONS
+            RatingSummary.of(d, self._rating_counts[d], self._rating_totals[d])
+            for d in RATING_DIMENSIONS
         )
         timeline, trend = timeline_and_trend(window, self._by_step)
         lowest = tuple(answer for _, answer in sorted(self._lowest, reverse=True))
