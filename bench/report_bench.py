@@ -17,8 +17,9 @@ report with its reasons, the public channels' request and the privacy rule for t
 channel, everything but the Slack post). `--no-pages` skips the page-by-page reader (and
 writes no record).
 
-Targets: the report on 100k answers in ≤ 1.5 s, and report(100k) / report(10k) ≤ 1.3;
-each is printed as met or MISSED (exit 1 only if the two reports differ).
+Target: the report on 100k answers in ≤ 1.5 s, printed as met or MISSED (exit 1 only if the
+two reports differ). report(100k) / report(10k) is printed, no longer a target (issue 26
+withdrew it: the server scans the window's rows).
 """
 
 from __future__ import annotations
@@ -58,7 +59,6 @@ EXPERIMENT = "report-bench"
 SIZES = (10_000, 100_000)
 TARGET_SIZE = 100_000
 TARGET_SECONDS = 1.5
-TARGET_GROWTH = 1.3
 PAGES_ONCE_FROM = 100_000
 DIGEST_CHANNEL = "CDIGEST"  # a public channel the digest is posted in
 T = TypeVar("T")
@@ -204,10 +204,6 @@ def main() -> int:
         lines.append(
             f"target ≤ {TARGET_SECONDS} s for {TARGET_SIZE}: {verdict[seconds <= TARGET_SECONDS]}"
         )
-        if 10_000 in by_size:
-            growth = seconds / by_size[10_000].report.wall_s
-            met = verdict[growth <= TARGET_GROWTH]
-            lines.append(f"target report(100k)/report(10k) ≤ {TARGET_GROWTH}: {met}")
     print("\n" + "\n".join(lines))
     if args.sizes == ",".join(map(str, SIZES)) and not args.no_pages:  # BENCHMARKS.md's record
         stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
