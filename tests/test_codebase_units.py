@@ -1,12 +1,16 @@
-"""The tree itself: no module nobody imports, and tests that share helpers through
-tests/support/ (a test file imported by another one runs its own fixtures' imports twice and
-ties two test files' contents together)."""
+"""The tree itself: no module nobody imports, tests that share helpers through tests/support/
+(a test file imported by another one runs its own fixtures' imports twice and ties two test
+files' contents together), and a front that loads no MLflow."""
 
 from __future__ import annotations
 
 import functools
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("bot", "handlers", "config")
@@ -80,3 +84,30 @@ def test_test_files_share_helpers_through_tests_support_only() -> None:
     }
     offenders = {name: imports for name, imports in importers.items() if imports}
     assert not offenders, f"move the shared helpers to tests/support/: {offenders}"
+
+
+# What `python -m bot` imports to serve Slack, in a fresh interpreter, then which of the
+# worker's libraries were loaded.
+FRONT_IMPORTS = """
+import sys
+import bot.__main__, bot.runtime.service
+loaded = {name.split(".")[0] for name in sys.modules}
+print(sorted(loaded & {"mlflow", "opentelemetry", "requests"}))
+"""
+
+
+@pytest.mark.slow  # a fresh interpreter: this one's modules are the tests'
+def test_the_front_loads_no_mlflow() -> None:
+    """MLflow (with OpenTelemetry and requests: ~18 MB of idle memory, bench/notes.md) is the
+    worker's: a module the front imports that imports it (a report figure, a feedback rule)
+    puts it in the front's memory too."""
+    run = subprocess.run(
+        [sys.executable, "-c", FRONT_IMPORTS],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"

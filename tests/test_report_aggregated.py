@@ -22,7 +22,7 @@ import pytest
 from mlflow.entities import AssessmentSource, AssessmentSourceType
 from mlflow.tracing.client import TracingClient
 
-from bot.feedback.delivery import MlflowFeedbackWriter
+from bot.feedback.delivery import MlflowFeedbackWriter, summary_feedback
 from bot.feedback.intent import FeedbackIntent
 from bot.report.export import answer_record, export_lines
 from bot.report.figures.aggregated import NotExact, aggregated_report
@@ -33,7 +33,7 @@ from bot.report.model import FeedbackReport
 from bot.report.trace_pages import TraceSource
 from bot.report.trace_records import AnswerQuery
 from bot.report.window import parse_window
-from bot.tracing.counted_feedback import SUMMARY, Summary, summary_feedback
+from bot.tracing.counted_feedback import SUMMARY, Summary
 from bot.tracing.data_model import CONVERSATION_KINDS, VOTE, rating_value
 from bot.tracing.rest import TRACE_METRICS
 from devkit.ids import new_id

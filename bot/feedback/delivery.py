@@ -46,7 +46,14 @@ from bot.feedback.intent import FeedbackIntent
 from bot.feedback.outbox import Outbox, OutboxEntry
 from bot.storage.queue import Failure, Wakeup, backoff_s, drain, holding, stop_consuming
 from bot.storage.store import lease_owner
-from bot.tracing.counted_feedback import SUMMARY, Summary, counted, summary_feedback
+from bot.tracing.counted_feedback import (
+    SUMMARY,
+    SUMMARY_MEANING,
+    SUMMARY_SOURCE_ID,
+    SUMMARY_SOURCE_TYPE,
+    Summary,
+    counted,
+)
 from bot.tracing.data_model import (
     DATASET_ADD,
     EXPECTATIONS,
@@ -436,3 +443,14 @@ class FeedbackDeliverer:
             "feedback %s on %s by %s: %s", intent.name, intent.trace_id, intent.user_id, outcome
         )
         return True
+
+
+def summary_feedback(summary: Summary) -> Feedback:
+    """The summary as the assessment the bot writes."""
+    return Feedback(
+        name=SUMMARY,
+        value=summary.value,
+        rationale=summary.rationale,
+        source=AssessmentSource(SUMMARY_SOURCE_TYPE, SUMMARY_SOURCE_ID),
+        metadata={MEANING_KEY: SUMMARY_MEANING},
+    )

@@ -32,13 +32,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from mlflow.entities import AssessmentSource, Feedback
-
 from bot.tracing.data_model import (
     CONVERSATION_KINDS,
     HIGHEST_SCORE,
     LOWEST_SCORE,
-    MEANING_KEY,
     RATING_DIMENSIONS,
     RATINGS,
     VOTE,
@@ -203,14 +200,3 @@ class Summary:
             kind=None if kind == NOT_SAID else kind,
             tells_kind=tells_kind,
         )
-
-
-def summary_feedback(summary: Summary) -> Feedback:
-    """The summary as the assessment the bot writes."""
-    return Feedback(
-        name=SUMMARY,
-        value=summary.value,
-        rationale=summary.rationale,
-        source=AssessmentSource(SUMMARY_SOURCE_TYPE, SUMMARY_SOURCE_ID),
-        metadata={MEANING_KEY: SUMMARY_MEANING},
-    )
