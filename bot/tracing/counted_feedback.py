@@ -19,10 +19,10 @@ the report the answers with feedback and the 👍/👎 of each channel and of ea
 conversation (bot/report/figures/aggregated.py). Values written before the kind was in them
 ("<counted> <👍> <👎> <channel>", then the low part) are still read: `tells_kind` is False.
 
-Only answers with feedback have one: an answer born with a summary would count every answer
-by channel and kind in the same request, but then every trace carries an assessment, and
-"traces with any assessment", the analysis MLflow's own feedback guide starts from (and
-MLflow's UI), would call every answer rated (bench/notes.md: "The report").
+Only answers with feedback have one. An answer born with a summary would let the report count
+every answer by channel and kind in that same request, but every trace would then carry an
+assessment, and the analysis MLflow's feedback guide starts from (a trace with any assessment
+is one "with feedback") would call every answer rated (bench/notes.md, goal 6).
 """
 
 from __future__ import annotations
