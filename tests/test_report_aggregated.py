@@ -35,7 +35,7 @@ from bot.report.trace_records import AnswerQuery
 from bot.report.window import parse_window
 from bot.tracing.counted_feedback import SUMMARY, Summary
 from bot.tracing.data_model import CONVERSATION_KINDS, VOTE, rating_value
-from bot.tracing.rest import TRACE_METRICS
+from bot.tracing.rest import TRACE_METRICS, MlflowRest
 from devkit.ids import new_id
 from devkit.mlflow_server import MlflowServer
 from devkit.ports import free_port
@@ -194,12 +194,16 @@ def test_the_aggregated_report_equals_the_page_by_page_one(seeded: Seeded) -> No
 
 
 class MetricsCountingSource(TraceSource):
-    """Counts the aggregate requests it sends."""
+    """Counts the aggregate requests it sends (from the report's threads)."""
 
-    sent = 0
+    def __init__(self, rest: MlflowRest, experiment_name: str) -> None:
+        super().__init__(rest, experiment_name)
+        self.sent = 0
+        self._counting = threading.Lock()
 
     def metric_points(self, request: dict[str, Any]) -> Any:
-        self.sent += 1
+        with self._counting:
+            self.sent += 1
         return super().metric_points(request)
 
 
