@@ -39,21 +39,22 @@ from bot.tracing.counted_feedback import (
 
 CHUNK = 2000
 CHANNELS = [f"C{n:08d}" for n in range(20)] + [f"D{n:08d}" for n in range(5)]
-# Where their questions were asked: most channels public, some private; DMs and the
-# assistant panel.
-KIND_OF = {
-    channel: (
-        ("public_channel" if n < 15 else "private_channel")
-        if channel.startswith("C")
-        else ("dm" if n < 3 else "assistant")
-    )
-    for channel in CHANNELS
-    for n in [int(channel[1:])]
-}
 HOUR_MS = 3600 * 1000
 # Answers from 6 days and 23 hours ago to 1 hour ago: all inside a `7d` report run within the
 # next hour.
 SPREAD_MS = (7 * 24 - 2) * HOUR_MS
+
+
+def _kind_of(channel: str) -> str:
+    """Where a seeded channel's questions were asked: most channels public, some private;
+    DMs and the assistant panel."""
+    number = int(channel[1:])
+    if channel.startswith("C"):
+        return "public_channel" if number < 15 else "private_channel"
+    return "dm" if number < 3 else "assistant"
+
+
+KIND_OF = {channel: _kind_of(channel) for channel in CHANNELS}
 
 
 def _row(
