@@ -526,10 +526,8 @@ class Bench:
                         # to MLflow, in the lower-priority worker.
                         await self.bot_idle(bot.url)
                         assert bot.process is not None
-                        front_cpu = cpu_s(bot.process.pid)
-                        ours = await self.load(bot_url, kind, rate, templates[kind])
-                        ours["front_cpu_ms_per_request"] = round(
-                            (cpu_s(bot.process.pid) - front_cpu) * 1000 / ours["requests"], 2
+                        ours = await self.served_load(
+                            bot_url, bot.process.pid, kind, rate, templates[kind]
                         )
                         await self.bot_idle(bot.url)
                         baseline = await self.bare_load(stand_ins, kind, rate, templates[kind])
@@ -551,12 +549,18 @@ class Bench:
         self, stand_ins: StandIns, kind: str, rate: float, template: Path
     ) -> dict[str, Any]:
         """The load on the bare Bolt app, with its front's CPU per request."""
-        before = cpu_s(stand_ins.bare.pid)
-        baseline = await self.load(stand_ins.bare_url, kind, rate, template)
-        baseline["front_cpu_ms_per_request"] = round(
-            (cpu_s(stand_ins.bare.pid) - before) * 1000 / baseline["requests"], 2
+        return await self.served_load(stand_ins.bare_url, stand_ins.bare.pid, kind, rate, template)
+
+    async def served_load(
+        self, url: str, front_pid: int, kind: str, rate: float, template: Path
+    ) -> dict[str, Any]:
+        """The load on `url`, with the CPU per request of the process serving it."""
+        before = cpu_s(front_pid)
+        figures = await self.load(url, kind, rate, template)
+        figures["front_cpu_ms_per_request"] = round(
+            (cpu_s(front_pid) - before) * 1000 / figures["requests"], 2
         )
-        return baseline
+        return figures
 
     async def bot_idle(self, bot_url: str, timeout_s: float = 180.0) -> None:
         """Wait until the bot has no answer or task in flight, then 1 s more."""
@@ -628,14 +632,12 @@ class Bench:
         try:
             await self.bot_idle(bot.url)
             assert bot.process is not None
-            front_cpu = cpu_s(bot.process.pid)
             since = f"trace.timestamp_ms >= {int(time.time() * 1000)}"
             overflows = listen_overflows()
-            ours = await self.load(bot.url + "/slack/events", kind, rate, template)
-            ours["listen_overflows"] = listen_overflows() - overflows
-            ours["front_cpu_ms_per_request"] = round(
-                (cpu_s(bot.process.pid) - front_cpu) * 1000 / ours["requests"], 2
+            ours = await self.served_load(
+                bot.url + "/slack/events", bot.process.pid, kind, rate, template
             )
+            ours["listen_overflows"] = listen_overflows() - overflows
             load_after = os.getloadavg()[0]
             drained = await self.drain_times(bot.url, self.args.overload_drain_s)
             # What waits in the store first, then what the server has: a row delivered in

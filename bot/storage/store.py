@@ -413,8 +413,10 @@ class Store:
             seen = conn.execute(SEE_EVENT, {"key": key, "seen_at": now})
             if seen.first() is None:
                 return False
-            question = {"key": key, "message_json": message_json, "received_at": now}
-            conn.execute(ADD_QUESTION, {**question, "attempts": 0})
+            conn.execute(
+                ADD_QUESTION,
+                {"key": key, "message_json": message_json, "received_at": now, "attempts": 0},
+            )
             if forget:
                 conn.execute(
                     delete(seen_events).where(seen_events.c.seen_at < now - SEEN_EVENTS_TTL_S)
